@@ -1,0 +1,364 @@
+/* api.c - xAI Management API calls; see api.h. */
+#include "api.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+#define API_MAX_PAGES 100000	/* a server that never ends a listing is an error */
+
+struct api {
+	struct http *http;
+	struct api_opts o;
+	char *team;	/* escaped team id, set once before threads */
+	uint64_t counts[API_ROUTE_COUNT];	/* atomic */
+};
+
+static const char *const api_routes[API_ROUTE_COUNT] = {
+	[API_VALIDATE] = "GET /auth/management-keys/validation",
+	[API_LIST_KEYS] = "GET /auth/teams/{teamId}/api-keys",
+	[API_LIST_MODELS] = "GET /auth/teams/{teamId}/models",
+	[API_LIST_COLLECTIONS] = "GET /v1/collections",
+	[API_LIST_DOCUMENTS] = "GET /v1/collections/{collection_id}/documents",
+	[API_USAGE] = "POST /v1/billing/teams/{team_id}/usage",
+	[API_BALANCE] = "GET /v1/billing/teams/{team_id}/prepaid/balance",
+	[API_SPENDING_LIMITS] = "GET /v1/billing/teams/{team_id}/postpaid/spending-limits",
+	[API_INVOICE_PREVIEW] = "GET /v1/billing/teams/{team_id}/postpaid/invoice/preview",
+	[API_FILE_CONTENT] = "GET /v1/files/{file_id}/content",
+};
+
+const char *api_route_name(enum api_route r)
+{
+	return r < API_ROUTE_COUNT ? api_routes[r] : "?";
+}
+
+uint64_t api_route_count(const struct api *a, enum api_route r)
+{
+	return __atomic_load_n(&a->counts[r], __ATOMIC_RELAXED);
+}
+
+struct api *api_new(struct http *h, const struct api_opts *o)
+{
+	struct api *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->http = h;
+	a->o = *o;
+	return a;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	free(a->team);
+	free(a);
+}
+
+/* Percent-encode everything but RFC 3986 unreserved bytes. */
+static int api_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			rc = buf_append(b, p, 1);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+
+			rc = buf_append(b, e, 3);
+		}
+	}
+	return rc;
+}
+
+int api_set_team(struct api *a, const char *team_id)
+{
+	struct buf b;
+
+	buf_init(&b, 4096);
+	if (api_escape(&b, team_id) < 0) {
+		buf_release(&b);
+		return -ENOMEM;
+	}
+	free(a->team);
+	a->team = buf_take(&b, NULL);
+	return a->team ? 0 : -ENOMEM;
+}
+
+const char *api_team(const struct api *a)
+{
+	return a->team;
+}
+
+int api_has_inference_key(const struct api *a)
+{
+	return a->o.api_key != NULL;
+}
+
+/*
+ * One call: build the request, send it, hand back the body.
+ * On success *body is the caller's (NUL-terminated), *len its length.
+ */
+static int api_call(struct api *a, enum api_route route, const char *method,
+		    const char *url, const char *bearer, const char *json,
+		    char **body, size_t *len)
+{
+	struct http_req req = {
+		.method = method, .url = url, .route = api_routes[route],
+		.bearer = bearer, .body = json, .body_len = json ? strlen(json) : 0,
+		.idempotent = strcmp(method, "GET") == 0 || route == API_USAGE,
+		.out_fd = -1,
+	};
+	struct http_resp resp;
+	int rc;
+
+	__atomic_add_fetch(&a->counts[route], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	if (rc == 0) {
+		*body = buf_take(&resp.body, len);
+		if (!*body)
+			rc = -ENOMEM;
+	}
+	http_resp_release(&resp);
+	return rc;
+}
+
+int api_validate(struct api *a, struct whoami *out)
+{
+	char url[2048];
+	char *body = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/auth/management-keys/validation", a->o.management_url);
+	rc = api_call(a, API_VALIDATE, "GET", url, a->o.mgmt_key, NULL, &body, &len);
+	if (rc == 0)
+		rc = model_parse_validation(body, len, out);
+	if (rc == -EIO)
+		log_error("%s: malformed answer", api_routes[API_VALIDATE]);
+	free(body);
+	return rc;
+}
+
+typedef int (*api_page_fn)(const char *body, size_t len, struct reslist *out, char **next);
+
+/*
+ * Follow a listing to its end. base is the URL with its fixed query
+ * (ending in '?' or '&'); tok_param names the page-token parameter.
+ */
+static int api_list(struct api *a, enum api_route route, const char *base,
+		    const char *tok_param, api_page_fn parse, struct reslist **out)
+{
+	struct reslist *l = reslist_new();
+	char *token = NULL, *body = NULL, *url = NULL;
+	struct buf b;
+	size_t len;
+	int rc = l ? 0 : -ENOMEM;
+
+	for (int page = 0; rc == 0; page++) {
+		if (page >= API_MAX_PAGES) {
+			log_error("%s: more than %d pages, giving up", api_routes[route], API_MAX_PAGES);
+			rc = -EIO;
+			break;
+		}
+		buf_init(&b, 1 << 16);
+		rc = buf_puts(&b, base);
+		if (rc == 0 && token)
+			rc = buf_printf(&b, "&%s=", tok_param);
+		if (rc == 0 && token)
+			rc = api_escape(&b, token);
+		free(url);
+		url = rc == 0 ? buf_take(&b, NULL) : NULL;
+		buf_release(&b);
+		if (rc == 0 && !url)
+			rc = -ENOMEM;
+		if (rc == 0)
+			rc = api_call(a, route, "GET", url, a->o.mgmt_key, NULL, &body, &len);
+		free(token);
+		token = NULL;
+		if (rc == 0)
+			rc = parse(body, len, l, &token);
+		if (rc == -EIO)
+			log_error("%s: malformed answer", api_routes[route]);
+		free(body);
+		body = NULL;
+		if (rc == 0 && !token)
+			break;
+	}
+	free(url);
+	free(token);
+	if (rc < 0) {
+		reslist_unref(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int api_list_keys(struct api *a, struct reslist **out)
+{
+	char base[2048];
+
+	snprintf(base, sizeof(base), "%s/auth/teams/%s/api-keys?pageSize=%d",
+		 a->o.management_url, a->team, a->o.page_size);
+	return api_list(a, API_LIST_KEYS, base, "paginationToken",
+			model_parse_keys_page, out);
+}
+
+int api_list_collections(struct api *a, struct reslist **out)
+{
+	char base[2048];
+	int n = a->o.page_size > 100 ? 100 : a->o.page_size;
+
+	snprintf(base, sizeof(base), "%s/v1/collections?limit=%d",
+		 a->o.management_url, n);
+	return api_list(a, API_LIST_COLLECTIONS, base, "pagination_token",
+			model_parse_collections_page, out);
+}
+
+int api_list_documents(struct api *a, const char *collection_id, struct reslist **out)
+{
+	int n = a->o.page_size > 100 ? 100 : a->o.page_size;
+	struct buf b;
+	char *base;
+	int rc;
+
+	buf_init(&b, 8192);
+	rc = buf_printf(&b, "%s/v1/collections/", a->o.management_url);
+	if (rc == 0)
+		rc = api_escape(&b, collection_id);
+	if (rc == 0)
+		rc = buf_printf(&b, "/documents?limit=%d", n);
+	base = rc == 0 ? buf_take(&b, NULL) : NULL;
+	buf_release(&b);
+	if (!base)
+		return rc < 0 ? rc : -ENOMEM;
+	rc = api_list(a, API_LIST_DOCUMENTS, base, "pagination_token",
+		      model_parse_documents_page, out);
+	free(base);
+	return rc;
+}
+
+int api_list_models(struct api *a, struct reslist **out, char **regions, size_t *regions_len)
+{
+	struct reslist *l = NULL;
+	char url[2048];
+	char *body = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/auth/teams/%s/models", a->o.management_url, a->team);
+	rc = api_call(a, API_LIST_MODELS, "GET", url, a->o.mgmt_key, NULL, &body, &len);
+	if (rc == 0 && !(l = reslist_new()))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = model_parse_models(body, len, l, regions, regions_len);
+	if (rc == -EIO)
+		log_error("%s: malformed answer", api_routes[API_LIST_MODELS]);
+	free(body);
+	if (rc < 0) {
+		reslist_unref(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int api_usage(struct api *a, time_t now, char **out, size_t *out_len)
+{
+	char url[2048];
+	char *req = NULL, *body = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/v1/billing/teams/%s/usage", a->o.management_url, a->team);
+	rc = model_usage_request(now, &req);
+	if (rc == 0)
+		rc = api_call(a, API_USAGE, "POST", url, a->o.mgmt_key, req, &body, &len);
+	if (rc == 0)
+		rc = model_render_usage(now, body, len, out, out_len);
+	if (rc == -EIO)
+		log_error("%s: malformed answer", api_routes[API_USAGE]);
+	free(req);
+	free(body);
+	return rc;
+}
+
+static int api_billing_get(struct api *a, enum api_route r, const char *suffix,
+			   char **body, size_t *len)
+{
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s/v1/billing/teams/%s/%s", a->o.management_url,
+		 a->team, suffix);
+	return api_call(a, r, "GET", url, a->o.mgmt_key, NULL, body, len);
+}
+
+int api_billing(struct api *a, char **out, size_t *out_len)
+{
+	char *bal = NULL, *lim = NULL, *pre = NULL;
+	size_t bal_len = 0, lim_len = 0, pre_len = 0;
+	int rc;
+
+	rc = api_billing_get(a, API_BALANCE, "prepaid/balance", &bal, &bal_len);
+	if (rc == 0)
+		rc = api_billing_get(a, API_SPENDING_LIMITS, "postpaid/spending-limits",
+				     &lim, &lim_len);
+	if (rc == 0)
+		rc = api_billing_get(a, API_INVOICE_PREVIEW, "postpaid/invoice/preview",
+				     &pre, &pre_len);
+	if (rc == 0)
+		rc = model_render_billing(bal, bal_len, lim, lim_len, pre, pre_len, out, out_len);
+	if (rc == -EIO)
+		log_error("billing: malformed answer");
+	free(bal);
+	free(lim);
+	free(pre);
+	return rc;
+}
+
+int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes)
+{
+	struct http_req req = {
+		.method = "GET", .route = api_routes[API_FILE_CONTENT],
+		.bearer = a->o.api_key, .idempotent = 1, .out_fd = fd,
+	};
+	struct http_resp resp;
+	struct buf b;
+	int rc;
+
+	if (!a->o.api_key) {
+		log_error("cannot read document '%s': reading document bytes needs an inference "
+			  "key (XAI_API_KEY or -o api_key_file=PATH)", file_id);
+		return -EACCES;
+	}
+	buf_init(&b, 8192);
+	rc = buf_printf(&b, "%s/v1/files/", a->o.api_url);
+	if (rc == 0)
+		rc = api_escape(&b, file_id);
+	if (rc == 0)
+		rc = buf_puts(&b, "/content");
+	if (rc < 0) {
+		buf_release(&b);
+		return rc;
+	}
+	req.url = b.data;
+	__atomic_add_fetch(&a->counts[API_FILE_CONTENT], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	if (rc == 0)
+		*bytes = resp.bytes;
+	http_resp_release(&resp);
+	buf_release(&b);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/*
+ * api.h - one function per xAI Management API call xaifs makes.
+ *
+ * Owns: URL building (escaping of ids and page tokens), the choice of
+ * credential per host, pagination to the end of every listing, and the
+ * request counters by route. Built on http (transport) and model (JSON);
+ * json-c types never appear here.
+ *
+ * Threads: every function may be called from any thread at once; the
+ * struct api is read-only after api_set_team() except the route counters
+ * (atomic).
+ *
+ * Ownership: output lists and strings belong to the caller (reslist_unref(),
+ * free()). The keys given in api_opts are borrowed and must outlive the api.
+ *
+ * Returns: 0 or -errno (see http.h for the errno of each HTTP status; -EIO
+ * for malformed answers). Each failure is logged once, by http.c or here.
+ */
+#ifndef XAIFS_API_H
+#define XAIFS_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "http.h"
+#include "model.h"
+#include "res.h"
+
+struct api;
+
+struct api_opts {
+	const char *management_url;	/* no trailing '/' */
+	const char *api_url;		/* no trailing '/' */
+	const char *mgmt_key;		/* borrowed secret */
+	const char *api_key;		/* borrowed secret, or NULL */
+	int page_size;
+};
+
+/* The routes, for counters (.xaifs/stats) and logs. */
+enum api_route {
+	API_VALIDATE,
+	API_LIST_KEYS,
+	API_LIST_MODELS,
+	API_LIST_COLLECTIONS,
+	API_LIST_DOCUMENTS,
+	API_USAGE,
+	API_BALANCE,
+	API_SPENDING_LIMITS,
+	API_INVOICE_PREVIEW,
+	API_FILE_CONTENT,
+	API_ROUTE_COUNT
+};
+
+struct api *api_new(struct http *h, const struct api_opts *o);
+void api_free(struct api *a);
+
+/* Set the team (before any thread uses the api). Returns 0 or -ENOMEM. */
+int api_set_team(struct api *a, const char *team_id);
+const char *api_team(const struct api *a);
+int api_has_inference_key(const struct api *a);
+
+/* GET /auth/management-keys/validation. */
+int api_validate(struct api *a, struct whoami *out);
+
+/* Whole listings, every page followed. Names are not assigned yet. */
+int api_list_keys(struct api *a, struct reslist **out);
+int api_list_collections(struct api *a, struct reslist **out);
+int api_list_documents(struct api *a, const char *collection_id, struct reslist **out);
+int api_list_models(struct api *a, struct reslist **out, char **regions, size_t *regions_len);
+
+/* Rendered JSON files (see model.h for their shape). */
+int api_usage(struct api *a, time_t now, char **out, size_t *out_len);
+int api_billing(struct api *a, char **out, size_t *out_len);
+
+/*
+ * Download a file's bytes (Files API, inference key) into fd from its
+ * current offset. -EACCES (with a log line) when no inference key is set.
+ */
+int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes);
+
+/* Requests sent per route since start. */
+uint64_t api_route_count(const struct api *a, enum api_route r);
+const char *api_route_name(enum api_route r);
+
+#endif

@@ -1,0 +1,352 @@
+/* cache.c - TTL cache with single flight; see cache.h. */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "names.h"
+
+#define CACHE_BUCKETS 1024
+
+struct centry {
+	char *key;
+	struct cval *val;	/* last good value, or NULL */
+	double expires;		/* val is fresh until then */
+	double used;		/* last access, for LRU */
+	int busy;		/* a fetch is in flight */
+	int waiters;		/* readers waiting for that fetch; pins the entry */
+	unsigned flights;	/* fetches finished */
+	int last_rc;		/* result of the last fetch */
+	struct centry *next;	/* hash chain */
+};
+
+typedef int (*cache_fetch_fn)(struct cache *c, const char *arg, struct cval *v);
+
+struct cache {
+	struct api *api;
+	struct cache_opts o;
+	pthread_mutex_t lock;
+	pthread_cond_t done;	/* a fetch finished */
+	struct centry *buckets[CACHE_BUCKETS];	/* protected by lock */
+	size_t n_entries;			/* protected by lock */
+	unsigned generation;			/* bumped by cache_drop_all; lock */
+	struct cache_stats stats;		/* protected by lock */
+};
+
+static double cache_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct cval *cval_ref(struct cval *v)
+{
+	if (v)
+		__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
+	return v;
+}
+
+void cval_unref(struct cval *v)
+{
+	if (!v || __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	reslist_unref(v->list);
+	free(v->text);
+	free(v);
+}
+
+struct cache *cache_new(struct api *api, const struct cache_opts *o)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->api = api;
+	c->o = *o;
+	if (!c->o.now)
+		c->o.now = cache_clock;
+	if (!c->o.max_entries)
+		c->o.max_entries = 4096;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->done, NULL);
+	return c;
+}
+
+static void centry_free(struct centry *e)
+{
+	cval_unref(e->val);
+	free(e->key);
+	free(e);
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+		struct centry *e = c->buckets[i], *n;
+
+		for (; e; e = n) {
+			n = e->next;
+			centry_free(e);
+		}
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->done);
+	free(c);
+}
+
+struct api *cache_api(struct cache *c)
+{
+	return c->api;
+}
+
+static size_t cache_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h % CACHE_BUCKETS;
+}
+
+/* Drop the least recently used idle entry. Called with c->lock held. */
+static void cache_evict_locked(struct cache *c)
+{
+	struct centry **victim = NULL;
+
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+		for (struct centry **p = &c->buckets[i]; *p; p = &(*p)->next)
+			if (!(*p)->busy && !(*p)->waiters && (!victim || (*p)->used < (*victim)->used))
+				victim = p;
+	if (victim) {
+		struct centry *e = *victim;
+
+		*victim = e->next;
+		centry_free(e);
+		c->n_entries--;
+	}
+}
+
+static struct centry *cache_entry_locked(struct cache *c, const char *key)
+{
+	size_t h = cache_hash(key);
+	struct centry *e;
+
+	for (e = c->buckets[h]; e; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	if (c->n_entries >= c->o.max_entries)
+		cache_evict_locked(c);
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->key = strdup(key))) {
+		free(e);
+		return NULL;
+	}
+	e->next = c->buckets[h];
+	c->buckets[h] = e;
+	c->n_entries++;
+	return e;
+}
+
+/* Run the fetch for e outside the lock; publish the result. Lock held on entry and exit. */
+static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn fetch,
+			     const char *arg, double ttl, struct cval **out)
+{
+	unsigned gen = c->generation;
+	struct cval *v = calloc(1, sizeof(*v));
+	int rc;
+
+	e->busy = 1;
+	c->stats.misses++;
+	pthread_mutex_unlock(&c->lock);
+	rc = v ? fetch(c, arg, v) : -ENOMEM;
+	if (v)
+		v->refs = 1;
+	if (rc < 0) {
+		cval_unref(v);
+		v = NULL;
+	}
+	pthread_mutex_lock(&c->lock);
+	e->busy = 0;
+	e->flights++;
+	e->last_rc = rc;
+	if (rc == 0) {
+		cval_unref(e->val);
+		e->val = v;
+		/* A drop while we fetched means this answer may predate a change. */
+		e->expires = gen == c->generation ? c->o.now() + ttl : 0;
+		*out = cval_ref(v);
+	}
+	pthread_cond_broadcast(&c->done);
+	return rc;
+}
+
+static int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
+		     const char *arg, double ttl, struct cval **out)
+{
+	struct centry *e;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_entry_locked(c, key);
+	if (!e) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	for (;;) {
+		double now = c->o.now();
+
+		e->used = now;
+		if (e->val && now < e->expires) {
+			c->stats.hits++;
+			*out = cval_ref(e->val);
+			rc = 0;
+			break;
+		}
+		if (e->busy) {
+			unsigned seen = e->flights;
+
+			c->stats.joins++;
+			e->waiters++;
+			while (e->busy)
+				pthread_cond_wait(&c->done, &c->lock);
+			e->waiters--;
+			if (e->flights == seen)
+				continue;
+			rc = e->last_rc;
+			if (rc == 0)
+				*out = cval_ref(e->val);
+			break;
+		}
+		rc = cache_fill_locked(c, e, fetch, arg, ttl, out);
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- fetchers (run without the lock) ---- */
+
+static int cache_name_list(struct reslist *l, size_t maxlen)
+{
+	int rc = names_assign(l, maxlen, NULL);
+
+	if (rc < 0)
+		log_error("cannot name entries: %s", strerror(-rc));
+	return rc;
+}
+
+static int fetch_keys(struct cache *c, const char *arg, struct cval *v)
+{
+	int rc = api_list_keys(c->api, &v->list);
+
+	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
+}
+
+static int fetch_collections(struct cache *c, const char *arg, struct cval *v)
+{
+	int rc = api_list_collections(c->api, &v->list);
+
+	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
+}
+
+static int fetch_documents(struct cache *c, const char *cid, struct cval *v)
+{
+	int rc = api_list_documents(c->api, cid, &v->list);
+
+	/* Leave room for the ".json" of metadata/<doc>.json. */
+	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX - 5);
+}
+
+static int fetch_models(struct cache *c, const char *arg, struct cval *v)
+{
+	int rc = api_list_models(c->api, &v->list, &v->text, &v->len);
+
+	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
+}
+
+static int fetch_usage(struct cache *c, const char *arg, struct cval *v)
+{
+	v->fetched = time(NULL);
+	return api_usage(c->api, v->fetched, &v->text, &v->len);
+}
+
+static int fetch_billing(struct cache *c, const char *arg, struct cval *v)
+{
+	v->fetched = time(NULL);
+	return api_billing(c->api, &v->text, &v->len);
+}
+
+int cache_keys(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "keys", fetch_keys, NULL, c->o.ttl, out);
+}
+
+int cache_collections(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "collections", fetch_collections, NULL, c->o.ttl, out);
+}
+
+int cache_documents(struct cache *c, const char *collection_id, struct cval **out)
+{
+	size_t n = strlen(collection_id) + 16;
+	char *key = malloc(n);
+	int rc;
+
+	if (!key)
+		return -ENOMEM;
+	snprintf(key, n, "documents/%s", collection_id);
+	rc = cache_get(c, key, fetch_documents, collection_id, c->o.ttl, out);
+	free(key);
+	return rc;
+}
+
+int cache_models(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "models", fetch_models, NULL, c->o.ttl, out);
+}
+
+int cache_regions(struct cache *c, struct cval **out)
+{
+	return cache_models(c, out);
+}
+
+int cache_usage(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "usage", fetch_usage, NULL, c->o.live_ttl, out);
+}
+
+int cache_billing(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "billing", fetch_billing, NULL, c->o.live_ttl, out);
+}
+
+int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes)
+{
+	return api_download_file(c->api, file_id, fd, bytes);
+}
+
+void cache_drop_all(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->generation++;
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+		for (struct centry *e = c->buckets[i]; e; e = e->next)
+			e->expires = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
+	out->entries = c->n_entries;
+	pthread_mutex_unlock(&c->lock);
+}

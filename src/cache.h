@@ -1,0 +1,88 @@
+/*
+ * cache.h - the cache between the file system and the API: listings and
+ * rendered JSON with a TTL, shared by every reader, one request in flight per
+ * resource.
+ *
+ * Owns: the entries (keyed by resource: "keys", "collections",
+ * "documents/<collection_id>", "models", "usage", "billing"), their values,
+ * and the hit/miss/join counters.
+ *
+ * Coherence: an entry is fresh for cache_ttl seconds (live_ttl for usage and
+ * billing). A listing is the authority for its directory: a name missing from
+ * a fresh listing is a cached negative answer, so lookups of missing names
+ * and of entries already listed cost no request. cache_drop_all() (SIGHUP,
+ * .xaifs/refresh) and cache_invalidate() (after the mount's own changes) make
+ * the next read fetch again; a fetch that was in flight while they ran is
+ * handed to its waiters but not kept.
+ *
+ * Single flight: concurrent readers of a missing or expired entry share one
+ * fetch; all of them get its result or its error. Errors are not cached.
+ *
+ * Threads: every function is thread safe. c->lock guards the table, each
+ * entry's state and the counters; it is never held during a fetch (HTTP) and
+ * is the innermost lock of the program (see inode.h for the order).
+ *
+ * Ownership: getters return a new reference to an immutable value; release it
+ * with cval_unref(). Listings in values have their display names assigned
+ * (names.h) and their indexes built.
+ */
+#ifndef XAIFS_CACHE_H
+#define XAIFS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "api.h"
+#include "res.h"
+
+struct cache;
+
+struct cval {
+	int refs;		/* atomic */
+	struct reslist *list;	/* listings; NULL for rendered files */
+	char *text;		/* rendered JSON (usage, billing, regions); NULL for listings */
+	size_t len;
+	time_t fetched;		/* wall-clock time of the fetch */
+};
+
+void cval_unref(struct cval *v);
+struct cval *cval_ref(struct cval *v);
+
+struct cache_opts {
+	double ttl;		/* seconds for listings; 0 = every read fetches */
+	double live_ttl;	/* seconds for usage and billing */
+	size_t max_entries;	/* bound on entries (LRU eviction of idle ones) */
+	double (*now)(void);	/* monotonic seconds; NULL = CLOCK_MONOTONIC */
+};
+
+struct cache_stats {
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t joins;		/* readers that waited for another's fetch */
+	uint64_t entries;
+};
+
+struct cache *cache_new(struct api *api, const struct cache_opts *o);
+void cache_free(struct cache *c);
+
+/* Listings, whole (every page). Return 0 and a referenced value, or -errno. */
+int cache_keys(struct cache *c, struct cval **out);
+int cache_collections(struct cache *c, struct cval **out);
+int cache_documents(struct cache *c, const char *collection_id, struct cval **out);
+int cache_models(struct cache *c, struct cval **out);	/* list of models */
+int cache_regions(struct cache *c, struct cval **out);	/* text */
+int cache_usage(struct cache *c, struct cval **out);	/* text */
+int cache_billing(struct cache *c, struct cval **out);	/* text */
+
+/* Document bytes into fd (pass-through for now). */
+int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);
+
+/* Forget every entry (values still referenced stay valid). */
+void cache_drop_all(struct cache *c);
+
+void cache_get_stats(struct cache *c, struct cache_stats *out);
+
+/* The api behind the cache (for calls that are never cached). */
+struct api *cache_api(struct cache *c);
+
+#endif

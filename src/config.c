@@ -1,0 +1,405 @@
+/* config.c - options, environment and key files; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_FILE_MAX 4096
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_RO,
+	KEY_KEY,
+};
+
+#define CONFIG_OPT(t, p) { t, offsetof(struct config, p), 1 }
+
+static const struct fuse_opt config_opts[] = {
+	CONFIG_OPT("key_file=%s", key_file),
+	CONFIG_OPT("api_key_file=%s", api_key_file),
+	CONFIG_OPT("team_id=%s", team_id),
+	CONFIG_OPT("management_url=%s", management_url),
+	CONFIG_OPT("api_url=%s", api_url),
+	CONFIG_OPT("region=%s", region),
+	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
+	CONFIG_OPT("live_ttl=%lf", live_ttl),
+	CONFIG_OPT("page_size=%d", page_size),
+	CONFIG_OPT("connect_timeout=%d", connect_timeout),
+	CONFIG_OPT("timeout=%d", timeout),
+	CONFIG_OPT("max_conns=%d", max_conns),
+	FUSE_OPT_KEY("key=", KEY_KEY),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_END
+};
+
+/* Options that only mean something to fstab or mount(8) and must not reach libfuse. */
+static const char *const config_dropped[] = {
+	"_netdev", "noauto", "auto", "nofail", "user", "users", "defaults",
+	"exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime",
+	"noatime", "relatime", NULL
+};
+
+static int config_nonopt(struct config *c, const char *arg)
+{
+	if (!c->mountpoint) {
+		c->mountpoint = strdup(arg);
+		return c->mountpoint ? 0 : -1;
+	}
+	if (c->source) {
+		fprintf(stderr, "xaifs: too many arguments: '%s'\n", arg);
+		return -1;
+	}
+	/* Two non-options: the first was SOURCE (mount -t fuse.xaifs SOURCE DIR). */
+	c->source = c->mountpoint;
+	c->mountpoint = strdup(arg);
+	return c->mountpoint ? 0 : -1;
+}
+
+static int config_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	struct config *c = data;
+
+	switch (key) {
+	case KEY_HELP:
+		c->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->show_version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		c->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		c->debug = 1;
+		c->foreground = 1;
+		return 1;
+	case KEY_SINGLE:
+		c->single_thread = 1;
+		return 0;
+	case KEY_RO:
+		c->read_only = 1;
+		return 1;
+	case KEY_KEY:
+		fprintf(stderr, "xaifs: the management key is not accepted on the command line "
+			"(anyone can read it there); use XAI_MANAGEMENT_KEY or -o key_file=PATH\n");
+		return -1;
+	case FUSE_OPT_KEY_NONOPT:
+		return config_nonopt(c, arg);
+	case FUSE_OPT_KEY_OPT:
+		for (int i = 0; config_dropped[i]; i++)
+			if (strcmp(arg, config_dropped[i]) == 0)
+				return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+int config_parse(struct config *c, struct fuse_args *args)
+{
+	memset(c, 0, sizeof(*c));
+	c->cache_ttl = 60;
+	c->live_ttl = 10;
+	c->page_size = 100;
+	c->connect_timeout = 10;
+	c->timeout = 30;
+	c->max_conns = 8;
+	if (fuse_opt_parse(args, c, config_opts, config_proc) == -1)
+		return -EINVAL;
+	return 0;
+}
+
+void config_print_help(const char *prog)
+{
+	printf("usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n\n"
+	       "Mount an xAI team (API keys, models, collections, usage, billing) as files.\n\n"
+	       "Credentials (never on the command line):\n"
+	       "    XAI_MANAGEMENT_KEY       management key (or -o key_file=PATH, mode 0600)\n"
+	       "    XAI_TEAM_ID              team id (or -o team_id=ID; else discovered)\n"
+	       "    XAI_API_KEY              inference key for document bytes (or -o api_key_file=PATH)\n\n"
+	       "xaifs options:\n"
+	       "    -o key_file=PATH         read the management key from PATH\n"
+	       "    -o api_key_file=PATH     read the inference key from PATH\n"
+	       "    -o team_id=ID            team to mount\n"
+	       "    -o management_url=URL    management API (default %s, env XAI_MANAGEMENT_URL)\n"
+	       "    -o api_url=URL           inference API (default %s, env XAI_API_URL)\n"
+	       "    -o region=R              use https://R.api.x.ai (env XAI_API_REGION)\n"
+	       "    -o cache_ttl=SECONDS     how long listings are trusted (default 60)\n"
+	       "    -o live_ttl=SECONDS      how long usage and billing are trusted (default 10)\n"
+	       "    -o page_size=N           items per list request (default 100)\n"
+	       "    -o connect_timeout=S     connect timeout (default 10)\n"
+	       "    -o timeout=S             whole-request timeout for metadata (default 30)\n"
+	       "    -o max_conns=N           most HTTP requests in flight (default 8)\n"
+	       "    -o ro                    read-only mount\n\n"
+	       "General options:\n"
+	       "    -f                       stay in the foreground\n"
+	       "    -d                       debug output (implies -f)\n"
+	       "    -s                       single-threaded\n"
+	       "    -h, --help               this help\n"
+	       "    -V, --version            version\n"
+	       "    -o allow_other, -o default_permissions, -o auto_unmount and other\n"
+	       "    FUSE mount options are passed to libfuse.\n\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n",
+	       prog, CONFIG_DEFAULT_MANAGEMENT_URL, CONFIG_DEFAULT_API_URL);
+}
+
+/* Copy an environment variable's value and wipe the original. */
+static int config_take_env(const char *name, char **out)
+{
+	char *v = getenv(name);
+
+	if (!v || !*v)
+		return 0;
+	free(*out);
+	*out = strdup(v);
+	if (!*out)
+		return -ENOMEM;
+	explicit_bzero(v, strlen(v));
+	unsetenv(name);
+	return 0;
+}
+
+static int config_copy_env(const char *name, char **out)
+{
+	const char *v = getenv(name);
+
+	if (*out || !v || !*v)
+		return 0;
+	*out = strdup(v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static void config_trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* Read a secret from a regular file that only its owner can read. */
+static int config_read_key_file(const char *path, const char *what, char **out)
+{
+	char buf[KEY_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "xaifs: cannot read %s '%s': %s\n", what, path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "xaifs: %s '%s' is not a regular file\n", what, path);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		fprintf(stderr, "xaifs: %s '%s' is accessible by group or others (mode %04o); "
+			"run: chmod 600 '%s'\n", what, path, (unsigned)(st.st_mode & 07777), path);
+		rc = -EACCES;
+		goto out;
+	}
+	n = read(fd, buf, KEY_FILE_MAX + 1);
+	if (n < 0 || n > KEY_FILE_MAX) {
+		fprintf(stderr, "xaifs: cannot read %s '%s': %s\n", what, path,
+			n < 0 ? strerror(errno) : "file too large");
+		rc = -EINVAL;
+		goto out;
+	}
+	buf[n] = '\0';
+	config_trim(buf);
+	if (!*buf || strchr(buf, '\n')) {
+		fprintf(stderr, "xaifs: %s '%s' must hold exactly one key\n", what, path);
+		rc = -EINVAL;
+		goto out;
+	}
+	free(*out);
+	*out = strdup(buf);
+	if (!*out)
+		rc = -ENOMEM;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int config_host_is_loopback(const char *host, size_t len)
+{
+	if (len == 9 && strncmp(host, "localhost", 9) == 0)
+		return 1;
+	if (len == 5 && strncmp(host, "[::1]", 5) == 0)
+		return 1;
+	if (len >= 4 && strncmp(host, "127.", 4) == 0) {
+		for (size_t i = 4; i < len; i++)
+			if (!isdigit((unsigned char)host[i]) && host[i] != '.')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+int config_url_allowed(const char *url)
+{
+	const char *host, *end;
+
+	if (!url)
+		return 0;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return 0;
+	if (strncmp(url, "https://", 8) == 0)
+		return url[8] != '\0' && url[8] != '/';
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + 7;
+	if (strchr(host, '@'))
+		return 0;
+	if (*host == '[')
+		end = strchr(host, ']') ? strchr(host, ']') + 1 : host;
+	else
+		end = host + strcspn(host, ":/");
+	if (*end && *end != ':' && *end != '/')
+		return 0;
+	return config_host_is_loopback(host, (size_t)(end - host));
+}
+
+static int config_check_url(const char *what, char **url)
+{
+	size_t n = strlen(*url);
+
+	while (n && (*url)[n - 1] == '/')
+		(*url)[--n] = '\0';
+	if (!config_url_allowed(*url)) {
+		fprintf(stderr, "xaifs: %s '%s' refused: use https:// (plain http:// is allowed "
+			"only to a loopback address)\n", what, *url);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int config_region_url(struct config *c)
+{
+	char buf[256];
+
+	for (const char *p = c->region; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-') {
+			fprintf(stderr, "xaifs: bad region '%s'\n", c->region);
+			return -EINVAL;
+		}
+	snprintf(buf, sizeof(buf), "https://%s.api.x.ai", c->region);
+	c->api_url = strdup(buf);
+	return c->api_url ? 0 : -ENOMEM;
+}
+
+static int config_secrets(struct config *c)
+{
+	int rc;
+
+	rc = config_take_env("XAI_MANAGEMENT_KEY", &c->mgmt_key);
+	if (rc == 0)
+		rc = config_take_env("XAI_API_KEY", &c->api_key);
+	if (rc == 0 && c->key_file)
+		rc = config_read_key_file(c->key_file, "key file", &c->mgmt_key);
+	if (rc == 0 && c->api_key_file)
+		rc = config_read_key_file(c->api_key_file, "api key file", &c->api_key);
+	if (rc < 0)
+		return rc;
+	if (!c->mgmt_key) {
+		fprintf(stderr, "xaifs: no management key: set XAI_MANAGEMENT_KEY or use "
+			"-o key_file=PATH\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int config_numbers(const struct config *c)
+{
+	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 1 || c->page_size > 1000 ||
+	    c->connect_timeout < 1 || c->timeout < 1 || c->max_conns < 1 || c->max_conns > 64) {
+		fprintf(stderr, "xaifs: an option is out of range (cache_ttl, live_ttl >= 0; "
+			"page_size 1-1000; timeouts >= 1; max_conns 1-64)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_finish(struct config *c)
+{
+	int rc;
+
+	if (!c->mountpoint) {
+		fprintf(stderr, "xaifs: no mountpoint given (see xaifs --help)\n");
+		return -EINVAL;
+	}
+	rc = config_secrets(c);
+	if (rc == 0)
+		rc = config_copy_env("XAI_TEAM_ID", &c->team_id);
+	if (rc == 0)
+		rc = config_copy_env("XAI_MANAGEMENT_TEAM_ID", &c->team_id);
+	if (rc == 0)
+		rc = config_copy_env("XAI_MANAGEMENT_URL", &c->management_url);
+	if (rc == 0)
+		rc = config_copy_env("XAI_API_URL", &c->api_url);
+	if (rc == 0)
+		rc = config_copy_env("XAI_API_REGION", &c->region);
+	if (rc == 0 && !c->api_url && c->region)
+		rc = config_region_url(c);
+	if (rc == 0 && !c->management_url)
+		rc = (c->management_url = strdup(CONFIG_DEFAULT_MANAGEMENT_URL)) ? 0 : -ENOMEM;
+	if (rc == 0 && !c->api_url)
+		rc = (c->api_url = strdup(CONFIG_DEFAULT_API_URL)) ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = config_check_url("management_url", &c->management_url);
+	if (rc == 0)
+		rc = config_check_url("api_url", &c->api_url);
+	if (rc == 0)
+		rc = config_numbers(c);
+	if (rc == -ENOMEM)
+		fprintf(stderr, "xaifs: out of memory\n");
+	return rc;
+}
+
+static void config_wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void config_release(struct config *c)
+{
+	config_wipe(c->mgmt_key);
+	config_wipe(c->api_key);
+	free(c->source);
+	free(c->mountpoint);
+	free(c->key_file);
+	free(c->api_key_file);
+	free(c->team_id);
+	free(c->management_url);
+	free(c->api_url);
+	free(c->region);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,74 @@
+/*
+ * config.h - the mount's settings: command line (-o options), environment
+ * and key files, with defaults and validation.
+ *
+ * Owns: struct config and every string in it, including the two secrets
+ * (management key, inference key). Secrets are read only from the
+ * environment or from files, never from argv; the environment copies are
+ * wiped once read. config_release() wipes the secrets (explicit_bzero)
+ * before freeing them.
+ *
+ * Not thread safe; filled once in main() before any thread starts and read-only
+ * afterwards.
+ */
+#ifndef XAIFS_CONFIG_H
+#define XAIFS_CONFIG_H
+
+#include <fuse_opt.h>
+
+#define CONFIG_DEFAULT_MANAGEMENT_URL "https://management-api.x.ai"
+#define CONFIG_DEFAULT_API_URL "https://api.x.ai"
+
+struct config {
+	char *source;		/* optional SOURCE label ("xaifs") */
+	char *mountpoint;
+	char *mgmt_key;		/* secret; never NULL after config_finish() */
+	char *api_key;		/* secret; NULL when no inference key */
+	char *key_file;
+	char *api_key_file;
+	char *team_id;		/* NULL until given or discovered */
+	char *management_url;
+	char *api_url;
+	char *region;
+	double cache_ttl;	/* seconds: listings and metadata */
+	double live_ttl;	/* seconds: usage and billing */
+	int page_size;		/* items per list request */
+	int connect_timeout;	/* seconds */
+	int timeout;		/* seconds: whole request, metadata calls */
+	int max_conns;		/* most HTTP requests in flight */
+	int foreground;
+	int debug;
+	int single_thread;
+	int read_only;
+	int show_help;
+	int show_version;
+};
+
+/*
+ * Parse args (argv) into c, leaving in args only what libfuse's session
+ * takes (program name, -d, -o ro/allow_other/...). Sets defaults first.
+ * Returns 0, or -EINVAL with one line printed to stderr.
+ */
+int config_parse(struct config *c, struct fuse_args *args);
+
+/*
+ * Read secrets and environment, apply the region, and validate everything:
+ * URLs (https, or http to loopback only), key file permissions, numbers.
+ * Call after config_parse() unless help/version was asked for.
+ * Returns 0, or -errno with one line printed to stderr saying why.
+ */
+int config_finish(struct config *c);
+
+/* Print the option list for --help. */
+void config_print_help(const char *prog);
+
+/* Wipe the secrets and free everything. */
+void config_release(struct config *c);
+
+/*
+ * Whether url is acceptable: https://..., or http:// to 127.0.0.0/8,
+ * localhost or [::1]. Pure; exposed for unit tests.
+ */
+int config_url_allowed(const char *url);
+
+#endif

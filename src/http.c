@@ -1,0 +1,473 @@
+/* http.c - libcurl client with a handle pool, retries and the errno table; see http.h. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "model.h"
+
+#define HTTP_BACKOFF_BASE_MS 250
+#define HTTP_BACKOFF_CAP_MS 8000
+#define HTTP_RETRY_AFTER_CAP_S 20
+
+struct http {
+	struct http_opts opts;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	CURL **idle;		/* protected by pool_lock */
+	int n_idle;		/* protected by pool_lock */
+	int n_out;		/* handles in use; protected by pool_lock */
+
+	pthread_mutex_t stats_lock;
+	struct http_stats stats;	/* protected by stats_lock */
+};
+
+struct http_sink {
+	struct http_resp *resp;
+	int out_fd;		/* -1: into resp->body */
+	long status;		/* known once headers are in */
+	int failed_write;	/* 1: body cap, 2: fd write error */
+};
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static void http_share_lock(CURL *c, curl_lock_data data, curl_lock_access a, void *p)
+{
+	struct http *h = p;
+
+	pthread_mutex_lock(&h->share_locks[data]);
+}
+
+static void http_share_unlock(CURL *c, curl_lock_data data, void *p)
+{
+	struct http *h = p;
+
+	pthread_mutex_unlock(&h->share_locks[data]);
+}
+
+struct http *http_new(const struct http_opts *o)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->opts = *o;
+	if (h->opts.max_attempts < 1)
+		h->opts.max_attempts = 1;
+	h->idle = calloc((size_t)o->max_conns, sizeof(*h->idle));
+	h->share = curl_share_init();
+	if (!h->idle || !h->share) {
+		free(h->idle);
+		if (h->share)
+			curl_share_cleanup(h->share);
+		free(h);
+		return NULL;
+	}
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_locks[i], NULL);
+	pthread_mutex_init(&h->pool_lock, NULL);
+	pthread_cond_init(&h->pool_cond, NULL);
+	pthread_mutex_init(&h->stats_lock, NULL);
+	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
+	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
+	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return h;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->n_idle; i++)
+		curl_easy_cleanup(h->idle[i]);
+	curl_share_cleanup(h->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&h->share_locks[i]);
+	pthread_mutex_destroy(&h->pool_lock);
+	pthread_cond_destroy(&h->pool_cond);
+	pthread_mutex_destroy(&h->stats_lock);
+	free(h->idle);
+	free(h);
+}
+
+/* Take an idle handle, make one, or wait until one is returned. */
+static CURL *http_acquire(struct http *h)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&h->pool_lock);
+	while (h->n_idle == 0 && h->n_out >= h->opts.max_conns)
+		pthread_cond_wait(&h->pool_cond, &h->pool_lock);
+	if (h->n_idle > 0)
+		c = h->idle[--h->n_idle];
+	h->n_out++;
+	pthread_mutex_unlock(&h->pool_lock);
+	if (!c)
+		c = curl_easy_init();
+	if (!c) {
+		pthread_mutex_lock(&h->pool_lock);
+		h->n_out--;
+		pthread_cond_signal(&h->pool_cond);
+		pthread_mutex_unlock(&h->pool_lock);
+	}
+	return c;
+}
+
+static void http_release_handle(struct http *h, CURL *c)
+{
+	pthread_mutex_lock(&h->pool_lock);
+	h->n_out--;
+	if (h->n_idle < h->opts.max_conns)
+		h->idle[h->n_idle++] = c;
+	else
+		curl_easy_cleanup(c);
+	pthread_cond_signal(&h->pool_cond);
+	pthread_mutex_unlock(&h->pool_lock);
+}
+
+int http_status_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 400:
+	case 415:
+	case 422:
+		return -EINVAL;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 408:
+		return -ETIMEDOUT;
+	case 409:
+		return -EEXIST;
+	case 413:
+		return -EFBIG;
+	case 429:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+int http_status_transient(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 ||
+	       status == 504;
+}
+
+static size_t http_write_cb(char *p, size_t size, size_t n, void *data)
+{
+	struct http_sink *s = data;
+	size_t len = size * n;
+
+	s->resp->bytes += len;
+	if (s->out_fd >= 0 && s->status >= 200 && s->status < 300) {
+		size_t done = 0;
+
+		while (done < len) {
+			ssize_t w = write(s->out_fd, p + done, len - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				s->failed_write = 2;
+				return 0;
+			}
+			done += (size_t)w;
+		}
+		return len;
+	}
+	if (buf_append(&s->resp->body, p, len) < 0) {
+		s->failed_write = 1;
+		return 0;
+	}
+	return len;
+}
+
+static size_t http_header_cb(char *p, size_t size, size_t n, void *data)
+{
+	struct http_sink *s = data;
+	long code;
+
+	/* Each status line starts a new response (after 100-continue, too). */
+	if (size * n > 9 && strncmp(p, "HTTP/", 5) == 0) {
+		const char *sp = memchr(p, ' ', size * n);
+
+		if (sp && sscanf(sp + 1, "%ld", &code) == 1)
+			s->status = code;
+	}
+	return size * n;
+}
+
+static int http_curl_errno(CURLcode cc, const struct http_sink *s)
+{
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_WRITE_ERROR:
+		return s->failed_write == 2 ? -ENOSPC : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+static int http_transient_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void http_setup(struct http *h, CURL *c, const struct http_req *req,
+		       struct curl_slist *hdrs, struct http_sink *sink)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "xaifs/" XAIFS_VERSION);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->opts.connect_timeout);
+	/* Stall detection on every request; a total limit on metadata calls. */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.timeout);
+	if (req->out_fd < 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)h->opts.timeout);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sink);
+	if (req->range)
+		curl_easy_setopt(c, CURLOPT_RANGE, req->range);
+	if (strcmp(req->method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+}
+
+static struct curl_slist *http_headers(const struct http_req *req)
+{
+	struct curl_slist *l = NULL, *t;
+	char *auth = NULL;
+	size_t n;
+
+	l = curl_slist_append(NULL, "Accept: application/json");
+	if (l && req->body) {
+		t = curl_slist_append(l, "Content-Type: application/json");
+		if (!t)
+			goto fail;
+		l = t;
+	}
+	if (l && req->bearer) {
+		n = strlen(req->bearer) + 32;
+		auth = malloc(n);
+		if (!auth)
+			goto fail;
+		snprintf(auth, n, "Authorization: Bearer %s", req->bearer);
+		t = curl_slist_append(l, auth);
+		explicit_bzero(auth, n);
+		free(auth);
+		if (!t)
+			goto fail;
+		l = t;
+	}
+	return l;
+fail:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+/* Wipe the Authorization header before the list is freed. */
+static void http_headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static uint64_t http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static unsigned http_backoff_ms(int attempt, long retry_after)
+{
+	unsigned ms, jitter;
+
+	if (retry_after > 0) {
+		if (retry_after > HTTP_RETRY_AFTER_CAP_S)
+			retry_after = HTTP_RETRY_AFTER_CAP_S;
+		return (unsigned)retry_after * 1000;
+	}
+	ms = HTTP_BACKOFF_BASE_MS << (attempt < 6 ? attempt : 6);
+	if (ms > HTTP_BACKOFF_CAP_MS)
+		ms = HTTP_BACKOFF_CAP_MS;
+	/* Full jitter on the upper half: [ms/2, ms). */
+	jitter = (unsigned)(((uint64_t)rand() * (ms / 2)) / ((uint64_t)RAND_MAX + 1));
+	return ms / 2 + jitter;
+}
+
+static void http_count(struct http *h, uint64_t up, uint64_t down, int retry)
+{
+	pthread_mutex_lock(&h->stats_lock);
+	h->stats.requests++;
+	h->stats.bytes_up += up;
+	h->stats.bytes_down += down;
+	if (retry)
+		h->stats.retries++;
+	pthread_mutex_unlock(&h->stats_lock);
+}
+
+static void http_log_failure(const struct http_req *req, struct http_resp *resp,
+			     CURLcode cc, int rc)
+{
+	char msg[256];
+
+	if (resp->status && cc == CURLE_OK) {
+		model_error_message(resp->body.data, resp->body.len, msg, sizeof(msg));
+		log_error("%s failed: HTTP %ld%s%s", req->route, resp->status,
+			  *msg ? ": " : "", msg);
+	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
+		log_error("%s failed: response larger than %u bytes", req->route, HTTP_BODY_MAX);
+	} else {
+		log_error("%s failed: %s", req->route, curl_easy_strerror(cc));
+	}
+}
+
+/* One try. Sets *cc; returns 0 or -errno. */
+static int http_once(struct http *h, CURL *c, const struct http_req *req,
+		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
+		     long *retry_after)
+{
+	struct http_sink sink = { resp, req->out_fd, 0, 0 };
+	curl_off_t ra = -1;
+
+	resp->status = 0;
+	resp->bytes = 0;
+	buf_release(&resp->body);
+	http_setup(h, c, req, hdrs, &sink);
+	*cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
+	*retry_after = ra > 0 ? (long)ra : 0;
+	http_count(h, req->body_len, resp->bytes, resp->attempts > 0);
+	resp->attempts++;
+	if (*cc != CURLE_OK)
+		return http_curl_errno(*cc, &sink);
+	return http_status_errno(resp->status);
+}
+
+int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
+{
+	uint64_t start = http_now_ms(), budget = (uint64_t)h->opts.timeout * 1000;
+	struct curl_slist *hdrs;
+	CURLcode cc = CURLE_OK;
+	long retry_after = 0;
+	CURL *c;
+	int rc;
+
+	hdrs = http_headers(req);
+	if (!hdrs)
+		return -ENOMEM;
+	c = http_acquire(h);
+	if (!c) {
+		http_headers_free(hdrs);
+		return -ENOMEM;
+	}
+	for (;;) {
+		unsigned wait;
+		uint64_t t0 = http_now_ms();
+
+		rc = http_once(h, c, req, hdrs, resp, &cc, &retry_after);
+		log_debug("%s -> %ld (%s, %llu ms, try %d)", req->route, resp->status,
+			  rc == 0 ? "ok" : strerror(-rc),
+			  (unsigned long long)(http_now_ms() - t0), resp->attempts);
+		if (rc == 0 || !req->idempotent || resp->attempts >= h->opts.max_attempts)
+			break;
+		if (cc != CURLE_OK ? !http_transient_curl(cc) : !http_status_transient(resp->status))
+			break;
+		wait = http_backoff_ms(resp->attempts - 1, retry_after);
+		if (http_now_ms() - start + wait > budget)
+			break;
+		if (req->out_fd >= 0 && (lseek(req->out_fd, 0, SEEK_SET) < 0 ||
+					 ftruncate(req->out_fd, 0) < 0))
+			break;
+		usleep(wait * 1000u);
+	}
+	http_release_handle(h, c);
+	http_headers_free(hdrs);
+	if (rc < 0) {
+		http_log_failure(req, resp, cc, rc);
+		pthread_mutex_lock(&h->stats_lock);
+		h->stats.errors++;
+		pthread_mutex_unlock(&h->stats_lock);
+	}
+	return rc;
+}
+
+void http_resp_init(struct http_resp *r)
+{
+	r->status = 0;
+	r->bytes = 0;
+	r->attempts = 0;
+	buf_init(&r->body, HTTP_BODY_MAX);
+}
+
+void http_resp_release(struct http_resp *r)
+{
+	buf_release(&r->body);
+}
+
+void http_get_stats(struct http *h, struct http_stats *out)
+{
+	pthread_mutex_lock(&h->stats_lock);
+	*out = h->stats;
+	pthread_mutex_unlock(&h->stats_lock);
+}

@@ -1,0 +1,97 @@
+/*
+ * http.h - the HTTP client: libcurl requests with timeouts, retries, a bound
+ * on requests in flight, and the one HTTP-status-to-errno table.
+ *
+ * Owns: a pool of curl easy handles (reused for keep-alive), a CURLSH that
+ * shares DNS and TLS sessions, and request counters. Knows nothing of JSON or
+ * of the API's routes beyond the label it is given for logs and stats.
+ *
+ * Threads: http_do() may be called from any number of threads. At most
+ * max_conns requests run at once; further callers wait for a free handle.
+ * Locks: pool_lock guards the handle pool; each share kind has its own lock;
+ * stats_lock guards the counters. No lock is held while a request runs.
+ *
+ * Security: TLS peer and host verification are always on; the bearer token
+ * is only ever placed in the Authorization header and never logged (log.c
+ * redacts it as well). Redirects are not followed, so the token is never sent
+ * to another host.
+ *
+ * Retries: only requests marked idempotent are retried, on connection
+ * failures, 429 and 5xx, with capped exponential backoff and jitter,
+ * honouring Retry-After, within the request's time budget.
+ */
+#ifndef XAIFS_HTTP_H
+#define XAIFS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+#define HTTP_BODY_MAX (64u << 20)	/* cap on an in-memory response body */
+
+struct http;
+
+struct http_opts {
+	int connect_timeout;	/* seconds */
+	int timeout;		/* seconds, whole request (not for fd downloads) */
+	int max_conns;		/* requests in flight at most */
+	int max_attempts;	/* tries for an idempotent request (>= 1) */
+};
+
+struct http_req {
+	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *url;	/* full URL, already escaped */
+	const char *route;	/* label for logs and stats, e.g. "GET /v1/collections" */
+	const char *bearer;	/* token for Authorization (borrowed); may be NULL */
+	const char *body;	/* request body (JSON), or NULL */
+	size_t body_len;
+	int idempotent;		/* safe to send again */
+	int out_fd;		/* >= 0: write the 2xx body to this fd instead of resp->body */
+	const char *range;	/* optional "a-b" byte range for GET */
+};
+
+struct http_resp {
+	long status;		/* last HTTP status, 0 if none */
+	struct buf body;	/* response body (error bodies too); caller releases */
+	uint64_t bytes;		/* body bytes received (also for out_fd) */
+	int attempts;		/* tries made */
+};
+
+/* Call once in main() before any thread: curl_global_init(). */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+/* New client. Returns NULL on ENOMEM. */
+struct http *http_new(const struct http_opts *o);
+void http_free(struct http *h);
+
+/*
+ * Perform req. resp must be initialised with http_resp_init() and is filled
+ * (status, body) whatever the outcome. Returns 0 for a 2xx answer, else
+ * -errno: the mapped status (http_status_errno), -ETIMEDOUT, -EIO for
+ * connection failures and bodies over HTTP_BODY_MAX, -ENOMEM. Logs one line
+ * on failure (method, route, status or cause, server message).
+ */
+int http_do(struct http *h, const struct http_req *req, struct http_resp *resp);
+
+void http_resp_init(struct http_resp *r);
+void http_resp_release(struct http_resp *r);
+
+/* The status table: 400/415/422 EINVAL, 401/403 EACCES, 404 ENOENT, 408
+ * ETIMEDOUT, 409 EEXIST, 413 EFBIG, 429 EAGAIN, other 4xx/5xx EIO; 2xx 0. */
+int http_status_errno(long status);
+
+/* Whether a status is worth another try (429, 500, 502, 503, 504). */
+int http_status_transient(long status);
+
+/* Counters since start (thread safe snapshot). */
+struct http_stats {
+	uint64_t requests;	/* requests sent, retries included */
+	uint64_t retries;
+	uint64_t errors;	/* http_do() calls that failed */
+	uint64_t bytes_down;
+	uint64_t bytes_up;
+};
+void http_get_stats(struct http *h, struct http_stats *out);
+
+#endif

@@ -1,0 +1,249 @@
+/* inode.c - inode table; see inode.h. */
+#include "inode.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INODE_ROOT 1
+
+struct inode {
+	uint64_t ino;
+	enum node_kind kind;
+	char *cid;
+	char *id;
+	uint64_t nlookup;
+	int pinned;
+	struct inode *next_ino;	/* chain in by_ino */
+	struct inode *next_id;	/* chain in by_id */
+};
+
+struct inode_table {
+	pthread_mutex_t lock;
+	struct inode **by_ino;	/* protected by lock */
+	struct inode **by_id;	/* protected by lock */
+	size_t nbuckets;	/* protected by lock */
+	uint64_t count;		/* protected by lock */
+	uint64_t next;		/* next number; protected by lock */
+};
+
+void node_id_release(struct node_id *n)
+{
+	free(n->cid);
+	free(n->id);
+	n->cid = NULL;
+	n->id = NULL;
+	n->kind = NODE_NONE;
+}
+
+static size_t inode_hash_id(enum node_kind k, const char *cid, const char *id)
+{
+	uint64_t h = 14695981039346656037ull ^ (uint64_t)k;
+
+	for (const char *s = cid; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *s = id; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static size_t inode_hash_ino(uint64_t ino)
+{
+	return (size_t)(ino * 11400714819323198485ull >> 16);
+}
+
+struct inode_table *inode_table_new(void)
+{
+	struct inode_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->nbuckets = 1024;
+	t->by_ino = calloc(t->nbuckets, sizeof(*t->by_ino));
+	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
+	if (!t->by_ino || !t->by_id) {
+		free(t->by_ino);
+		free(t->by_id);
+		free(t);
+		return NULL;
+	}
+	t->next = INODE_ROOT;
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+static void inode_free_one(struct inode *n)
+{
+	free(n->cid);
+	free(n->id);
+	free(n);
+}
+
+void inode_table_free(struct inode_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct inode *n = t->by_ino[i], *next;
+
+		for (; n; n = next) {
+			next = n->next_ino;
+			inode_free_one(n);
+		}
+	}
+	free(t->by_ino);
+	free(t->by_id);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Double the buckets when the table gets crowded. Lock held. */
+static void inode_grow_locked(struct inode_table *t)
+{
+	size_t nb = t->nbuckets * 2;
+	struct inode **bi = calloc(nb, sizeof(*bi));
+	struct inode **bd = calloc(nb, sizeof(*bd));
+
+	if (!bi || !bd) {
+		free(bi);
+		free(bd);
+		return;	/* keep the old, longer chains */
+	}
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct inode *n = t->by_ino[i], *next;
+
+		for (; n; n = next) {
+			size_t hi = inode_hash_ino(n->ino) % nb;
+			size_t hd = inode_hash_id(n->kind, n->cid, n->id) % nb;
+
+			next = n->next_ino;
+			n->next_ino = bi[hi];
+			bi[hi] = n;
+			n->next_id = bd[hd];
+			bd[hd] = n;
+		}
+	}
+	free(t->by_ino);
+	free(t->by_id);
+	t->by_ino = bi;
+	t->by_id = bd;
+	t->nbuckets = nb;
+}
+
+static int inode_is_fixed(enum node_kind k)
+{
+	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
+	       k == NODE_COLLS_DIR || k == NODE_REGIONS || k == NODE_USAGE ||
+	       k == NODE_BILLING;
+}
+
+uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
+		   const char *id, uint64_t nlookup)
+{
+	struct inode *n;
+	uint64_t ino = 0;
+	size_t h;
+
+	cid = cid ? cid : "";
+	id = id ? id : "";
+	pthread_mutex_lock(&t->lock);
+	h = inode_hash_id(kind, cid, id) % t->nbuckets;
+	for (n = t->by_id[h]; n; n = n->next_id)
+		if (n->kind == kind && strcmp(n->id, id) == 0 && strcmp(n->cid, cid) == 0)
+			break;
+	if (!n) {
+		n = calloc(1, sizeof(*n));
+		if (!n || !(n->cid = strdup(cid)) || !(n->id = strdup(id))) {
+			if (n)
+				inode_free_one(n);
+			goto out;
+		}
+		n->kind = kind;
+		n->pinned = inode_is_fixed(kind);
+		n->ino = kind == NODE_ROOT ? INODE_ROOT : ++t->next;
+		n->next_id = t->by_id[h];
+		t->by_id[h] = n;
+		h = inode_hash_ino(n->ino) % t->nbuckets;
+		n->next_ino = t->by_ino[h];
+		t->by_ino[h] = n;
+		t->count++;
+		if (t->count > t->nbuckets * 2)
+			inode_grow_locked(t);
+	}
+	n->nlookup += nlookup;
+	ino = n->ino;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+static struct inode *inode_by_ino_locked(struct inode_table *t, uint64_t ino)
+{
+	struct inode *n = t->by_ino[inode_hash_ino(ino) % t->nbuckets];
+
+	while (n && n->ino != ino)
+		n = n->next_ino;
+	return n;
+}
+
+int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out)
+{
+	struct inode *n;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n) {
+		out->kind = n->kind;
+		out->cid = strdup(n->cid);
+		out->id = strdup(n->id);
+		rc = out->cid && out->id ? 0 : -ENOMEM;
+		if (rc < 0)
+			node_id_release(out);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+static void inode_unlink_locked(struct inode_table *t, struct inode *n)
+{
+	struct inode **p;
+
+	p = &t->by_ino[inode_hash_ino(n->ino) % t->nbuckets];
+	while (*p != n)
+		p = &(*p)->next_ino;
+	*p = n->next_ino;
+	p = &t->by_id[inode_hash_id(n->kind, n->cid, n->id) % t->nbuckets];
+	while (*p != n)
+		p = &(*p)->next_id;
+	*p = n->next_id;
+	t->count--;
+}
+
+void inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n) {
+		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
+		if (n->nlookup == 0 && !n->pinned) {
+			inode_unlink_locked(t, n);
+			inode_free_one(n);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t inode_count(struct inode_table *t)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}

@@ -1,0 +1,78 @@
+/*
+ * inode.h - the inode table: FUSE inode numbers <-> the nodes of the tree.
+ *
+ * Owns: struct inode and the two indexes (by number, by identity). A node's
+ * identity is (kind, collection id, id): an API key is (NODE_KEY, "", its
+ * apiKeyId), a document is (NODE_DOC, its collection_id, its file_id), a
+ * fixed directory is (kind, "", ""). Identities use ids, never display
+ * names, so a node keeps its inode number when names change.
+ *
+ * Numbers are never reused during a mount (64-bit counter), so generation is
+ * always 0. Fixed nodes (root, keys/, ...) are pinned; other inodes live while
+ * the kernel holds a lookup count on them (FUSE nlookup semantics) and are
+ * freed when inode_forget() brings it to zero.
+ *
+ * Threads: all functions are thread safe; t->lock guards everything.
+ * Lock order of the program: inode table lock, then cache lock; neither is
+ * held across HTTP, disk I/O or a fuse_reply_*() call.
+ *
+ * Ownership: inode_find() copies the node out (struct node_id with owned
+ * strings; release with node_id_release()), so callers never hold pointers
+ * into the table.
+ */
+#ifndef XAIFS_INODE_H
+#define XAIFS_INODE_H
+
+#include <stdint.h>
+
+enum node_kind {
+	NODE_NONE = 0,
+	NODE_ROOT,
+	NODE_KEYS_DIR,
+	NODE_MODELS_DIR,
+	NODE_COLLS_DIR,
+	NODE_REGIONS,
+	NODE_USAGE,
+	NODE_BILLING,
+	NODE_KEY,
+	NODE_MODEL,
+	NODE_COLL_DIR,
+	NODE_COLL_JSON,
+	NODE_DOCS_DIR,
+	NODE_META_DIR,
+	NODE_DOC,
+	NODE_DOC_META,
+	NODE_KIND_COUNT
+};
+
+struct node_id {
+	enum node_kind kind;
+	char *cid;	/* collection id, "" outside collections; owned */
+	char *id;	/* resource id, "" for fixed nodes; owned */
+};
+
+void node_id_release(struct node_id *n);
+
+struct inode_table;
+
+struct inode_table *inode_table_new(void);
+void inode_table_free(struct inode_table *t);
+
+/*
+ * Find or create the inode of (kind, cid, id) and add nlookup to its lookup
+ * count (0 for a peek that the kernel will not count). cid and id may be NULL
+ * (taken as ""). Returns the inode number, or 0 on ENOMEM.
+ */
+uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
+		   const char *id, uint64_t nlookup);
+
+/* Copy the identity of ino into out. Returns 0, or -ENOENT for an unknown number. */
+int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out);
+
+/* Drop n lookups; frees the inode at zero unless it is pinned. */
+void inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
+
+/* Inodes in the table (for stats and tests). */
+uint64_t inode_count(struct inode_table *t);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * main.c - startup and teardown only:
+ * config -> log -> http -> api (credential check) -> cache -> inodes -> ns
+ * -> FUSE session -> loop, and back down in reverse order.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cache.h"
+#include "config.h"
+#include "fsops.h"
+#include "http.h"
+#include "inode.h"
+#include "log.h"
+#include "ns.h"
+
+/* SIGHUP drops every cache: the handler only posts; a thread does the work. */
+static sem_t main_hup_sem;
+static volatile sig_atomic_t main_hup_stop;
+
+static void main_on_hup(int sig)
+{
+	sem_post(&main_hup_sem);
+}
+
+static void *main_hup_thread(void *arg)
+{
+	struct cache *c = arg;
+
+	for (;;) {
+		while (sem_wait(&main_hup_sem) < 0 && errno == EINTR)
+			;
+		if (main_hup_stop)
+			return NULL;
+		cache_drop_all(c);
+		log_info("SIGHUP: caches dropped");
+	}
+}
+
+/* Check the key (and learn the team) with one request before mounting. */
+static int main_check_credentials(struct config *cfg, struct api *api)
+{
+	struct whoami w = { 0 };
+	int rc = api_validate(api, &w);
+
+	if (rc == -EACCES) {
+		fprintf(stderr, "xaifs: the management key was refused by %s\n", cfg->management_url);
+		goto out;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "xaifs: cannot reach %s: %s\n", cfg->management_url, strerror(-rc));
+		goto out;
+	}
+	if (!cfg->team_id && !*w.team_id) {
+		fprintf(stderr, "xaifs: the management key does not name a team; "
+			"give one with XAI_TEAM_ID or -o team_id=ID\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (cfg->team_id && *w.team_id && strcmp(w.scope, "SCOPE_TEAM") == 0 &&
+	    strcmp(cfg->team_id, w.team_id) != 0) {
+		fprintf(stderr, "xaifs: team '%s' not found: the management key belongs to "
+			"another team\n", cfg->team_id);
+		rc = -ENOENT;
+		goto out;
+	}
+	if (!cfg->team_id && !(cfg->team_id = strdup(w.team_id)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = api_set_team(api, cfg->team_id);
+out:
+	whoami_release(&w);
+	return rc;
+}
+
+static struct fuse_loop_config *main_loop_config(void)
+{
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+
+	if (lc) {
+		fuse_loop_cfg_set_clone_fd(lc, 0);
+		fuse_loop_cfg_set_max_threads(lc, 16);
+		fuse_loop_cfg_set_idle_threads(lc, 8);
+	}
+	return lc;
+}
+
+static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs,
+		    struct cache *cache)
+{
+	struct fuse_loop_config *lc = NULL;
+	struct fuse_session *se;
+	pthread_t hup;
+	int rc = 1, hup_started = 0;
+
+	se = fuse_session_new(args, &fsops_ops, sizeof(fsops_ops), fs);
+	if (!se)
+		return 1;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, cfg->mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(cfg->foreground) != 0)
+		goto out_unmount;
+	if (!cfg->foreground)
+		log_init(cfg->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 1);
+	sem_init(&main_hup_sem, 0, 0);
+	signal(SIGHUP, main_on_hup);
+	hup_started = pthread_create(&hup, NULL, main_hup_thread, cache) == 0;
+	log_info("mounted %s on %s", cfg->source ? cfg->source : "xaifs", cfg->mountpoint);
+	if (cfg->single_thread) {
+		rc = fuse_session_loop(se);
+	} else {
+		lc = main_loop_config();
+		rc = lc ? fuse_session_loop_mt(se, lc) : 1;
+		fuse_loop_cfg_destroy(lc);
+	}
+	if (hup_started) {
+		main_hup_stop = 1;
+		sem_post(&main_hup_sem);
+		pthread_join(hup, NULL);
+	}
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	/* A loop ended by SIGTERM, SIGINT or SIGHUP reports the signal: a clean stop. */
+	return rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct inode_table *inodes = NULL;
+	struct cache *cache = NULL;
+	struct http *http = NULL;
+	struct api *api = NULL;
+	struct ns *ns = NULL;
+	struct config cfg;
+	int rc = 1;
+
+	if (config_parse(&cfg, &args) < 0)
+		goto out;
+	if (cfg.show_help) {
+		config_print_help(argv[0]);
+		rc = 0;
+		goto out;
+	}
+	if (cfg.show_version) {
+		printf("xaifs %s (libfuse %d, %s)\n", XAIFS_VERSION, fuse_version(),
+		       curl_version());
+		rc = 0;
+		goto out;
+	}
+	if (config_finish(&cfg) < 0)
+		goto out;
+	log_init(cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 0);
+	log_add_secret(cfg.mgmt_key);
+	log_add_secret(cfg.api_key);
+	if (http_global_init() < 0)
+		goto out;
+	http = http_new(&(struct http_opts){ cfg.connect_timeout, cfg.timeout, cfg.max_conns, 4 });
+	api = http ? api_new(http, &(struct api_opts){ cfg.management_url, cfg.api_url,
+			     cfg.mgmt_key, cfg.api_key, cfg.page_size }) : NULL;
+	if (!api)
+		goto out_http;
+	if (main_check_credentials(&cfg, api) < 0)
+		goto out_http;
+	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, NULL });
+	inodes = inode_table_new();
+	ns = cache && inodes ? ns_new(cache, inodes, &(struct ns_opts){ getuid(), getgid(),
+				      cfg.cache_ttl, cfg.live_ttl,
+				      getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp" }) : NULL;
+	if (!ns)
+		goto out_http;
+	rc = main_run(&cfg, &args, &(struct fsops){ ns, cfg.read_only, cfg.cache_ttl }, cache);
+out_http:
+	ns_free(ns);
+	inode_table_free(inodes);
+	cache_free(cache);
+	api_free(api);
+	http_free(http);
+	http_global_cleanup();
+out:
+	log_clear_secrets();
+	config_release(&cfg);
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,125 @@
+/*
+ * model.h - JSON <-> plain C for the xAI Management API (see ../shared/xai-api.md).
+ *
+ * Owns: every use of json-c in the program. No other module includes json-c;
+ * they get plain structs, owned strings and struct reslist.
+ *
+ * Pure: no I/O, no locks, no globals; unit-tested and fuzzed. Every string
+ * from the server is hostile: wrong types, missing fields, unknown enum values
+ * and both spellings of a field (camelCase and snake_case) are tolerated.
+ * A body that is not JSON, or not an object where one is required, gives
+ * -EIO; nothing here crashes on any input.
+ *
+ * Ownership: functions that return char ** or fill a struct give the caller
+ * ownership (free() / the matching *_release()). Input bodies are borrowed
+ * and need not be NUL-terminated (len is given).
+ *
+ * JSON renderings (res.json and the *_render outputs) are pretty-printed with
+ * two-space indentation, no escaped slashes, and end with exactly one '\n'.
+ */
+#ifndef XAIFS_MODEL_H
+#define XAIFS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "res.h"
+
+/* GET /auth/management-keys/validation */
+struct whoami {
+	char *team_id;		/* chosen team: see model_parse_validation() */
+	char *scope;		/* "SCOPE_TEAM", ... or "" */
+	char *key_id;		/* apiKeyId of the management key, or "" */
+	char *name;		/* name of the management key, or "" */
+};
+void whoami_release(struct whoami *w);
+
+/*
+ * Parse the validation response. team_id is scopeId when scope is SCOPE_TEAM,
+ * empty or unspecified (or missing); else teamId; else scopeId; else team_id /
+ * scope_id spellings; "" when none is present. Returns 0 or -EIO.
+ */
+int model_parse_validation(const char *body, size_t len, struct whoami *out);
+
+/*
+ * List pages. Each appends the page's entries to out (which the caller
+ * created) and sets *next to the next page token, or NULL on the last page
+ * (token missing or empty). Returns 0, -EIO (malformed) or -ENOMEM. On error
+ * out may hold some entries of the page; *next is NULL.
+ *
+ * Keys (GET /auth/teams/{t}/api-keys, envelope apiKeys + paginationToken):
+ *   id = apiKeyId, raw_name = name, mtime = modifyTime or else createTime,
+ *   json = the key object as sent, minus any "apiKey" secret field.
+ *   Entries without apiKeyId are skipped.
+ * Collections (GET /v1/collections, collections + pagination_token):
+ *   id = collection_id, raw_name = collection_name, mtime = created_at,
+ *   count = documents_count, json = the object as sent.
+ * Documents (GET /v1/collections/{c}/documents, documents + pagination_token):
+ *   id = file_metadata.file_id, raw_name = file_metadata.name,
+ *   mtime = file_metadata.created_at, size = file_metadata.size_bytes (string
+ *   or number; -1 if missing or bad), json = the object as sent.
+ */
+int model_parse_keys_page(const char *body, size_t len, struct reslist *out, char **next);
+int model_parse_collections_page(const char *body, size_t len, struct reslist *out, char **next);
+int model_parse_documents_page(const char *body, size_t len, struct reslist *out, char **next);
+
+/*
+ * GET /auth/teams/{t}/models. Appends one entry per distinct model name
+ * (first occurrence wins) from every cluster's languageModels,
+ * embeddingModels, imageGenerationModels, audioModels and
+ * videoGenerationModels (other *Models arrays too). id = raw_name = name.
+ * json = the model object plus "modelType" ("language", "embedding", "image",
+ * "audio", "video" or the array name) and "clusters" (every clusterName that
+ * lists it). *regions gets the rendering of
+ *   {"regions":[{"clusterName":..,"models":[names..]}, ...]}.
+ * Returns 0, -EIO or -ENOMEM.
+ */
+int model_parse_models(const char *body, size_t len, struct reslist *out,
+		       char **regions, size_t *regions_len);
+
+/*
+ * The body of POST /v1/billing/teams/{t}/usage asking for month-to-date usage
+ * per day: startTime = the first of now's month 00:00:00, endTime = the day
+ * after now 00:00:00 (exclusive), timezone "Etc/GMT", TIME_UNIT_DAY, value
+ * usd/AGGREGATION_SUM, groupBy ["description"]. now is UTC.
+ * Returns 0 or -ENOMEM; *body is the caller's.
+ */
+int model_usage_request(time_t now, char **body);
+
+/*
+ * Render the usage file from the usage response:
+ *   {"startTime","endTime","timezone","timeUnit","totalUsd": sum of every
+ *    data point's first value, "timeSeries": as sent, "limitReached"}
+ * with the request's period (same now as model_usage_request()).
+ * Returns 0, -EIO or -ENOMEM.
+ */
+int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len);
+
+/*
+ * Render the billing file from three responses:
+ *   {"prepaidCreditCents": abs(balance.total.val) as a number (0 if missing),
+ *    "balance": <prepaid/balance response>,
+ *    "spendingLimits": <spending-limits response's spendingLimits>,
+ *    "invoicePreview": <postpaid/invoice/preview response>}
+ * Returns 0, -EIO or -ENOMEM.
+ */
+int model_render_billing(const char *balance, size_t balance_len,
+			 const char *limits, size_t limits_len,
+			 const char *preview, size_t preview_len,
+			 char **out, size_t *out_len);
+
+/*
+ * Parse an RFC 3339 time ("2025-11-13T16:14:38.164829Z", offsets allowed),
+ * or a decimal count of Unix seconds. Returns 0 and sets *out, or -EINVAL.
+ */
+int model_parse_time(const char *s, int64_t *out);
+
+/*
+ * Copy the message of an error body into msg (always NUL-terminated,
+ * truncated to msgsz): a JSON object's "error" string, else "message", else
+ * "error"."message", else the raw text (first line, control bytes dropped).
+ * Empty body gives "". Never fails.
+ */
+void model_error_message(const char *body, size_t len, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * ns.h - the namespace: what each path of the mount is.
+ *
+ *   /keys/<name>  /models/<name>  /regions  /usage  /billing
+ *   /collections/<name>/{collection.json, documents/<doc>, metadata/<doc>.json}
+ *
+ * Owns: the mapping from (parent inode, name) to nodes, the attributes of
+ * every node, directory snapshots and open-file contents. Reads everything
+ * through the cache (never the API directly) and keeps the kernel's lookup
+ * counts in the inode table. Knows nothing of FUSE requests or replies.
+ *
+ * Threads: every function is thread safe; struct ns is read-only after
+ * ns_new(). A struct ns_dir or ns_file belongs to one open handle; the
+ * kernel does not run two operations on one handle at once for directories,
+ * and file reads only read immutable snapshot data.
+ *
+ * Returns: 0 or -errno (-ENOENT for names and inodes that do not exist now,
+ * errors of the cache/API passed through).
+ */
+#ifndef XAIFS_NS_H
+#define XAIFS_NS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "cache.h"
+#include "inode.h"
+
+struct ns;
+
+struct ns_opts {
+	uid_t uid;
+	gid_t gid;
+	double entry_ttl;	/* kernel entry/attr timeouts for listed things */
+	double live_ttl;	/* attr timeout for usage and billing */
+	const char *tmpdir;	/* where document bytes are spooled */
+};
+
+struct ns_entry {
+	uint64_t ino;		/* 0: attributes not given (readdirplus only) */
+	struct stat st;
+	double entry_ttl;
+	double attr_ttl;
+};
+
+struct ns *ns_new(struct cache *c, struct inode_table *t, const struct ns_opts *o);
+void ns_free(struct ns *ns);
+
+/* Resolve name in parent. On success the inode's lookup count is incremented. */
+int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry *out);
+
+/* Attributes of an inode (out->ino is set; no lookup count change). */
+int ns_getattr(struct ns *ns, uint64_t ino, struct ns_entry *out);
+
+/* The kernel forgot n lookups of ino. */
+void ns_forget(struct ns *ns, uint64_t ino, uint64_t n);
+
+/* A directory listing fixed at opendir time, so offsets stay stable. */
+struct ns_dir;
+int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out);
+size_t ns_dir_count(const struct ns_dir *d);
+
+/*
+ * Entry i of the snapshot: its name (borrowed, valid while d is open) and,
+ * with plus, its attributes and a counted lookup (e->ino != 0) unless its
+ * attributes would cost a request (then e->ino == 0 and nothing is counted).
+ * Without plus only e->st.st_ino and st_mode are set.
+ */
+int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
+		 const char **name, struct ns_entry *e);
+void ns_closedir(struct ns_dir *d);
+
+/* An open file: a JSON snapshot in memory, or document bytes in a private spool file. */
+struct ns_file {
+	struct cval *val;	/* keeps data alive; NULL for documents */
+	const char *data;	/* JSON bytes, or NULL */
+	size_t len;
+	int fd;			/* spooled document bytes, or -1 */
+	int direct_io;		/* serve with FOPEN_DIRECT_IO */
+};
+
+/* Open ino for reading (flags are open(2) flags). */
+int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out);
+void ns_release(struct ns_file *f);
+
+/* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
+int ns_is_probe(const char *name);
+
+#endif

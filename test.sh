@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Run the whole test suite: build with warnings as errors, run the unit,
+# emulator and integration tests, then build again with AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang) and run everything once more.
+# Usage: ./test.sh [--quick]   (--quick skips the sanitizer pass)
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh test
+
+setup() {	# setup DIR [meson options...]
+	local dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+}
+
+setup build -Dwerror=true
+ninja -C build
+meson test -C build --print-errorlogs
+
+if [ "${1:-}" != --quick ]; then
+	CC=clang setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbuildtype=debug
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+		meson test -C build-asan --print-errorlogs
+fi
+echo "all tests passed"
