@@ -24,8 +24,6 @@ struct centry {
 	struct centry *next;	/* hash chain */
 };
 
-typedef int (*cache_fetch_fn)(struct cache *c, const char *arg, struct cval *v);
-
 struct cache {
 	struct api *api;
 	struct cache_opts o;
@@ -49,6 +47,15 @@ struct cval *cval_ref(struct cval *v)
 {
 	if (v)
 		__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
+	return v;
+}
+
+struct cval *cval_new(void)
+{
+	struct cval *v = calloc(1, sizeof(*v));
+
+	if (v)
+		v->refs = 1;
 	return v;
 }
 
@@ -160,15 +167,13 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 			     const char *arg, double ttl, struct cval **out)
 {
 	unsigned gen = c->generation;
-	struct cval *v = calloc(1, sizeof(*v));
+	struct cval *v = cval_new();
 	int rc;
 
 	e->busy = 1;
 	c->stats.misses++;
 	pthread_mutex_unlock(&c->lock);
-	rc = v ? fetch(c, arg, v) : -ENOMEM;
-	if (v)
-		v->refs = 1;
+	rc = !v ? -ENOMEM : c->api ? fetch(c, arg, v) : -ENOTCONN;
 	if (rc < 0) {
 		cval_unref(v);
 		v = NULL;
@@ -188,8 +193,8 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	return rc;
 }
 
-static int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
-		     const char *arg, double ttl, struct cval **out)
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
+	      const char *arg, double ttl, struct cval **out)
 {
 	struct centry *e;
 	int rc;
@@ -331,6 +336,22 @@ int cache_billing(struct cache *c, struct cval **out)
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes)
 {
 	return api_download_file(c->api, file_id, fd, bytes);
+}
+
+int cache_store(struct cache *c, const char *key, struct cval *v)
+{
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_entry_locked(c, key);
+	if (e) {
+		cval_unref(e->val);
+		e->val = cval_ref(v);
+		e->expires = c->o.now() + c->o.ttl;
+		e->used = c->o.now();
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e ? 0 : -ENOMEM;
 }
 
 void cache_drop_all(struct cache *c)

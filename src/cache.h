@@ -62,6 +62,7 @@ struct cache_stats {
 	uint64_t entries;
 };
 
+/* api may be NULL (tests): every fetch then fails with -ENOTCONN. */
 struct cache *cache_new(struct api *api, const struct cache_opts *o);
 void cache_free(struct cache *c);
 
@@ -76,6 +77,25 @@ int cache_billing(struct cache *c, struct cval **out);	/* text */
 
 /* Document bytes into fd (pass-through for now). */
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);
+
+/*
+ * The generic getter behind the typed ones: the value stored under key, or
+ * fetch(c, arg, v) to fill a new one (v is zeroed; return 0 or -errno),
+ * kept for ttl seconds. Single flight as above. Exposed for tests.
+ */
+typedef int (*cache_fetch_fn)(struct cache *c, const char *arg, struct cval *v);
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, const char *arg,
+	      double ttl, struct cval **out);
+
+/*
+ * Store v under key as a fresh value (for the listing TTL), replacing what was
+ * there; used after the mount's own changes, and by tests to prime the cache.
+ * Takes a new reference to v. Returns 0 or -ENOMEM.
+ */
+int cache_store(struct cache *c, const char *key, struct cval *v);
+
+/* A new empty value with one reference, or NULL on ENOMEM. */
+struct cval *cval_new(void);
 
 /* Forget every entry (values still referenced stay valid). */
 void cache_drop_all(struct cache *c);

@@ -687,10 +687,11 @@ int model_parse_models(const char *body, size_t len, struct reslist *out,
 		if (json_object_is_type(c, json_type_object))
 			rc = models_cluster(&m, c);
 	}
-	if (rc == 0)
-		rc = models_regions(&m, regions, regions_len);
+	/* regions last, so that *regions is NULL on every error */
 	if (rc == 0)
 		rc = models_append(&m, out);
+	if (rc == 0)
+		rc = models_regions(&m, regions, regions_len);
 out:
 	json_object_put(m.seen);
 	json_object_put(m.order);

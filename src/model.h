@@ -15,7 +15,19 @@
  * and need not be NUL-terminated (len is given).
  *
  * JSON renderings (res.json and the *_render outputs) are pretty-printed with
- * two-space indentation, no escaped slashes, and end with exactly one '\n'.
+ * two-space indentation, no escaped slashes, and end with exactly one '\n'
+ * (json-c's PRETTY style: "key":value, no space after the colon).
+ *
+ * Tolerance rules shared by every parser below:
+ *  - A missing, null or wrongly typed field is its default ("", 0, -1). An
+ *    envelope array that is missing or null is an empty page; one of the
+ *    wrong type is -EIO.
+ *  - int64 fields are read from JSON numbers or decimal strings; times from
+ *    RFC 3339 strings or Unix seconds (model_parse_time()).
+ *  - A string holding a NUL byte (\u0000) counts as missing, so an id or a
+ *    name is never silently cut short.
+ *  - The body must be one JSON object, optionally followed by whitespace;
+ *    trailing bytes, truncation and nesting deeper than 32 give -EIO.
  */
 #ifndef XAIFS_MODEL_H
 #define XAIFS_MODEL_H
@@ -49,15 +61,19 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out);
  *
  * Keys (GET /auth/teams/{t}/api-keys, envelope apiKeys + paginationToken):
  *   id = apiKeyId, raw_name = name, mtime = modifyTime or else createTime,
- *   json = the key object as sent, minus any "apiKey" secret field.
- *   Entries without apiKeyId are skipped.
+ *   json = the key object as sent, minus any "apiKey" (or "api_key") secret
+ *   field. Entries without apiKeyId are skipped. snake_case spellings
+ *   (api_keys, api_key_id, pagination_token, ...) are accepted too.
  * Collections (GET /v1/collections, collections + pagination_token):
  *   id = collection_id, raw_name = collection_name, mtime = created_at,
- *   count = documents_count, json = the object as sent.
+ *   count = documents_count (negative -> 0), json = the object as sent.
+ *   camelCase spellings are accepted; entries without an id are skipped.
  * Documents (GET /v1/collections/{c}/documents, documents + pagination_token):
  *   id = file_metadata.file_id, raw_name = file_metadata.name,
  *   mtime = file_metadata.created_at, size = file_metadata.size_bytes (string
- *   or number; -1 if missing or bad), json = the object as sent.
+ *   or number; -1 if missing, negative or bad), json = the object as sent.
+ *   camelCase spellings are accepted; entries without a file_id are skipped.
+ * next may be NULL when the caller does not want the token.
  */
 int model_parse_keys_page(const char *body, size_t len, struct reslist *out, char **next);
 int model_parse_collections_page(const char *body, size_t len, struct reslist *out, char **next);
@@ -69,10 +85,13 @@ int model_parse_documents_page(const char *body, size_t len, struct reslist *out
  * embeddingModels, imageGenerationModels, audioModels and
  * videoGenerationModels (other *Models arrays too). id = raw_name = name.
  * json = the model object plus "modelType" ("language", "embedding", "image",
- * "audio", "video" or the array name) and "clusters" (every clusterName that
- * lists it). *regions gets the rendering of
- *   {"regions":[{"clusterName":..,"models":[names..]}, ...]}.
- * Returns 0, -EIO or -ENOMEM.
+ * "audio", "video" or the array name) and "clusters" (every non-empty
+ * clusterName that lists it). Any cluster member whose name ends in "Models"
+ * or "_models" counts as a model list. *regions gets the rendering of
+ *   {"regions":[{"clusterName":..,"models":[names..]}, ...]}
+ * (one entry per cluster object, clusterName "" if missing, each name once).
+ * regions and regions_len may be NULL. Returns 0, -EIO or -ENOMEM; on error
+ * *regions is NULL and out may hold some entries.
  */
 int model_parse_models(const char *body, size_t len, struct reslist *out,
 		       char **regions, size_t *regions_len);
@@ -81,7 +100,9 @@ int model_parse_models(const char *body, size_t len, struct reslist *out,
  * The body of POST /v1/billing/teams/{t}/usage asking for month-to-date usage
  * per day: startTime = the first of now's month 00:00:00, endTime = the day
  * after now 00:00:00 (exclusive), timezone "Etc/GMT", TIME_UNIT_DAY, value
- * usd/AGGREGATION_SUM, groupBy ["description"]. now is UTC.
+ * usd/AGGREGATION_SUM, groupBy ["description"], filters []. now is UTC.
+ * Times are written "YYYY-MM-DD HH:MM:SS" (not ISO 8601; see xai-api.md
+ * 6.11). The body is compact JSON without a trailing newline.
  * Returns 0 or -ENOMEM; *body is the caller's.
  */
 int model_usage_request(time_t now, char **body);
@@ -91,6 +112,10 @@ int model_usage_request(time_t now, char **body);
  *   {"startTime","endTime","timezone","timeUnit","totalUsd": sum of every
  *    data point's first value, "timeSeries": as sent, "limitReached"}
  * with the request's period (same now as model_usage_request()).
+ * Values may be numbers or numeric strings; anything else is skipped.
+ * totalUsd is rounded to 1e-6 (null if the sum is not finite). A missing
+ * timeSeries renders as []; one that is not an array gives -EIO.
+ * limitReached is false unless the response has it as a JSON true.
  * Returns 0, -EIO or -ENOMEM.
  */
 int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len);
@@ -101,6 +126,10 @@ int model_render_usage(time_t now, const char *body, size_t len, char **out, siz
  *    "balance": <prepaid/balance response>,
  *    "spendingLimits": <spending-limits response's spendingLimits>,
  *    "invoicePreview": <postpaid/invoice/preview response>}
+ * total may also be a bare int64 (string or number); abs(INT64_MIN) is
+ * written as INT64_MAX. A NULL body means that part is unavailable (e.g. the
+ * request failed) and renders as null; a non-NULL body that is not an object
+ * gives -EIO. spendingLimits is null when the response lacks it.
  * Returns 0, -EIO or -ENOMEM.
  */
 int model_render_billing(const char *balance, size_t balance_len,
@@ -110,15 +139,21 @@ int model_render_billing(const char *balance, size_t balance_len,
 
 /*
  * Parse an RFC 3339 time ("2025-11-13T16:14:38.164829Z", offsets allowed),
- * or a decimal count of Unix seconds. Returns 0 and sets *out, or -EINVAL.
+ * or a decimal count of Unix seconds (optionally signed). RFC 3339 details:
+ * 'T', 't' or ' ' between date and time, 'Z' or 'z', a leap second :60 is
+ * accepted, the fraction is dropped (rounded down), a zone is required and
+ * day-of-month is checked against the calendar. Returns 0 and sets *out, or
+ * -EINVAL (s NULL, empty, or anything else).
  */
 int model_parse_time(const char *s, int64_t *out);
 
 /*
  * Copy the message of an error body into msg (always NUL-terminated,
  * truncated to msgsz): a JSON object's "error" string, else "message", else
- * "error"."message", else the raw text (first line, control bytes dropped).
- * Empty body gives "". Never fails.
+ * "error"."message" (empty strings do not count), else the raw text. Either
+ * way only the first non-blank line is kept, control bytes are dropped,
+ * trailing spaces trimmed, and a cut never splits a UTF-8 sequence.
+ * Empty body gives "". msgsz 0 leaves msg untouched. Never fails.
  */
 void model_error_message(const char *body, size_t len, char *msg, size_t msgsz);
 

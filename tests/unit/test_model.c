@@ -31,12 +31,14 @@ static size_t blen(const char *body, size_t len)
 /* Borrowed value at a dotted path; numeric parts index arrays. */
 static struct json_object *jpath(struct json_object *o, const char *path)
 {
-	char buf[256], *part, *save = NULL;
+	char buf[256], *part, *dot;
 	struct json_object *v = o;
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	for (part = strtok_r(buf, ".", &save); part && v;
-	     part = strtok_r(NULL, ".", &save)) {
+	for (part = buf; part && v; part = dot) {
+		dot = strchr(part, '.');
+		if (dot)
+			*dot++ = '\0';
 		if (json_object_is_type(v, json_type_array)) {
 			size_t i = strtoul(part, NULL, 10);
 
@@ -548,17 +550,16 @@ static void check_clusters(struct json_object *o, const char *want)
 {
 	struct json_object *a = jpath(o, "clusters");
 	char got[256] = "";
-	size_t i, n;
+	size_t i, n, off = 0;
 
 	CHECK(json_object_is_type(a, json_type_array));
 	if (!json_object_is_type(a, json_type_array))
 		return;
 	n = json_object_array_length(a);
-	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(got, ",");
-		strcat(got, json_object_get_string(json_object_array_get_idx(a, i)));
-	}
+	for (i = 0; i < n && off < sizeof(got); i++)
+		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s",
+			i ? "," : "",
+			json_object_get_string(json_object_array_get_idx(a, i)));
 	CHECK_EQ_STR(got, want);
 }
 

@@ -176,14 +176,10 @@ static void test_encode_long(void)
 		r = &long_rows[i];
 		TEST_CTX(r->what);
 		tmp = rep(r->unit, r->n, NULL);
-		raw = malloc(strlen(r->prefix) + strlen(tmp) + 1);
-		strcpy(raw, r->prefix);
-		strcat(raw, tmp);
+		raw = rep(r->prefix, 1, tmp);
 		free(tmp);
 		tmp = rep(r->want_unit, r->wn, r->tail);
-		want = malloc(strlen(r->want_prefix) + strlen(tmp) + 1);
-		strcpy(want, r->want_prefix);
-		strcat(want, tmp);
+		want = rep(r->want_prefix, 1, tmp);
 		free(tmp);
 		s = names_encode(raw, r->id, r->maxlen);
 		CHECK_EQ_STR(s, want);
