@@ -24,7 +24,8 @@
 
 #include "model.h"
 
-#define RENDER_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define RENDER_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
+		       JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* ------------------------------------------------------------------ */
 /* Parsing and typed access                                           */

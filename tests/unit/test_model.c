@@ -739,19 +739,19 @@ struct usage_row {
 };
 
 static const struct usage_row usage_rows[] = {
-	{ "fixture", usage_fixture, "\"totalUsd\":2.5097,", 0, 4 },
+	{ "fixture", usage_fixture, "\"totalUsd\": 2.5097,", 0, 4 },
 	{ "float noise rounded", "{\"timeSeries\":[{\"dataPoints\":[{\"values\":[0.1]},"
-	  "{\"values\":[0.2]}]}]}", "\"totalUsd\":0.3,", 0, 1 },
+	  "{\"values\":[0.2]}]}]}", "\"totalUsd\": 0.3,", 0, 1 },
 	{ "whole number", "{\"timeSeries\":[{\"dataPoints\":[{\"values\":[3]}]}],"
-	  "\"limitReached\":true}", "\"totalUsd\":3.0,", 1, 1 },
-	{ "empty object", "{}", "\"totalUsd\":0.0,", 0, 0 },
+	  "\"limitReached\":true}", "\"totalUsd\": 3.0,", 1, 1 },
+	{ "empty object", "{}", "\"totalUsd\": 0.0,", 0, 0 },
 	{ "snake_case", "{\"time_series\":[{\"data_points\":[{\"values\":[1.5]}]}],"
-	  "\"limit_reached\":true}", "\"totalUsd\":1.5,", 1, 1 },
-	{ "limitReached wrong type", "{\"limitReached\":\"true\"}", "\"totalUsd\":0.0,", 0, 0 },
+	  "\"limit_reached\":true}", "\"totalUsd\": 1.5,", 1, 1 },
+	{ "limitReached wrong type", "{\"limitReached\":\"true\"}", "\"totalUsd\": 0.0,", 0, 0 },
 	{ "negative zero", "{\"timeSeries\":[{\"dataPoints\":[{\"values\":[-0.0000001]}]}]}",
-	  "\"totalUsd\":0.0,", 0, 1 },
+	  "\"totalUsd\": 0.0,", 0, 1 },
 	{ "overflow to inf", "{\"timeSeries\":[{\"dataPoints\":[{\"values\":[1e308]},"
-	  "{\"values\":[1e308]}]}]}", "\"totalUsd\":null,", 0, 1 },
+	  "{\"values\":[1e308]}]}]}", "\"totalUsd\": null,", 0, 1 },
 };
 
 static void test_usage_render(void)
