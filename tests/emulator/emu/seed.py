@@ -1,9 +1,10 @@
-"""Seed data for the xAI API emulator (see server.py).
+"""The data sets (seeds) of the emulator, and the static team data they share.
 
 Everything here is deterministic: ids and secrets come from a random.Random
 seeded with the data set's name, and timestamps are fixed instants in
-2025/2026. The functions fill a server.State through its add_* methods and
-never touch its internals.
+2025/2026. The functions fill a state.State through its add_* methods and
+never touch its internals. Also the static team data the routes serve:
+models, endpoint ACLs, the owner, billing, and generated document content.
 
 Data sets:
   empty    the team, its models and billing; no keys, collections or audit.
