@@ -31,6 +31,15 @@ static const char *const api_routes[API_ROUTE_COUNT] = {
 	[API_SPENDING_LIMITS] = "GET /v1/billing/teams/{team_id}/postpaid/spending-limits",
 	[API_INVOICE_PREVIEW] = "GET /v1/billing/teams/{team_id}/postpaid/invoice/preview",
 	[API_FILE_CONTENT] = "GET /v1/files/{file_id}/content",
+	[API_CREATE_KEY] = "POST /auth/teams/{teamId}/api-keys",
+	[API_UPDATE_KEY] = "PUT /auth/api-keys/{apiKeyId}",
+	[API_ROTATE_KEY] = "POST /auth/api-keys/{apiKeyId}/rotate",
+	[API_DELETE_KEY] = "DELETE /auth/api-keys/{apiKeyId}",
+	[API_CREATE_COLLECTION] = "POST /v1/collections",
+	[API_UPDATE_COLLECTION] = "PUT /v1/collections/{collection_id}",
+	[API_DELETE_COLLECTION] = "DELETE /v1/collections/{collection_id}",
+	[API_UPLOAD_DOCUMENT] = "POST /v1/collections/{collection_id}/documents",
+	[API_DELETE_DOCUMENT] = "DELETE /v1/collections/{collection_id}/documents/{file_id}",
 };
 
 const char *api_route_name(enum api_route r)
@@ -121,6 +130,10 @@ static int api_call(struct api *a, enum api_route route, const char *method,
 	struct http_resp resp;
 	int rc;
 
+	if (a->o.read_only && strcmp(method, "GET") != 0 && route != API_USAGE) {
+		log_error("%s refused: the mount is read-only", api_routes[route]);
+		return -EROFS;
+	}
 	__atomic_add_fetch(&a->counts[route], 1, __ATOMIC_RELAXED);
 	http_resp_init(&resp);
 	rc = http_do(a->http, &req, &resp);
@@ -360,5 +373,183 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
 		*bytes = resp.bytes;
 	http_resp_release(&resp);
 	buf_release(&b);
+	return rc;
+}
+
+/* ---- writes ---- */
+
+/* "<base><p1><escaped id><p2>" into a new string. */
+static char *api_url_id(const char *base, const char *p1, const char *id, const char *p2)
+{
+	struct buf b;
+	char *url;
+	int rc;
+
+	buf_init(&b, 8192);
+	rc = buf_puts(&b, base);
+	if (rc == 0)
+		rc = buf_puts(&b, p1);
+	if (rc == 0 && id)
+		rc = api_escape(&b, id);
+	if (rc == 0 && p2)
+		rc = buf_puts(&b, p2);
+	url = rc == 0 ? buf_take(&b, NULL) : NULL;
+	buf_release(&b);
+	return url;
+}
+
+typedef int (*api_parse_fn)(const char *body, size_t len, struct res *out);
+
+/* One write whose answer is an object of the given kind (parse may be NULL). */
+static int api_write(struct api *a, enum api_route route, const char *method, char *url,
+		     const char *json, api_parse_fn parse, struct res *out)
+{
+	char *body = NULL;
+	size_t len;
+	int rc;
+
+	if (!url)
+		return -ENOMEM;
+	rc = api_call(a, route, method, url, a->o.mgmt_key, json, &body, &len);
+	if (rc == 0 && parse && out && (rc = parse(body, len, out)) == -EIO)
+		log_error("%s: malformed answer", api_routes[route]);
+	free(body);
+	free(url);
+	return rc;
+}
+
+/* A write answered by a key that may carry its one-time secret. */
+static int api_key_write(struct api *a, enum api_route route, char *url, const char *json,
+			 struct res *out, char **secret)
+{
+	char *body = NULL;
+	size_t len;
+	int rc;
+
+	if (!url)
+		return -ENOMEM;
+	rc = api_call(a, route, "POST", url, a->o.mgmt_key, json ? json : "{}", &body, &len);
+	if (rc == 0 && (rc = model_parse_key(body, len, out, secret)) == -EIO)
+		log_error("%s: malformed answer", api_routes[route]);
+	if (body)
+		explicit_bzero(body, len);
+	free(body);
+	free(url);
+	return rc;
+}
+
+static int api_parse_key_nosecret(const char *body, size_t len, struct res *out)
+{
+	char *secret = NULL;
+	int rc = model_parse_key(body, len, out, &secret);
+
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	return rc;
+}
+
+int api_create_key(struct api *a, const char *body, struct res *out, char **secret)
+{
+	char *url = api_url_id(a->o.management_url, "/auth/teams/", NULL, NULL);
+	char *full = NULL;
+
+	if (url) {
+		size_t n = strlen(url) + strlen(a->team) + 16;
+
+		full = malloc(n);
+		if (full)
+			snprintf(full, n, "%s%s/api-keys", url, a->team);
+	}
+	free(url);
+	return api_key_write(a, API_CREATE_KEY, full, body, out, secret);
+}
+
+int api_update_key(struct api *a, const char *key_id, const char *body, struct res *out)
+{
+	return api_write(a, API_UPDATE_KEY, "PUT",
+			 api_url_id(a->o.management_url, "/auth/api-keys/", key_id, NULL),
+			 body, api_parse_key_nosecret, out);
+}
+
+int api_rotate_key(struct api *a, const char *key_id, struct res *out, char **secret)
+{
+	return api_key_write(a, API_ROTATE_KEY,
+			     api_url_id(a->o.management_url, "/auth/api-keys/", key_id, "/rotate"),
+			     "{}", out, secret);
+}
+
+int api_delete_key(struct api *a, const char *key_id)
+{
+	return api_write(a, API_DELETE_KEY, "DELETE",
+			 api_url_id(a->o.management_url, "/auth/api-keys/", key_id, NULL),
+			 NULL, NULL, NULL);
+}
+
+int api_create_collection(struct api *a, const char *body, struct res *out)
+{
+	return api_write(a, API_CREATE_COLLECTION, "POST",
+			 api_url_id(a->o.management_url, "/v1/collections", NULL, NULL),
+			 body, model_parse_collection, out);
+}
+
+int api_update_collection(struct api *a, const char *collection_id, const char *body,
+			  struct res *out)
+{
+	return api_write(a, API_UPDATE_COLLECTION, "PUT",
+			 api_url_id(a->o.management_url, "/v1/collections/", collection_id, NULL),
+			 body, model_parse_collection, out);
+}
+
+int api_delete_collection(struct api *a, const char *collection_id)
+{
+	return api_write(a, API_DELETE_COLLECTION, "DELETE",
+			 api_url_id(a->o.management_url, "/v1/collections/", collection_id, NULL),
+			 NULL, NULL, NULL);
+}
+
+int api_delete_document(struct api *a, const char *collection_id, const char *file_id)
+{
+	char *base = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
+				"/documents/");
+	char *url = base ? api_url_id(base, "", file_id, NULL) : NULL;
+
+	free(base);
+	return api_write(a, API_DELETE_DOCUMENT, "DELETE", url, NULL, NULL, NULL);
+}
+
+int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
+			uint64_t size, const char *content_type, struct res *out)
+{
+	const struct http_part parts[] = {
+		{ "name", name, -1, 0, NULL, NULL },
+		{ "data", NULL, fd, size, name, content_type },
+		{ "content_type", content_type, -1, 0, NULL, NULL },
+		{ "fields", "{}", -1, 0, NULL, NULL },
+	};
+	struct http_req req = {
+		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
+		.bearer = a->o.mgmt_key, .out_fd = -1,
+		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	};
+	struct http_resp resp;
+	int rc;
+
+	if (a->o.read_only) {
+		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
+		return -EROFS;
+	}
+	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
+			     "/documents");
+	if (!req.url)
+		return -ENOMEM;
+	__atomic_add_fetch(&a->counts[API_UPLOAD_DOCUMENT], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	if (rc == 0 && (rc = model_parse_document(resp.body.data, resp.body.len, out)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_UPLOAD_DOCUMENT]);
+	http_resp_release(&resp);
+	free((char *)req.url);
 	return rc;
 }

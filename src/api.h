@@ -34,6 +34,7 @@ struct api_opts {
 	const char *mgmt_key;		/* borrowed secret */
 	const char *api_key;		/* borrowed secret, or NULL */
 	int page_size;
+	int read_only;		/* refuse every mutating call with -EROFS, unsent */
 };
 
 /* The routes, for counters (.xaifs/stats) and logs. */
@@ -48,6 +49,15 @@ enum api_route {
 	API_SPENDING_LIMITS,
 	API_INVOICE_PREVIEW,
 	API_FILE_CONTENT,
+	API_CREATE_KEY,
+	API_UPDATE_KEY,
+	API_ROTATE_KEY,
+	API_DELETE_KEY,
+	API_CREATE_COLLECTION,
+	API_UPDATE_COLLECTION,
+	API_DELETE_COLLECTION,
+	API_UPLOAD_DOCUMENT,
+	API_DELETE_DOCUMENT,
 	API_ROUTE_COUNT
 };
 
@@ -77,6 +87,29 @@ int api_billing(struct api *a, char **out, size_t *out_len);
  * current offset. -EACCES (with a log line) when no inference key is set.
  */
 int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes);
+
+/*
+ * Writes. Each sends one request and is never retried once it may have been
+ * acted on. out (when given) receives the answered object; for keys,
+ * *secret the one-time secret (caller wipes and frees). -EROFS without a
+ * request on a read-only mount.
+ */
+int api_create_key(struct api *a, const char *body, struct res *out, char **secret);
+int api_update_key(struct api *a, const char *key_id, const char *body, struct res *out);
+int api_rotate_key(struct api *a, const char *key_id, struct res *out, char **secret);
+int api_delete_key(struct api *a, const char *key_id);
+int api_create_collection(struct api *a, const char *body, struct res *out);
+int api_update_collection(struct api *a, const char *collection_id, const char *body,
+			  struct res *out);
+int api_delete_collection(struct api *a, const char *collection_id);
+
+/*
+ * Upload size bytes of fd (from offset 0) as document name into a collection
+ * (multipart parts name, data, content_type, fields).
+ */
+int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
+			uint64_t size, const char *content_type, struct res *out);
+int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
 
 /* Requests sent per route since start. */
 uint64_t api_route_count(const struct api *a, enum api_route r);

@@ -19,6 +19,7 @@ struct centry {
 	double used;		/* last access, for LRU */
 	int busy;		/* a fetch is in flight */
 	int waiters;		/* readers waiting for that fetch; pins the entry */
+	unsigned gen;		/* bumped by cache_invalidate() */
 	unsigned flights;	/* fetches finished */
 	int last_rc;		/* result of the last fetch */
 	struct centry *next;	/* hash chain */
@@ -166,14 +167,14 @@ static struct centry *cache_entry_locked(struct cache *c, const char *key)
 static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn fetch,
 			     const char *arg, double ttl, struct cval **out)
 {
-	unsigned gen = c->generation;
+	unsigned gen = c->generation, egen = e->gen;
 	struct cval *v = cval_new();
 	int rc;
 
 	e->busy = 1;
 	c->stats.misses++;
 	pthread_mutex_unlock(&c->lock);
-	rc = !v ? -ENOMEM : c->api ? fetch(c, arg, v) : -ENOTCONN;
+	rc = v ? fetch(c, arg, v) : -ENOMEM;
 	if (rc < 0) {
 		cval_unref(v);
 		v = NULL;
@@ -182,12 +183,22 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	e->busy = 0;
 	e->flights++;
 	e->last_rc = rc;
-	if (rc == 0) {
+	if (rc == 0 && gen == c->generation && egen == e->gen) {
 		cval_unref(e->val);
 		e->val = v;
-		/* A drop while we fetched means this answer may predate a change. */
-		e->expires = gen == c->generation ? c->o.now() + ttl : 0;
+		e->expires = c->o.now() + ttl;
 		*out = cval_ref(v);
+	} else if (rc == 0) {
+		/*
+		 * A drop, an invalidation or a store while we fetched: this answer
+		 * may predate a change. Its callers get it; the entry stays stale
+		 * (or keeps the stored value).
+		 */
+		if (!e->val) {
+			e->val = cval_ref(v);
+			e->expires = 0;
+		}
+		*out = v;
 	}
 	pthread_cond_broadcast(&c->done);
 	return rc;
@@ -250,6 +261,8 @@ static int cache_name_list(struct reslist *l, size_t maxlen)
 
 static int fetch_keys(struct cache *c, const char *arg, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	int rc = api_list_keys(c->api, &v->list);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
@@ -257,6 +270,8 @@ static int fetch_keys(struct cache *c, const char *arg, struct cval *v)
 
 static int fetch_collections(struct cache *c, const char *arg, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	int rc = api_list_collections(c->api, &v->list);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
@@ -264,6 +279,8 @@ static int fetch_collections(struct cache *c, const char *arg, struct cval *v)
 
 static int fetch_documents(struct cache *c, const char *cid, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	int rc = api_list_documents(c->api, cid, &v->list);
 
 	/* Leave room for the ".json" of metadata/<doc>.json. */
@@ -272,6 +289,8 @@ static int fetch_documents(struct cache *c, const char *cid, struct cval *v)
 
 static int fetch_models(struct cache *c, const char *arg, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	int rc = api_list_models(c->api, &v->list, &v->text, &v->len);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
@@ -279,12 +298,16 @@ static int fetch_models(struct cache *c, const char *arg, struct cval *v)
 
 static int fetch_usage(struct cache *c, const char *arg, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	v->fetched = time(NULL);
 	return api_usage(c->api, v->fetched, &v->text, &v->len);
 }
 
 static int fetch_billing(struct cache *c, const char *arg, struct cval *v)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	v->fetched = time(NULL);
 	return api_billing(c->api, &v->text, &v->len);
 }
@@ -335,6 +358,8 @@ int cache_billing(struct cache *c, struct cval **out)
 
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes)
 {
+	if (!c->api)
+		return -ENOTCONN;
 	return api_download_file(c->api, file_id, fd, bytes);
 }
 
@@ -345,6 +370,7 @@ int cache_store(struct cache *c, const char *key, struct cval *v)
 	pthread_mutex_lock(&c->lock);
 	e = cache_entry_locked(c, key);
 	if (e) {
+		e->gen++;	/* a fetch in flight predates this value */
 		cval_unref(e->val);
 		e->val = cval_ref(v);
 		e->expires = c->o.now() + c->o.ttl;
@@ -352,6 +378,31 @@ int cache_store(struct cache *c, const char *key, struct cval *v)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return e ? 0 : -ENOMEM;
+}
+
+void cache_invalidate(struct cache *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	for (struct centry *e = c->buckets[cache_hash(key)]; e; e = e->next)
+		if (strcmp(e->key, key) == 0) {
+			e->expires = 0;
+			e->gen++;
+		}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_invalidate_documents(struct cache *c, const char *collection_id)
+{
+	size_t n = strlen(collection_id) + 16;
+	char *key = malloc(n);
+
+	if (!key) {
+		cache_drop_all(c);	/* stale data is worse than a refetch */
+		return;
+	}
+	snprintf(key, n, "documents/%s", collection_id);
+	cache_invalidate(c, key);
+	free(key);
 }
 
 void cache_drop_all(struct cache *c)

@@ -97,6 +97,14 @@ int cache_store(struct cache *c, const char *key, struct cval *v);
 /* A new empty value with one reference, or NULL on ENOMEM. */
 struct cval *cval_new(void);
 
+/*
+ * Make one entry stale ("keys", "collections", "documents/<collection_id>",
+ * "models", "usage", "billing"): the next read fetches, and a fetch already
+ * in flight is handed to its waiters but not kept.
+ */
+void cache_invalidate(struct cache *c, const char *key);
+void cache_invalidate_documents(struct cache *c, const char *collection_id);
+
 /* Forget every entry (values still referenced stay valid). */
 void cache_drop_all(struct cache *c);
 

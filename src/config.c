@@ -304,11 +304,15 @@ static int config_region_url(struct config *c)
 {
 	char buf[256];
 
+	size_t n = strlen(c->region);
+
 	for (const char *p = c->region; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-') {
-			fprintf(stderr, "xaifs: bad region '%s'\n", c->region);
-			return -EINVAL;
-		}
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			n = 0;
+	if (n == 0 || n > 63 || c->region[0] == '-') {
+		fprintf(stderr, "xaifs: bad region '%s'\n", c->region);
+		return -EINVAL;
+	}
 	snprintf(buf, sizeof(buf), "https://%s.api.x.ai", c->region);
 	c->api_url = strdup(buf);
 	return c->api_url ? 0 : -ENOMEM;

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -24,6 +26,9 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/* O_TRUNC arrives with open(), so a truncating open is one request. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* We own no page cache invalidation policy tied to mtimes. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
@@ -177,36 +182,107 @@ static void fsops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 	fuse_reply_err(req, 0);
 }
 
+/* An open file: a read snapshot (ns) or a write handle (wr). */
+struct fsops_fh {
+	struct ns_file *rf;
+	struct wr_file *wf;
+};
+
+static struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
+{
+	return (struct fsops_fh *)(uintptr_t)fi->fh;
+}
+
+static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h)
+{
+	if (!h)
+		return;
+	ns_release(h->rf);
+	if (h->wf)
+		wr_release(fs->wr, h->wf);
+	free(h);
+}
+
+static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct fsops_fh *h,
+			       const struct fuse_entry_param *e)
+{
+	struct fsops *fs = fsops_of(req);
+	int sent;
+
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* Write handles and JSON snapshots bypass the page cache. */
+	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
+	fi->keep_cache = 0;
+	sent = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	if (sent != 0)
+		fsops_fh_free(fs, h);
+}
+
 static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
-	struct ns_file *f = NULL;
+	struct fsops_fh *h = calloc(1, sizeof(*h));
 	int rc;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = ns_open(fs->ns, ino, fi->flags, &f);
+	if (wr_wants_write(fi->flags))
+		rc = fs->read_only ? -EROFS : wr_open(fs->wr, ino, fi->flags, &h->wf);
+	else
+		rc = ns_open(fs->ns, ino, fi->flags, &h->rf);
 	if (rc < 0) {
+		free(h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = f->direct_io;
-	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) != 0)
-		ns_release(f);
+	fsops_reply_handle(req, fi, h, NULL);
+}
+
+static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fsops *fs = fsops_of(req);
+	struct fsops_fh *h = calloc(1, sizeof(*h));
+	struct fuse_entry_param p;
+	struct ns_entry e;
+	int rc;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = fs->read_only ? -EROFS : wr_create(fs->wr, parent, name, fi->flags, &e, &h->wf);
+	if (rc < 0) {
+		free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fsops_entry_param(&e, &p);
+	fsops_reply_handle(req, fi, h, &p);
 }
 
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct ns_file *f = (struct ns_file *)(uintptr_t)fi->fh;
+	struct fsops_fh *h = fsops_fh_of(fi);
+	struct ns_file *f = h->rf;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (h->wf) {
+		char *buf = malloc(size ? size : 1);
+		ssize_t n = buf ? wr_read(h->wf, buf, size, off) : -ENOMEM;
+
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		free(buf);
 		return;
 	}
 	if (f->fd < 0) {
@@ -221,9 +297,49 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
+static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	struct fsops_fh *h = fsops_fh_of(fi);
+	ssize_t n;
+
+	if (!h->wf) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	n = wr_write(h->wf, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void fsops_drain(struct fsops_notifier *n);
+
+static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fsops *fs = fsops_of(req);
+	struct fsops_fh *h = fsops_fh_of(fi);
+	int rc = h->wf ? wr_flush(fs->wr, h->wf) : 0;
+
+	/*
+	 * close() returns once the kernel has forgotten what the commit made
+	 * stale, so the next command sees the change. Safe here: flush holds
+	 * no directory lock.
+	 */
+	if (h->wf)
+		fsops_drain(fs->notifier);
+	fuse_reply_err(req, -rc);
+}
+
+static void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fsops_flush(req, ino, fi);
+}
+
 static void fsops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	ns_release((struct ns_file *)(uintptr_t)fi->fh);
+	fsops_fh_free(fsops_of(req), fsops_fh_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -245,57 +361,221 @@ static void fsops_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &s);
 }
 
-/* ---- changes: not in this version ---- */
-
-static void fsops_erofs(fuse_req_t req)
-{
-	fuse_reply_err(req, EROFS);
-}
+/* ---- changes ---- */
 
 static void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
-	fsops_erofs(req);
+	struct fsops *fs = fsops_of(req);
+	struct fsops_fh *h = fi ? fsops_fh_of(fi) : NULL;
+	struct ns_entry e;
+	int rc;
+
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
+	/* Modes, owners and atimes mean nothing to the API: accepted, ignored. */
+	rc = wr_setattr(fs->wr, ino, h ? h->wf : NULL, attr, !!(to_set & FUSE_SET_ATTR_SIZE),
+			!!(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)), &e);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &e.st, e.attr_ttl);
 }
 
+/* Special files, symbolic and hard links have no place in the API. */
 static void fsops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			dev_t rdev)
 {
-	fsops_erofs(req);
-}
-
-static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	fsops_erofs(req);
-}
-
-static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fsops_erofs(req);
+	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
 static void fsops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 			  const char *name)
 {
-	fsops_erofs(req);
-}
-
-static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname, unsigned int flags)
-{
-	fsops_erofs(req);
+	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
 static void fsops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		       const char *newname)
 {
-	fsops_erofs(req);
+	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
-static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			 struct fuse_file_info *fi)
+static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	fsops_erofs(req);
+	struct fsops *fs = fsops_of(req);
+	struct fuse_entry_param p;
+	struct ns_entry e;
+	int rc = wr_mkdir(fs->wr, parent, name, &e);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fsops_entry_param(&e, &p);
+	if (fuse_reply_entry(req, &p) != 0)
+		ns_forget(fs->ns, e.ino, 1);
+}
+
+static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -wr_unlink(fsops_of(req)->wr, parent, name));
+}
+
+static void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -wr_rmdir(fsops_of(req)->wr, parent, name));
+}
+
+static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -wr_rename(fsops_of(req)->wr, parent, name, newparent, newname,
+				       flags));
+}
+
+/* ---- kernel cache invalidation, from a thread of its own ---- */
+
+struct fsops_note {
+	uint64_t parent;	/* 0: invalidate inode ino */
+	uint64_t ino;
+	char *name;
+	struct fsops_note *next;
+};
+
+struct fsops_notifier {
+	struct fuse_session *se;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct fsops_note *head, *tail;	/* protected by lock */
+	int busy;			/* a note is being sent; protected by lock */
+	int stop;			/* protected by lock */
+	pthread_cond_t idle;		/* the queue ran empty */
+};
+
+static void fsops_queue(struct fsops_notifier *n, uint64_t parent, uint64_t ino,
+			const char *name)
+{
+	struct fsops_note *note = calloc(1, sizeof(*note));
+
+	if (!note || (name && !(note->name = strdup(name)))) {
+		free(note);
+		return;	/* the kernel's timeouts bound the staleness instead */
+	}
+	note->parent = parent;
+	note->ino = ino;
+	pthread_mutex_lock(&n->lock);
+	if (n->tail)
+		n->tail->next = note;
+	else
+		n->head = note;
+	n->tail = note;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void fsops_note_entry(void *ctx, uint64_t parent, const char *name)
+{
+	fsops_queue(ctx, parent, 0, name);
+}
+
+static void fsops_note_inode(void *ctx, uint64_t ino)
+{
+	fsops_queue(ctx, 0, ino, NULL);
+}
+
+static void *fsops_notify_thread(void *arg)
+{
+	struct fsops_notifier *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		struct fsops_note *note;
+
+		while (!n->head && !n->stop)
+			pthread_cond_wait(&n->cond, &n->lock);
+		if (n->stop)
+			break;
+		n->busy = 1;
+		note = n->head;
+		n->head = note->next;
+		if (!n->head)
+			n->tail = NULL;
+		pthread_mutex_unlock(&n->lock);
+		/* -ENOENT only means the kernel had nothing cached. */
+		if (note->name)
+			fuse_lowlevel_notify_inval_entry(n->se, note->parent, note->name,
+							 strlen(note->name));
+		else
+			fuse_lowlevel_notify_inval_inode(n->se, note->ino, 0, 0);
+		free(note->name);
+		free(note);
+		pthread_mutex_lock(&n->lock);
+		n->busy = 0;
+		if (!n->head)
+			pthread_cond_broadcast(&n->idle);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+/* Wait until every queued invalidation has been sent. NULL-safe. */
+static void fsops_drain(struct fsops_notifier *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	while ((n->head || n->busy) && !n->stop)
+		pthread_cond_wait(&n->idle, &n->lock);
+	pthread_mutex_unlock(&n->lock);
+}
+
+int fsops_start(struct fsops *fs, struct fuse_session *se)
+{
+	struct fsops_notifier *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->se = se;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	pthread_cond_init(&n->idle, NULL);
+	if (pthread_create(&n->thread, NULL, fsops_notify_thread, n) != 0) {
+		pthread_mutex_destroy(&n->lock);
+		pthread_cond_destroy(&n->cond);
+		free(n);
+		return -EAGAIN;
+	}
+	fs->notifier = n;
+	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode, n });
+	return 0;
+}
+
+void fsops_stop(struct fsops *fs)
+{
+	struct fsops_notifier *n = fs ? fs->notifier : NULL;
+
+	if (!n)
+		return;
+	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL });
+	pthread_mutex_lock(&n->lock);
+	n->stop = 1;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+	while (n->head) {
+		struct fsops_note *note = n->head;
+
+		n->head = note->next;
+		free(note->name);
+		free(note);
+	}
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	pthread_cond_destroy(&n->idle);
+	free(n);
+	fs->notifier = NULL;
 }
 
 const struct fuse_lowlevel_ops fsops_ops = {
@@ -308,13 +588,16 @@ const struct fuse_lowlevel_ops fsops_ops = {
 	.mknod = fsops_mknod,
 	.mkdir = fsops_mkdir,
 	.unlink = fsops_unlink,
-	.rmdir = fsops_unlink,
+	.rmdir = fsops_rmdir,
 	.symlink = fsops_symlink,
 	.rename = fsops_rename,
 	.link = fsops_link,
 	.open = fsops_open,
 	.read = fsops_read,
 	.release = fsops_release,
+	.write = fsops_write,
+	.flush = fsops_flush,
+	.fsync = fsops_fsync,
 	.opendir = fsops_opendir,
 	.readdir = fsops_readdir,
 	.readdirplus = fsops_readdirplus,

@@ -6,20 +6,34 @@
  * fsops (read-only after fsops_new()); per-handle state lives in fi->fh
  * (struct ns_dir, struct ns_file).
  *
- * Read-only for now: every operation that would change the account fails with
- * EROFS (see docs/semantics.md).
+ * Operations that change the account go to wr (writes), the rest to ns.
  */
 #ifndef XAIFS_FSOPS_H
 #define XAIFS_FSOPS_H
 
 #include <fuse_lowlevel.h>
 #include "ns.h"
+#include "wr.h"
+
+struct fsops_notifier;
 
 struct fsops {
 	struct ns *ns;
+	struct wr *wr;
 	int read_only;
 	double negative_ttl;	/* kernel timeout of a cached miss */
+	struct fsops_notifier *notifier;	/* set by fsops_start() */
 };
+
+/*
+ * Start the thread that sends kernel cache invalidations queued by wr (they
+ * must not be sent from inside the request that caused them), and hook it
+ * into fs->wr. Call after the session is mounted. Returns 0 or -errno.
+ */
+int fsops_start(struct fsops *fs, struct fuse_session *se);
+
+/* Stop that thread (dropping what is still queued). NULL-safe. */
+void fsops_stop(struct fsops *fs);
 
 /* The operation table; userdata for fuse_session_new() is a struct fsops *. */
 extern const struct fuse_lowlevel_ops fsops_ops;

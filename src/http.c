@@ -37,6 +37,7 @@ struct http_sink {
 	int out_fd;		/* -1: into resp->body */
 	long status;		/* known once headers are in */
 	int failed_write;	/* 1: body cap, 2: fd write error */
+	curl_mime *mime;	/* multipart body, owned by the try */
 };
 
 int http_global_init(void)
@@ -250,6 +251,84 @@ static int http_transient_curl(CURLcode cc)
 	}
 }
 
+struct http_fd_src {
+	int fd;
+	uint64_t off;
+	uint64_t size;
+};
+
+static size_t http_fd_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_fd_src *s = arg;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (s->off >= s->size)
+		return 0;
+	if (want > s->size - s->off)
+		want = (size_t)(s->size - s->off);
+	do
+		got = pread(s->fd, p, want, (off_t)s->off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;	/* the spool file shrank or failed */
+	s->off += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int http_fd_seek(void *arg, curl_off_t off, int origin)
+{
+	struct http_fd_src *s = arg;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > s->size)
+		return CURL_SEEKFUNC_FAIL;
+	s->off = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static void http_fd_free(void *arg)
+{
+	free(arg);
+}
+
+/* Build the multipart body of req. Returns NULL on ENOMEM. */
+static curl_mime *http_mime(CURL *c, const struct http_req *req)
+{
+	curl_mime *m = curl_mime_init(c);
+
+	for (size_t i = 0; m && i < req->n_parts; i++) {
+		const struct http_part *p = &req->parts[i];
+		curl_mimepart *mp = curl_mime_addpart(m);
+		struct http_fd_src *src;
+
+		if (!mp || curl_mime_name(mp, p->name) != CURLE_OK)
+			goto fail;
+		if (p->filename && curl_mime_filename(mp, p->filename) != CURLE_OK)
+			goto fail;
+		if (p->type && curl_mime_type(mp, p->type) != CURLE_OK)
+			goto fail;
+		if (p->value) {
+			if (curl_mime_data(mp, p->value, CURL_ZERO_TERMINATED) != CURLE_OK)
+				goto fail;
+			continue;
+		}
+		src = calloc(1, sizeof(*src));
+		if (!src)
+			goto fail;
+		src->fd = p->fd;
+		src->size = p->size;
+		if (curl_mime_data_cb(mp, (curl_off_t)p->size, http_fd_read, http_fd_seek,
+				      http_fd_free, src) != CURLE_OK) {
+			free(src);
+			goto fail;
+		}
+	}
+	return m;
+fail:
+	curl_mime_free(m);
+	return NULL;
+}
+
 static void http_setup(struct http *h, CURL *c, const struct http_req *req,
 		       struct curl_slist *hdrs, struct http_sink *sink)
 {
@@ -269,7 +348,7 @@ static void http_setup(struct http *h, CURL *c, const struct http_req *req,
 	/* Stall detection on every request; a total limit on metadata calls. */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.timeout);
-	if (req->out_fd < 0)
+	if (req->out_fd < 0 && !req->parts)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)h->opts.timeout);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write_cb);
@@ -280,7 +359,9 @@ static void http_setup(struct http *h, CURL *c, const struct http_req *req,
 		curl_easy_setopt(c, CURLOPT_RANGE, req->range);
 	if (strcmp(req->method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-	if (req->body) {
+	if (sink->mime) {
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, sink->mime);
+	} else if (req->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
@@ -386,18 +467,28 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
 		     long *retry_after)
 {
-	struct http_sink sink = { resp, req->out_fd, 0, 0 };
+	struct http_sink sink = { resp, req->out_fd, 0, 0, NULL };
 	curl_off_t ra = -1;
+	uint64_t up = req->body_len;
 
 	resp->status = 0;
 	resp->bytes = 0;
 	buf_release(&resp->body);
+	if (req->parts) {
+		sink.mime = http_mime(c, req);
+		if (!sink.mime)
+			return -ENOMEM;
+		for (size_t i = 0; i < req->n_parts; i++)
+			up += req->parts[i].value ? strlen(req->parts[i].value) : req->parts[i].size;
+	}
 	http_setup(h, c, req, hdrs, &sink);
 	*cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
+	curl_mime_free(sink.mime);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 	*retry_after = ra > 0 ? (long)ra : 0;
-	http_count(h, req->body_len, resp->bytes, resp->attempts > 0);
+	http_count(h, up, resp->bytes, resp->attempts > 0);
 	resp->attempts++;
 	if (*cc != CURLE_OK)
 		return http_curl_errno(*cc, &sink);
@@ -429,7 +520,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		log_debug("%s -> %ld (%s, %llu ms, try %d)", req->route, resp->status,
 			  rc == 0 ? "ok" : strerror(-rc),
 			  (unsigned long long)(http_now_ms() - t0), resp->attempts);
-		if (rc == 0 || !req->idempotent || resp->attempts >= h->opts.max_attempts)
+		if (rc == 0 || resp->attempts >= h->opts.max_attempts)
+			break;
+		/* A request that may have been acted on is never sent twice. */
+		if (!req->idempotent && cc != CURLE_COULDNT_CONNECT)
 			break;
 		if (cc != CURLE_OK ? !http_transient_curl(cc) : !http_status_transient(resp->status))
 			break;

@@ -18,7 +18,10 @@
  *
  * Retries: only requests marked idempotent are retried, on connection
  * failures, 429 and 5xx, with capped exponential backoff and jitter,
- * honouring Retry-After, within the request's time budget.
+ * honouring Retry-After, within the request's time budget. Any request is
+ * tried again when the connection could not be made at all (nothing was sent).
+ * Requests with an fd body or an fd download have no total time limit, only
+ * the stall limit (no progress for `timeout` seconds).
  */
 #ifndef XAIFS_HTTP_H
 #define XAIFS_HTTP_H
@@ -38,6 +41,16 @@ struct http_opts {
 	int max_attempts;	/* tries for an idempotent request (>= 1) */
 };
 
+/* One part of a multipart/form-data body: a value, or the bytes of an fd. */
+struct http_part {
+	const char *name;	/* form field name */
+	const char *value;	/* text value, or NULL when fd is used */
+	int fd;			/* file bytes from offset 0 (read with pread) */
+	uint64_t size;		/* bytes of fd to send */
+	const char *filename;	/* optional filename for the part */
+	const char *type;	/* optional Content-Type of the part */
+};
+
 struct http_req {
 	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *url;	/* full URL, already escaped */
@@ -48,6 +61,8 @@ struct http_req {
 	int idempotent;		/* safe to send again */
 	int out_fd;		/* >= 0: write the 2xx body to this fd instead of resp->body */
 	const char *range;	/* optional "a-b" byte range for GET */
+	const struct http_part *parts;	/* multipart body (instead of body), or NULL */
+	size_t n_parts;
 };
 
 struct http_resp {

@@ -49,6 +49,8 @@ static size_t inode_hash_id(enum node_kind k, const char *cid, const char *id)
 	return (size_t)h;
 }
 
+static struct inode *inode_by_ino_locked(struct inode_table *t, uint64_t ino);
+
 static size_t inode_hash_ino(uint64_t ino)
 {
 	return (size_t)(ino * 11400714819323198485ull >> 16);
@@ -188,6 +190,18 @@ static struct inode *inode_by_ino_locked(struct inode_table *t, uint64_t ino)
 	return n;
 }
 
+int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n)
+{
+	struct inode *node;
+
+	pthread_mutex_lock(&t->lock);
+	node = inode_by_ino_locked(t, ino);
+	if (node)
+		node->nlookup += n;
+	pthread_mutex_unlock(&t->lock);
+	return node ? 0 : -ENOENT;
+}
+
 int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out)
 {
 	struct inode *n;
@@ -222,8 +236,9 @@ static void inode_unlink_locked(struct inode_table *t, struct inode *n)
 	t->count--;
 }
 
-void inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
+enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
 {
+	enum node_kind freed = NODE_NONE;
 	struct inode *n;
 
 	pthread_mutex_lock(&t->lock);
@@ -231,11 +246,13 @@ void inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
 	if (n) {
 		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
 		if (n->nlookup == 0 && !n->pinned) {
+			freed = n->kind;
 			inode_unlink_locked(t, n);
 			inode_free_one(n);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
+	return freed;
 }
 
 uint64_t inode_count(struct inode_table *t)

@@ -42,6 +42,7 @@ enum node_kind {
 	NODE_META_DIR,
 	NODE_DOC,
 	NODE_DOC_META,
+	NODE_LOCAL,	/* a file only in the mount (local.h); id "local:<n>" */
 	NODE_KIND_COUNT
 };
 
@@ -66,11 +67,17 @@ void inode_table_free(struct inode_table *t);
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 		   const char *id, uint64_t nlookup);
 
+/* Add n kernel lookups to an existing inode. Returns 0 or -ENOENT. */
+int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n);
+
 /* Copy the identity of ino into out. Returns 0, or -ENOENT for an unknown number. */
 int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out);
 
-/* Drop n lookups; frees the inode at zero unless it is pinned. */
-void inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
+/*
+ * Drop n lookups; frees the inode at zero unless it is pinned. Returns the
+ * kind of the inode it freed, or NODE_NONE.
+ */
+enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
 
 /* Inodes in the table (for stats and tests). */
 uint64_t inode_count(struct inode_table *t);

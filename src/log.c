@@ -44,23 +44,41 @@ void log_clear_secrets(void)
 	memset(log_secrets, 0, sizeof(log_secrets));
 }
 
-/* Replace every occurrence of each secret in line, in place. */
+static const char log_mask[] = "[redacted]";
+
+/* Replace every occurrence of each secret in line (size bytes), in place. */
 static void log_redact(char *line, size_t size)
 {
-	static const char mask[] = "[redacted]";
-
 	for (int i = 0; i < LOG_MAX_SECRETS && log_secrets[i]; i++) {
 		size_t slen = strlen(log_secrets[i]);
-		char *p;
+		char *from = line, *p;
 
-		while ((p = strstr(line, log_secrets[i])) != NULL) {
+		while ((p = strstr(from, log_secrets[i])) != NULL) {
 			size_t tail = strlen(p + slen) + 1;
-			size_t mlen = sizeof(mask) - 1;
+			size_t mlen = sizeof(log_mask) - 1;
 
 			if ((size_t)(p - line) + mlen + tail > size)
 				mlen = slen < mlen ? slen : mlen;
 			memmove(p + mlen, p + slen, tail);
-			memcpy(p, mask, mlen);
+			memcpy(p, log_mask, mlen);
+			from = p + mlen;	/* never search inside our own mask */
+		}
+	}
+}
+
+/* A line cut short may end in the first part of a secret: mask that too. */
+static void log_redact_tail(char *line)
+{
+	size_t n = strlen(line);
+
+	for (int i = 0; i < LOG_MAX_SECRETS && log_secrets[i]; i++) {
+		size_t slen = strlen(log_secrets[i]);
+
+		for (size_t k = slen - 1; k > 0; k--) {
+			if (k <= n && memcmp(line + n - k, log_secrets[i], k) == 0) {
+				memset(line + n - k, '*', k);
+				break;
+			}
 		}
 	}
 }
@@ -83,8 +101,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	log_redact(line, sizeof(line));
+	if (n >= (int)sizeof(line))
+		log_redact_tail(line);
 	log_sanitize(line);
 	if (log_syslog) {
 		syslog(prio[level], "%s", line);

@@ -20,8 +20,10 @@
 #include "fsops.h"
 #include "http.h"
 #include "inode.h"
+#include "local.h"
 #include "log.h"
 #include "ns.h"
+#include "wr.h"
 
 /* SIGHUP drops every cache: the handler only posts; a thread does the work. */
 static sem_t main_hup_sem;
@@ -111,6 +113,9 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 		goto out_signals;
 	if (fuse_daemonize(cfg->foreground) != 0)
 		goto out_unmount;
+	/* Threads start after daemonizing: fork keeps only the calling thread. */
+	if (fsops_start(fs, se) < 0)
+		goto out_unmount;
 	if (!cfg->foreground)
 		log_init(cfg->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 1);
 	sem_init(&main_hup_sem, 0, 0);
@@ -129,6 +134,7 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 		sem_post(&main_hup_sem);
 		pthread_join(hup, NULL);
 	}
+	fsops_stop(fs);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
@@ -143,11 +149,14 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct inode_table *inodes = NULL;
+	struct local *local = NULL;
+	struct wr *wr = NULL;
 	struct cache *cache = NULL;
 	struct http *http = NULL;
 	struct api *api = NULL;
 	struct ns *ns = NULL;
 	struct config cfg;
+	const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	int rc = 1;
 
 	if (config_parse(&cfg, &args) < 0)
@@ -172,21 +181,26 @@ int main(int argc, char *argv[])
 		goto out;
 	http = http_new(&(struct http_opts){ cfg.connect_timeout, cfg.timeout, cfg.max_conns, 4 });
 	api = http ? api_new(http, &(struct api_opts){ cfg.management_url, cfg.api_url,
-			     cfg.mgmt_key, cfg.api_key, cfg.page_size }) : NULL;
+			     cfg.mgmt_key, cfg.api_key, cfg.page_size,
+			     cfg.read_only }) : NULL;
 	if (!api)
 		goto out_http;
 	if (main_check_credentials(&cfg, api) < 0)
 		goto out_http;
 	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, NULL });
 	inodes = inode_table_new();
-	ns = cache && inodes ? ns_new(cache, inodes, &(struct ns_opts){ getuid(), getgid(),
-				      cfg.cache_ttl, cfg.live_ttl,
-				      getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp" }) : NULL;
-	if (!ns)
+	local = inodes ? local_new(inodes, tmpdir) : NULL;
+	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ getuid(), getgid(),
+				     cfg.cache_ttl, cfg.live_ttl, tmpdir }) : NULL;
+	wr = ns ? wr_new(ns, cache, local, cfg.read_only, tmpdir) : NULL;
+	if (!wr)
 		goto out_http;
-	rc = main_run(&cfg, &args, &(struct fsops){ ns, cfg.read_only, cfg.cache_ttl }, cache);
+	rc = main_run(&cfg, &args, &(struct fsops){ ns, wr, cfg.read_only, cfg.cache_ttl, NULL },
+		      cache);
 out_http:
+	wr_free(wr);
 	ns_free(ns);
+	local_free(local);
 	inode_table_free(inodes);
 	cache_free(cache);
 	api_free(api);

@@ -157,4 +157,66 @@ int model_parse_time(const char *s, int64_t *out);
  */
 void model_error_message(const char *body, size_t len, char *msg, size_t msgsz);
 
+/* ---- writes: single objects and request bodies ---- */
+
+/*
+ * Parse one object answered by a create/update/rotate call, like one list
+ * entry (see the page parsers for the fields). For keys, *secret gets the
+ * one-time "apiKey" secret when present (else NULL); it is never in out->json.
+ * Returns 0, -EIO (malformed, or no id) or -ENOMEM.
+ */
+int model_parse_key(const char *body, size_t len, struct res *out, char **secret);
+int model_parse_collection(const char *body, size_t len, struct res *out);
+int model_parse_document(const char *body, size_t len, struct res *out);
+
+/* What a write to a resource file asks the API to do. */
+struct model_change {
+	char *body;		/* request body; NULL when nothing is to be sent */
+	int rotate;		/* keys: "rotate": true was given */
+	char field[128];	/* on -EINVAL: the field at fault (or "" for bad JSON) */
+};
+void model_change_release(struct model_change *c);
+
+/*
+ * A key created by writing JSON to keys/NAME. Accepted fields: acls (or
+ * aclStrings), qps, qpm, tpm (number or string), expireTime, and name (which
+ * must equal NAME). Body: {"name","acls","qps","qpm","tpm","expireTime"}.
+ * Returns 0, -ENODATA for an empty (all whitespace) input, -EINVAL (bad
+ * JSON, an unknown or read-only field; out->field names it) or -ENOMEM.
+ */
+int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out);
+
+/*
+ * An update from JSON written over an existing key whose current rendering
+ * is cur. Only fields present in the input count; updatable ones (name,
+ * aclStrings/acls, qps, qpm, tpm, disabled, expireTime) that differ from cur
+ * go into {"apiKey":{...},"fieldMask":"a,b"}; "apiKey" (the secret) is
+ * ignored; "rotate": true sets out->rotate. Any other field that differs
+ * from cur is -EINVAL with out->field. out->body is NULL when nothing changed.
+ */
+int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
+		     struct model_change *out);
+
+/*
+ * An update of a collection from JSON written over collection.json:
+ * collection_name, collection_description and chunk_configuration (either
+ * spelling) may change; any other field that differs is -EINVAL. Body:
+ * only the changed fields, snake_case.
+ */
+int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
+			    struct model_change *out);
+
+/* {"apiKey":{"name":name},"fieldMask":"name"}: renaming a key. */
+int model_key_rename_body(const char *name, char **body);
+
+/* {"collection_name": name}: the body of create and of rename. */
+int model_collection_name_body(const char *name, char **body);
+
+/*
+ * The rendering of a key with its one-time secret put back as "apiKey"
+ * (shown for the life of the mount after create or rotate).
+ */
+int model_key_with_secret(const char *json, size_t len, const char *secret, char **out,
+			  size_t *out_len);
+
 #endif

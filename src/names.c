@@ -74,6 +74,15 @@ static int must_escape(unsigned char c)
 	return c == '/' || c < 0x20 || c == 0x7f;
 }
 
+/*
+ * A C1 control character (U+0080-U+009F, UTF-8 C2 80-C2 9F): valid UTF-8,
+ * but terminals act on it (U+009B is CSI), so it is escaped like C0.
+ */
+static int is_c1(const unsigned char *p)
+{
+	return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+}
+
 /* Append n bytes as one unit, or mark e full if they do not fit. */
 static void emit_unit(struct emit *e, const char *p, size_t n)
 {
@@ -92,10 +101,17 @@ static void emit_unit(struct emit *e, const char *p, size_t n)
 static void emit_name(struct emit *e, const char *s, int escape_all)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char esc[4];
+	char esc[8];
 	size_t n;
 
 	while (*p && !e->full) {
+		if (!escape_all && is_c1(p)) {
+			/* one unit, so a cut never separates the two escapes */
+			snprintf(esc, sizeof(esc), "%%C2%%%02X", p[1]);
+			emit_unit(e, esc, 6);
+			p += 2;
+			continue;
+		}
 		n = escape_all || must_escape(*p) ? 0 : utf8_len(p);
 		if (n) {
 			emit_unit(e, (const char *)p, n);
@@ -289,6 +305,25 @@ static char *loser_name(const struct res *r, size_t maxlen,
 	return cand;
 }
 
+static const char *const names_probes[] = {
+	".Trash", ".hidden", ".xdg-volume-info", "autorun.inf", ".DS_Store",
+	"desktop.ini", "Thumbs.db", ".directory", NULL
+};
+
+int names_is_probe(const char *name)
+{
+	size_t i;
+
+	for (i = 0; names_probes[i]; i++)
+		if (strcmp(name, names_probes[i]) == 0)
+			return 1;
+	if (strncmp(name, ".Trash-", 7) != 0 || !name[7])
+		return 0;
+	for (i = 7; name[i] >= '0' && name[i] <= '9'; i++)
+		;
+	return name[i] == '\0';
+}
+
 static int assign_sorted(struct ent *v, size_t n, size_t maxlen,
 			 const char *const *reserved, struct nameset *taken)
 {
@@ -300,7 +335,7 @@ static int assign_sorted(struct ent *v, size_t n, size_t maxlen,
 	for (i = 0; i < n; i++) {
 		if (i > 0 && !strcmp(v[i].base, v[i - 1].base))
 			continue;
-		if (nameset_has(taken, v[i].base))
+		if (nameset_has(taken, v[i].base) || names_is_probe(v[i].base))
 			continue;
 		v[i].winner = 1;
 		nameset_add(taken, v[i].base);

@@ -8,8 +8,9 @@
  *  1. A missing or empty name, ".", or ".." is replaced by the resource id.
  *  2. Bytes that cannot stand in a file name or would confuse a terminal are
  *     written as %XX (upper-case hex): '/', control bytes 0x01-0x1f and 0x7f,
- *     and every byte of an invalid UTF-8 sequence. Everything else, '%'
- *     included, is kept as it is.
+ *     both bytes of a C1 control character (U+0080-U+009F, UTF-8 C2 80 to
+ *     C2 9F, e.g. U+009B -> "%C2%9B"), and every byte of an invalid UTF-8
+ *     sequence. Everything else, '%' included, is kept as it is.
  *  3. A name longer than the limit is cut at a UTF-8 boundary and gets the
  *     suffix "~<id>" so it stays unique.
  *  4. When several resources end up with the same name, the one that sorts
@@ -28,7 +29,8 @@
  *    the resource gets "<name>~<id>~<k>" for the smallest free k >= 2, cut
  *    like rule 3. Ties on (mtime, id) are broken by raw_name, then json, so
  *    only identical entries are interchangeable.
- *  - Cuts land on unit boundaries: never inside a UTF-8 character or a %XX.
+ *  - Cuts land on unit boundaries: never inside a UTF-8 character or a %XX,
+ *    nor between the two %XX of a C1 control character.
  */
 #ifndef XAIFS_NAMES_H
 #define XAIFS_NAMES_H
@@ -37,6 +39,14 @@
 #include "res.h"
 
 #define NAMES_MAX 255	/* NAME_MAX of Linux */
+
+/*
+ * Whether name is one the desktop probes for (".Trash", ".Trash-1000",
+ * ".hidden", ".xdg-volume-info", "autorun.inf", ".DS_Store", "desktop.ini",
+ * "Thumbs.db", ".directory"): such lookups are answered "no such file" at no
+ * cost, so a resource with such a name is shown as "<name>~<id>" (rule 4).
+ */
+int names_is_probe(const char *name);
 #define NAMES_MIN 32	/* smaller maxlen values are raised to this */
 
 /*

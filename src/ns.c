@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,27 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "model.h"
+#include "names.h"
+#include "spool.h"
 
 #define NS_UNKNOWN_INO 0xffffffffu
 #define NS_META_SUFFIX ".json"
 
+struct ns_secret {
+	char *key_id;
+	char *secret;
+	struct ns_secret *next;
+};
+
 struct ns {
 	struct cache *cache;
 	struct inode_table *inodes;
+	struct local *local;
 	struct ns_opts o;
 	time_t mount_time;
+	pthread_mutex_t secrets_lock;
+	struct ns_secret *secrets;	/* protected by secrets_lock */
 };
 
 struct ns_fixed {
@@ -50,22 +63,18 @@ struct ns_dir {
 	size_t n_fixed;
 	struct cval *val;		/* listed directories */
 	char **meta_names;		/* metadata/: "<doc>.json" per entry */
-};
-
-static const char *const ns_probes[] = {
-	".Trash", ".hidden", ".xdg-volume-info", "autorun.inf", ".DS_Store",
-	"desktop.ini", "Thumbs.db", ".directory", NULL
+	char **local_names;		/* local files of keys/ and documents/ */
+	uint64_t *local_inos;
+	size_t n_local;
 };
 
 int ns_is_probe(const char *name)
 {
-	for (int i = 0; ns_probes[i]; i++)
-		if (strcmp(name, ns_probes[i]) == 0)
-			return 1;
-	return strncmp(name, ".Trash-", 7) == 0 || strncmp(name, "._", 2) == 0;
+	return names_is_probe(name);
 }
 
-struct ns *ns_new(struct cache *c, struct inode_table *t, const struct ns_opts *o)
+struct ns *ns_new(struct cache *c, struct inode_table *t, struct local *local,
+		  const struct ns_opts *o)
 {
 	struct ns *ns = calloc(1, sizeof(*ns));
 
@@ -73,6 +82,8 @@ struct ns *ns_new(struct cache *c, struct inode_table *t, const struct ns_opts *
 		return NULL;
 	ns->cache = c;
 	ns->inodes = t;
+	ns->local = local;
+	pthread_mutex_init(&ns->secrets_lock, NULL);
 	ns->o = *o;
 	ns->mount_time = time(NULL);
 	/* The fixed nodes exist from the start, pinned. */
@@ -82,9 +93,100 @@ struct ns *ns_new(struct cache *c, struct inode_table *t, const struct ns_opts *
 	return ns;
 }
 
+static void ns_secret_free(struct ns_secret *s)
+{
+	explicit_bzero(s->secret, strlen(s->secret));
+	free(s->secret);
+	free(s->key_id);
+	free(s);
+}
+
 void ns_free(struct ns *ns)
 {
+	struct ns_secret *s, *next;
+
+	if (!ns)
+		return;
+	for (s = ns->secrets; s; s = next) {
+		next = s->next;
+		ns_secret_free(s);
+	}
+	pthread_mutex_destroy(&ns->secrets_lock);
 	free(ns);
+}
+
+int ns_set_secret(struct ns *ns, const char *key_id, const char *secret)
+{
+	struct ns_secret *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->key_id = strdup(key_id)) || !(s->secret = strdup(secret))) {
+		if (s)
+			free(s->key_id);
+		free(s);
+		return -ENOMEM;
+	}
+	ns_forget_secret(ns, key_id);
+	pthread_mutex_lock(&ns->secrets_lock);
+	s->next = ns->secrets;
+	ns->secrets = s;
+	pthread_mutex_unlock(&ns->secrets_lock);
+	return 0;
+}
+
+void ns_forget_secret(struct ns *ns, const char *key_id)
+{
+	pthread_mutex_lock(&ns->secrets_lock);
+	for (struct ns_secret **p = &ns->secrets; *p; p = &(*p)->next) {
+		if (strcmp((*p)->key_id, key_id) == 0) {
+			struct ns_secret *s = *p;
+
+			*p = s->next;
+			ns_secret_free(s);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ns->secrets_lock);
+}
+
+/*
+ * The bytes of a key's file: its rendering, with the one-time secret put
+ * back when the mount holds one. *owned is set when a new buffer was made.
+ */
+static int ns_key_bytes(struct ns *ns, const struct res *r, char **owned,
+			const char **data, size_t *len)
+{
+	char *secret = NULL;
+	int rc = 0;
+
+	*owned = NULL;
+	*data = r->json;
+	*len = r->json_len;
+	pthread_mutex_lock(&ns->secrets_lock);
+	for (struct ns_secret *s = ns->secrets; s; s = s->next)
+		if (strcmp(s->key_id, r->id) == 0) {
+			secret = strdup(s->secret);
+			rc = secret ? 0 : -ENOMEM;
+			break;
+		}
+	pthread_mutex_unlock(&ns->secrets_lock);
+	if (!secret)
+		return rc;
+	rc = model_key_with_secret(r->json, r->json_len, secret, owned, len);
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	if (rc == 0)
+		*data = *owned;
+	return rc;
+}
+
+int ns_node(struct ns *ns, uint64_t ino, struct node_id *out)
+{
+	return inode_find(ns->inodes, ino, out);
+}
+
+uint64_t ns_dir_ino(struct ns *ns, enum node_kind kind, const char *cid)
+{
+	return inode_get(ns->inodes, kind, cid, "", 0);
 }
 
 static int ns_is_dir_kind(enum node_kind k)
@@ -123,8 +225,25 @@ static void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r,
 			struct ns_entry *e)
 {
 	off_t size = kind == NODE_DOC ? (off_t)r->size : (off_t)r->json_len;
+	const char *data;
+	char *owned = NULL;
+	size_t len;
 
+	if (kind == NODE_KEY && ns_key_bytes(ns, r, &owned, &data, &len) == 0)
+		size = (off_t)len;
+	free(owned);
 	ns_stat_base(ns, kind, r->mtime, ns_is_dir_kind(kind) ? 0 : size, e);
+}
+
+/* Attributes of a file that lives only in the mount. */
+static void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_entry *e)
+{
+	ns_stat_base(ns, NODE_LOCAL, li->mtime.tv_sec, li->size, e);
+	e->st.st_mtim = li->mtime;
+	e->st.st_ctim = li->mtime;
+	e->st.st_atim = li->mtime;
+	/* Its size changes with every write: let the kernel ask again. */
+	e->attr_ttl = 0;
 }
 
 /* Attributes of a rendered file (regions, usage, billing). */
@@ -192,6 +311,8 @@ static int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	case NODE_USAGE:
 	case NODE_BILLING:
 		return ns_stat_text(ns, n->kind, e);
+	case NODE_LOCAL:
+		return -ENOENT;	/* handled by ns_getattr() through its inode */
 	default:
 		break;
 	}
@@ -219,10 +340,22 @@ static int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 int ns_getattr(struct ns *ns, uint64_t ino, struct ns_entry *out)
 {
 	struct node_id n = { 0 };
+	struct local_info li = { 0 };
 	int rc = inode_find(ns->inodes, ino, &n);
 
-	if (rc == 0)
+	if (rc == 0 && n.kind == NODE_LOCAL) {
+		rc = ns->local ? local_get_ino(ns->local, ino, &li) : -ENOENT;
+		if (rc == 0 && li.redirect_id) {
+			struct node_id r = { li.redirect, li.cid, li.redirect_id };
+
+			rc = ns_attr(ns, &r, out);
+		} else if (rc == 0) {
+			ns_stat_local(ns, &li, out);
+		}
+		local_info_release(&li);
+	} else if (rc == 0) {
 		rc = ns_attr(ns, &n, out);
+	}
 	if (rc == 0) {
 		out->ino = ino;
 		out->st.st_ino = (ino_t)ino;
@@ -283,6 +416,18 @@ static int ns_lookup_listed(struct ns *ns, const struct node_id *p, const char *
 
 	if (kind == NODE_NONE)
 		return -ENOTDIR;
+	if ((kind == NODE_KEY || kind == NODE_DOC) && ns->local) {
+		struct local_info li;
+
+		if (local_get(ns->local, p->kind, p->cid, name, &li) == 0) {
+			ns_stat_local(ns, &li, e);
+			e->ino = li.ino;
+			local_info_release(&li);
+			return inode_ref(ns->inodes, e->ino, 1);
+		}
+	}
+	if (ns_is_probe(name))
+		return -ENOENT;
 	if (kind == NODE_DOC_META) {
 		size_t n = strlen(name), s = strlen(NS_META_SUFFIX);
 
@@ -328,12 +473,16 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 	const struct ns_fixed *f;
 	int rc;
 
-	if (ns_is_probe(name))
-		return -ENOENT;
 	rc = inode_find(ns->inodes, parent, &p);
 	if (rc < 0)
 		return rc;
-	if (p.kind == NODE_ROOT) {
+	if (p.kind == NODE_ROOT || p.kind == NODE_COLL_DIR) {
+		if (ns_is_probe(name))
+			rc = -ENOENT;
+	}
+	if (rc < 0) {
+		/* a probe: answered at no cost */
+	} else if (p.kind == NODE_ROOT) {
 		f = ns_find_fixed(ns_root_children, NS_COUNT(ns_root_children), name);
 		rc = f ? ns_lookup_fixed(ns, &p, f, out) : -ENOENT;
 	} else if (p.kind == NODE_COLL_DIR) {
@@ -350,7 +499,16 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 
 void ns_forget(struct ns *ns, uint64_t ino, uint64_t n)
 {
-	inode_forget(ns->inodes, ino, n);
+	/* A local file whose name is gone lives until the kernel forgets it. */
+	if (inode_forget(ns->inodes, ino, n) == NODE_LOCAL && ns->local) {
+		struct local_info li;
+
+		if (local_get_ino(ns->local, ino, &li) == 0) {
+			if (li.redirect_id)
+				local_remove_ino(ns->local, ino);
+			local_info_release(&li);
+		}
+	}
 }
 
 /* ---- directories ---- */
@@ -404,6 +562,13 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		rc = ns_listing(ns, n.kind, d->cid, &d->val);
 		if (rc == 0 && n.kind == NODE_META_DIR)
 			rc = ns_dir_meta_names(d);
+		if (rc == 0 && (n.kind == NODE_KEYS_DIR || n.kind == NODE_DOCS_DIR) && ns->local) {
+			long k = local_list(ns->local, n.kind, d->cid, &d->local_names,
+					    &d->local_inos);
+
+			rc = k < 0 ? (int)k : 0;
+			d->n_local = k < 0 ? 0 : (size_t)k;
+		}
 	} else {
 		rc = -ENOTDIR;
 	}
@@ -418,7 +583,28 @@ out:
 
 size_t ns_dir_count(const struct ns_dir *d)
 {
-	return d->val ? d->val->list->n : d->n_fixed;
+	return (d->val ? d->val->list->n : d->n_fixed) + d->n_local;
+}
+
+static int ns_dir_local_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
+			      const char **name, struct ns_entry *e)
+{
+	struct local_info li;
+
+	*name = d->local_names[i];
+	if (!plus || local_get_ino(ns->local, d->local_inos[i], &li) < 0) {
+		ns_stat_base(ns, NODE_LOCAL, 0, 0, e);
+		e->ino = 0;
+		e->st.st_ino = NS_UNKNOWN_INO;
+		return 0;
+	}
+	ns_stat_local(ns, &li, e);
+	local_info_release(&li);
+	e->ino = d->local_inos[i];
+	e->st.st_ino = (ino_t)e->ino;
+	if (inode_ref(ns->inodes, e->ino, 1) < 0)
+		e->ino = 0;
+	return 0;
 }
 
 static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
@@ -453,6 +639,8 @@ int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
 
 	if (i >= ns_dir_count(d))
 		return -ENOENT;
+	if (i >= ns_dir_count(d) - d->n_local)
+		return ns_dir_local_entry(ns, d, i - (ns_dir_count(d) - d->n_local), plus, name, e);
 	if (!d->val) {
 		*name = d->fixed[i].name;
 		return ns_dir_fixed_entry(ns, d, i, plus, e);
@@ -480,28 +668,16 @@ void ns_closedir(struct ns_dir *d)
 		for (size_t i = 0; i < d->val->list->n; i++)
 			free(d->meta_names[i]);
 	free(d->meta_names);
+	for (size_t i = 0; i < d->n_local; i++)
+		free(d->local_names[i]);
+	free(d->local_names);
+	free(d->local_inos);
 	cval_unref(d->val);
 	free(d->cid);
 	free(d);
 }
 
 /* ---- files ---- */
-
-static int ns_spool_fd(const char *dir)
-{
-	char path[4096];
-	int fd;
-
-	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd >= 0 ? fd : -errno;
-	snprintf(path, sizeof(path), "%s/xaifs-XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	return fd;
-}
 
 static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_file *f)
 {
@@ -512,7 +688,7 @@ static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_fi
 	rc = ns_attr(ns, n, &e);
 	if (rc < 0)
 		return rc;
-	fd = ns_spool_fd(ns->o.tmpdir);
+	fd = spool_open(ns->o.tmpdir);
 	if (fd < 0) {
 		log_error("cannot make a spool file in '%s': %s", ns->o.tmpdir, strerror(-fd));
 		return fd;
@@ -564,7 +740,30 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 	f->val = v;
 	f->data = rendered ? v->text : r->json;
 	f->len = rendered ? v->len : r->json_len;
+	if (n->kind == NODE_KEY)
+		rc = ns_key_bytes(ns, r, &f->owned, &f->data, &f->len);
 	f->direct_io = 1;
+	return rc;
+}
+
+/* When ino is a local file that became a resource, turn n into that resource. */
+static int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n)
+{
+	struct local_info li;
+
+	if (!ns->local || local_get_ino(ns->local, ino, &li) < 0)
+		return -ENOENT;
+	if (!li.redirect_id) {
+		local_info_release(&li);
+		return -ENOENT;
+	}
+	node_id_release(n);
+	n->kind = li.redirect;
+	n->cid = li.cid;
+	n->id = li.redirect_id;
+	li.cid = NULL;
+	li.redirect_id = NULL;
+	local_info_release(&li);
 	return 0;
 }
 
@@ -587,7 +786,14 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
 		goto out;
 	}
 	f->fd = -1;
-	if (n.kind == NODE_DOC)
+	if (n.kind == NODE_LOCAL && ns_local_target(ns, ino, &n) == 0) {
+		rc = n.kind == NODE_DOC ? ns_open_document(ns, &n, f) : ns_open_json(ns, &n, f);
+	} else if (n.kind == NODE_LOCAL) {
+		rc = ns->local ? local_open_fd(ns->local, ino) : -ENOENT;
+		f->fd = rc;
+		f->direct_io = 1;
+		rc = rc < 0 ? rc : 0;
+	} else if (n.kind == NODE_DOC)
 		rc = ns_open_document(ns, &n, f);
 	else
 		rc = ns_open_json(ns, &n, f);
@@ -596,7 +802,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
 		f = NULL;
 	}
 out:
-	free(f);
+	ns_release(f);
 	node_id_release(&n);
 	return rc;
 }
@@ -607,6 +813,9 @@ void ns_release(struct ns_file *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->owned)
+		explicit_bzero(f->owned, f->len);
+	free(f->owned);
 	cval_unref(f->val);
 	free(f);
 }

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include "cache.h"
 #include "inode.h"
+#include "local.h"
 
 struct ns;
 
@@ -44,7 +45,9 @@ struct ns_entry {
 	double attr_ttl;
 };
 
-struct ns *ns_new(struct cache *c, struct inode_table *t, const struct ns_opts *o);
+/* local may be NULL (a mount without local files, e.g. in tests). */
+struct ns *ns_new(struct cache *c, struct inode_table *t, struct local *local,
+		  const struct ns_opts *o);
 void ns_free(struct ns *ns);
 
 /* Resolve name in parent. On success the inode's lookup count is incremented. */
@@ -74,6 +77,7 @@ void ns_closedir(struct ns_dir *d);
 /* An open file: a JSON snapshot in memory, or document bytes in a private spool file. */
 struct ns_file {
 	struct cval *val;	/* keeps data alive; NULL for documents */
+	char *owned;		/* data when it was rendered for this open (or NULL) */
 	const char *data;	/* JSON bytes, or NULL */
 	size_t len;
 	int fd;			/* spooled document bytes, or -1 */
@@ -83,6 +87,20 @@ struct ns_file {
 /* Open ino for reading (flags are open(2) flags). */
 int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out);
 void ns_release(struct ns_file *f);
+
+/*
+ * Hold a key's one-time secret (from create or rotate) for the life of the
+ * mount: the key's file shows it as "apiKey". Memory only; wiped on
+ * replacement, ns_forget_secret() and ns_free(). Returns 0 or -ENOMEM.
+ */
+int ns_set_secret(struct ns *ns, const char *key_id, const char *secret);
+void ns_forget_secret(struct ns *ns, const char *key_id);
+
+/* The identity of an inode (a copy; release with node_id_release()). */
+int ns_node(struct ns *ns, uint64_t ino, struct node_id *out);
+
+/* The inode of a directory node (a collection's documents/, keys/, ...). */
+uint64_t ns_dir_ino(struct ns *ns, enum node_kind kind, const char *cid);
 
 /* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
 int ns_is_probe(const char *name);

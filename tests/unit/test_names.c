@@ -57,8 +57,9 @@ static int sane_name(const char *s, size_t maxlen)
 	    strlen(s) > maxlen || !valid_utf8((const unsigned char *)s))
 		return 0;
 	for (p = (const unsigned char *)s; *p; p++)
-		if (*p == '/' || *p < 0x20 || *p == 0x7f)
-			return 0;
+		if (*p == '/' || *p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return 0;	/* C0, DEL or C1 (U+0080-U+009F) */
 	return 1;
 }
 
@@ -106,7 +107,15 @@ static const struct enc_row enc_rows[] = {
 	{ "utf8 2-byte", "caf\xc3\xa9", "id1", 255, "caf\xc3\xa9" },
 	{ "utf8 3-byte", "\xe2\x82\xac", "id1", 255, "\xe2\x82\xac" },
 	{ "utf8 4-byte", "\xf0\x9f\x98\x80", "id1", 255, "\xf0\x9f\x98\x80" },
-	{ "C1 is valid UTF-8", "\xc2\x85", "id1", 255, "\xc2\x85" },
+	{ "C1 NEL", "\xc2\x85", "id1", 255, "%C2%85" },
+	{ "C1 CSI", "a\xc2\x9b" "31mb", "id1", 255, "a%C2%9B31mb" },
+	{ "C1 first", "\xc2\x80", "id1", 255, "%C2%80" },
+	{ "C1 last", "\xc2\x9f", "id1", 255, "%C2%9F" },
+	{ "NBSP after C1 kept", "\xc2\xa0", "id1", 255, "\xc2\xa0" },
+	{ "U+00A1 and U+00C0 kept", "\xc2\xa1\xc3\x80", "id1", 255, "\xc2\xa1\xc3\x80" },
+	{ "C2 then C1 byte twice", "\xc2\xc2\x9b", "id1", 255, "%C2%C2%9B" },
+	{ "C2 then DEL", "\xc2\x7f", "id1", 255, "%C2%7F" },
+	{ "C1 in id", NULL, "x\xc2\x9by", 255, "x%C2%9By" },
 	{ "lone 0xff", "\xff", "id1", 255, "%FF" },
 	{ "truncated seq", "a\xc3", "id1", 255, "a%C3" },
 	{ "truncated 3-byte", "\xe2\x82" "x", "id1", 255, "%E2%82x" },
@@ -159,6 +168,8 @@ static const struct long_row long_rows[] = {
 	{ "3-byte at the cut", "\xe2\x82\xac", "a", 100, "ID", 255,
 	  "\xe2\x82\xac", "a", 83, "~ID" },
 	{ "escape at the cut", "/", "a", 100, "ID", 255, "%2F", "a", 83, "~ID" },
+	{ "C1 at the cut", "\xc2\x9b", "a", 60, "ID", 255, "%C2%9B", "a", 41, "~ID" },
+	{ "C1 fits", "\xc2\x9b", "a", 42, "ID", 255, "%C2%9B", "a", 42, NULL },
 	{ "id needs escaping", "a", "", 300, "x/y", 255, "a", "", 249, "~x%2Fy" },
 	{ "small maxlen", "a", "", 40, "ID", 33, "a", "", 30, "~ID" },
 	{ "maxlen below min", "a", "", 40, "ID", 4, "a", "", 29, "~ID" },
@@ -448,6 +459,8 @@ static void test_assign_hostile(void)
 		{ ".", NULL, 0, "%2E" },
 		{ "a/b", "", 0, "a%2Fb" },
 		{ "h8", "usage", 0, "usage~h8" },
+		{ "c1", "\xc2\x9b", 0, "%C2%9B" },
+		{ "c2", "%C2%9B", 0, "%C2%9B~c2" },	/* same name after encoding */
 	};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
 	struct reslist *l = build(rows, NULL, n);

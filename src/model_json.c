@@ -1,0 +1,255 @@
+/*
+ * model_json.c - typed, tolerant access to json-c values and rendering; the
+ * helpers every model_*.c file shares. See model_int.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "model.h"
+#include "model_int.h"
+
+#define RENDER_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
+		       JSON_C_TO_STRING_NOSLASHESCAPE)
+
+int mj_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+int mj_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+/*
+ * Parse body as one JSON object followed by nothing but whitespace. *out is
+ * the caller's (put it). -EIO for anything else, -ENOMEM if no tokener.
+ */
+int mj_parse_object(const char *body, size_t len, struct json_object **out)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	size_t end;
+
+	*out = NULL;
+	if (!body || len == 0 || len > INT_MAX)
+		return -EIO;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	/* An object ends at its '}', so no trailing NUL is needed; a bare
+	 * number or a truncated body gives json_tokener_continue: -EIO. */
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	if (root && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_object_is_type(root, json_type_object)) {
+		end = json_tokener_get_parse_end(tok);
+		while (end < len && mj_is_space(body[end]))
+			end++;
+		if (end == len) {
+			*out = root;
+			root = NULL;
+		}
+	}
+	json_object_put(root);
+	json_tokener_free(tok);
+	return *out ? 0 : -EIO;
+}
+/* Borrowed member under either spelling (k2 may be NULL); NULL if absent/null. */
+struct json_object *mj_member(struct json_object *o, const char *k1,
+				  const char *k2)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_is_type(o, json_type_object))
+		return NULL;
+	if (json_object_object_get_ex(o, k1, &v) && v)
+		return v;
+	if (k2 && json_object_object_get_ex(o, k2, &v) && v)
+		return v;
+	return NULL;
+}
+/*
+ * The string value of v, or NULL if v is not a string or holds a NUL byte
+ * (which would silently cut an id or a name short).
+ */
+const char *mj_str_value(struct json_object *v)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (!s || strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
+}
+const char *mj_member_str(struct json_object *o, const char *k1,
+			      const char *k2)
+{
+	return mj_str_value(mj_member(o, k1, k2));
+}
+/* Strict decimal: optional sign, digits, nothing else, no overflow. */
+int mj_str_to_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !(mj_is_digit(*s) || *s == '-' || *s == '+'))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+/* An int64 sent as a JSON number or as a decimal string (proto3 int64). */
+int mj_int64_value(struct json_object *v, int64_t *out)
+{
+	double d;
+
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+		*out = json_object_get_int64(v);	/* clamps uint64 */
+		return 0;
+	case json_type_double:
+		d = json_object_get_double(v);
+		/* also false for NaN; the cast is UB outside this range */
+		if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+			return -EINVAL;
+		*out = (int64_t)d;
+		return 0;
+	case json_type_string:
+		return mj_str_to_int64(mj_str_value(v), out);
+	default:
+		return -EINVAL;
+	}
+}
+int mj_member_int64(struct json_object *o, const char *k1, const char *k2,
+			int64_t *out)
+{
+	return mj_int64_value(mj_member(o, k1, k2), out);
+}
+/* A finite double sent as a number or a numeric string. */
+int mj_double_value(struct json_object *v, double *out)
+{
+	const char *s;
+	char *end;
+	double d;
+
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+	case json_type_double:
+		d = json_object_get_double(v);
+		break;
+	case json_type_string:
+		s = mj_str_value(v);
+		if (!s || !*s || mj_is_space(*s))
+			return -EINVAL;
+		d = strtod(s, &end);
+		if (*end)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!isfinite(d))
+		return -EINVAL;
+	*out = d;
+	return 0;
+}
+/* A timestamp (RFC 3339 string or Unix seconds); 0 when missing or bad. */
+int64_t mj_member_time(struct json_object *o, const char *k1,
+			   const char *k2)
+{
+	struct json_object *v = mj_member(o, k1, k2);
+	int64_t t = 0;
+
+	if (json_object_is_type(v, json_type_string)) {
+		if (model_parse_time(mj_str_value(v), &t) < 0)
+			t = 0;
+	} else if (mj_int64_value(v, &t) < 0) {
+		t = 0;
+	}
+	return t;
+}
+/*
+ * Add an owned value v under k. *rc keeps the first error, so a run of adds
+ * is checked once at its end; v is put whenever it is not added.
+ */
+void mj_put_member(struct json_object *o, const char *k,
+		       struct json_object *v, int *rc)
+{
+	if (*rc == 0 && v && json_object_object_add(o, k, v) == 0)
+		return;
+	json_object_put(v);
+	if (*rc == 0)
+		*rc = -ENOMEM;
+}
+/* Add a new reference to a borrowed value (NULL is written as null). */
+void mj_put_ref(struct json_object *o, const char *k,
+		    struct json_object *borrowed, int *rc)
+{
+	if (*rc)
+		return;
+	json_object_get(borrowed);
+	if (json_object_object_add(o, k, borrowed) != 0) {
+		json_object_put(borrowed);
+		*rc = -ENOMEM;
+	}
+}
+int mj_array_push(struct json_object *a, struct json_object *v)
+{
+	if (v && json_object_array_add(a, v) == 0)
+		return 0;
+	json_object_put(v);
+	return -ENOMEM;
+}
+/* Pretty rendering plus '\n' into a new string. */
+int mj_render(struct json_object *o, char **out, size_t *out_len)
+{
+	const char *s;
+	size_t n;
+	char *p;
+
+	s = json_object_to_json_string_length(o, RENDER_PRETTY, &n);
+	if (!s)
+		return -ENOMEM;
+	p = malloc(n + 2);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, s, n);
+	p[n++] = '\n';
+	p[n] = '\0';
+	*out = p;
+	if (out_len)
+		*out_len = n;
+	return 0;
+}
+/* Fill r with copies of id and name and the rendering of obj. */
+int mj_res_init(struct res *r, const char *id, const char *name,
+		    struct json_object *obj)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = -1;
+	r->id = strdup(id);
+	r->raw_name = strdup(name ? name : "");
+	if (!r->id || !r->raw_name || mj_render(obj, &r->json, &r->json_len)) {
+		res_release(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+int mj_nonempty(const char *s)
+{
+	return s && *s;
+}
+char *mj_dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}

@@ -1,0 +1,395 @@
+/* model_render.c - times, usage, billing and error bodies: the rendered files. See model.h. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "model.h"
+#include "model_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Times                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse of days_from_civil(). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/* n decimal digits at s; stops at a NUL, so never reads past one. */
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!mj_is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* The zone at p ("Z" or "+HH:MM"/"-HH:MM", then the end): seconds east. */
+static int parse_zone(const char *p, int *east)
+{
+	int h, m;
+
+	if ((*p == 'Z' || *p == 'z') && !p[1]) {
+		*east = 0;
+		return 0;
+	}
+	if ((*p != '+' && *p != '-') || digits(p + 1, 2, &h) || p[3] != ':' ||
+	    digits(p + 4, 2, &m) || p[6] || h > 23 || m > 59)
+		return -EINVAL;
+	*east = (*p == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	return 0;
+}
+
+int model_parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, east;
+	const char *p;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (mj_str_to_int64(s, out) == 0)
+		return 0;
+	/* each test runs only if the previous ones matched, so no overread */
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
+	    s[16] != ':' || digits(s + 17, 2, &sec))
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		if (!mj_is_digit(*++p))
+			return -EINVAL;
+		while (mj_is_digit(*p))
+			p++;
+	}
+	if (parse_zone(p, &east) < 0)
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - east;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Usage                                                              */
+/* ------------------------------------------------------------------ */
+
+struct period {
+	char start[48];		/* "YYYY-MM-01 00:00:00" */
+	char end[48];		/* the day after now, 00:00:00 (exclusive) */
+};
+
+static void usage_period(time_t now, struct period *p)
+{
+	int64_t t = (int64_t)now, days, y;
+	int m, d;
+
+	days = t / 86400 - (t % 86400 < 0);	/* floor */
+	civil_from_days(days, &y, &m, &d);
+	snprintf(p->start, sizeof(p->start), "%04lld-%02d-01 00:00:00",
+		 (long long)y, m);
+	civil_from_days(days + 1, &y, &m, &d);
+	snprintf(p->end, sizeof(p->end), "%04lld-%02d-%02d 00:00:00",
+		 (long long)y, m, d);
+}
+
+int model_usage_request(time_t now, char **body)
+{
+	/* every interpolated byte is a digit, '-', ':' or ' ': no escaping */
+	static const char fmt[] =
+		"{\"analyticsRequest\":{"
+		"\"timeRange\":{\"startTime\":\"%s\",\"endTime\":\"%s\","
+		"\"timezone\":\"Etc/GMT\"},"
+		"\"timeUnit\":\"TIME_UNIT_DAY\","
+		"\"values\":[{\"name\":\"usd\",\"aggregation\":\"AGGREGATION_SUM\"}],"
+		"\"groupBy\":[\"description\"],"
+		"\"filters\":[]}}";
+	struct period p;
+
+	*body = NULL;
+	usage_period(now, &p);
+	if (asprintf(body, fmt, p.start, p.end) < 0) {
+		*body = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Sum of every data point's first value (non-numbers are skipped). */
+static double usage_total(struct json_object *series)
+{
+	struct json_object *s, *pts, *vals;
+	size_t i, j, n = json_object_array_length(series), np;
+	double sum = 0, v;
+
+	for (i = 0; i < n; i++) {
+		s = json_object_array_get_idx(series, i);
+		pts = mj_member(s, "dataPoints", "data_points");
+		if (!json_object_is_type(pts, json_type_array))
+			continue;
+		np = json_object_array_length(pts);
+		for (j = 0; j < np; j++) {
+			vals = mj_member(json_object_array_get_idx(pts, j), "values", NULL);
+			if (json_object_is_type(vals, json_type_array) &&
+			    json_object_array_length(vals) > 0 &&
+			    mj_double_value(json_object_array_get_idx(vals, 0), &v) == 0)
+				sum += v;
+		}
+	}
+	return sum;
+}
+
+/*
+ * USD as a JSON number rounded to micro-dollars ("1.5194", not
+ * "1.5194000000000001"); NULL (written as null) if not finite.
+ */
+static struct json_object *usd_number(double v)
+{
+	char s[64];
+	size_t n;
+
+	if (!isfinite(v))
+		return NULL;
+	if (fabs(v) >= 1e15)
+		return json_object_new_double(v);
+	snprintf(s, sizeof(s), "%.6f", v);
+	n = strlen(s);
+	while (n > 2 && s[n - 1] == '0' && s[n - 2] != '.')
+		s[--n] = '\0';
+	return json_object_new_double_s(v, strcmp(s, "-0.0") ? s : "0.0");
+}
+
+int model_render_usage(time_t now, const char *body, size_t len, char **out,
+		       size_t *out_len)
+{
+	struct json_object *root = NULL, *o = NULL, *ts, *lr, *usd;
+	struct period p;
+	int rc;
+
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	rc = mj_parse_object(body, len, &root);
+	if (rc < 0)
+		return rc;
+	ts = mj_member(root, "timeSeries", "time_series");
+	lr = mj_member(root, "limitReached", "limit_reached");
+	rc = -EIO;
+	if (ts && !json_object_is_type(ts, json_type_array))
+		goto out;
+	rc = -ENOMEM;
+	o = json_object_new_object();
+	if (!o)
+		goto out;
+	rc = 0;
+	usage_period(now, &p);
+	mj_put_member(o, "startTime", json_object_new_string(p.start), &rc);
+	mj_put_member(o, "endTime", json_object_new_string(p.end), &rc);
+	mj_put_member(o, "timezone", json_object_new_string("Etc/GMT"), &rc);
+	mj_put_member(o, "timeUnit", json_object_new_string("TIME_UNIT_DAY"), &rc);
+	usd = ts ? usd_number(usage_total(ts)) : usd_number(0);
+	if (usd)
+		mj_put_member(o, "totalUsd", usd, &rc);
+	else
+		mj_put_ref(o, "totalUsd", NULL, &rc);
+	if (ts)
+		mj_put_ref(o, "timeSeries", ts, &rc);
+	else
+		mj_put_member(o, "timeSeries", json_object_new_array(), &rc);
+	mj_put_member(o, "limitReached", json_object_new_boolean(
+			   json_object_is_type(lr, json_type_boolean) &&
+			   json_object_get_boolean(lr)), &rc);
+	if (rc == 0)
+		rc = mj_render(o, out, out_len);
+out:
+	json_object_put(o);
+	json_object_put(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Billing                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A NULL body is "not available": *out stays NULL and renders as null. */
+static int parse_opt(const char *body, size_t len, struct json_object **out)
+{
+	*out = NULL;
+	return body ? mj_parse_object(body, len, out) : 0;
+}
+
+/* abs(total.val) of a prepaid balance (negative means credit left). */
+static int64_t prepaid_cents(struct json_object *balance)
+{
+	struct json_object *t = mj_member(balance, "total", NULL);
+	int64_t v;
+
+	if (json_object_is_type(t, json_type_object))
+		t = mj_member(t, "val", NULL);
+	if (mj_int64_value(t, &v) < 0)
+		return 0;
+	if (v == INT64_MIN)
+		return INT64_MAX;
+	return v < 0 ? -v : v;
+}
+
+int model_render_billing(const char *balance, size_t balance_len,
+			 const char *limits, size_t limits_len,
+			 const char *preview, size_t preview_len,
+			 char **out, size_t *out_len)
+{
+	struct json_object *bal = NULL, *lim = NULL, *pre = NULL, *o = NULL;
+	int rc;
+
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	rc = parse_opt(balance, balance_len, &bal);
+	if (rc == 0)
+		rc = parse_opt(limits, limits_len, &lim);
+	if (rc == 0)
+		rc = parse_opt(preview, preview_len, &pre);
+	if (rc < 0)
+		goto out;
+	o = json_object_new_object();
+	if (!o) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mj_put_member(o, "prepaidCreditCents",
+		   json_object_new_int64(prepaid_cents(bal)), &rc);
+	mj_put_ref(o, "balance", bal, &rc);
+	mj_put_ref(o, "spendingLimits",
+		mj_member(lim, "spendingLimits", "spending_limits"), &rc);
+	mj_put_ref(o, "invoicePreview", pre, &rc);
+	if (rc == 0)
+		rc = mj_render(o, out, out_len);
+out:
+	json_object_put(o);
+	json_object_put(bal);
+	json_object_put(lim);
+	json_object_put(pre);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Error bodies                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Expected length of a UTF-8 sequence from its lead byte (1 if not a lead). */
+static size_t utf8_seq_len(unsigned char c)
+{
+	if (c >= 0xf0)
+		return 4;
+	if (c >= 0xe0)
+		return 3;
+	return c >= 0xc0 ? 2 : 1;
+}
+
+/* Drop a UTF-8 sequence left incomplete at the end of msg[0..n). */
+static size_t trim_partial_utf8(const char *msg, size_t n)
+{
+	size_t j = n;
+
+	while (j > 0 && ((unsigned char)msg[j - 1] & 0xc0) == 0x80)
+		j--;
+	if (j > 0 && (unsigned char)msg[j - 1] >= 0xc0 &&
+	    n - (j - 1) < utf8_seq_len((unsigned char)msg[j - 1]))
+		return j - 1;
+	return n;
+}
+
+/* First non-blank line of s[0..n) into msg, control bytes dropped. */
+static void copy_line(const char *s, size_t n, char *msg, size_t msgsz)
+{
+	size_t i = 0, o = 0;
+	unsigned char c;
+	int cut = 0;
+
+	while (i < n && mj_is_space(s[i]))
+		i++;
+	for (; i < n && s[i] != '\n' && s[i] != '\r'; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (o + 1 >= msgsz) {
+			cut = 1;
+			break;
+		}
+		msg[o++] = (char)c;
+	}
+	if (cut)
+		o = trim_partial_utf8(msg, o);
+	while (o > 0 && msg[o - 1] == ' ')
+		o--;
+	msg[o] = '\0';
+}
+
+void model_error_message(const char *body, size_t len, char *msg, size_t msgsz)
+{
+	struct json_object *root = NULL;
+	const char *s = NULL;
+
+	if (!msg || msgsz == 0)
+		return;
+	msg[0] = '\0';
+	if (!body || len == 0)
+		return;
+	if (mj_parse_object(body, len, &root) == 0) {
+		s = mj_member_str(root, "error", NULL);
+		if (!mj_nonempty(s))
+			s = mj_member_str(root, "message", NULL);
+		if (!mj_nonempty(s))
+			s = mj_member_str(mj_member(root, "error", NULL), "message", NULL);
+	}
+	if (mj_nonempty(s))
+		copy_line(s, strlen(s), msg, msgsz);
+	else
+		copy_line(body, len, msg, msgsz);
+	json_object_put(root);
+}

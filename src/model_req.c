@@ -1,0 +1,350 @@
+/*
+ * model_req.c - request bodies for writes: what JSON written to a key or a
+ * collection.json asks the API to change. See model.h ("writes").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "model.h"
+#include "model_int.h"
+
+/* A field users may write: its spellings and its canonical (wire) name. */
+struct field {
+	const char *wire;	/* name in responses and update masks */
+	const char *alt1;	/* other accepted spellings, or NULL */
+	const char *alt2;
+	enum json_type type;	/* json_type_null: string or number (int64) */
+};
+
+static const struct field key_fields[] = {
+	{ "name", NULL, NULL, json_type_string },
+	{ "aclStrings", "acls", "acl_strings", json_type_array },
+	{ "qps", NULL, NULL, json_type_int },
+	{ "qpm", NULL, NULL, json_type_int },
+	{ "tpm", NULL, NULL, json_type_null },
+	{ "disabled", NULL, NULL, json_type_boolean },
+	{ "expireTime", "expire_time", NULL, json_type_string },
+	{ NULL, NULL, NULL, 0 }
+};
+
+static const struct field coll_fields[] = {
+	{ "collection_name", "collectionName", NULL, json_type_string },
+	{ "collection_description", "collectionDescription", NULL, json_type_string },
+	{ "chunk_configuration", "chunkConfiguration", NULL, json_type_object },
+	{ NULL, NULL, NULL, 0 }
+};
+
+void model_change_release(struct model_change *c)
+{
+	free(c->body);
+	c->body = NULL;
+}
+
+static void change_init(struct model_change *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+static int bad_field(struct model_change *c, const char *field)
+{
+	snprintf(c->field, sizeof(c->field), "%s", field);
+	return -EINVAL;
+}
+
+static const struct field *find_field(const struct field *t, const char *k)
+{
+	for (; t->wire; t++)
+		if (strcmp(k, t->wire) == 0 || (t->alt1 && strcmp(k, t->alt1) == 0) ||
+		    (t->alt2 && strcmp(k, t->alt2) == 0))
+			return t;
+	return NULL;
+}
+
+/* Parse user input: empty is -ENODATA, anything but an object -EINVAL. */
+static int parse_input(const char *in, size_t len, struct json_object **out,
+		       struct model_change *c)
+{
+	size_t i = 0;
+
+	while (i < len && mj_is_space(in[i]))
+		i++;
+	if (i == len)
+		return -ENODATA;
+	if (mj_parse_object(in, len, out) < 0)
+		return bad_field(c, "");
+	return 0;
+}
+
+/* Check a value's type; int64 fields take numbers or decimal strings. */
+static int type_ok(const struct field *f, struct json_object *v)
+{
+	int64_t n;
+
+	if (f->type == json_type_null)
+		return v == NULL || mj_int64_value(v, &n) == 0;
+	if (f->type == json_type_int)
+		return json_object_is_type(v, json_type_int);
+	return json_object_is_type(v, f->type);
+}
+
+/* The value as sent on the wire: int64 fields become decimal strings. */
+static struct json_object *wire_value(const struct field *f, struct json_object *v)
+{
+	char buf[32];
+	int64_t n;
+
+	if (f->type == json_type_null && v && mj_int64_value(v, &n) == 0) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)n);
+		return json_object_new_string(buf);
+	}
+	return json_object_get(v);
+}
+
+/* Whether v (a wire value, may be NULL) equals cur's member (missing = default). */
+static int same_as_current(struct json_object *cur, const struct field *f,
+			   struct json_object *v)
+{
+	struct json_object *c = mj_member(cur, f->wire, f->alt1);
+	int same;
+
+	if (!c && !v)
+		return 1;
+	if (!c) {
+		switch (json_object_get_type(v)) {
+		case json_type_boolean:
+			return !json_object_get_boolean(v);
+		case json_type_int:
+			return json_object_get_int64(v) == 0;
+		case json_type_string:
+			return json_object_get_string_len(v) == 0;
+		case json_type_array:
+			return json_object_array_length(v) == 0;
+		default:
+			return 0;
+		}
+	}
+	if (!v)
+		return 0;
+	same = json_object_equal(c, v);
+	return same;
+}
+
+int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out)
+{
+	struct json_object *o = NULL, *req = NULL;
+	int rc;
+
+	change_init(out);
+	rc = parse_input(in, in_len, &o, out);
+	if (rc < 0)
+		return rc;
+	req = json_object_new_object();
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mj_put_member(req, "name", json_object_new_string(name), &rc);
+	json_object_object_foreach(o, k, v) {
+		const struct field *f = find_field(key_fields, k);
+
+		if (rc < 0)
+			break;
+		if (!f || strcmp(f->wire, "disabled") == 0 || !type_ok(f, v)) {
+			rc = bad_field(out, k);
+			break;
+		}
+		if (strcmp(f->wire, "name") == 0) {
+			if (strcmp(json_object_get_string(v), name) != 0)
+				rc = bad_field(out, k);
+			continue;
+		}
+		/* The create request spells the ACL list "acls". */
+		mj_put_member(req, strcmp(f->wire, "aclStrings") == 0 ? "acls" : f->wire,
+			      wire_value(f, v), &rc);
+	}
+	if (rc == 0)
+		rc = mj_render(req, &out->body, NULL);
+out:
+	json_object_put(o);
+	json_object_put(req);
+	return rc;
+}
+
+/*
+ * Collect the changed fields of in (against cur) into changed, their wire
+ * names into mask. Read-only fields must be unchanged.
+ */
+static int diff_fields(const struct field *t, struct json_object *cur, struct json_object *in,
+		       struct json_object *changed, char *mask, size_t mask_sz,
+		       struct model_change *out)
+{
+	int rc = 0;
+
+	json_object_object_foreach(in, k, v) {
+		const struct field *f = find_field(t, k);
+		struct json_object *w;
+
+		if (rc < 0)
+			break;
+		if (!f) {
+			struct json_object *c = mj_member(cur, k, NULL);
+
+			if (!c || !json_object_equal(c, v))
+				rc = bad_field(out, k);
+			continue;
+		}
+		if (!type_ok(f, v)) {
+			rc = bad_field(out, k);
+			continue;
+		}
+		w = wire_value(f, v);
+		if (same_as_current(cur, f, w)) {
+			json_object_put(w);
+			continue;
+		}
+		if (mask && *mask)
+			strncat(mask, ",", mask_sz - strlen(mask) - 1);
+		if (mask)
+			strncat(mask, f->wire, mask_sz - strlen(mask) - 1);
+		mj_put_member(changed, f->wire, w, &rc);
+	}
+	return rc;
+}
+
+/* Parse cur (a rendering we made) and the user's input; drop ignorable members. */
+static int load_pair(const char *cur, size_t cur_len, const char *in, size_t in_len,
+		     struct json_object **c, struct json_object **i, struct model_change *out)
+{
+	int rc;
+
+	rc = mj_parse_object(cur, cur_len, c);
+	if (rc < 0)
+		return rc;
+	rc = parse_input(in, in_len, i, out);
+	if (rc == -ENODATA)
+		return bad_field(out, "");
+	return rc;
+}
+
+int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
+		     struct model_change *out)
+{
+	struct json_object *c = NULL, *i = NULL, *changed = NULL, *req = NULL, *rot;
+	char mask[256] = "";
+	int rc;
+
+	change_init(out);
+	rc = load_pair(cur, cur_len, in, in_len, &c, &i, out);
+	if (rc < 0)
+		goto out;
+	rot = mj_member(i, "rotate", NULL);
+	if (rot && !json_object_is_type(rot, json_type_boolean)) {
+		rc = bad_field(out, "rotate");
+		goto out;
+	}
+	out->rotate = rot && json_object_get_boolean(rot);
+	json_object_object_del(i, "rotate");
+	json_object_object_del(i, "apiKey");	/* the secret we showed: never sent */
+	changed = json_object_new_object();
+	if (!changed) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = diff_fields(key_fields, c, i, changed, mask, sizeof(mask), out);
+	if (rc < 0 || !*mask)
+		goto out;
+	req = json_object_new_object();
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_object_get(changed);
+	mj_put_member(req, "apiKey", changed, &rc);
+	mj_put_member(req, "fieldMask", json_object_new_string(mask), &rc);
+	if (rc == 0)
+		rc = mj_render(req, &out->body, NULL);
+out:
+	json_object_put(c);
+	json_object_put(i);
+	json_object_put(changed);
+	json_object_put(req);
+	return rc;
+}
+
+int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
+			    struct model_change *out)
+{
+	struct json_object *c = NULL, *i = NULL, *changed = NULL;
+	char mask[256] = "";
+	int rc;
+
+	change_init(out);
+	rc = load_pair(cur, cur_len, in, in_len, &c, &i, out);
+	if (rc < 0)
+		goto out;
+	changed = json_object_new_object();
+	if (!changed) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = diff_fields(coll_fields, c, i, changed, mask, sizeof(mask), out);
+	if (rc == 0 && *mask)
+		rc = mj_render(changed, &out->body, NULL);
+out:
+	json_object_put(c);
+	json_object_put(i);
+	json_object_put(changed);
+	return rc;
+}
+
+int model_key_rename_body(const char *name, char **body)
+{
+	struct json_object *o = json_object_new_object(), *k = json_object_new_object();
+	int rc = 0;
+
+	if (!o || !k) {
+		json_object_put(o);
+		json_object_put(k);
+		return -ENOMEM;
+	}
+	mj_put_member(k, "name", json_object_new_string(name), &rc);
+	mj_put_member(o, "apiKey", k, &rc);
+	mj_put_member(o, "fieldMask", json_object_new_string("name"), &rc);
+	if (rc == 0)
+		rc = mj_render(o, body, NULL);
+	json_object_put(o);
+	return rc;
+}
+
+int model_collection_name_body(const char *name, char **body)
+{
+	struct json_object *o = json_object_new_object();
+	int rc = 0;
+
+	if (!o)
+		return -ENOMEM;
+	mj_put_member(o, "collection_name", json_object_new_string(name), &rc);
+	if (rc == 0)
+		rc = mj_render(o, body, NULL);
+	json_object_put(o);
+	return rc;
+}
+
+int model_key_with_secret(const char *json, size_t len, const char *secret, char **out,
+			  size_t *out_len)
+{
+	struct json_object *o = NULL;
+	int rc = mj_parse_object(json, len, &o);
+
+	if (rc < 0)
+		return rc;
+	mj_put_member(o, "apiKey", json_object_new_string(secret), &rc);
+	if (rc == 0)
+		rc = mj_render(o, out, out_len);
+	json_object_put(o);
+	return rc;
+}

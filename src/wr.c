@@ -1,0 +1,1129 @@
+/* wr.c - changes made through the mount; see wr.h and docs/semantics.md. */
+#include "wr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+#include "model.h"
+#include "names.h"
+#include "spool.h"
+
+#define WR_JSON_MAX (1u << 20)	/* a key or collection.json written is at most this */
+#define WR_META_SUFFIX ".json"
+
+enum wr_target {
+	WR_LOCAL,	/* a local file: nothing is sent */
+	WR_KEY,		/* an existing key: update on flush */
+	WR_NEW_KEY,	/* a key to create on flush */
+	WR_DOC,		/* an existing document: replace on flush */
+	WR_NEW_DOC,	/* a document to upload on flush */
+	WR_COLL_JSON,	/* collection.json: update the collection on flush */
+};
+
+struct wr {
+	struct ns *ns;
+	struct cache *cache;
+	struct api *api;
+	struct local *local;
+	int read_only;
+	char *tmpdir;
+	struct wr_notify notify;
+};
+
+struct wr_file {
+	enum wr_target target;
+	uint64_t ino;		/* the file's inode */
+	uint64_t parent;	/* its directory's inode */
+	enum node_kind dir;	/* its directory's kind */
+	char *cid;		/* collection id ("" for keys) */
+	char *id;		/* the resource's id (existing targets) */
+	char *name;		/* file name */
+	int fd;			/* spool */
+	int dirty;		/* written since the last commit */
+	int closing;		/* wr_release() is committing what is left */
+	int err;		/* last commit error, returned by later flushes */
+};
+
+struct wr *wr_new(struct ns *ns, struct cache *c, struct local *l, int read_only,
+		  const char *tmpdir)
+{
+	struct wr *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->tmpdir = strdup(tmpdir))) {
+		free(w);
+		return NULL;
+	}
+	w->ns = ns;
+	w->cache = c;
+	w->api = cache_api(c);
+	w->local = l;
+	w->read_only = read_only;
+	return w;
+}
+
+void wr_free(struct wr *w)
+{
+	if (!w)
+		return;
+	free(w->tmpdir);
+	free(w);
+}
+
+void wr_set_notify(struct wr *w, const struct wr_notify *n)
+{
+	w->notify = *n;
+}
+
+int wr_wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND));
+}
+
+static void wr_inval_entry(struct wr *w, uint64_t parent, const char *name)
+{
+	if (w->notify.inval_entry)
+		w->notify.inval_entry(w->notify.ctx, parent, name);
+}
+
+static void wr_inval_inode(struct wr *w, uint64_t ino)
+{
+	if (w->notify.inval_inode)
+		w->notify.inval_inode(w->notify.ctx, ino);
+}
+
+/* ---- finding things ---- */
+
+static int wr_dir_writable(enum node_kind k)
+{
+	return k == NODE_KEYS_DIR || k == NODE_DOCS_DIR;
+}
+
+/* The listing a writable directory shows (keys, or a collection's documents). */
+static int wr_listing(struct wr *w, enum node_kind dir, const char *cid, struct cval **out)
+{
+	if (dir == NODE_KEYS_DIR)
+		return cache_keys(w->cache, out);
+	if (dir == NODE_DOCS_DIR || dir == NODE_META_DIR)
+		return cache_documents(w->cache, cid, out);
+	if (dir == NODE_COLLS_DIR)
+		return cache_collections(w->cache, out);
+	return -EACCES;
+}
+
+/*
+ * Find the server resource named name in (dir, cid). On success *v holds
+ * the listing (unref it) and *r points into it. -ENOENT when absent.
+ */
+static int wr_find(struct wr *w, enum node_kind dir, const char *cid, const char *name,
+		   struct cval **v, const struct res **r)
+{
+	int rc = wr_listing(w, dir, cid, v);
+
+	if (rc < 0)
+		return rc;
+	*r = reslist_by_name((*v)->list, name);
+	if (!*r) {
+		cval_unref(*v);
+		*v = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Same, by id. */
+static int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const char *id,
+		      struct cval **v, const struct res **r)
+{
+	int rc = wr_listing(w, dir, cid, v);
+
+	if (rc < 0)
+		return rc;
+	*r = reslist_by_id((*v)->list, id);
+	if (!*r) {
+		cval_unref(*v);
+		*v = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void wr_changed(struct wr *w, enum node_kind dir, const char *cid)
+{
+	if (dir == NODE_KEYS_DIR) {
+		cache_invalidate(w->cache, "keys");
+	} else {
+		cache_invalidate_documents(w->cache, cid);
+		cache_invalidate(w->cache, "collections");	/* documents_count */
+	}
+}
+
+static const char *wr_content_type(const char *name)
+{
+	static const char *const map[][2] = {
+		{ ".pdf", "application/pdf" }, { ".txt", "text/plain" },
+		{ ".md", "text/markdown" }, { ".json", "application/json" },
+		{ ".csv", "text/csv" }, { ".html", "text/html" }, { ".htm", "text/html" },
+		{ ".xml", "application/xml" }, { ".jsonl", "application/jsonl" },
+		{ ".docx", "application/vnd.openxmlformats-officedocument."
+			   "wordprocessingml.document" },
+		{ ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ ".pptx", "application/vnd.openxmlformats-officedocument."
+			   "presentationml.presentation" },
+		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return "application/octet-stream";
+}
+
+/* ---- handles ---- */
+
+static struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t parent,
+				   enum node_kind dir, const char *cid, const char *id,
+				   const char *name, int fd)
+{
+	struct wr_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->target = t;
+	f->ino = ino;
+	f->parent = parent;
+	f->dir = dir;
+	f->fd = fd;
+	f->cid = strdup(cid ? cid : "");
+	f->id = strdup(id ? id : "");
+	f->name = strdup(name ? name : "");
+	if (!f->cid || !f->id || !f->name) {
+		free(f->cid);
+		free(f->id);
+		free(f->name);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void wr_file_free(struct wr_file *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->cid);
+	free(f->id);
+	free(f->name);
+	free(f);
+}
+
+static int wr_spool_write(int fd, const char *data, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, data + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A spool holding the current bytes of a JSON resource (unless truncating). */
+static int wr_json_spool(struct wr *w, const char *json, size_t len, int trunc)
+{
+	int fd = spool_open(w->tmpdir), rc;
+
+	if (fd < 0 || trunc)
+		return fd;
+	rc = wr_spool_write(fd, json, len);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct ns_entry *e,
+	      struct wr_file **out)
+{
+	struct node_id p = { 0 };
+	struct local_info li = { 0 };
+	enum wr_target t;
+	int rc, fd = -1, temp;
+
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_node(w->ns, parent, &p);
+	if (rc < 0)
+		return rc;
+	if (!wr_dir_writable(p.kind) || !w->local) {
+		rc = p.kind == NODE_META_DIR || p.kind == NODE_COLL_DIR || p.kind == NODE_ROOT ||
+		     p.kind == NODE_MODELS_DIR || p.kind == NODE_COLLS_DIR ? -EACCES : -ENOTDIR;
+		goto out;
+	}
+	if (strlen(name) > NAMES_MAX - (p.kind == NODE_DOCS_DIR ? 5 : 0)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	temp = local_is_temp_name(name);
+	t = temp ? WR_LOCAL : p.kind == NODE_KEYS_DIR ? WR_NEW_KEY : WR_NEW_DOC;
+	rc = local_create(w->local, p.kind, p.cid, name, !temp, &li);
+	if (rc < 0)
+		goto out;
+	fd = local_open_fd(w->local, li.ino);
+	*out = fd < 0 ? NULL : wr_file_new(t, li.ino, parent, p.kind, p.cid, NULL, name, fd);
+	if (!*out) {
+		rc = fd < 0 ? fd : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		local_remove_ino(w->local, li.ino);
+		ns_forget(w->ns, li.ino, 1);
+		goto out;
+	}
+	/* A new document is uploaded at close even when nothing was written. */
+	(*out)->dirty = t == WR_NEW_DOC;
+	rc = ns_getattr(w->ns, li.ino, e);
+	e->ino = li.ino;
+	e->attr_ttl = 0;
+	if (rc < 0) {
+		wr_release(w, *out);
+		*out = NULL;
+		ns_forget(w->ns, li.ino, 1);
+	}
+out:
+	local_info_release(&li);
+	node_id_release(&p);
+	(void)flags;
+	return rc;
+}
+
+/* Open an existing key or collection.json for writing. */
+static int wr_open_json(struct wr *w, const struct node_id *n, uint64_t ino, int flags,
+			struct wr_file **out)
+{
+	enum node_kind dir = n->kind == NODE_KEY ? NODE_KEYS_DIR : NODE_COLLS_DIR;
+	const char *id = n->kind == NODE_KEY ? n->id : n->cid;
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc, fd;
+
+	rc = wr_find_id(w, dir, "", id, &v, &r);
+	if (rc < 0)
+		return rc;
+	fd = wr_json_spool(w, r->json, r->json_len, flags & O_TRUNC);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	*out = wr_file_new(n->kind == NODE_KEY ? WR_KEY : WR_COLL_JSON, ino, 0,
+			   n->kind == NODE_KEY ? NODE_KEYS_DIR : NODE_COLL_DIR, n->cid, id,
+			   r->name, fd);
+	if (!*out) {
+		close(fd);
+		rc = -ENOMEM;
+		goto out;
+	}
+	(*out)->dirty = (flags & O_TRUNC) != 0;
+out:
+	cval_unref(v);
+	return rc;
+}
+
+static int wr_open_doc(struct wr *w, const struct node_id *n, uint64_t ino, int flags,
+		       struct wr_file **out);
+
+static int wr_open_local(struct wr *w, uint64_t ino, int flags, struct wr_file **out)
+{
+	struct local_info li = { 0 };
+	int rc, fd;
+
+	rc = local_get_ino(w->local, ino, &li);
+	if (rc < 0)
+		return rc;
+	if (li.redirect_id) {
+		/* It became a server resource: write to that. */
+		struct node_id r = { li.redirect, li.cid, li.redirect_id };
+
+		rc = r.kind == NODE_KEY ? wr_open_json(w, &r, ino, flags, out)
+					: wr_open_doc(w, &r, ino, flags, out);
+		goto out;
+	}
+	fd = local_open_fd(w->local, ino);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	*out = wr_file_new(li.pending ? (li.dir == NODE_KEYS_DIR ? WR_NEW_KEY : WR_NEW_DOC)
+				      : WR_LOCAL,
+			   ino, ns_dir_ino(w->ns, li.dir, li.cid), li.dir, li.cid, NULL, li.name, fd);
+	if (!*out) {
+		close(fd);
+		rc = -ENOMEM;
+	}
+out:
+	local_info_release(&li);
+	return rc;
+}
+
+static int wr_open_doc(struct wr *w, const struct node_id *n, uint64_t ino, int flags,
+		       struct wr_file **out)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc, fd;
+
+	/* Bytes cannot be changed in place: only a whole new version replaces a document. */
+	if (!(flags & O_TRUNC) || (flags & O_APPEND)) {
+		log_error("cannot write into document '%s': documents are replaced whole "
+			  "(open with O_TRUNC, e.g. cp or >), not modified in place", n->id);
+		return -EOPNOTSUPP;
+	}
+	rc = wr_find_id(w, NODE_DOCS_DIR, n->cid, n->id, &v, &r);
+	if (rc < 0)
+		return rc;
+	fd = spool_open(w->tmpdir);
+	*out = fd < 0 ? NULL : wr_file_new(WR_DOC, ino, ns_dir_ino(w->ns, NODE_DOCS_DIR, n->cid),
+					   NODE_DOCS_DIR, n->cid, n->id, r->name, fd);
+	if (!*out) {
+		rc = fd < 0 ? fd : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		(*out)->dirty = 1;
+	}
+	cval_unref(v);
+	return rc;
+}
+
+int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out)
+{
+	struct node_id n = { 0 };
+	int rc;
+
+	*out = NULL;
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_node(w->ns, ino, &n);
+	if (rc < 0)
+		return rc;
+	switch (n.kind) {
+	case NODE_LOCAL:
+		rc = w->local ? wr_open_local(w, ino, flags, out) : -ENOENT;
+		break;
+	case NODE_KEY:
+	case NODE_COLL_JSON:
+		rc = wr_open_json(w, &n, ino, flags, out);
+		break;
+	case NODE_DOC:
+		rc = wr_open_doc(w, &n, ino, flags, out);
+		break;
+	case NODE_ROOT:
+	case NODE_KEYS_DIR:
+	case NODE_MODELS_DIR:
+	case NODE_COLLS_DIR:
+	case NODE_COLL_DIR:
+	case NODE_DOCS_DIR:
+	case NODE_META_DIR:
+		rc = -EISDIR;
+		break;
+	default:
+		rc = -EACCES;	/* models, regions, usage, billing, metadata */
+		break;
+	}
+	node_id_release(&n);
+	return rc;
+}
+
+ssize_t wr_read(struct wr_file *f, char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(f->fd, buf, size, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	if ((f->target == WR_KEY || f->target == WR_NEW_KEY || f->target == WR_COLL_JSON) &&
+	    (off < 0 || (uint64_t)off + size > WR_JSON_MAX))
+		return -EFBIG;
+	do
+		n = pwrite(f->fd, buf, size, off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	f->dirty = 1;
+	return n;
+}
+
+/* ---- commits ---- */
+
+static int wr_log_invalid(const char *what, const char *name, const struct model_change *c)
+{
+	if (*c->field)
+		log_error("cannot %s '%s': field '%s' is read-only, unknown or of the wrong type",
+			  what, name, c->field);
+	else
+		log_error("cannot %s '%s': the file is not a JSON object", what, name);
+	return -EINVAL;
+}
+
+/* Keep a new one-time secret for the life of the mount, then wipe our copy. */
+static void wr_keep_secret(struct wr *w, const char *id, char *secret)
+{
+	if (!secret)
+		return;
+	if (ns_set_secret(w->ns, id, secret) < 0)
+		log_error("cannot keep the secret of key '%s' in memory", id);
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
+
+/* Update a key from JSON; rotate when asked. in is the written JSON. */
+static int wr_commit_key_update(struct wr *w, const char *id, const char *label,
+				const char *in, size_t len)
+{
+	struct model_change ch = { 0 };
+	const struct res *r;
+	struct cval *v = NULL;
+	struct res out = { 0 };
+	char *secret = NULL;
+	int rc;
+
+	rc = wr_find_id(w, NODE_KEYS_DIR, "", id, &v, &r);
+	if (rc < 0)
+		return rc;
+	rc = model_key_update(r->json, r->json_len, in, len, &ch);
+	cval_unref(v);
+	if (rc == -EINVAL)
+		rc = wr_log_invalid("update key", label, &ch);
+	if (rc == 0 && ch.body) {
+		rc = api_update_key(w->api, id, ch.body, &out);
+		res_release(&out);
+	}
+	if (rc == 0 && ch.rotate) {
+		rc = api_rotate_key(w->api, id, &out, &secret);
+		if (rc == 0)
+			wr_keep_secret(w, id, secret);
+		res_release(&out);
+	}
+	if (ch.body || ch.rotate)
+		cache_invalidate(w->cache, "keys");
+	model_change_release(&ch);
+	return rc;
+}
+
+/* Create key name from JSON. *id gets its id; -ENODATA when the input was empty. */
+static int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t len,
+				char **id)
+{
+	struct model_change ch = { 0 };
+	struct res out = { 0 };
+	char *secret = NULL;
+	int rc;
+
+	rc = model_key_create(name, in, len, &ch);
+	if (rc == -EINVAL)
+		rc = wr_log_invalid("create key", name, &ch);
+	if (rc == 0)
+		rc = api_create_key(w->api, ch.body, &out, &secret);
+	if (rc == 0) {
+		*id = strdup(out.id);
+		wr_keep_secret(w, out.id, secret);
+		rc = *id ? 0 : -ENOMEM;
+		cache_invalidate(w->cache, "keys");
+	}
+	res_release(&out);
+	model_change_release(&ch);
+	return rc;
+}
+
+/*
+ * Upload fd as document name; when old_id is given (a document being
+ * replaced), remove that one once the new one is in. *id gets the new id.
+ */
+static int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
+			 const char *old_id, char **id)
+{
+	struct res out = { 0 };
+	off_t size = spool_size(fd);
+	int rc;
+
+	if (size < 0)
+		return (int)size;
+	rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size, wr_content_type(name),
+				 &out);
+	if (rc == 0) {
+		*id = strdup(out.id);
+		rc = *id ? 0 : -ENOMEM;
+	}
+	if (rc == 0 && old_id && *old_id && strcmp(old_id, out.id) != 0) {
+		rc = api_delete_document(w->api, cid, old_id);
+		if (rc < 0)
+			log_error("document '%s' was uploaded but its old version %s could not "
+				  "be removed", name, old_id);
+	}
+	wr_changed(w, NODE_DOCS_DIR, cid);
+	res_release(&out);
+	return rc;
+}
+
+static int wr_commit_coll_json(struct wr *w, const char *cid, const char *label,
+			       const char *in, size_t len)
+{
+	struct model_change ch = { 0 };
+	const struct res *r;
+	struct cval *v = NULL;
+	struct res out = { 0 };
+	int rc;
+
+	rc = wr_find_id(w, NODE_COLLS_DIR, "", cid, &v, &r);
+	if (rc < 0)
+		return rc;
+	rc = model_collection_update(r->json, r->json_len, in, len, &ch);
+	cval_unref(v);
+	if (rc == -EINVAL)
+		rc = wr_log_invalid("update collection", label, &ch);
+	if (rc == 0 && ch.body) {
+		rc = api_update_collection(w->api, cid, ch.body, &out);
+		cache_invalidate(w->cache, "collections");
+	}
+	res_release(&out);
+	model_change_release(&ch);
+	return rc;
+}
+
+/* Commit a JSON spool: read it, then update or create. */
+static int wr_commit_json(struct wr *w, struct wr_file *f, char **new_id)
+{
+	char *in = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = spool_read_all(f->fd, WR_JSON_MAX, &in, &len);
+	if (rc < 0)
+		return rc;
+	if (f->target == WR_KEY)
+		rc = wr_commit_key_update(w, f->id, f->name, in, len);
+	else if (f->target == WR_COLL_JSON)
+		rc = wr_commit_coll_json(w, f->cid, f->name, in, len);
+	else
+		rc = wr_commit_key_create(w, f->name, in, len, new_id);
+	explicit_bzero(in, len);
+	free(in);
+	return rc;
+}
+
+/* The new resource f was written to exists now as id: its name resolves there. */
+static void wr_became(struct wr *w, struct wr_file *f, char *id)
+{
+	local_redirect(w->local, f->ino, f->target == WR_NEW_KEY ? NODE_KEY : NODE_DOC, id);
+	f->target = f->target == WR_NEW_KEY ? WR_KEY : WR_DOC;
+	free(f->id);
+	f->id = id;
+	wr_inval_entry(w, f->parent, f->name);
+	wr_inval_inode(w, f->ino);
+}
+
+int wr_flush(struct wr *w, struct wr_file *f)
+{
+	char *new_id = NULL;
+	int rc;
+
+	if (f->target == WR_LOCAL || !f->dirty)
+		return f->err;
+	/*
+	 * Shells open a redirection's target, dup2() it and close the
+	 * original before the command writes: that first close must not
+	 * commit an empty file. Empty content waits for the last close.
+	 */
+	if (spool_size(f->fd) == 0 && !f->closing)
+		return 0;
+	f->dirty = 0;
+	if (f->target == WR_DOC || f->target == WR_NEW_DOC)
+		rc = wr_commit_doc(w, f->cid, f->name, f->fd,
+				   f->target == WR_DOC ? f->id : NULL, &new_id);
+	else
+		rc = wr_commit_json(w, f, &new_id);
+	if (rc == -ENODATA)
+		rc = 0;	/* an empty new key file: nothing to create */
+	if (rc == 0 && new_id && f->target == WR_DOC) {
+		/* A replaced document has a new id: its name must be looked up again. */
+		free(f->id);
+		f->id = new_id;
+		new_id = NULL;
+		wr_inval_entry(w, f->parent, f->name);
+		wr_inval_entry(w, ns_dir_ino(w->ns, NODE_META_DIR, f->cid), f->name);
+	}
+	if (rc == 0 && new_id)
+		wr_became(w, f, new_id);
+	else
+		free(new_id);
+	if (rc == 0 && (f->target == WR_KEY || f->target == WR_COLL_JSON || f->target == WR_DOC))
+		wr_inval_inode(w, f->ino);
+	f->err = rc;
+	return rc;
+}
+
+void wr_release(struct wr *w, struct wr_file *f)
+{
+	struct local_info li = { 0 };
+
+	if (!f)
+		return;
+	/* An empty document written and closed: upload it now (errors can only be logged). */
+	if (f->dirty && (f->target == WR_DOC || f->target == WR_NEW_DOC)) {
+		f->closing = 1;
+		if (wr_flush(w, f) < 0)
+			log_error("empty document '%s' was not uploaded", f->name);
+	}
+	/* A new resource never created (nothing written, or a failed upload) vanishes. */
+	if ((f->target == WR_NEW_KEY || f->target == WR_NEW_DOC) &&
+	    local_get_ino(w->local, f->ino, &li) == 0 && li.pending && !li.redirect_id) {
+		local_remove_ino(w->local, f->ino);
+		wr_inval_entry(w, f->parent, f->name);
+	}
+	local_info_release(&li);
+	wr_file_free(f);
+}
+
+/* ---- names ---- */
+
+/* Remove a server resource by name from a writable directory. */
+static int wr_remove_resource(struct wr *w, enum node_kind dir, const char *cid,
+			      const char *name)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	char *id;
+	int rc;
+
+	rc = wr_find(w, dir == NODE_META_DIR ? NODE_DOCS_DIR : dir, cid, name, &v, &r);
+	if (rc < 0)
+		return rc;
+	id = strdup(r->id);
+	cval_unref(v);
+	if (!id)
+		return -ENOMEM;
+	if (dir == NODE_KEYS_DIR) {
+		rc = api_delete_key(w->api, id);
+		if (rc == 0)
+			ns_forget_secret(w->ns, id);
+	} else {
+		rc = api_delete_document(w->api, cid, id);
+	}
+	if (rc == 0 || rc == -ENOENT)
+		wr_changed(w, dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, cid);
+	free(id);
+	return rc;
+}
+
+int wr_unlink(struct wr *w, uint64_t parent, const char *name)
+{
+	struct node_id p = { 0 };
+	char *base = NULL;
+	size_t n = strlen(name), s = strlen(WR_META_SUFFIX);
+	int rc;
+
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_node(w->ns, parent, &p);
+	if (rc < 0)
+		return rc;
+	switch (p.kind) {
+	case NODE_KEYS_DIR:
+	case NODE_DOCS_DIR:
+		if (w->local && local_remove(w->local, p.kind, p.cid, name) == 0)
+			break;
+		rc = wr_remove_resource(w, p.kind, p.cid, name);
+		break;
+	case NODE_META_DIR:
+		/* Removing a document's metadata removes the document (rm -r works). */
+		if (n <= s || strcmp(name + n - s, WR_META_SUFFIX) != 0) {
+			rc = -ENOENT;
+			break;
+		}
+		base = strndup(name, n - s);
+		rc = base ? wr_remove_resource(w, NODE_META_DIR, p.cid, base) : -ENOMEM;
+		if (rc == 0)
+			wr_inval_entry(w, ns_dir_ino(w->ns, NODE_DOCS_DIR, p.cid), base);
+		break;
+	case NODE_COLL_DIR:
+		/* collection.json is a view of the collection: rm -r may remove it freely. */
+		rc = strcmp(name, "collection.json") == 0 ? 0 :
+		     strcmp(name, "documents") == 0 || strcmp(name, "metadata") == 0 ? -EISDIR :
+		     -ENOENT;
+		break;
+	default:
+		rc = -EACCES;
+		break;
+	}
+	if (rc == 0 && p.kind == NODE_DOCS_DIR)
+		wr_inval_entry(w, ns_dir_ino(w->ns, NODE_META_DIR, p.cid), name);
+	free(base);
+	node_id_release(&p);
+	return rc;
+}
+
+/* Whether a collection has documents (fetched fresh) or local files in documents/. */
+static int wr_collection_empty(struct wr *w, const char *cid)
+{
+	struct cval *v = NULL;
+	char **names = NULL;
+	uint64_t *inos = NULL;
+	long nl = 0;
+	int rc;
+
+	cache_invalidate_documents(w->cache, cid);
+	rc = cache_documents(w->cache, cid, &v);
+	if (rc < 0)
+		return rc;
+	rc = v->list->n == 0;
+	cval_unref(v);
+	if (w->local)
+		nl = local_list(w->local, NODE_DOCS_DIR, cid, &names, &inos);
+	for (long i = 0; i < nl; i++)
+		free(names[i]);
+	free(names);
+	free(inos);
+	return rc && nl <= 0;
+}
+
+int wr_rmdir(struct wr *w, uint64_t parent, const char *name)
+{
+	struct node_id p = { 0 };
+	const struct res *r;
+	struct cval *v = NULL;
+	char *cid = NULL;
+	int rc;
+
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_node(w->ns, parent, &p);
+	if (rc < 0)
+		return rc;
+	if (p.kind == NODE_COLL_DIR) {
+		/* documents/ and metadata/ go with their collection; empty ones may be "removed". */
+		if (strcmp(name, "documents") != 0 && strcmp(name, "metadata") != 0)
+			rc = strcmp(name, "collection.json") == 0 ? -ENOTDIR : -ENOENT;
+		else
+			rc = wr_collection_empty(w, p.cid);
+		rc = rc == 1 ? 0 : rc == 0 ? -ENOTEMPTY : rc;
+		goto out;
+	}
+	if (p.kind != NODE_COLLS_DIR) {
+		rc = p.kind == NODE_KEYS_DIR || p.kind == NODE_DOCS_DIR ? -ENOTDIR : -EACCES;
+		goto out;
+	}
+	rc = wr_find(w, NODE_COLLS_DIR, "", name, &v, &r);
+	if (rc == 0 && !(cid = strdup(r->id)))
+		rc = -ENOMEM;
+	cval_unref(v);
+	if (rc == 0)
+		rc = wr_collection_empty(w, cid);
+	if (rc == 0)
+		rc = -ENOTEMPTY;
+	else if (rc == 1)
+		rc = api_delete_collection(w->api, cid);
+	if (rc == 0) {
+		cache_invalidate(w->cache, "collections");
+		cache_invalidate_documents(w->cache, cid);
+	}
+out:
+	free(cid);
+	node_id_release(&p);
+	return rc;
+}
+
+int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e)
+{
+	struct node_id p = { 0 };
+	struct res out = { 0 };
+	char *body = NULL;
+	int rc;
+
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_node(w->ns, parent, &p);
+	if (rc < 0)
+		return rc;
+	if (p.kind != NODE_COLLS_DIR) {
+		rc = -EACCES;
+		goto out;
+	}
+	if (ns_lookup(w->ns, parent, name, e) == 0) {
+		ns_forget(w->ns, e->ino, 1);
+		rc = -EEXIST;
+		goto out;
+	}
+	rc = model_collection_name_body(name, &body);
+	if (rc == 0)
+		rc = api_create_collection(w->api, body, &out);
+	if (rc < 0)
+		goto out;
+	cache_invalidate(w->cache, "collections");
+	rc = ns_lookup(w->ns, parent, name, e);
+	if (rc == -ENOENT)
+		log_error("collection '%s' was created (%s) but is not listed yet", name, out.id);
+out:
+	res_release(&out);
+	free(body);
+	node_id_release(&p);
+	return rc;
+}
+
+/* ---- renames ---- */
+
+static int wr_rename_collection(struct wr *w, const char *name, const char *newname)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	struct res out = { 0 };
+	char *cid = NULL, *body = NULL;
+	int rc;
+
+	rc = wr_find(w, NODE_COLLS_DIR, "", newname, &v, &r);
+	cval_unref(v);
+	if (rc == 0)
+		return -EEXIST;
+	rc = wr_find(w, NODE_COLLS_DIR, "", name, &v, &r);
+	if (rc == 0 && !(cid = strdup(r->id)))
+		rc = -ENOMEM;
+	cval_unref(v);
+	if (rc == 0)
+		rc = model_collection_name_body(newname, &body);
+	if (rc == 0)
+		rc = api_update_collection(w->api, cid, body, &out);
+	if (rc == 0)
+		cache_invalidate(w->cache, "collections");
+	res_release(&out);
+	free(body);
+	free(cid);
+	return rc;
+}
+
+/* rename(2) of a key onto a free name: the key's name changes. */
+static int wr_rename_key(struct wr *w, const char *id, const char *newname)
+{
+	struct res out = { 0 };
+	char *body = NULL;
+	int rc = model_key_rename_body(newname, &body);
+
+	if (rc == 0)
+		rc = api_update_key(w->api, id, body, &out);
+	if (rc == 0)
+		cache_invalidate(w->cache, "keys");
+	res_release(&out);
+	free(body);
+	return rc;
+}
+
+/*
+ * A local file renamed onto a real name (rsync, sed -i, GIO save): its
+ * content becomes that key or document. dst is the resource already there,
+ * or NULL.
+ */
+static int wr_commit_local(struct wr *w, enum node_kind dir, const char *cid,
+			   const struct local_info *src, const char *newname, const struct res *dst)
+{
+	char *in = NULL, *id = NULL;
+	size_t len = 0;
+	int rc, fd;
+
+	fd = local_open_fd(w->local, src->ino);
+	if (fd < 0)
+		return fd;
+	if (dir == NODE_DOCS_DIR) {
+		rc = wr_commit_doc(w, cid, newname, fd, dst ? dst->id : NULL, &id);
+	} else {
+		rc = spool_read_all(fd, WR_JSON_MAX, &in, &len);
+		if (rc == 0 && dst)
+			rc = wr_commit_key_update(w, dst->id, newname, in, len);
+		else if (rc == 0)
+			rc = wr_commit_key_create(w, newname, in, len, &id);
+		if (rc == -ENODATA)
+			rc = wr_log_invalid("create key", newname, &(struct model_change){ 0 });
+		if (in)
+			explicit_bzero(in, len);
+	}
+	close(fd);
+	if (rc == 0 && (id || dst))
+		rc = local_redirect(w->local, src->ino, dir == NODE_KEYS_DIR ? NODE_KEY : NODE_DOC,
+				    id ? id : dst->id);
+	free(in);
+	free(id);
+	return rc;
+}
+
+/* A resource renamed to a temporary name (an editor's backup): copy it locally. */
+static int wr_copy_to_local(struct wr *w, enum node_kind dir, const char *cid,
+			    const struct res *r, const char *newname)
+{
+	struct local_info li = { 0 };
+	uint64_t bytes = 0;
+	int rc, fd;
+
+	local_remove(w->local, dir, cid, newname);
+	rc = local_create(w->local, dir, cid, newname, 0, &li);
+	if (rc < 0)
+		return rc;
+	fd = local_open_fd(w->local, li.ino);
+	if (fd < 0)
+		rc = fd;
+	else if (dir == NODE_KEYS_DIR)
+		rc = wr_spool_write(fd, r->json, r->json_len);
+	else
+		rc = cache_read_document(w->cache, r->id, fd, &bytes);
+	if (fd >= 0)
+		close(fd);
+	/* local_create counted a lookup the kernel will not make: give it back. */
+	ns_forget(w->ns, li.ino, 1);
+	if (rc < 0)
+		local_remove(w->local, dir, cid, newname);
+	local_info_release(&li);
+	return rc;
+}
+
+static int wr_rename_file(struct wr *w, enum node_kind dir, const char *cid, uint64_t parent,
+			  const char *name, const char *newname, unsigned int flags)
+{
+	struct local_info src = { 0 }, other = { 0 };
+	const struct res *r = NULL, *dst = NULL;
+	struct cval *v = NULL;
+	char *id = NULL;
+	int rc, src_local, dst_local, dst_temp = local_is_temp_name(newname);
+
+	src_local = local_get(w->local, dir, cid, name, &src) == 0;
+	dst_local = local_get(w->local, dir, cid, newname, &other) == 0;
+	local_info_release(&other);
+	rc = wr_listing(w, dir, cid, &v);
+	if (rc < 0)
+		goto out;
+	r = reslist_by_name(v->list, name);
+	dst = reslist_by_name(v->list, newname);
+	if ((flags & RENAME_NOREPLACE) && (dst_local || dst)) {
+		rc = -EEXIST;
+	} else if (src_local && dst_temp) {
+		rc = local_rename(w->local, dir, cid, name, newname);
+	} else if (src_local) {
+		rc = wr_commit_local(w, dir, cid, &src, newname, dst);
+		if (rc == 0)
+			local_remove(w->local, dir, cid, newname);
+	} else if (!r) {
+		rc = -ENOENT;
+	} else if (dst_temp) {
+		rc = wr_copy_to_local(w, dir, cid, r, newname);
+		wr_inval_entry(w, parent, newname);
+	} else if (dir == NODE_DOCS_DIR) {
+		rc = -EXDEV;	/* no rename route: mv copies and removes instead */
+	} else if (dst) {
+		rc = -EEXIST;
+	} else if (!(id = strdup(r->id))) {
+		rc = -ENOMEM;
+	} else {
+		rc = wr_rename_key(w, id, newname);
+	}
+out:
+	free(id);
+	cval_unref(v);
+	local_info_release(&src);
+	return rc;
+}
+
+int wr_rename(struct wr *w, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned int flags)
+{
+	struct node_id p = { 0 };
+	int rc;
+
+	if (w->read_only)
+		return -EROFS;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (parent != newparent)
+		return -EXDEV;
+	rc = ns_node(w->ns, parent, &p);
+	if (rc < 0)
+		return rc;
+	if (p.kind == NODE_COLLS_DIR)
+		rc = wr_rename_collection(w, name, newname);
+	else if (wr_dir_writable(p.kind) && w->local)
+		rc = wr_rename_file(w, p.kind, p.cid, parent, name, newname, flags);
+	else
+		rc = -EACCES;
+	node_id_release(&p);
+	return rc;
+}
+
+/* ---- attributes ---- */
+
+static int wr_truncate_local(struct wr *w, uint64_t ino, off_t size)
+{
+	int fd = local_open_fd(w->local, ino), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, size) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int wr_setattr(struct wr *w, uint64_t ino, struct wr_file *f, const struct stat *attr,
+	       int set_size, int set_mtime, struct ns_entry *out)
+{
+	struct node_id n = { 0 };
+	int rc;
+
+	rc = ns_node(w->ns, ino, &n);
+	if (rc < 0)
+		return rc;
+	if (set_size && w->read_only) {
+		rc = -EROFS;
+	} else if (set_size && f) {
+		if (ftruncate(f->fd, attr->st_size) < 0)
+			rc = -errno;
+		f->dirty = 1;
+	} else if (set_size && n.kind == NODE_LOCAL && w->local) {
+		rc = wr_truncate_local(w, ino, attr->st_size);
+	}
+	if (rc == 0 && set_mtime && n.kind == NODE_LOCAL && w->local)
+		local_set_mtime(w->local, ino, &attr->st_mtim);
+	if (rc == 0)
+		rc = ns_getattr(w->ns, ino, out);
+	/* A size change of a server file needs an open handle (open with O_TRUNC). */
+	if (rc == 0 && set_size && !f && n.kind != NODE_LOCAL && out->st.st_size != attr->st_size)
+		rc = -EOPNOTSUPP;
+	if (rc == 0 && f) {
+		off_t s = spool_size(f->fd);
+
+		if (s >= 0)
+			out->st.st_size = s;
+		out->attr_ttl = 0;
+	}
+	node_id_release(&n);
+	return rc;
+}

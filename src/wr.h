@@ -1,0 +1,85 @@
+/*
+ * wr.h - every change made through the mount: creating, writing, renaming
+ * and removing keys, collections and documents, and the local files that
+ * editors and copy tools make on the way (see docs/semantics.md, "Writes").
+ *
+ * Owns: write handles (struct wr_file: a private spool file per open for
+ * writing), the rule that turns a write, a close or a rename into API calls,
+ * and keeping the cache and the kernel's caches true after each change.
+ * Depends on ns (to resolve names and inodes), local, cache and api; knows
+ * nothing of FUSE requests (kernel invalidations go through struct
+ * wr_notify).
+ *
+ * Errors of a write surface at flush (close): the commit happens there, once
+ * per batch of writes, and its error is returned and logged once. A failed
+ * upload or creation leaves nothing visible behind.
+ *
+ * Threads: every function is thread safe; a struct wr_file is used by one
+ * request at a time (the kernel serialises flush/release per handle; writes
+ * to one spool at different offsets are safe with pwrite). No lock is held
+ * across HTTP.
+ */
+#ifndef XAIFS_WR_H
+#define XAIFS_WR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "cache.h"
+#include "local.h"
+#include "ns.h"
+
+struct wr;
+struct wr_file;
+
+/* Kernel cache invalidation, run later by whoever owns the FUSE session. */
+struct wr_notify {
+	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
+	void (*inval_inode)(void *ctx, uint64_t ino);
+	void *ctx;
+};
+
+struct wr *wr_new(struct ns *ns, struct cache *c, struct local *l, int read_only,
+		  const char *tmpdir);
+void wr_free(struct wr *w);
+void wr_set_notify(struct wr *w, const struct wr_notify *n);
+
+/* Whether open(2) flags ask for writing. */
+int wr_wants_write(int flags);
+
+/*
+ * create(2) of name in parent: a local file for temporary names, else a new
+ * resource committed at flush. Fills e (one lookup counted) and *out.
+ */
+int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct ns_entry *e,
+	      struct wr_file **out);
+
+/* Open an existing file for writing (flags as open(2)). */
+int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out);
+
+/* Read and write a handle's spool. Return bytes, or -errno. */
+ssize_t wr_read(struct wr_file *f, char *buf, size_t size, off_t off);
+ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off);
+
+/* Send what was written (create, update, upload). Returns 0 or -errno. */
+int wr_flush(struct wr *w, struct wr_file *f);
+
+/* Close the handle; a new resource never committed disappears. */
+void wr_release(struct wr *w, struct wr_file *f);
+
+int wr_unlink(struct wr *w, uint64_t parent, const char *name);
+int wr_rmdir(struct wr *w, uint64_t parent, const char *name);
+int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e);
+int wr_rename(struct wr *w, uint64_t parent, const char *name, uint64_t newparent,
+	      const char *newname, unsigned int flags);
+
+/*
+ * setattr: sizes of files being written or local files; times of local
+ * files; modes, owners and other times are accepted and ignored. f may be
+ * NULL. Fills out with the attributes after the change.
+ */
+int wr_setattr(struct wr *w, uint64_t ino, struct wr_file *f, const struct stat *attr,
+	       int set_size, int set_mtime, struct ns_entry *out);
+
+#endif
