@@ -108,6 +108,11 @@ const char *api_team(const struct api *a)
 	return a->team;
 }
 
+void api_http_stats(const struct api *a, struct http_stats *out)
+{
+	http_get_stats(a->http, out);
+}
+
 int api_has_inference_key(const struct api *a)
 {
 	return a->o.api_key != NULL;

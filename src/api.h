@@ -111,6 +111,9 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 			uint64_t size, const char *content_type, struct res *out);
 int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
 
+/* The HTTP client's counters (requests, retries, errors, bytes). */
+void api_http_stats(const struct api *a, struct http_stats *out);
+
 /* Requests sent per route since start. */
 uint64_t api_route_count(const struct api *a, enum api_route r);
 const char *api_route_name(enum api_route r);

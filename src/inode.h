@@ -43,6 +43,9 @@ enum node_kind {
 	NODE_DOC,
 	NODE_DOC_META,
 	NODE_LOCAL,	/* a file only in the mount (local.h); id "local:<n>" */
+	NODE_CTL_DIR,	/* .xaifs/ */
+	NODE_CTL_STATS,	/* .xaifs/stats */
+	NODE_CTL_REFRESH,	/* .xaifs/refresh */
 	NODE_KIND_COUNT
 };
 

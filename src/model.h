@@ -157,6 +157,16 @@ int model_parse_time(const char *s, int64_t *out);
  */
 void model_error_message(const char *body, size_t len, char *msg, size_t msgsz);
 
+/* One counter of .xaifs/stats: rendered as {"<section>": {"<name>": value}}. */
+struct model_counter {
+	const char *section;
+	const char *name;
+	uint64_t value;
+};
+
+/* Render counters grouped by section, in the order given. */
+int model_render_counters(const struct model_counter *c, size_t n, char **out, size_t *out_len);
+
 /* ---- writes: single objects and request bodies ---- */
 
 /*

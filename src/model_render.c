@@ -393,3 +393,28 @@ void model_error_message(const char *body, size_t len, char *msg, size_t msgsz)
 		copy_line(body, len, msg, msgsz);
 	json_object_put(root);
 }
+
+int model_render_counters(const struct model_counter *c, size_t n, char **out, size_t *out_len)
+{
+	struct json_object *root = json_object_new_object();
+	int rc = root ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct json_object *sec = mj_member(root, c[i].section, NULL);
+
+		if (!sec) {
+			sec = json_object_new_object();
+			if (!sec) {
+				rc = -ENOMEM;
+				break;
+			}
+			mj_put_member(root, c[i].section, sec, &rc);
+		}
+		if (rc == 0)
+			mj_put_member(sec, c[i].name, json_object_new_int64((int64_t)c[i].value), &rc);
+	}
+	if (rc == 0)
+		rc = mj_render(root, out, out_len);
+	json_object_put(root);
+	return rc;
+}

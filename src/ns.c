@@ -40,6 +40,7 @@ struct ns_fixed {
 };
 
 static const struct ns_fixed ns_root_children[] = {
+	{ ".xaifs", NODE_CTL_DIR },
 	{ "billing", NODE_BILLING },
 	{ "collections", NODE_COLLS_DIR },
 	{ "keys", NODE_KEYS_DIR },
@@ -52,6 +53,11 @@ static const struct ns_fixed ns_coll_children[] = {
 	{ "collection.json", NODE_COLL_JSON },
 	{ "documents", NODE_DOCS_DIR },
 	{ "metadata", NODE_META_DIR },
+};
+
+static const struct ns_fixed ns_ctl_children[] = {
+	{ "refresh", NODE_CTL_REFRESH },
+	{ "stats", NODE_CTL_STATS },
 };
 
 #define NS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -90,6 +96,8 @@ struct ns *ns_new(struct cache *c, struct inode_table *t, struct local *local,
 	inode_get(t, NODE_ROOT, NULL, NULL, 0);
 	for (size_t i = 0; i < NS_COUNT(ns_root_children); i++)
 		inode_get(t, ns_root_children[i].kind, NULL, NULL, 0);
+	for (size_t i = 0; i < NS_COUNT(ns_ctl_children); i++)
+		inode_get(t, ns_ctl_children[i].kind, NULL, NULL, 0);
 	return ns;
 }
 
@@ -193,7 +201,7 @@ static int ns_is_dir_kind(enum node_kind k)
 {
 	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
 	       k == NODE_COLLS_DIR || k == NODE_COLL_DIR || k == NODE_DOCS_DIR ||
-	       k == NODE_META_DIR;
+	       k == NODE_META_DIR || k == NODE_CTL_DIR;
 }
 
 static void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
@@ -244,6 +252,34 @@ static void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_
 	e->st.st_atim = li->mtime;
 	/* Its size changes with every write: let the kernel ask again. */
 	e->attr_ttl = 0;
+}
+
+/* .xaifs/stats: the mount's counters as JSON (never a credential). */
+static int ns_render_stats(struct ns *ns, char **out, size_t *len)
+{
+	struct model_counter c[API_ROUTE_COUNT + 16];
+	struct api *api = cache_api(ns->cache);
+	struct cache_stats cs;
+	struct http_stats hs = { 0 };
+	size_t n = 0;
+
+	cache_get_stats(ns->cache, &cs);
+	if (api)
+		api_http_stats(api, &hs);
+	for (int r = 0; api && r < API_ROUTE_COUNT; r++)
+		c[n++] = (struct model_counter){ "requests", api_route_name(r),
+						 api_route_count(api, r) };
+	c[n++] = (struct model_counter){ "http", "requests", hs.requests };
+	c[n++] = (struct model_counter){ "http", "retries", hs.retries };
+	c[n++] = (struct model_counter){ "http", "errors", hs.errors };
+	c[n++] = (struct model_counter){ "http", "bytes_up", hs.bytes_up };
+	c[n++] = (struct model_counter){ "http", "bytes_down", hs.bytes_down };
+	c[n++] = (struct model_counter){ "cache", "hits", cs.hits };
+	c[n++] = (struct model_counter){ "cache", "misses", cs.misses };
+	c[n++] = (struct model_counter){ "cache", "joins", cs.joins };
+	c[n++] = (struct model_counter){ "cache", "entries", cs.entries };
+	c[n++] = (struct model_counter){ "inodes", "count", inode_count(ns->inodes) };
+	return model_render_counters(c, n, out, len);
 }
 
 /* Attributes of a rendered file (regions, usage, billing). */
@@ -313,6 +349,21 @@ static int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 		return ns_stat_text(ns, n->kind, e);
 	case NODE_LOCAL:
 		return -ENOENT;	/* handled by ns_getattr() through its inode */
+	case NODE_CTL_DIR:
+		ns_stat_base(ns, n->kind, 0, 0, e);
+		return 0;
+	case NODE_CTL_REFRESH:
+		ns_stat_base(ns, n->kind, 0, 0, e);
+		return 0;
+	case NODE_CTL_STATS: {
+		char *text = NULL;
+		size_t len = 0;
+		rc = ns_render_stats(ns, &text, &len);
+		free(text);
+		ns_stat_base(ns, n->kind, 0, (off_t)len, e);
+		e->attr_ttl = 0;
+		return rc;
+	}
 	default:
 		break;
 	}
@@ -488,6 +539,9 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 	} else if (p.kind == NODE_COLL_DIR) {
 		f = ns_find_fixed(ns_coll_children, NS_COUNT(ns_coll_children), name);
 		rc = f ? ns_lookup_fixed(ns, &p, f, out) : -ENOENT;
+	} else if (p.kind == NODE_CTL_DIR) {
+		f = ns_find_fixed(ns_ctl_children, NS_COUNT(ns_ctl_children), name);
+		rc = f ? ns_lookup_fixed(ns, &p, f, out) : -ENOENT;
 	} else {
 		rc = ns_lookup_listed(ns, &p, name, out);
 	}
@@ -552,6 +606,9 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 	if (n.kind == NODE_ROOT) {
 		d->fixed = ns_root_children;
 		d->n_fixed = NS_COUNT(ns_root_children);
+	} else if (n.kind == NODE_CTL_DIR) {
+		d->fixed = ns_ctl_children;
+		d->n_fixed = NS_COUNT(ns_ctl_children);
 	} else if (n.kind == NODE_COLL_DIR) {
 		d->fixed = ns_coll_children;
 		d->n_fixed = NS_COUNT(ns_coll_children);
@@ -616,7 +673,7 @@ static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plu
 
 	/* Rendered files cost requests to size: leave their attributes to lookup. */
 	if (!plus || f->kind == NODE_REGIONS || f->kind == NODE_USAGE ||
-	    f->kind == NODE_BILLING) {
+	    f->kind == NODE_BILLING || f->kind == NODE_CTL_STATS) {
 		ns_stat_base(ns, f->kind, 0, 0, e);
 		e->ino = 0;
 		e->st.st_ino = NS_UNKNOWN_INO;
@@ -713,6 +770,16 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 	int rc;
 
 	switch (n->kind) {
+	case NODE_CTL_STATS:
+		rc = ns_render_stats(ns, &f->owned, &f->len);
+		f->data = f->owned;
+		f->direct_io = 1;
+		return rc;
+	case NODE_CTL_REFRESH:
+		f->data = "";
+		f->len = 0;
+		f->direct_io = 1;
+		return 0;
 	case NODE_REGIONS:
 		rc = cache_regions(ns->cache, &v);
 		break;

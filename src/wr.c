@@ -25,6 +25,7 @@ enum wr_target {
 	WR_DOC,		/* an existing document: replace on flush */
 	WR_NEW_DOC,	/* a document to upload on flush */
 	WR_COLL_JSON,	/* collection.json: update the collection on flush */
+	WR_REFRESH,	/* .xaifs/refresh: drop every cache on flush */
 };
 
 struct wr {
@@ -420,11 +421,14 @@ int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out)
 	int rc;
 
 	*out = NULL;
-	if (w->read_only)
-		return -EROFS;
 	rc = ns_node(w->ns, ino, &n);
 	if (rc < 0)
 		return rc;
+	/* A read-only mount still takes .xaifs/refresh: it sends nothing. */
+	if (w->read_only && n.kind != NODE_CTL_REFRESH) {
+		node_id_release(&n);
+		return -EROFS;
+	}
 	switch (n.kind) {
 	case NODE_LOCAL:
 		rc = w->local ? wr_open_local(w, ino, flags, out) : -ENOENT;
@@ -436,6 +440,13 @@ int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out)
 	case NODE_DOC:
 		rc = wr_open_doc(w, &n, ino, flags, out);
 		break;
+	case NODE_CTL_REFRESH:
+		rc = spool_open(w->tmpdir);
+		*out = rc < 0 ? NULL : wr_file_new(WR_REFRESH, ino, 0, NODE_CTL_DIR, "", "",
+						   "refresh", rc);
+		rc = rc < 0 ? rc : *out ? 0 : -ENOMEM;
+		break;
+	case NODE_CTL_DIR:
 	case NODE_ROOT:
 	case NODE_KEYS_DIR:
 	case NODE_MODELS_DIR:
@@ -655,6 +666,12 @@ int wr_flush(struct wr *w, struct wr_file *f)
 
 	if (f->target == WR_LOCAL || !f->dirty)
 		return f->err;
+	if (f->target == WR_REFRESH) {
+		f->dirty = 0;
+		cache_drop_all(w->cache);
+		log_info("refresh: caches dropped");
+		return 0;
+	}
 	/*
 	 * Shells open a redirection's target, dup2() it and close the
 	 * original before the command writes: that first close must not
