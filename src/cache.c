@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "names.h"
+#include "spool.h"
 
 #define CACHE_BUCKETS 1024
 
@@ -405,8 +407,49 @@ void cache_invalidate_documents(struct cache *c, const char *collection_id)
 	free(key);
 }
 
+struct cache_dl {
+	struct cache *c;
+	const char *file_id;
+};
+
+static int cache_fill_document(void *ctx, int fd, uint64_t *bytes)
+{
+	struct cache_dl *d = ctx;
+
+	return api_download_file(d->c->api, d->file_id, fd, bytes);
+}
+
+int cache_open_document(struct cache *c, const char *file_id, const char *hash)
+{
+	struct cache_dl d = { c, file_id };
+	uint64_t bytes = 0;
+	int fd, hit = 0, rc;
+
+	if (!c->api)
+		return -ENOTCONN;
+	if (c->o.blobs) {
+		fd = blobs_open(c->o.blobs, file_id, hash, cache_fill_document, &d, &hit);
+	} else {
+		fd = spool_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
+		rc = fd < 0 ? fd : api_download_file(c->api, file_id, fd, &bytes);
+		if (fd >= 0 && rc < 0) {
+			close(fd);
+			fd = rc;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	if (fd >= 0 && hit)
+		c->stats.doc_hits++;
+	else if (fd >= 0)
+		c->stats.doc_misses++;
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
 void cache_drop_all(struct cache *c)
 {
+	if (c->o.blobs)
+		blobs_clear(c->o.blobs);
 	pthread_mutex_lock(&c->lock);
 	c->generation++;
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "api.h"
+#include "blobs.h"
 #include "res.h"
 
 struct cache;
@@ -52,6 +53,8 @@ struct cache_opts {
 	double ttl;		/* seconds for listings; 0 = every read fetches */
 	double live_ttl;	/* seconds for usage and billing */
 	size_t max_entries;	/* bound on entries (LRU eviction of idle ones) */
+	struct blobs *blobs;	/* on-disk document bytes (borrowed); NULL: none */
+	const char *tmpdir;	/* spool directory when blobs is NULL */
 	double (*now)(void);	/* monotonic seconds; NULL = CLOCK_MONOTONIC */
 };
 
@@ -59,6 +62,8 @@ struct cache_stats {
 	uint64_t hits;
 	uint64_t misses;
 	uint64_t joins;		/* readers that waited for another's fetch */
+	uint64_t doc_hits;	/* document opens served from disk */
+	uint64_t doc_misses;	/* document opens that downloaded */
 	uint64_t entries;
 };
 
@@ -75,8 +80,14 @@ int cache_regions(struct cache *c, struct cval **out);	/* text */
 int cache_usage(struct cache *c, struct cval **out);	/* text */
 int cache_billing(struct cache *c, struct cval **out);	/* text */
 
-/* Document bytes into fd (pass-through for now). */
+/* Document bytes into fd, straight from the API (not kept). */
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);
+
+/*
+ * A read-only fd on a document's bytes, from the on-disk cache (keyed by
+ * file id and content hash) or downloaded into it. Returns fd or -errno.
+ */
+int cache_open_document(struct cache *c, const char *file_id, const char *hash);
 
 /*
  * The generic getter behind the typed ones: the value stored under key, or

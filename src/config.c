@@ -32,6 +32,8 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("management_url=%s", management_url),
 	CONFIG_OPT("api_url=%s", api_url),
 	CONFIG_OPT("region=%s", region),
+	CONFIG_OPT("cache_dir=%s", cache_dir),
+	CONFIG_OPT("cache_size=%s", cache_size_str),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
 	CONFIG_OPT("page_size=%d", page_size),
@@ -150,6 +152,9 @@ void config_print_help(const char *prog)
 	       "    -o connect_timeout=S     connect timeout (default 10)\n"
 	       "    -o timeout=S             whole-request timeout for metadata (default 30)\n"
 	       "    -o max_conns=N           most HTTP requests in flight (default 8)\n"
+	       "    -o cache_dir=DIR         keep document bytes in DIR across mounts\n"
+	       "                             (default: a private directory per mount)\n"
+	       "    -o cache_size=N[K|M|G]   most bytes of documents kept on disk (default 1G)\n"
 	       "    -o ro                    read-only mount\n\n"
 	       "General options:\n"
 	       "    -f                       stay in the foreground\n"
@@ -339,8 +344,36 @@ static int config_secrets(struct config *c)
 	return 0;
 }
 
-static int config_numbers(const struct config *c)
+/* "512", "64K", "100M", "2G" -> bytes. */
+static int config_size(const char *s, unsigned long long *out)
 {
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int config_numbers(struct config *c)
+{
+	c->cache_size = 1ull << 30;
+	if (c->cache_size_str && config_size(c->cache_size_str, &c->cache_size) < 0) {
+		fprintf(stderr, "xaifs: bad cache_size '%s' (bytes, or a number with K, M or G)\n",
+			c->cache_size_str);
+		return -EINVAL;
+	}
 	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 1 || c->page_size > 1000 ||
 	    c->connect_timeout < 1 || c->timeout < 1 || c->max_conns < 1 || c->max_conns > 64) {
 		fprintf(stderr, "xaifs: an option is out of range (cache_ttl, live_ttl >= 0; "
@@ -405,5 +438,7 @@ void config_release(struct config *c)
 	free(c->management_url);
 	free(c->api_url);
 	free(c->region);
+	free(c->cache_dir);
+	free(c->cache_size_str);
 	memset(c, 0, sizeof(*c));
 }

@@ -30,6 +30,9 @@ struct config {
 	char *management_url;
 	char *api_url;
 	char *region;
+	char *cache_dir;	/* on-disk cache of document bytes; NULL: private, per mount */
+	char *cache_size_str;	/* as given: bytes, or with K, M, G */
+	unsigned long long cache_size;	/* bytes */
 	double cache_ttl;	/* seconds: listings and metadata */
 	double live_ttl;	/* seconds: usage and billing */
 	int page_size;		/* items per list request */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "blobs.h"
 #include "cache.h"
 #include "config.h"
 #include "fsops.h"
@@ -150,6 +151,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct inode_table *inodes = NULL;
 	struct local *local = NULL;
+	struct blobs *blobs = NULL;
 	struct wr *wr = NULL;
 	struct cache *cache = NULL;
 	struct http *http = NULL;
@@ -187,7 +189,14 @@ int main(int argc, char *argv[])
 		goto out_http;
 	if (main_check_credentials(&cfg, api) < 0)
 		goto out_http;
-	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, NULL });
+	blobs = blobs_new(cfg.cache_dir, tmpdir, cfg.cache_size);
+	if (!blobs) {
+		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
+			cfg.cache_dir ? cfg.cache_dir : tmpdir, strerror(errno));
+		goto out_http;
+	}
+	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, blobs,
+						     tmpdir, NULL });
 	inodes = inode_table_new();
 	local = inodes ? local_new(inodes, tmpdir) : NULL;
 	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ getuid(), getgid(),
@@ -203,6 +212,7 @@ out_http:
 	local_free(local);
 	inode_table_free(inodes);
 	cache_free(cache);
+	blobs_free(blobs);
 	api_free(api);
 	http_free(http);
 	http_global_cleanup();

@@ -196,6 +196,11 @@ static int document_entry(struct json_object *o, struct res *r)
 		return 1;
 	if (mj_res_init(r, id, mj_member_str(fm, "name", NULL), o) < 0)
 		return -ENOMEM;
+	if (mj_nonempty(mj_member_str(fm, "hash", NULL)) &&
+	    !(r->hash = strdup(mj_member_str(fm, "hash", NULL)))) {
+		res_release(r);
+		return -ENOMEM;
+	}
 	r->mtime = mj_member_time(fm, "created_at", "createdAt");
 	if (mj_member_int64(fm, "size_bytes", "sizeBytes", &s) == 0 && s >= 0)
 		r->size = s;

@@ -278,6 +278,8 @@ static int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	c[n++] = (struct model_counter){ "cache", "misses", cs.misses };
 	c[n++] = (struct model_counter){ "cache", "joins", cs.joins };
 	c[n++] = (struct model_counter){ "cache", "entries", cs.entries };
+	c[n++] = (struct model_counter){ "cache", "document_hits", cs.doc_hits };
+	c[n++] = (struct model_counter){ "cache", "document_misses", cs.doc_misses };
 	c[n++] = (struct model_counter){ "inodes", "count", inode_count(ns->inodes) };
 	return model_render_counters(c, n, out, len);
 }
@@ -738,26 +740,32 @@ void ns_closedir(struct ns_dir *d)
 
 static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_file *f)
 {
-	struct ns_entry e;
-	uint64_t bytes = 0;
+	const struct res *r;
+	struct cval *v = NULL;
+	struct stat st;
+	char *hash = NULL;
+	off_t listed;
 	int rc, fd;
 
-	rc = ns_attr(ns, n, &e);
+	rc = cache_documents(ns->cache, n->cid, &v);
+	r = rc == 0 ? reslist_by_id(v->list, n->id) : NULL;
+	if (rc == 0 && !r)
+		rc = -ENOENT;
+	if (rc == 0 && r->hash && !(hash = strdup(r->hash)))
+		rc = -ENOMEM;
+	listed = r ? (off_t)r->size : 0;
+	cval_unref(v);
 	if (rc < 0)
 		return rc;
-	fd = spool_open(ns->o.tmpdir);
-	if (fd < 0) {
-		log_error("cannot make a spool file in '%s': %s", ns->o.tmpdir, strerror(-fd));
+	fd = cache_open_document(ns->cache, n->id, hash);
+	free(hash);
+	if (fd < 0)
 		return fd;
-	}
-	rc = cache_read_document(ns->cache, n->id, fd, &bytes);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
 	f->fd = fd;
+	/* A file id's bytes never change (a new version gets a new id). */
+	f->keep_cache = 1;
 	/* A size that disagrees with the listing must not truncate reads. */
-	f->direct_io = (off_t)bytes != e.st.st_size;
+	f->direct_io = fstat(fd, &st) < 0 || st.st_size != listed;
 	return 0;
 }
 

@@ -82,6 +82,7 @@ struct ns_file {
 	size_t len;
 	int fd;			/* spooled document bytes, or -1 */
 	int direct_io;		/* serve with FOPEN_DIRECT_IO */
+	int keep_cache;		/* the kernel may keep pages from an earlier open */
 };
 
 /* Open ino for reading (flags are open(2) flags). */

@@ -31,7 +31,8 @@ void res_release(struct res *r)
 	free(r->raw_name);
 	free(r->name);
 	free(r->json);
-	r->id = r->raw_name = r->name = r->json = NULL;
+	free(r->hash);
+	r->id = r->raw_name = r->name = r->json = r->hash = NULL;
 	r->json_len = 0;
 }
 

@@ -29,6 +29,7 @@ struct res {
 	int64_t size;	/* documents: size in bytes; -1 for everything else */
 	int64_t count;	/* collections: documents_count; 0 otherwise */
 	char *json;	/* pretty-printed JSON ending in '\n'; owned; never NULL */
+	char *hash;	/* documents: content hash (sha256 hex) or NULL; owned */
 	size_t json_len;	/* strlen(json) */
 };
 

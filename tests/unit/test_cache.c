@@ -26,7 +26,7 @@ static double fake_clock(void)
 
 static struct cache *new_cache(struct api *api, double ttl, size_t max_entries)
 {
-	struct cache_opts o = { ttl, ttl, max_entries, fake_clock };
+	struct cache_opts o = { ttl, ttl, max_entries, NULL, NULL, fake_clock };
 
 	return cache_new(api, &o);
 }

@@ -109,7 +109,7 @@ static struct ns *ns;
 
 static void setup(int primed)
 {
-	struct cache_opts co = { 3600, 3600, 0, NULL };
+	struct cache_opts co = { 3600, 3600, 0, NULL, NULL, NULL };
 	struct ns_opts no = { getuid(), getgid(), 60, 10, "/tmp" };
 
 	cache = cache_new(NULL, &co);
@@ -406,7 +406,7 @@ struct dir_row {
 };
 
 static const struct dir_row dir_rows[] = {
-	{ "", "billing collections keys models regions usage" },
+	{ "", ".xaifs billing collections keys models regions usage" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },

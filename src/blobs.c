@@ -1,0 +1,251 @@
+/* blobs.c - on-disk cache of document bytes; see blobs.h. */
+#include "blobs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct blob {
+	char *name;		/* file name in the directory */
+	uint64_t size;
+	uint64_t used;		/* last use, a counter */
+	struct blob *next;
+};
+
+struct blobs {
+	pthread_mutex_t lock;
+	char *dir;
+	int owned;		/* a private directory removed at the end */
+	uint64_t max_bytes;
+	uint64_t total;		/* protected by lock */
+	uint64_t clock;		/* protected by lock */
+	struct blob *list;	/* protected by lock */
+	uint64_t seq;		/* temp names; protected by lock */
+};
+
+/* The file name of (id, hash): only safe bytes, so no path tricks. */
+static void blobs_name(const char *id, const char *hash, char *out, size_t n)
+{
+	size_t j = 0;
+
+	for (const char *s = id; *s && j + 1 < n / 2; s++)
+		out[j++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			   (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ? *s : '_';
+	if (j + 1 < n)
+		out[j++] = '.';
+	for (const char *s = hash ? hash : ""; *s && j + 1 < n; s++)
+		if ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))
+			out[j++] = *s;
+	out[j] = '\0';
+}
+
+static void blobs_forget_locked(struct blobs *b, struct blob **p)
+{
+	struct blob *victim = *p;
+	char path[4096];
+
+	*p = victim->next;
+	snprintf(path, sizeof(path), "%s/%s", b->dir, victim->name);
+	unlink(path);
+	b->total -= victim->size;
+	free(victim->name);
+	free(victim);
+}
+
+/* Evict least recently used files until total + extra fits the budget. */
+static void blobs_evict_locked(struct blobs *b, uint64_t extra)
+{
+	while (b->list && b->total + extra > b->max_bytes) {
+		struct blob **oldest = &b->list;
+
+		for (struct blob **p = &b->list; *p; p = &(*p)->next)
+			if ((*p)->used < (*oldest)->used)
+				oldest = p;
+		blobs_forget_locked(b, oldest);
+	}
+}
+
+static struct blob **blobs_find_locked(struct blobs *b, const char *name)
+{
+	for (struct blob **p = &b->list; *p; p = &(*p)->next)
+		if (strcmp((*p)->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Files left by an earlier mount of a persistent directory are reused. */
+static void blobs_scan(struct blobs *b)
+{
+	DIR *d = opendir(b->dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		struct blob *x;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		x = calloc(1, sizeof(*x));
+		if (!x || !(x->name = strdup(de->d_name))) {
+			free(x);
+			break;
+		}
+		x->size = (uint64_t)st.st_size;
+		x->next = b->list;
+		b->list = x;
+		b->total += x->size;
+	}
+	closedir(d);
+	blobs_evict_locked(b, 0);
+}
+
+struct blobs *blobs_new(const char *dir, const char *tmpdir, uint64_t max_bytes)
+{
+	struct blobs *b = calloc(1, sizeof(*b));
+	char tmpl[4096];
+
+	if (!b)
+		return NULL;
+	if (dir) {
+		b->dir = strdup(dir);
+		if (b->dir && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			free(b->dir);
+			b->dir = NULL;
+		}
+	} else {
+		snprintf(tmpl, sizeof(tmpl), "%s/xaifs-cache-XXXXXX", tmpdir);
+		b->dir = mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+		b->owned = 1;
+	}
+	if (!b->dir) {
+		free(b);
+		return NULL;
+	}
+	b->max_bytes = max_bytes;
+	pthread_mutex_init(&b->lock, NULL);
+	if (!b->owned)
+		blobs_scan(b);
+	return b;
+}
+
+void blobs_clear(struct blobs *b)
+{
+	pthread_mutex_lock(&b->lock);
+	while (b->list)
+		blobs_forget_locked(b, &b->list);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void blobs_free(struct blobs *b)
+{
+	if (!b)
+		return;
+	if (b->owned) {
+		blobs_clear(b);
+		rmdir(b->dir);
+	}
+	while (b->list) {
+		struct blob *x = b->list;
+
+		b->list = x->next;
+		free(x->name);
+		free(x);
+	}
+	pthread_mutex_destroy(&b->lock);
+	free(b->dir);
+	free(b);
+}
+
+/* An fd on a cached file, or -ENOENT. Touches it for LRU. */
+static int blobs_lookup(struct blobs *b, const char *name)
+{
+	char path[4096];
+	struct blob **p;
+	int fd = -ENOENT;
+
+	pthread_mutex_lock(&b->lock);
+	p = blobs_find_locked(b, name);
+	if (p) {
+		(*p)->used = ++b->clock;
+		snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			blobs_forget_locked(b, p);
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return fd;
+}
+
+/* Record a new file (after its rename into place), evicting to make room. */
+static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
+{
+	struct blob **p, *x = calloc(1, sizeof(*x));
+
+	pthread_mutex_lock(&b->lock);
+	p = blobs_find_locked(b, name);
+	if (p) {
+		b->total -= (*p)->size;
+		(*p)->size = size;
+		(*p)->used = ++b->clock;
+		b->total += size;
+		free(x);
+		x = NULL;
+	} else if (x && (x->name = strdup(name))) {
+		x->size = size;
+		x->used = ++b->clock;
+		blobs_evict_locked(b, size);
+		x->next = b->list;
+		b->list = x;
+		b->total += size;
+		x = NULL;
+	}
+	pthread_mutex_unlock(&b->lock);
+	free(x);
+}
+
+int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
+	       void *ctx, int *hit)
+{
+	char name[512], tmp[4096], path[4096];
+	uint64_t bytes = 0, seq;
+	int fd, rc;
+
+	blobs_name(id, hash, name, sizeof(name));
+	fd = blobs_lookup(b, name);
+	*hit = fd >= 0;
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&b->lock);
+	seq = ++b->seq;
+	pthread_mutex_unlock(&b->lock);
+	snprintf(tmp, sizeof(tmp), "%s/.part-%llu-%s", b->dir, (unsigned long long)seq, name);
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = fill(ctx, fd, &bytes);
+	if (rc == 0 && bytes <= b->max_bytes && rename(tmp, path) == 0) {
+		blobs_insert(b, name, bytes);
+	} else {
+		unlink(tmp);	/* too big to keep, or failed: the fd still reads it */
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
