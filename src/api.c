@@ -40,6 +40,9 @@ static const char *const api_routes[API_ROUTE_COUNT] = {
 	[API_DELETE_COLLECTION] = "DELETE /v1/collections/{collection_id}",
 	[API_UPLOAD_DOCUMENT] = "POST /v1/collections/{collection_id}/documents",
 	[API_DELETE_DOCUMENT] = "DELETE /v1/collections/{collection_id}/documents/{file_id}",
+	[API_KEY_PROPAGATION] = "GET /auth/api-keys/{apiKeyId}/propagation",
+	[API_REINDEX_DOCUMENT] = "PATCH /v1/collections/{collection_id}/documents/{file_id}",
+	[API_AUDIT] = "GET /audit/teams/{teamId}/events",
 };
 
 const char *api_route_name(enum api_route r)
@@ -160,9 +163,7 @@ int api_validate(struct api *a, struct whoami *out)
 
 	snprintf(url, sizeof(url), "%s/auth/management-keys/validation", a->o.management_url);
 	rc = api_call(a, API_VALIDATE, "GET", url, a->o.mgmt_key, NULL, &body, &len);
-	if (rc == 0)
-		rc = model_parse_validation(body, len, out);
-	if (rc == -EIO)
+	if (rc == 0 && (rc = model_parse_validation(body, len, out)) == -EIO)
 		log_error("%s: malformed answer", api_routes[API_VALIDATE]);
 	free(body);
 	return rc;
@@ -204,9 +205,7 @@ static int api_list(struct api *a, enum api_route route, const char *base,
 			rc = api_call(a, route, "GET", url, a->o.mgmt_key, NULL, &body, &len);
 		free(token);
 		token = NULL;
-		if (rc == 0)
-			rc = parse(body, len, l, &token);
-		if (rc == -EIO)
+		if (rc == 0 && (rc = parse(body, len, l, &token)) == -EIO)
 			log_error("%s: malformed answer", api_routes[route]);
 		free(body);
 		body = NULL;
@@ -279,9 +278,7 @@ int api_list_models(struct api *a, struct reslist **out, char **regions, size_t 
 	rc = api_call(a, API_LIST_MODELS, "GET", url, a->o.mgmt_key, NULL, &body, &len);
 	if (rc == 0 && !(l = reslist_new()))
 		rc = -ENOMEM;
-	if (rc == 0)
-		rc = model_parse_models(body, len, l, regions, regions_len);
-	if (rc == -EIO)
+	if (rc == 0 && (rc = model_parse_models(body, len, l, regions, regions_len)) == -EIO)
 		log_error("%s: malformed answer", api_routes[API_LIST_MODELS]);
 	free(body);
 	if (rc < 0) {
@@ -303,9 +300,7 @@ int api_usage(struct api *a, time_t now, char **out, size_t *out_len)
 	rc = model_usage_request(now, &req);
 	if (rc == 0)
 		rc = api_call(a, API_USAGE, "POST", url, a->o.mgmt_key, req, &body, &len);
-	if (rc == 0)
-		rc = model_render_usage(now, body, len, out, out_len);
-	if (rc == -EIO)
+	if (rc == 0 && (rc = model_render_usage(now, body, len, out, out_len)) == -EIO)
 		log_error("%s: malformed answer", api_routes[API_USAGE]);
 	free(req);
 	free(body);
@@ -337,7 +332,7 @@ int api_billing(struct api *a, char **out, size_t *out_len)
 				     &pre, &pre_len);
 	if (rc == 0)
 		rc = model_render_billing(bal, bal_len, lim, lim_len, pre, pre_len, out, out_len);
-	if (rc == -EIO)
+	if (rc == -EIO && bal && lim && pre)
 		log_error("billing: malformed answer");
 	free(bal);
 	free(lim);
@@ -557,4 +552,88 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 	http_resp_release(&resp);
 	free((char *)req.url);
 	return rc;
+}
+
+int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
+		    size_t *out_len)
+{
+	char url[2048];
+	char *req = NULL, *body = NULL;
+	size_t len;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/v1/billing/teams/%s/usage", a->o.management_url, a->team);
+	rc = model_usage_month_request(year, month, now, &req);
+	if (rc == 0)
+		rc = api_call(a, API_USAGE, "POST", url, a->o.mgmt_key, req, &body, &len);
+	if (rc == 0 &&
+	    (rc = model_render_usage_month(year, month, now, body, len, out, out_len)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_USAGE]);
+	free(req);
+	free(body);
+	return rc;
+}
+
+int api_audit(struct api *a, int max_pages, char **out, size_t *out_len)
+{
+	struct buf lines, url;
+	char *token = NULL, *body = NULL;
+	size_t len, count = 0;
+	int rc = 0;
+
+	buf_init(&lines, HTTP_BODY_MAX);
+	for (int page = 0; page < max_pages && rc == 0; page++) {
+		buf_init(&url, 1 << 16);
+		rc = buf_printf(&url, "%s/audit/teams/%s/events?pageSize=100&orderBy=TIME_DESCENDING",
+				a->o.management_url, a->team);
+		if (rc == 0 && token)
+			rc = buf_puts(&url, "&pageToken=");
+		if (rc == 0 && token)
+			rc = api_escape(&url, token);
+		free(token);
+		token = NULL;
+		if (rc == 0)
+			rc = api_call(a, API_AUDIT, "GET", url.data, a->o.mgmt_key, NULL, &body, &len);
+		buf_release(&url);
+		if (rc == 0 && (rc = model_audit_page(body, len, &lines, &count, &token)) == -EIO)
+			log_error("%s: malformed answer", api_routes[API_AUDIT]);
+		free(body);
+		body = NULL;
+		if (!token)
+			break;
+	}
+	free(token);
+	if (rc == 0) {
+		*out = buf_take(&lines, out_len);
+		rc = *out ? 0 : -ENOMEM;
+	}
+	buf_release(&lines);
+	return rc;
+}
+
+int api_key_propagation(struct api *a, const char *key_id, char **out, size_t *out_len)
+{
+	char *url = api_url_id(a->o.management_url, "/auth/api-keys/", key_id, "/propagation");
+	char *body = NULL;
+	size_t len;
+	int rc;
+
+	if (!url)
+		return -ENOMEM;
+	rc = api_call(a, API_KEY_PROPAGATION, "GET", url, a->o.mgmt_key, NULL, &body, &len);
+	if (rc == 0 && (rc = model_pretty(body, len, out, out_len)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_KEY_PROPAGATION]);
+	free(body);
+	free(url);
+	return rc;
+}
+
+int api_reindex_document(struct api *a, const char *collection_id, const char *file_id)
+{
+	char *base = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
+				"/documents/");
+	char *url = base ? api_url_id(base, "", file_id, NULL) : NULL;
+
+	free(base);
+	return api_write(a, API_REINDEX_DOCUMENT, "PATCH", url, NULL, NULL, NULL);
 }

@@ -58,6 +58,9 @@ enum api_route {
 	API_DELETE_COLLECTION,
 	API_UPLOAD_DOCUMENT,
 	API_DELETE_DOCUMENT,
+	API_KEY_PROPAGATION,
+	API_REINDEX_DOCUMENT,
+	API_AUDIT,
 	API_ROUTE_COUNT
 };
 
@@ -110,6 +113,19 @@ int api_delete_collection(struct api *a, const char *collection_id);
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
 			uint64_t size, const char *content_type, struct res *out);
 int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
+
+/* Usage of a calendar month (see model_usage_month_request()). */
+int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
+		    size_t *out_len);
+
+/* The latest audit events (newest first), at most max_pages pages of 100, as JSON lines. */
+int api_audit(struct api *a, int max_pages, char **out, size_t *out_len);
+
+/* A key's propagation to the inference clusters, pretty JSON. */
+int api_key_propagation(struct api *a, const char *key_id, char **out, size_t *out_len);
+
+/* Re-index a document (PATCH). */
+int api_reindex_document(struct api *a, const char *collection_id, const char *file_id);
 
 /* The HTTP client's counters (requests, retries, errors, bytes). */
 void api_http_stats(const struct api *a, struct http_stats *out);

@@ -314,6 +314,47 @@ static int fetch_billing(struct cache *c, const char *arg, struct cval *v)
 	return api_billing(c->api, &v->text, &v->len);
 }
 
+#define CACHE_AUDIT_PAGES 10
+
+static int fetch_audit(struct cache *c, const char *arg, struct cval *v)
+{
+	if (!c->api)
+		return -ENOTCONN;
+	v->fetched = time(NULL);
+	return api_audit(c->api, CACHE_AUDIT_PAGES, &v->text, &v->len);
+}
+
+static int fetch_usage_month(struct cache *c, const char *month, struct cval *v)
+{
+	int y, m;
+
+	if (!c->api)
+		return -ENOTCONN;
+	if (sscanf(month, "%4d-%2d", &y, &m) != 2)
+		return -ENOENT;
+	v->fetched = time(NULL);
+	return api_usage_month(c->api, y, m, v->fetched, &v->text, &v->len);
+}
+
+int cache_audit(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "audit", fetch_audit, NULL, c->o.live_ttl, out);
+}
+
+int cache_usage_month(struct cache *c, const char *month, struct cval **out)
+{
+	char key[32], cur[8];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(cur, sizeof(cur), "%Y-%m", &tm);
+	snprintf(key, sizeof(key), "usage/%.7s", month);
+	/* A past month no longer changes much; the current one is live. */
+	return cache_get(c, key, fetch_usage_month, month,
+			 strcmp(month, cur) == 0 ? c->o.live_ttl : c->o.ttl, out);
+}
+
 int cache_keys(struct cache *c, struct cval **out)
 {
 	return cache_get(c, "keys", fetch_keys, NULL, c->o.ttl, out);

@@ -79,6 +79,9 @@ int cache_models(struct cache *c, struct cval **out);	/* list of models */
 int cache_regions(struct cache *c, struct cval **out);	/* text */
 int cache_usage(struct cache *c, struct cval **out);	/* text */
 int cache_billing(struct cache *c, struct cval **out);	/* text */
+int cache_audit(struct cache *c, struct cval **out);	/* text: JSON lines */
+/* Usage of a calendar month, "YYYY-MM" (text); past months keep for the listing TTL. */
+int cache_usage_month(struct cache *c, const char *month, struct cval **out);
 
 /* Document bytes into fd, straight from the API (not kept). */
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);

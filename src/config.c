@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -33,6 +34,7 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("api_url=%s", api_url),
 	CONFIG_OPT("region=%s", region),
 	CONFIG_OPT("cache_dir=%s", cache_dir),
+	CONFIG_OPT("config=%s", config_file),
 	CONFIG_OPT("cache_size=%s", cache_size_str),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
@@ -117,18 +119,144 @@ static int config_proc(void *data, const char *arg, int key, struct fuse_args *o
 	}
 }
 
-int config_parse(struct config *c, struct fuse_args *args)
+#define CONFIG_UNSET INT_MIN	/* "not given"; no one sets an option to this */
+
+static void config_unset(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->cache_ttl = 60;
-	c->live_ttl = 10;
-	c->page_size = 100;
-	c->connect_timeout = 10;
-	c->timeout = 30;
-	c->max_conns = 8;
+	c->cache_ttl = CONFIG_UNSET;
+	c->live_ttl = CONFIG_UNSET;
+	c->page_size = CONFIG_UNSET;
+	c->connect_timeout = CONFIG_UNSET;
+	c->timeout = CONFIG_UNSET;
+	c->max_conns = CONFIG_UNSET;
+}
+
+#define CONFIG_TAKE_STR(dst, src, f) \
+	do { \
+		if (!(dst)->f) { \
+			(dst)->f = (src)->f; \
+			(src)->f = NULL; \
+		} \
+	} while (0)
+#define CONFIG_TAKE_NUM(dst, src, f, def) \
+	do { \
+		if ((dst)->f == CONFIG_UNSET) \
+			(dst)->f = (src)->f != CONFIG_UNSET ? (src)->f : (def); \
+	} while (0)
+
+/* Fill what the command line left unset from the file's values, then defaults. */
+static void config_merge(struct config *c, struct config *f)
+{
+	CONFIG_TAKE_STR(c, f, key_file);
+	CONFIG_TAKE_STR(c, f, api_key_file);
+	CONFIG_TAKE_STR(c, f, team_id);
+	CONFIG_TAKE_STR(c, f, management_url);
+	CONFIG_TAKE_STR(c, f, api_url);
+	CONFIG_TAKE_STR(c, f, region);
+	CONFIG_TAKE_STR(c, f, cache_dir);
+	CONFIG_TAKE_STR(c, f, cache_size_str);
+	CONFIG_TAKE_NUM(c, f, cache_ttl, 60);
+	CONFIG_TAKE_NUM(c, f, live_ttl, 10);
+	CONFIG_TAKE_NUM(c, f, page_size, 100);
+	CONFIG_TAKE_NUM(c, f, connect_timeout, 10);
+	CONFIG_TAKE_NUM(c, f, timeout, 30);
+	CONFIG_TAKE_NUM(c, f, max_conns, 8);
+	c->read_only |= f->read_only;
+}
+
+/* The config file's path: given, or the XDG default (NULL if none applies). */
+static char *config_file_path(const struct config *c, int *explicit)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	*explicit = c->config_file != NULL;
+	if (c->config_file)
+		return strdup(c->config_file);
+	if (xdg && *xdg && asprintf(&p, "%s/xaifs/config", xdg) < 0)
+		p = NULL;
+	else if ((!xdg || !*xdg) && home && *home && asprintf(&p, "%s/.config/xaifs/config", home) < 0)
+		p = NULL;
+	return p;
+}
+
+/* Turn the file's lines into "-o line" arguments. */
+static int config_file_args(FILE *fp, const char *path, struct fuse_args *fa)
+{
+	char line[4096];
+	int rc = 0, n = 0;
+
+	while (rc == 0 && fgets(line, sizeof(line), fp)) {
+		char *s = line, *e;
+
+		n++;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (strchr(s, ',')) {
+			fprintf(stderr, "xaifs: %s:%d: one option per line, please\n", path, n);
+			rc = -EINVAL;
+		} else if (fuse_opt_add_arg(fa, "-o") || fuse_opt_add_arg(fa, s)) {
+			rc = -ENOMEM;
+		}
+	}
+	return rc;
+}
+
+/* Read the config file into c (CLI values win) and pass its FUSE options on. */
+static int config_read_file(struct config *c, struct fuse_args *args)
+{
+	struct fuse_args fa = FUSE_ARGS_INIT(0, NULL);
+	struct config f;
+	int explicit, rc = 0;
+	char *path = config_file_path(c, &explicit);
+	FILE *fp = path ? fopen(path, "re") : NULL;
+
+	config_unset(&f);
+	if (!fp && explicit) {
+		fprintf(stderr, "xaifs: cannot read config file '%s': %s\n", path, strerror(errno));
+		rc = -EINVAL;
+	}
+	if (fp && (fuse_opt_add_arg(&fa, "xaifs") || config_file_args(fp, path, &fa)))
+		rc = -EINVAL;
+	if (fp && rc == 0 && fuse_opt_parse(&fa, &f, config_opts, config_proc) == -1) {
+		fprintf(stderr, "xaifs: in config file '%s'\n", path);
+		rc = -EINVAL;
+	}
+	if (rc == 0 && (f.mountpoint || f.source)) {
+		fprintf(stderr, "xaifs: config file '%s' may only hold options\n", path);
+		rc = -EINVAL;
+	}
+	for (int i = 1; rc == 0 && i < fa.argc; i++)
+		if (fuse_opt_add_arg(args, fa.argv[i]))
+			rc = -ENOMEM;
+	if (rc == 0)
+		config_merge(c, &f);
+	if (fp)
+		fclose(fp);
+	free(path);
+	fuse_opt_free_args(&fa);
+	config_release(&f);
+	return rc;
+}
+
+int config_parse(struct config *c, struct fuse_args *args)
+{
+	config_unset(c);
 	if (fuse_opt_parse(args, c, config_opts, config_proc) == -1)
 		return -EINVAL;
-	return 0;
+	if (c->show_help || c->show_version) {
+		config_merge(c, &(struct config){ .cache_ttl = CONFIG_UNSET, .live_ttl = CONFIG_UNSET,
+			     .page_size = CONFIG_UNSET, .connect_timeout = CONFIG_UNSET,
+			     .timeout = CONFIG_UNSET, .max_conns = CONFIG_UNSET });
+		return 0;
+	}
+	return config_read_file(c, args);
 }
 
 void config_print_help(const char *prog)
@@ -155,6 +283,8 @@ void config_print_help(const char *prog)
 	       "    -o cache_dir=DIR         keep document bytes in DIR across mounts\n"
 	       "                             (default: a private directory per mount)\n"
 	       "    -o cache_size=N[K|M|G]   most bytes of documents kept on disk (default 1G)\n"
+	       "    -o config=PATH           options file, one per line (default\n"
+	       "                             $XDG_CONFIG_HOME/xaifs/config or ~/.config/xaifs/config)\n"
 	       "    -o ro                    read-only mount\n\n"
 	       "General options:\n"
 	       "    -f                       stay in the foreground\n"
@@ -440,5 +570,6 @@ void config_release(struct config *c)
 	free(c->region);
 	free(c->cache_dir);
 	free(c->cache_size_str);
+	free(c->config_file);
 	memset(c, 0, sizeof(*c));
 }

@@ -30,6 +30,7 @@ struct config {
 	char *management_url;
 	char *api_url;
 	char *region;
+	char *config_file;	/* -o config=PATH; else $XDG_CONFIG_HOME/xaifs/config */
 	char *cache_dir;	/* on-disk cache of document bytes; NULL: private, per mount */
 	char *cache_size_str;	/* as given: bytes, or with K, M, G */
 	unsigned long long cache_size;	/* bytes */
@@ -49,7 +50,11 @@ struct config {
 
 /*
  * Parse args (argv) into c, leaving in args only what libfuse's session
- * takes (program name, -d, -o ro/allow_other/...). Sets defaults first.
+ * takes (program name, -d, -o ro/allow_other/...). Then read the config
+ * file (-o config=PATH, else $XDG_CONFIG_HOME/xaifs/config, else
+ * ~/.config/xaifs/config; a missing default file is fine): one option per
+ * line, "name=value" or "name", '#' comments; the command line wins, FUSE
+ * options from the file are passed on. Defaults fill what neither set.
  * Returns 0, or -EINVAL with one line printed to stderr.
  */
 int config_parse(struct config *c, struct fuse_args *args);

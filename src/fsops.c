@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 
 #include "log.h"
+#include "xattr.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
 
@@ -434,6 +435,52 @@ static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				       flags));
 }
 
+/* ---- extended attributes ---- */
+
+/* Reply with a value or a list: its size when size is 0, ERANGE when too small. */
+static void fsops_reply_xattr(fuse_req_t req, int rc, const char *val, size_t len, size_t size)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rc = xattr_get(fsops_of(req)->ns, ino, name, &val, &len);
+
+	fsops_reply_xattr(req, rc, val, len, size);
+	free(val);
+}
+
+static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rc = xattr_list(fsops_of(req)->ns, ino, &val, &len);
+
+	fsops_reply_xattr(req, rc, val, len, size);
+	free(val);
+}
+
+static void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, -wr_setxattr(fsops_of(req)->wr, ino, name, value, size));
+}
+
+static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, ENOTSUP);
+}
+
 /* ---- kernel cache invalidation, from a thread of its own ---- */
 
 struct fsops_note {
@@ -603,5 +650,9 @@ const struct fuse_lowlevel_ops fsops_ops = {
 	.readdirplus = fsops_readdirplus,
 	.releasedir = fsops_releasedir,
 	.statfs = fsops_statfs,
+	.getxattr = fsops_getxattr,
+	.listxattr = fsops_listxattr,
+	.setxattr = fsops_setxattr,
+	.removexattr = fsops_removexattr,
 	.create = fsops_create,
 };

@@ -139,7 +139,7 @@ static int inode_is_fixed(enum node_kind k)
 	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
 	       k == NODE_COLLS_DIR || k == NODE_REGIONS || k == NODE_USAGE ||
 	       k == NODE_BILLING || k == NODE_CTL_DIR || k == NODE_CTL_STATS ||
-	       k == NODE_CTL_REFRESH;
+	       k == NODE_CTL_REFRESH || k == NODE_AUDIT || k == NODE_USAGE_DIR;
 }
 
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,

@@ -46,6 +46,9 @@ enum node_kind {
 	NODE_CTL_DIR,	/* .xaifs/ */
 	NODE_CTL_STATS,	/* .xaifs/stats */
 	NODE_CTL_REFRESH,	/* .xaifs/refresh */
+	NODE_AUDIT,	/* /audit.jsonl */
+	NODE_USAGE_DIR,	/* /usage-by-month/ */
+	NODE_USAGE_MONTH,	/* /usage-by-month/YYYY-MM; id "YYYY-MM" */
 	NODE_KIND_COUNT
 };
 

@@ -121,6 +121,30 @@ int model_usage_request(time_t now, char **body);
 int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len);
 
 /*
+ * Usage of one calendar month (year, month 1-12): the whole month, or up to
+ * tomorrow when it is now's month. Same shapes as above. -EINVAL for a bad
+ * month.
+ */
+int model_usage_month_request(int year, int month, time_t now, char **body);
+int model_render_usage_month(int year, int month, time_t now, const char *body, size_t len,
+			     char **out, size_t *out_len);
+
+/* A document's "status" (DOCUMENT_STATUS_*) from its rendering, into out. */
+int model_document_status(const char *json, size_t len, char *out, size_t outsz);
+
+/* Pretty rendering of any JSON object answer (e.g. key propagation). */
+int model_pretty(const char *body, size_t len, char **out, size_t *out_len);
+
+struct buf;
+/*
+ * One page of audit events appended to lines, one compact JSON object per
+ * line; *count is increased by the events added; *next is the next page
+ * token or NULL. Returns 0, -EIO or -ENOMEM.
+ */
+int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *count,
+		     char **next);
+
+/*
  * Render the billing file from three responses:
  *   {"prepaidCreditCents": abs(balance.total.val) as a number (0 if missing),
  *    "balance": <prepaid/balance response>,

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "model.h"
 #include "model_int.h"
 
@@ -138,7 +139,56 @@ static void usage_period(time_t now, struct period *p)
 		 (long long)y, m, d);
 }
 
+/* The period of month (y, m): whole, or up to tomorrow when it is now's month. */
+static void usage_period_month(int y, int m, time_t now, struct period *p)
+{
+	int64_t days = (int64_t)now / 86400 - ((int64_t)now % 86400 < 0), ny;
+	int nm, nd;
+
+	civil_from_days(days, &ny, &nm, &nd);
+	if (ny == y && nm == m) {
+		usage_period(now, p);
+		return;
+	}
+	snprintf(p->start, sizeof(p->start), "%04d-%02d-01 00:00:00", y, m);
+	snprintf(p->end, sizeof(p->end), "%04d-%02d-01 00:00:00", m == 12 ? y + 1 : y,
+		 m == 12 ? 1 : m + 1);
+}
+
+static int usage_request_for(const struct period *p, char **body);
+static int render_usage_for(const struct period *p, const char *body, size_t len,
+			    char **out, size_t *out_len);
+
+int model_usage_month_request(int year, int month, time_t now, char **body)
+{
+	struct period p;
+
+	if (month < 1 || month > 12 || year < 1970 || year > 9999)
+		return -EINVAL;
+	usage_period_month(year, month, now, &p);
+	return usage_request_for(&p, body);
+}
+
+int model_render_usage_month(int year, int month, time_t now, const char *body, size_t len,
+			     char **out, size_t *out_len)
+{
+	struct period p;
+
+	if (month < 1 || month > 12 || year < 1970 || year > 9999)
+		return -EINVAL;
+	usage_period_month(year, month, now, &p);
+	return render_usage_for(&p, body, len, out, out_len);
+}
+
 int model_usage_request(time_t now, char **body)
+{
+	struct period p;
+
+	usage_period(now, &p);
+	return usage_request_for(&p, body);
+}
+
+static int usage_request_for(const struct period *p, char **body)
 {
 	/* every interpolated byte is a digit, '-', ':' or ' ': no escaping */
 	static const char fmt[] =
@@ -149,11 +199,8 @@ int model_usage_request(time_t now, char **body)
 		"\"values\":[{\"name\":\"usd\",\"aggregation\":\"AGGREGATION_SUM\"}],"
 		"\"groupBy\":[\"description\"],"
 		"\"filters\":[]}}";
-	struct period p;
-
 	*body = NULL;
-	usage_period(now, &p);
-	if (asprintf(body, fmt, p.start, p.end) < 0) {
+	if (asprintf(body, fmt, p->start, p->end) < 0) {
 		*body = NULL;
 		return -ENOMEM;
 	}
@@ -204,11 +251,18 @@ static struct json_object *usd_number(double v)
 	return json_object_new_double_s(v, strcmp(s, "-0.0") ? s : "0.0");
 }
 
-int model_render_usage(time_t now, const char *body, size_t len, char **out,
-		       size_t *out_len)
+int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len)
+{
+	struct period p;
+
+	usage_period(now, &p);
+	return render_usage_for(&p, body, len, out, out_len);
+}
+
+static int render_usage_for(const struct period *p, const char *body, size_t len,
+			    char **out, size_t *out_len)
 {
 	struct json_object *root = NULL, *o = NULL, *ts, *lr, *usd;
-	struct period p;
 	int rc;
 
 	*out = NULL;
@@ -227,9 +281,8 @@ int model_render_usage(time_t now, const char *body, size_t len, char **out,
 	if (!o)
 		goto out;
 	rc = 0;
-	usage_period(now, &p);
-	mj_put_member(o, "startTime", json_object_new_string(p.start), &rc);
-	mj_put_member(o, "endTime", json_object_new_string(p.end), &rc);
+	mj_put_member(o, "startTime", json_object_new_string(p->start), &rc);
+	mj_put_member(o, "endTime", json_object_new_string(p->end), &rc);
 	mj_put_member(o, "timezone", json_object_new_string("Etc/GMT"), &rc);
 	mj_put_member(o, "timeUnit", json_object_new_string("TIME_UNIT_DAY"), &rc);
 	usd = ts ? usd_number(usage_total(ts)) : usd_number(0);
@@ -416,5 +469,69 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
 	if (rc == 0)
 		rc = mj_render(root, out, out_len);
 	json_object_put(root);
+	return rc;
+}
+
+int model_pretty(const char *body, size_t len, char **out, size_t *out_len)
+{
+	struct json_object *o = NULL;
+	int rc = mj_parse_object(body, len, &o);
+
+	if (rc == 0)
+		rc = mj_render(o, out, out_len);
+	json_object_put(o);
+	return rc;
+}
+
+/* One event per line: compact JSON (no slashes escaped) and '\n'. */
+int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *count,
+		     char **next)
+{
+	struct json_object *root = NULL, *events;
+	const char *tok;
+	int rc;
+
+	*next = NULL;
+	rc = mj_parse_object(body, len, &root);
+	if (rc < 0)
+		return rc;
+	events = mj_member(root, "events", NULL);
+	if (events && !json_object_is_type(events, json_type_array)) {
+		rc = -EIO;
+		goto out;
+	}
+	for (size_t i = 0; events && i < json_object_array_length(events) && rc == 0; i++) {
+		struct json_object *e = json_object_array_get_idx(events, i);
+		const char *line;
+
+		if (!json_object_is_type(e, json_type_object))
+			continue;
+		line = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE);
+		rc = line ? buf_puts(lines, line) : -ENOMEM;
+		if (rc == 0)
+			rc = buf_puts(lines, "\n");
+		if (rc == 0)
+			(*count)++;
+	}
+	tok = mj_member_str(root, "nextPageToken", "next_page_token");
+	if (rc == 0 && mj_nonempty(tok) && !(*next = strdup(tok)))
+		rc = -ENOMEM;
+out:
+	json_object_put(root);
+	return rc == -EFBIG ? -EIO : rc;
+}
+
+int model_document_status(const char *json, size_t len, char *out, size_t outsz)
+{
+	struct json_object *o = NULL;
+	const char *st;
+	int rc = mj_parse_object(json, len, &o);
+
+	if (rc == 0) {
+		st = mj_member_str(o, "status", NULL);
+		snprintf(out, outsz, "%s", st ? st : "DOCUMENT_STATUS_UNKNOWN");
+	}
+	json_object_put(o);
 	return rc;
 }

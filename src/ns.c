@@ -41,12 +41,14 @@ struct ns_fixed {
 
 static const struct ns_fixed ns_root_children[] = {
 	{ ".xaifs", NODE_CTL_DIR },
+	{ "audit.jsonl", NODE_AUDIT },
 	{ "billing", NODE_BILLING },
 	{ "collections", NODE_COLLS_DIR },
 	{ "keys", NODE_KEYS_DIR },
 	{ "models", NODE_MODELS_DIR },
 	{ "regions", NODE_REGIONS },
 	{ "usage", NODE_USAGE },
+	{ "usage-by-month", NODE_USAGE_DIR },
 };
 
 static const struct ns_fixed ns_coll_children[] = {
@@ -69,6 +71,7 @@ struct ns_dir {
 	size_t n_fixed;
 	struct cval *val;		/* listed directories */
 	char **meta_names;		/* metadata/: "<doc>.json" per entry */
+	struct ns_fixed *months;	/* usage-by-month/: owned names */
 	char **local_names;		/* local files of keys/ and documents/ */
 	uint64_t *local_inos;
 	size_t n_local;
@@ -187,6 +190,40 @@ static int ns_key_bytes(struct ns *ns, const struct res *r, char **owned,
 	return rc;
 }
 
+static int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n);
+static int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval **out);
+
+int ns_resource(struct ns *ns, uint64_t ino, struct node_id *n, struct cval **v,
+		const struct res **r)
+{
+	int rc = inode_find(ns->inodes, ino, n);
+	int by_cid;
+
+	if (rc < 0)
+		return rc;
+	if (n->kind == NODE_LOCAL && ns_local_target(ns, ino, n) < 0)
+		return -ENOENT;
+	by_cid = n->kind == NODE_COLL_DIR || n->kind == NODE_COLL_JSON;
+	if (!by_cid && n->kind != NODE_KEY && n->kind != NODE_MODEL && n->kind != NODE_DOC &&
+	    n->kind != NODE_DOC_META)
+		return -ENOENT;
+	rc = ns_listing(ns, n->kind, n->cid, v);
+	if (rc < 0)
+		return rc;
+	*r = reslist_by_id((*v)->list, by_cid ? n->cid : n->id);
+	if (!*r) {
+		cval_unref(*v);
+		*v = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+struct cache *ns_cache(struct ns *ns)
+{
+	return ns->cache;
+}
+
 int ns_node(struct ns *ns, uint64_t ino, struct node_id *out)
 {
 	return inode_find(ns->inodes, ino, out);
@@ -201,7 +238,7 @@ static int ns_is_dir_kind(enum node_kind k)
 {
 	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
 	       k == NODE_COLLS_DIR || k == NODE_COLL_DIR || k == NODE_DOCS_DIR ||
-	       k == NODE_META_DIR || k == NODE_CTL_DIR;
+	       k == NODE_META_DIR || k == NODE_CTL_DIR || k == NODE_USAGE_DIR;
 }
 
 static void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
@@ -284,18 +321,56 @@ static int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	return model_render_counters(c, n, out, len);
 }
 
-/* Attributes of a rendered file (regions, usage, billing). */
-static int ns_stat_text(struct ns *ns, enum node_kind kind, struct ns_entry *e)
+static int ns_is_rendered(enum node_kind k)
+{
+	return k == NODE_REGIONS || k == NODE_USAGE || k == NODE_BILLING || k == NODE_AUDIT ||
+	       k == NODE_USAGE_MONTH;
+}
+
+/* The oldest month usage-by-month/ answers for. */
+#define NS_FIRST_MONTH 202301
+
+/* Whether s is "YYYY-MM" from NS_FIRST_MONTH to the current month. */
+static int ns_month_ok(const char *s)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	int y, m, n = 0;
+
+	if (strlen(s) != 7 || sscanf(s, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 ||
+	    s[4] != '-' || m < 1 || m > 12)
+		return 0;
+	gmtime_r(&now, &tm);
+	return y * 100 + m >= NS_FIRST_MONTH &&
+	       y * 100 + m <= (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+/* The text of a rendered file (regions, usage, billing, audit, a month's usage). */
+static int ns_text(struct ns *ns, enum node_kind kind, const char *id, struct cval **v)
+{
+	switch (kind) {
+	case NODE_REGIONS:
+		return cache_regions(ns->cache, v);
+	case NODE_USAGE:
+		return cache_usage(ns->cache, v);
+	case NODE_BILLING:
+		return cache_billing(ns->cache, v);
+	case NODE_AUDIT:
+		return cache_audit(ns->cache, v);
+	case NODE_USAGE_MONTH:
+		return ns_month_ok(id) ? cache_usage_month(ns->cache, id, v) : -ENOENT;
+	default:
+		return -ENOENT;
+	}
+}
+
+/* Attributes of a rendered file. */
+static int ns_stat_text(struct ns *ns, enum node_kind kind, const char *id, struct ns_entry *e)
 {
 	struct cval *v = NULL;
 	int rc;
 
-	if (kind == NODE_REGIONS)
-		rc = cache_regions(ns->cache, &v);
-	else if (kind == NODE_USAGE)
-		rc = cache_usage(ns->cache, &v);
-	else
-		rc = cache_billing(ns->cache, &v);
+	rc = ns_text(ns, kind, id, &v);
 	if (rc < 0)
 		return rc;
 	ns_stat_base(ns, kind, kind == NODE_REGIONS ? 0 : v->fetched, (off_t)v->len, e);
@@ -348,7 +423,12 @@ static int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	case NODE_REGIONS:
 	case NODE_USAGE:
 	case NODE_BILLING:
-		return ns_stat_text(ns, n->kind, e);
+	case NODE_AUDIT:
+	case NODE_USAGE_MONTH:
+		return ns_stat_text(ns, n->kind, n->id, e);
+	case NODE_USAGE_DIR:
+		ns_stat_base(ns, n->kind, 0, 0, e);
+		return 0;
 	case NODE_LOCAL:
 		return -ENOENT;	/* handled by ns_getattr() through its inode */
 	case NODE_CTL_DIR:
@@ -520,6 +600,18 @@ static int ns_lookup_fixed(struct ns *ns, const struct node_id *p, const struct 
 	return rc;
 }
 
+static int ns_lookup_month(struct ns *ns, const char *name, struct ns_entry *e)
+{
+	struct node_id n = { NODE_USAGE_MONTH, (char *)"", (char *)name };
+	int rc = ns_month_ok(name) ? ns_attr(ns, &n, e) : -ENOENT;
+
+	if (rc == 0) {
+		e->ino = inode_get(ns->inodes, NODE_USAGE_MONTH, "", name, 1);
+		rc = e->ino ? 0 : -ENOMEM;
+	}
+	return rc;
+}
+
 int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry *out)
 {
 	struct node_id p = { 0 };
@@ -544,6 +636,8 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 	} else if (p.kind == NODE_CTL_DIR) {
 		f = ns_find_fixed(ns_ctl_children, NS_COUNT(ns_ctl_children), name);
 		rc = f ? ns_lookup_fixed(ns, &p, f, out) : -ENOENT;
+	} else if (p.kind == NODE_USAGE_DIR) {
+		rc = ns_lookup_month(ns, name, out);
 	} else {
 		rc = ns_lookup_listed(ns, &p, name, out);
 	}
@@ -587,6 +681,43 @@ static int ns_dir_meta_names(struct ns_dir *d)
 	return 0;
 }
 
+#define NS_LISTED_MONTHS 13	/* the current month and the 12 before it */
+
+/* usage-by-month/: month names, newest first, as a fixed list. */
+static int ns_dir_months(struct ns_dir *d)
+{
+	struct ns_fixed *f = calloc(NS_LISTED_MONTHS, sizeof(*f));
+	time_t now = time(NULL);
+	struct tm tm;
+	int y, m;
+
+	if (!f)
+		return -ENOMEM;
+	gmtime_r(&now, &tm);
+	y = tm.tm_year + 1900;
+	m = tm.tm_mon + 1;
+	for (int i = 0; i < NS_LISTED_MONTHS; i++) {
+		char *name = malloc(8);
+
+		if (!name) {
+			d->months = f;
+			d->n_fixed = (size_t)i;
+			return -ENOMEM;
+		}
+		snprintf(name, 8, "%04d-%02d", y, m);
+		f[i].name = name;
+		f[i].kind = NODE_USAGE_MONTH;
+		if (--m == 0) {
+			m = 12;
+			y--;
+		}
+	}
+	d->months = f;
+	d->fixed = f;
+	d->n_fixed = NS_LISTED_MONTHS;
+	return 0;
+}
+
 int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 {
 	struct node_id n = { 0 };
@@ -611,6 +742,8 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 	} else if (n.kind == NODE_CTL_DIR) {
 		d->fixed = ns_ctl_children;
 		d->n_fixed = NS_COUNT(ns_ctl_children);
+	} else if (n.kind == NODE_USAGE_DIR) {
+		rc = ns_dir_months(d);
 	} else if (n.kind == NODE_COLL_DIR) {
 		d->fixed = ns_coll_children;
 		d->n_fixed = NS_COUNT(ns_coll_children);
@@ -674,8 +807,7 @@ static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plu
 	int rc;
 
 	/* Rendered files cost requests to size: leave their attributes to lookup. */
-	if (!plus || f->kind == NODE_REGIONS || f->kind == NODE_USAGE ||
-	    f->kind == NODE_BILLING || f->kind == NODE_CTL_STATS) {
+	if (!plus || ns_is_rendered(f->kind) || f->kind == NODE_CTL_STATS) {
 		ns_stat_base(ns, f->kind, 0, 0, e);
 		e->ino = 0;
 		e->st.st_ino = NS_UNKNOWN_INO;
@@ -727,6 +859,9 @@ void ns_closedir(struct ns_dir *d)
 		for (size_t i = 0; i < d->val->list->n; i++)
 			free(d->meta_names[i]);
 	free(d->meta_names);
+	for (size_t i = 0; d->months && i < d->n_fixed; i++)
+		free((char *)d->months[i].name);
+	free(d->months);
 	for (size_t i = 0; i < d->n_local; i++)
 		free(d->local_names[i]);
 	free(d->local_names);
@@ -773,8 +908,7 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 {
 	const struct res *r = NULL;
 	struct cval *v = NULL;
-	int rendered = n->kind == NODE_REGIONS || n->kind == NODE_USAGE ||
-		       n->kind == NODE_BILLING;
+	int rendered = ns_is_rendered(n->kind);
 	int rc;
 
 	switch (n->kind) {
@@ -789,13 +923,11 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 		f->direct_io = 1;
 		return 0;
 	case NODE_REGIONS:
-		rc = cache_regions(ns->cache, &v);
-		break;
 	case NODE_USAGE:
-		rc = cache_usage(ns->cache, &v);
-		break;
 	case NODE_BILLING:
-		rc = cache_billing(ns->cache, &v);
+	case NODE_AUDIT:
+	case NODE_USAGE_MONTH:
+		rc = ns_text(ns, n->kind, n->id, &v);
 		break;
 	case NODE_COLL_JSON:
 		rc = cache_collections(ns->cache, &v);

@@ -97,6 +97,17 @@ void ns_release(struct ns_file *f);
 int ns_set_secret(struct ns *ns, const char *key_id, const char *secret);
 void ns_forget_secret(struct ns *ns, const char *key_id);
 
+/*
+ * The listed resource behind an inode (a key, model, collection, its
+ * collection.json, a document or its metadata file): *v holds the listing
+ * (cval_unref() it), *r points into it. -ENOENT for other nodes.
+ */
+int ns_resource(struct ns *ns, uint64_t ino, struct node_id *n, struct cval **v,
+		const struct res **r);
+
+/* The cache behind the namespace. */
+struct cache *ns_cache(struct ns *ns);
+
 /* The identity of an inode (a copy; release with node_id_release()). */
 int ns_node(struct ns *ns, uint64_t ino, struct node_id *out);
 

@@ -479,7 +479,13 @@ ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
 	ssize_t n;
 
 	if ((f->target == WR_KEY || f->target == WR_NEW_KEY || f->target == WR_COLL_JSON) &&
-	    (off < 0 || (uint64_t)off + size > WR_JSON_MAX))
+	    (off < 0 || (uint64_t)off + size > WR_JSON_MAX)) {
+		/* What was written is incomplete: it must never be sent. */
+		f->err = -EFBIG;
+		f->dirty = 0;
+		return -EFBIG;
+	}
+	if (f->err == -EFBIG)
 		return -EFBIG;
 	do
 		n = pwrite(f->fd, buf, size, off);
@@ -1141,6 +1147,50 @@ int wr_setattr(struct wr *w, uint64_t ino, struct wr_file *f, const struct stat 
 			out->st.st_size = s;
 		out->attr_ttl = 0;
 	}
+	node_id_release(&n);
+	return rc;
+}
+
+/* ---- actions ---- */
+
+int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value, size_t size)
+{
+	struct node_id n = { 0 };
+	const struct res *r = NULL;
+	struct cval *v = NULL;
+	struct res out = { 0 };
+	char *secret = NULL, *id = NULL;
+	int rc, rotate = strcmp(name, "user.xai.rotate") == 0;
+
+	if (!rotate && strcmp(name, "user.xai.reindex") != 0)
+		return -ENOTSUP;
+	if (w->read_only)
+		return -EROFS;
+	rc = ns_resource(w->ns, ino, &n, &v, &r);
+	if (rc == 0 && !(id = strdup(r->id)))
+		rc = -ENOMEM;
+	cval_unref(v);
+	if (rc < 0)
+		goto out;
+	if (rotate && n.kind == NODE_KEY) {
+		rc = api_rotate_key(w->api, id, &out, &secret);
+		if (rc == 0) {
+			wr_keep_secret(w, id, secret);
+			cache_invalidate(w->cache, "keys");
+			wr_inval_inode(w, ino);
+		}
+	} else if (!rotate && (n.kind == NODE_DOC || n.kind == NODE_DOC_META)) {
+		rc = api_reindex_document(w->api, n.cid, id);
+		if (rc == 0)
+			cache_invalidate_documents(w->cache, n.cid);
+	} else {
+		rc = -ENOTSUP;
+	}
+out:
+	(void)value;
+	(void)size;
+	res_release(&out);
+	free(id);
 	node_id_release(&n);
 	return rc;
 }

@@ -75,6 +75,13 @@ int wr_rename(struct wr *w, uint64_t parent, const char *name, uint64_t newparen
 	      const char *newname, unsigned int flags);
 
 /*
+ * setfattr actions: "user.xai.rotate" on a key rotates it (the new secret
+ * shows in its file), "user.xai.reindex" on a document (or its metadata
+ * file) re-indexes it. Anything else: -ENOTSUP.
+ */
+int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value, size_t size);
+
+/*
  * setattr: sizes of files being written or local files; times of local
  * files; modes, owners and other times are accepted and ignored. f may be
  * NULL. Fills out with the attributes after the change.

@@ -40,11 +40,13 @@ def rfc3339(s):
 
 
 def test_root_lists_the_tree(mnt):
-    assert sorted(os.listdir(mnt.path)) == [".xaifs", "billing", "collections", "keys",
-                                           "models", "regions", "usage"]
+    assert sorted(os.listdir(mnt.path)) == [".xaifs", "audit.jsonl", "billing", "collections",
+                                           "keys", "models", "regions", "usage",
+                                           "usage-by-month"]
     r = run(["ls", mnt.path])
     assert r.returncode == 0
-    assert r.stdout.split() == ["billing", "collections", "keys", "models", "regions", "usage"]
+    assert r.stdout.split() == ["audit.jsonl", "billing", "collections", "keys", "models",
+                                "regions", "usage", "usage-by-month"]
 
 
 def test_keys_are_named_as_on_the_server(emu, mnt):
@@ -80,7 +82,10 @@ def test_every_file_has_its_exact_size(mnt):
                 data = f.read()
             assert st.st_size == len(data), path
             assert stat.S_IMODE(st.st_mode) == 0o600
-            if "/documents/" not in path:
+            if path.endswith(".jsonl"):
+                for line in data.splitlines():
+                    json.loads(line)
+            elif "/documents/" not in path:
                 assert data.endswith(b"\n") and not data.endswith(b"\n\n"), path
                 json.loads(data)
             seen += 1

@@ -406,7 +406,7 @@ struct dir_row {
 };
 
 static const struct dir_row dir_rows[] = {
-	{ "", ".xaifs billing collections keys models regions usage" },
+	{ "", ".xaifs audit.jsonl billing collections keys models regions usage usage-by-month" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },
@@ -524,7 +524,7 @@ static void test_readdir_plus(void)
 			continue;
 		}
 		rendered = !strcmp(name, "usage") || !strcmp(name, "billing") ||
-			   !strcmp(name, "regions");
+			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl");
 		if (rendered ? e.ino != 0 : (e.ino == 0 || e.st.st_ino != e.ino ||
 					     !S_ISDIR(e.st.st_mode)))
 			bad++;

@@ -1,0 +1,109 @@
+/* xattr.c - read-only "user.xai.*" extended attributes; see xattr.h. */
+#include "xattr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "model.h"
+
+#define XATTR_ID "user.xai.id"
+#define XATTR_NAME "user.xai.name"
+#define XATTR_JSON "user.xai.json"
+#define XATTR_STATUS "user.xai.status"
+#define XATTR_PROPAGATION "user.xai.propagation"
+
+static int xattr_is_doc(enum node_kind k)
+{
+	return k == NODE_DOC || k == NODE_DOC_META;
+}
+
+int xattr_list(struct ns *ns, uint64_t ino, char **out, size_t *len)
+{
+	static const char common[] = XATTR_ID "\0" XATTR_NAME "\0" XATTR_JSON;
+	const char *extra = NULL;
+	struct node_id n = { 0 };
+	const struct res *r;
+	struct cval *v = NULL;
+	size_t base = sizeof(common), elen = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = ns_resource(ns, ino, &n, &v, &r);
+	cval_unref(v);
+	if (rc == -ENOENT) {
+		node_id_release(&n);
+		return 0;	/* nothing to show for this node */
+	}
+	if (rc < 0)
+		goto out;
+	if (xattr_is_doc(n.kind))
+		extra = XATTR_STATUS;
+	else if (n.kind == NODE_KEY)
+		extra = XATTR_PROPAGATION;
+	elen = extra ? strlen(extra) + 1 : 0;
+	*out = malloc(base + elen);
+	if (!*out) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(*out, common, base);
+	if (extra)
+		memcpy(*out + base, extra, elen);
+	*len = base + elen;
+out:
+	node_id_release(&n);
+	return rc;
+}
+
+static int xattr_copy(const char *s, size_t n, char **out, size_t *len)
+{
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, s, n);
+	*len = n;
+	return 0;
+}
+
+int xattr_get(struct ns *ns, uint64_t ino, const char *name, char **out, size_t *len)
+{
+	struct node_id n = { 0 };
+	const struct res *r = NULL;
+	struct cval *v = NULL;
+	char status[64];
+	struct api *api;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (strncmp(name, "user.xai.", 9) != 0)
+		return -ENODATA;
+	rc = ns_resource(ns, ino, &n, &v, &r);
+	if (rc == -ENOENT)
+		rc = -ENODATA;
+	if (rc < 0)
+		goto out;
+	if (strcmp(name, XATTR_ID) == 0) {
+		rc = xattr_copy(r->id, strlen(r->id), out, len);
+	} else if (strcmp(name, XATTR_NAME) == 0) {
+		rc = xattr_copy(r->raw_name, strlen(r->raw_name), out, len);
+	} else if (strcmp(name, XATTR_JSON) == 0) {
+		rc = xattr_copy(r->json, r->json_len, out, len);
+	} else if (strcmp(name, XATTR_STATUS) == 0 && xattr_is_doc(n.kind)) {
+		rc = model_document_status(r->json, r->json_len, status, sizeof(status));
+		if (rc == 0)
+			rc = xattr_copy(status, strlen(status), out, len);
+	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && n.kind == NODE_KEY) {
+		api = cache_api(ns_cache(ns));
+		rc = api ? api_key_propagation(api, r->id, out, len) : -ENOTCONN;
+	} else {
+		rc = -ENODATA;
+	}
+out:
+	cval_unref(v);
+	node_id_release(&n);
+	return rc;
+}
