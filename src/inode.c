@@ -14,6 +14,7 @@ struct inode {
 	char *cid;
 	char *id;
 	uint64_t nlookup;
+	uint64_t holds;		/* internal references (inode_hold) */
 	int pinned;
 	struct inode *next_ino;	/* chain in by_ino */
 	struct inode *next_id;	/* chain in by_id */
@@ -237,23 +238,55 @@ static void inode_unlink_locked(struct inode_table *t, struct inode *n)
 	t->count--;
 }
 
+/* Free n when nothing refers to it any more. Lock held. */
+static void inode_maybe_free_locked(struct inode_table *t, struct inode *n)
+{
+	if (n->nlookup == 0 && n->holds == 0 && !n->pinned) {
+		inode_unlink_locked(t, n);
+		inode_free_one(n);
+	}
+}
+
 enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
 {
-	enum node_kind freed = NODE_NONE;
+	enum node_kind zero = NODE_NONE;
 	struct inode *n;
 
 	pthread_mutex_lock(&t->lock);
 	n = inode_by_ino_locked(t, ino);
-	if (n) {
+	if (n && n->nlookup) {
 		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
-		if (n->nlookup == 0 && !n->pinned) {
-			freed = n->kind;
-			inode_unlink_locked(t, n);
-			inode_free_one(n);
-		}
+		if (n->nlookup == 0)
+			zero = n->kind;
+		inode_maybe_free_locked(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
-	return freed;
+	return zero;
+}
+
+int inode_hold(struct inode_table *t, uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n)
+		n->holds++;
+	pthread_mutex_unlock(&t->lock);
+	return n ? 0 : -ENOENT;
+}
+
+void inode_drop(struct inode_table *t, uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n && n->holds) {
+		n->holds--;
+		inode_maybe_free_locked(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 uint64_t inode_count(struct inode_table *t)

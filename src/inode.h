@@ -9,8 +9,8 @@
  *
  * Numbers are never reused during a mount (64-bit counter), so generation is
  * always 0. Fixed nodes (root, keys/, ...) are pinned; other inodes live while
- * the kernel holds a lookup count on them (FUSE nlookup semantics) and are
- * freed when inode_forget() brings it to zero.
+ * the kernel holds a lookup count on them (FUSE nlookup semantics) or another
+ * table holds them (inode_hold), and are freed when both reach zero.
  *
  * Threads: all functions are thread safe; t->lock guards everything.
  * Lock order of the program: inode table lock, then cache lock; neither is
@@ -80,10 +80,18 @@ int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n);
 int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out);
 
 /*
- * Drop n lookups; frees the inode at zero unless it is pinned. Returns the
- * kind of the inode it freed, or NODE_NONE.
+ * Drop n lookups. The inode is freed when its lookups and holds are both
+ * zero, unless it is pinned. Returns the inode's kind when its lookup count
+ * reached zero (freed or held), else NODE_NONE.
  */
 enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
+
+/*
+ * Internal references: an inode held by another table (local files) stays
+ * while held, whatever the kernel forgets. Returns 0 or -ENOENT.
+ */
+int inode_hold(struct inode_table *t, uint64_t ino);
+void inode_drop(struct inode_table *t, uint64_t ino);
 
 /* Inodes in the table (for stats and tests). */
 uint64_t inode_count(struct inode_table *t);

@@ -79,8 +79,10 @@ struct local *local_new(struct inode_table *t, const char *tmpdir)
 	return l;
 }
 
-static void lnode_free(struct lnode *n)
+static void lnode_free(struct local *l, struct lnode *n)
 {
+	if (n->ino)
+		inode_drop(l->inodes, n->ino);
 	if (n->fd >= 0)
 		close(n->fd);
 	free(n->cid);
@@ -97,7 +99,7 @@ void local_free(struct local *l)
 		return;
 	for (n = l->nodes; n; n = next) {
 		next = n->next;
-		lnode_free(n);
+		lnode_free(l, n);
 	}
 	pthread_mutex_destroy(&l->lock);
 	free(l->tmpdir);
@@ -166,12 +168,14 @@ int local_create(struct local *l, enum node_kind dir, const char *cid, const cha
 	snprintf(id, sizeof(id), "local:%llu", (unsigned long long)++l->seq);
 	if (n->fd < 0 || !n->cid || !n->name) {
 		rc = n->fd < 0 ? n->fd : -ENOMEM;
-		lnode_free(n);
+		lnode_free(l, n);
 		goto out;
 	}
 	n->ino = inode_get(l->inodes, NODE_LOCAL, cid, id, 1);
+	if (n->ino && inode_hold(l->inodes, n->ino) < 0)
+		n->ino = 0;
 	if (!n->ino) {
-		lnode_free(n);
+		lnode_free(l, n);
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -230,7 +234,7 @@ static void local_unlink_locked(struct local *l, struct lnode *victim)
 	for (struct lnode **p = &l->nodes; *p; p = &(*p)->next)
 		if (*p == victim) {
 			*p = victim->next;
-			lnode_free(victim);
+			lnode_free(l, victim);
 			return;
 		}
 }

@@ -49,6 +49,8 @@ struct wr_file {
 	int fd;			/* spool */
 	int dirty;		/* written since the last commit */
 	int closing;		/* wr_release() is committing what is left */
+	int whole_only;		/* a document opened without O_TRUNC: only a
+				 * truncation to 0 may start a new version */
 	int err;		/* last commit error, returned by later flushes */
 };
 
@@ -392,8 +394,13 @@ static int wr_open_doc(struct wr *w, const struct node_id *n, uint64_t ino, int 
 	struct cval *v = NULL;
 	int rc, fd;
 
-	/* Bytes cannot be changed in place: only a whole new version replaces a document. */
-	if (!(flags & O_TRUNC) || (flags & O_APPEND)) {
+	/*
+	 * Bytes cannot be changed in place: only a whole new version replaces
+	 * a document. An open without O_TRUNC is allowed (vim and GIO open
+	 * first and truncate or rename after); writing before truncating to
+	 * 0 is refused.
+	 */
+	if ((flags & O_APPEND) || (!(flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDWR)) {
 		log_error("cannot write into document '%s': documents are replaced whole "
 			  "(open with O_TRUNC, e.g. cp or >), not modified in place", n->id);
 		return -EOPNOTSUPP;
@@ -409,7 +416,8 @@ static int wr_open_doc(struct wr *w, const struct node_id *n, uint64_t ino, int 
 		if (fd >= 0)
 			close(fd);
 	} else {
-		(*out)->dirty = 1;
+		(*out)->dirty = (flags & O_TRUNC) != 0;
+		(*out)->whole_only = !(flags & O_TRUNC);
 	}
 	cval_unref(v);
 	return rc;
@@ -487,6 +495,11 @@ ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
 	}
 	if (f->err == -EFBIG)
 		return -EFBIG;
+	if (f->whole_only) {
+		log_error("cannot write into document '%s': documents are replaced whole "
+			  "(truncate first, or open with O_TRUNC), not modified in place", f->name);
+		return -EOPNOTSUPP;
+	}
 	do
 		n = pwrite(f->fd, buf, size, off);
 	while (n < 0 && errno == EINTR);
@@ -1126,10 +1139,13 @@ int wr_setattr(struct wr *w, uint64_t ino, struct wr_file *f, const struct stat 
 		return rc;
 	if (set_size && w->read_only) {
 		rc = -EROFS;
+	} else if (set_size && f && f->whole_only && attr->st_size != 0) {
+		rc = -EOPNOTSUPP;
 	} else if (set_size && f) {
 		if (ftruncate(f->fd, attr->st_size) < 0)
 			rc = -errno;
 		f->dirty = 1;
+		f->whole_only = 0;	/* a new version starts here */
 	} else if (set_size && n.kind == NODE_LOCAL && w->local) {
 		rc = wr_truncate_local(w, ino, attr->st_size);
 	}
