@@ -30,7 +30,18 @@ struct http {
 
 	pthread_mutex_t stats_lock;
 	struct http_stats stats;	/* protected by stats_lock */
+
+	/*
+	 * The pacer: after a 429 every request waits for a gap since the
+	 * previous one; the gap doubles on each 429 and shrinks on success.
+	 */
+	pthread_mutex_t pace_lock;
+	unsigned pace_ms;	/* current gap; protected by pace_lock */
+	uint64_t pace_next;	/* earliest start of the next request (ms) */
 };
+
+#define HTTP_PACE_MIN_MS 50
+#define HTTP_PACE_MAX_MS 5000
 
 struct http_sink {
 	struct http_resp *resp;
@@ -87,6 +98,7 @@ struct http *http_new(const struct http_opts *o)
 	pthread_mutex_init(&h->pool_lock, NULL);
 	pthread_cond_init(&h->pool_cond, NULL);
 	pthread_mutex_init(&h->stats_lock, NULL);
+	pthread_mutex_init(&h->pace_lock, NULL);
 	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, http_share_lock);
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
@@ -107,6 +119,7 @@ void http_free(struct http *h)
 	pthread_mutex_destroy(&h->pool_lock);
 	pthread_cond_destroy(&h->pool_cond);
 	pthread_mutex_destroy(&h->stats_lock);
+	pthread_mutex_destroy(&h->pace_lock);
 	free(h->idle);
 	free(h);
 }
@@ -462,6 +475,40 @@ static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 	}
 }
 
+/* Wait for our turn when the server has asked us to slow down. */
+static void http_pace_wait(struct http *h)
+{
+	uint64_t now, at;
+
+	pthread_mutex_lock(&h->pace_lock);
+	if (h->pace_ms == 0) {
+		pthread_mutex_unlock(&h->pace_lock);
+		return;
+	}
+	now = http_now_ms();
+	at = h->pace_next > now ? h->pace_next : now;
+	h->pace_next = at + h->pace_ms;
+	pthread_mutex_unlock(&h->pace_lock);
+	if (at > now)
+		usleep((useconds_t)(at - now) * 1000u);
+}
+
+/* Feed a result to the pacer: 429 widens the gap, success narrows it. */
+static void http_pace_update(struct http *h, long status)
+{
+	pthread_mutex_lock(&h->pace_lock);
+	if (status == 429) {
+		h->pace_ms = h->pace_ms ? h->pace_ms * 2 : HTTP_PACE_MIN_MS;
+		if (h->pace_ms > HTTP_PACE_MAX_MS)
+			h->pace_ms = HTTP_PACE_MAX_MS;
+	} else if (status >= 200 && status < 300 && h->pace_ms) {
+		h->pace_ms = h->pace_ms * 3 / 4;
+		if (h->pace_ms < HTTP_PACE_MIN_MS / 2)
+			h->pace_ms = 0;
+	}
+	pthread_mutex_unlock(&h->pace_lock);
+}
+
 /* One try. Sets *cc; returns 0 or -errno. */
 static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
@@ -482,12 +529,14 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 			up += req->parts[i].value ? strlen(req->parts[i].value) : req->parts[i].size;
 	}
 	http_setup(h, c, req, hdrs, &sink);
+	http_pace_wait(h);
 	*cc = curl_easy_perform(c);
 	curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
 	curl_mime_free(sink.mime);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 	*retry_after = ra > 0 ? (long)ra : 0;
+	http_pace_update(h, resp->status);
 	http_count(h, up, resp->bytes, resp->attempts > 0);
 	resp->attempts++;
 	if (*cc != CURLE_OK)

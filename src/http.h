@@ -16,6 +16,10 @@
  * redacts it as well). Redirects are not followed, so the token is never sent
  * to another host.
  *
+ * Pacing: after a 429 every request waits for a gap since the previous one;
+ * the gap doubles with each 429 (50 ms to 5 s) and shrinks by a quarter with
+ * each success, so a rate-limited server sees the mount slow down.
+ *
  * Retries: only requests marked idempotent are retried, on connection
  * failures, 429 and 5xx, with capped exponential backoff and jitter,
  * honouring Retry-After, within the request's time budget. Any request is
