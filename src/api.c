@@ -509,14 +509,21 @@ int api_delete_collection(struct api *a, const char *collection_id)
 			 NULL, NULL, NULL);
 }
 
-int api_delete_document(struct api *a, const char *collection_id, const char *file_id)
+/* ".../v1/collections/{collection_id}/documents/{file_id}" */
+static char *api_document_url(struct api *a, const char *collection_id, const char *file_id)
 {
 	char *base = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
 				"/documents/");
 	char *url = base ? api_url_id(base, "", file_id, NULL) : NULL;
 
 	free(base);
-	return api_write(a, API_DELETE_DOCUMENT, "DELETE", url, NULL, NULL, NULL);
+	return url;
+}
+
+int api_delete_document(struct api *a, const char *collection_id, const char *file_id)
+{
+	return api_write(a, API_DELETE_DOCUMENT, "DELETE",
+			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
 }
 
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
@@ -630,10 +637,6 @@ int api_key_propagation(struct api *a, const char *key_id, char **out, size_t *o
 
 int api_reindex_document(struct api *a, const char *collection_id, const char *file_id)
 {
-	char *base = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
-				"/documents/");
-	char *url = base ? api_url_id(base, "", file_id, NULL) : NULL;
-
-	free(base);
-	return api_write(a, API_REINDEX_DOCUMENT, "PATCH", url, NULL, NULL, NULL);
+	return api_write(a, API_REINDEX_DOCUMENT, "PATCH",
+			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
 }

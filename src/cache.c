@@ -62,6 +62,16 @@ struct cval *cval_new(void)
 	return v;
 }
 
+int cval_find(struct cval **v, const char *key, int by_id, const struct res **r)
+{
+	*r = by_id ? reslist_by_id((*v)->list, key) : reslist_by_name((*v)->list, key);
+	if (*r)
+		return 0;
+	cval_unref(*v);
+	*v = NULL;
+	return -ENOENT;
+}
+
 void cval_unref(struct cval *v)
 {
 	if (!v || __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)

@@ -47,6 +47,13 @@ struct cval {
 };
 
 void cval_unref(struct cval *v);
+
+/*
+ * Find an entry of the listing *v by display name (or by id): *r points into
+ * the listing. When there is none, *v is released and set to NULL and the
+ * result is -ENOENT.
+ */
+int cval_find(struct cval **v, const char *key, int by_id, const struct res **r);
 struct cval *cval_ref(struct cval *v);
 
 struct cache_opts {

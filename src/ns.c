@@ -208,15 +208,7 @@ int ns_resource(struct ns *ns, uint64_t ino, struct node_id *n, struct cval **v,
 	    n->kind != NODE_DOC_META)
 		return -ENOENT;
 	rc = ns_listing(ns, n->kind, n->cid, v);
-	if (rc < 0)
-		return rc;
-	*r = reslist_by_id((*v)->list, by_cid ? n->cid : n->id);
-	if (!*r) {
-		cval_unref(*v);
-		*v = NULL;
-		return -ENOENT;
-	}
-	return 0;
+	return rc < 0 ? rc : cval_find(v, by_cid ? n->cid : n->id, 1, r);
 }
 
 struct cache *ns_cache(struct ns *ns)

@@ -129,15 +129,7 @@ static int wr_find(struct wr *w, enum node_kind dir, const char *cid, const char
 {
 	int rc = wr_listing(w, dir, cid, v);
 
-	if (rc < 0)
-		return rc;
-	*r = reslist_by_name((*v)->list, name);
-	if (!*r) {
-		cval_unref(*v);
-		*v = NULL;
-		return -ENOENT;
-	}
-	return 0;
+	return rc < 0 ? rc : cval_find(v, name, 0, r);
 }
 
 /* Same, by id. */
@@ -146,15 +138,7 @@ static int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const c
 {
 	int rc = wr_listing(w, dir, cid, v);
 
-	if (rc < 0)
-		return rc;
-	*r = reslist_by_id((*v)->list, id);
-	if (!*r) {
-		cval_unref(*v);
-		*v = NULL;
-		return -ENOENT;
-	}
-	return 0;
+	return rc < 0 ? rc : cval_find(v, id, 1, r);
 }
 
 static void wr_changed(struct wr *w, enum node_kind dir, const char *cid)
