@@ -21,6 +21,7 @@ enum {
 	KEY_DEBUG,
 	KEY_SINGLE,
 	KEY_RO,
+	KEY_RW,
 	KEY_KEY,
 };
 
@@ -52,7 +53,7 @@ static const struct fuse_opt config_opts[] = {
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("rw", KEY_RW),
 	FUSE_OPT_END
 };
 
@@ -101,7 +102,9 @@ static int config_proc(void *data, const char *arg, int key, struct fuse_args *o
 		c->single_thread = 1;
 		return 0;
 	case KEY_RO:
-		c->read_only = 1;
+	case KEY_RW:
+		c->read_only = key == KEY_RO;
+		c->ro_given = 1;
 		return 1;
 	case KEY_KEY:
 		fprintf(stderr, "xaifs: the management key is not accepted on the command line "
@@ -162,7 +165,8 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_NUM(c, f, connect_timeout, 10);
 	CONFIG_TAKE_NUM(c, f, timeout, 30);
 	CONFIG_TAKE_NUM(c, f, max_conns, 8);
-	c->read_only |= f->read_only;
+	if (!c->ro_given)
+		c->read_only = f->read_only;
 }
 
 /* The config file's path: given, or the XDG default (NULL if none applies). */
@@ -232,8 +236,9 @@ static int config_read_file(struct config *c, struct fuse_args *args)
 		fprintf(stderr, "xaifs: config file '%s' may only hold options\n", path);
 		rc = -EINVAL;
 	}
-	for (int i = 1; rc == 0 && i < fa.argc; i++)
-		if (fuse_opt_add_arg(args, fa.argv[i]))
+	/* File options go first, so that the command line's come later and win. */
+	for (int i = fa.argc - 1; rc == 0 && i >= 1; i--)
+		if (fuse_opt_insert_arg(args, 1, fa.argv[i]))
 			rc = -ENOMEM;
 	if (rc == 0)
 		config_merge(c, &f);
@@ -245,11 +250,26 @@ static int config_read_file(struct config *c, struct fuse_args *args)
 	return rc;
 }
 
+/* Show the mount as "xaifs" of type fuse.xaifs in /proc/mounts and df. */
+static int config_mount_names(const struct config *c, struct fuse_args *args)
+{
+	char opt[512];
+
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "fsname=") || strstr(args->argv[i], "subtype="))
+			return 0;
+	snprintf(opt, sizeof(opt), "-ofsname=%s,subtype=xaifs",
+		 c->source && !strchr(c->source, ',') ? c->source : "xaifs");
+	return fuse_opt_add_arg(args, opt) ? -ENOMEM : 0;
+}
+
 int config_parse(struct config *c, struct fuse_args *args)
 {
 	config_unset(c);
 	if (fuse_opt_parse(args, c, config_opts, config_proc) == -1)
 		return -EINVAL;
+	if (config_mount_names(c, args) < 0)
+		return -ENOMEM;
 	if (c->show_help || c->show_version) {
 		config_merge(c, &(struct config){ .cache_ttl = CONFIG_UNSET, .live_ttl = CONFIG_UNSET,
 			     .page_size = CONFIG_UNSET, .connect_timeout = CONFIG_UNSET,
@@ -261,7 +281,7 @@ int config_parse(struct config *c, struct fuse_args *args)
 
 void config_print_help(const char *prog)
 {
-	printf("usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n\n"
+	printf("usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o OPTION[,OPTION...]]\n\n"
 	       "Mount an xAI team (API keys, models, collections, usage, billing) as files.\n\n"
 	       "Credentials (never on the command line):\n"
 	       "    XAI_MANAGEMENT_KEY       management key (or -o key_file=PATH, mode 0600)\n"

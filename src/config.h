@@ -44,6 +44,7 @@ struct config {
 	int debug;
 	int single_thread;
 	int read_only;
+	int ro_given;		/* ro or rw was on the command line */
 	int show_help;
 	int show_version;
 };

@@ -143,12 +143,19 @@ static int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const c
 
 static void wr_changed(struct wr *w, enum node_kind dir, const char *cid)
 {
+	cache_invalidate(w->cache, "audit");	/* the change is an audit event */
 	if (dir == NODE_KEYS_DIR) {
 		cache_invalidate(w->cache, "keys");
 	} else {
 		cache_invalidate_documents(w->cache, cid);
 		cache_invalidate(w->cache, "collections");	/* documents_count */
 	}
+}
+
+static void wr_changed_collections(struct wr *w)
+{
+	cache_invalidate(w->cache, "collections");
+	cache_invalidate(w->cache, "audit");
 }
 
 static const char *wr_content_type(const char *name)
@@ -259,7 +266,8 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 		return rc;
 	if (!wr_dir_writable(p.kind) || !w->local) {
 		rc = p.kind == NODE_META_DIR || p.kind == NODE_COLL_DIR || p.kind == NODE_ROOT ||
-		     p.kind == NODE_MODELS_DIR || p.kind == NODE_COLLS_DIR ? -EACCES : -ENOTDIR;
+		     p.kind == NODE_MODELS_DIR || p.kind == NODE_COLLS_DIR ||
+		     p.kind == NODE_CTL_DIR || p.kind == NODE_USAGE_DIR ? -EACCES : -ENOTDIR;
 		goto out;
 	}
 	if (strlen(name) > NAMES_MAX - (p.kind == NODE_DOCS_DIR ? 5 : 0)) {
@@ -545,7 +553,7 @@ static int wr_commit_key_update(struct wr *w, const char *id, const char *label,
 		res_release(&out);
 	}
 	if (ch.body || ch.rotate)
-		cache_invalidate(w->cache, "keys");
+		wr_changed(w, NODE_KEYS_DIR, "");
 	model_change_release(&ch);
 	return rc;
 }
@@ -568,7 +576,7 @@ static int wr_commit_key_create(struct wr *w, const char *name, const char *in, 
 		*id = strdup(out.id);
 		wr_keep_secret(w, out.id, secret);
 		rc = *id ? 0 : -ENOMEM;
-		cache_invalidate(w->cache, "keys");
+		wr_changed(w, NODE_KEYS_DIR, "");
 	}
 	res_release(&out);
 	model_change_release(&ch);
@@ -623,7 +631,7 @@ static int wr_commit_coll_json(struct wr *w, const char *cid, const char *label,
 		rc = wr_log_invalid("update collection", label, &ch);
 	if (rc == 0 && ch.body) {
 		rc = api_update_collection(w->api, cid, ch.body, &out);
-		cache_invalidate(w->cache, "collections");
+		wr_changed_collections(w);
 	}
 	res_release(&out);
 	model_change_release(&ch);
@@ -869,7 +877,7 @@ int wr_rmdir(struct wr *w, uint64_t parent, const char *name)
 	else if (rc == 1)
 		rc = api_delete_collection(w->api, cid);
 	if (rc == 0) {
-		cache_invalidate(w->cache, "collections");
+		wr_changed_collections(w);
 		cache_invalidate_documents(w->cache, cid);
 	}
 out:
@@ -904,7 +912,7 @@ int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e
 		rc = api_create_collection(w->api, body, &out);
 	if (rc < 0)
 		goto out;
-	cache_invalidate(w->cache, "collections");
+	wr_changed_collections(w);
 	rc = ns_lookup(w->ns, parent, name, e);
 	if (rc == -ENOENT)
 		log_error("collection '%s' was created (%s) but is not listed yet", name, out.id);
@@ -938,7 +946,7 @@ static int wr_rename_collection(struct wr *w, const char *name, const char *newn
 	if (rc == 0)
 		rc = api_update_collection(w->api, cid, body, &out);
 	if (rc == 0)
-		cache_invalidate(w->cache, "collections");
+		wr_changed_collections(w);
 	res_release(&out);
 	free(body);
 	free(cid);
@@ -955,7 +963,7 @@ static int wr_rename_key(struct wr *w, const char *id, const char *newname)
 	if (rc == 0)
 		rc = api_update_key(w->api, id, body, &out);
 	if (rc == 0)
-		cache_invalidate(w->cache, "keys");
+		wr_changed(w, NODE_KEYS_DIR, "");
 	res_release(&out);
 	free(body);
 	return rc;
@@ -1167,6 +1175,9 @@ int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value,
 	if (w->read_only)
 		return -EROFS;
 	rc = ns_resource(w->ns, ino, &n, &v, &r);
+	if (rc == -ENOENT && n.kind != NODE_NONE && n.kind != NODE_KEY && n.kind != NODE_DOC &&
+	    n.kind != NODE_DOC_META)
+		rc = -ENOTSUP;	/* not something with actions */
 	if (rc == 0 && !(id = strdup(r->id)))
 		rc = -ENOMEM;
 	cval_unref(v);
@@ -1176,13 +1187,13 @@ int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value,
 		rc = api_rotate_key(w->api, id, &out, &secret);
 		if (rc == 0) {
 			wr_keep_secret(w, id, secret);
-			cache_invalidate(w->cache, "keys");
+			wr_changed(w, NODE_KEYS_DIR, "");
 			wr_inval_inode(w, ino);
 		}
 	} else if (!rotate && (n.kind == NODE_DOC || n.kind == NODE_DOC_META)) {
 		rc = api_reindex_document(w->api, n.cid, id);
 		if (rc == 0)
-			cache_invalidate_documents(w->cache, n.cid);
+			wr_changed(w, NODE_DOCS_DIR, n.cid);
 	} else {
 		rc = -ENOTSUP;
 	}

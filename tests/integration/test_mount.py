@@ -11,6 +11,7 @@ def start(emu, options=(), env=None, timeout=30):
     """Run xaifs in the foreground expecting it to fail; return (rc, output)."""
     d = util.tempfile.mkdtemp(prefix="xaifs-fail-")
     e = {k: v for k, v in os.environ.items() if not k.startswith("XAI_")}
+    e["XDG_CONFIG_HOME"] = os.path.join(d, ".no-config")
     e.update(env or {})
     opts = ["management_url=" + emu.url, "api_url=" + emu.url] + list(options)
     try:

@@ -124,6 +124,8 @@ class Mount:
         for k in ("XAI_MANAGEMENT_KEY", "XAI_API_KEY", "XAI_TEAM_ID", "XAI_MANAGEMENT_URL",
                   "XAI_API_URL", "XAI_API_REGION"):
             e.pop(k, None)
+        # A developer's own ~/.config/xaifs/config must not change the tests.
+        e["XDG_CONFIG_HOME"] = os.path.join(self.dir, "config")
         if key_env:
             e["XAI_MANAGEMENT_KEY"] = MGMT_KEY
         if inference_key:

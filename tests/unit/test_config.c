@@ -88,6 +88,8 @@ static void test_url_allowed(void)
 
 #define MAXARG 12
 
+static int last_fsname_ok;	/* the last parse added "-ofsname=...,subtype=xaifs" */
+
 /* Parse argv (NULL-terminated); *joined gets the args left for libfuse. */
 static int parse(struct config *c, const char *const *argv, char *joined, size_t jsz)
 {
@@ -104,13 +106,32 @@ static int parse(struct config *c, const char *const *argv, char *joined, size_t
 	args = (struct fuse_args)FUSE_ARGS_INIT(n, v);
 	rc = config_parse(c, &args);
 	joined[0] = '\0';
-	for (int i = 0; i < args.argc; i++)
+	for (int i = 0; i < args.argc; i++) {
+		/* The mount's name and type, added to every mount, are checked apart. */
+		if (strncmp(args.argv[i], "-ofsname=", 9) == 0) {
+			last_fsname_ok = strstr(args.argv[i], ",subtype=xaifs") != NULL;
+			continue;
+		}
 		off += (size_t)snprintf(joined + off, off < jsz ? jsz - off : 0,
 					"%s%s", i ? " " : "", args.argv[i]);
+	}
 	fuse_opt_free_args(&args);
 	for (int i = 0; i < n; i++)
 		free(v[i]);
 	return rc;
+}
+
+static void test_mount_names(void)
+{
+	static const char *const argv[] = { "xaifs", "src", "/mnt", NULL };
+	char joined[512];
+	struct config c;
+
+	TEST_CTX("fsname and subtype are added");
+	last_fsname_ok = 0;
+	CHECK_EQ_INT(parse(&c, argv, joined, sizeof(joined)), 0);
+	CHECK(last_fsname_ok);
+	config_release(&c);
 }
 
 struct parse_row {
@@ -467,6 +488,7 @@ int main(void)
 	}
 	umask(077);
 	test_url_allowed();
+	test_mount_names();
 	test_parse_table();
 	test_parse_values();
 	test_finish_env_key();
