@@ -686,6 +686,9 @@ def test_touch(emu, mnt):
     assert "ci-empty" not in os.listdir(mnt.p("keys")), "touch keys/NAME left an empty key listed"
     r = run(["touch", os.path.join(docdir(mnt), "empty.txt")])
     assert r.returncode == 0, r.stderr + mnt.stderr()
+    # An empty new document is uploaded at the last close (FUSE release),
+    # which the kernel sends after close() has returned.
+    util.wait_for(lambda: count(emu, DOC_UPLOAD) == 1, 10, "the empty document's upload")
     assert count(emu, DOC_UPLOAD) == 1
     d = one_doc(emu, "contracts", "empty.txt")
     assert d["file_metadata"].get("size_bytes", "0") == "0"
