@@ -14,32 +14,9 @@
 #include "model.h"
 #include "names.h"
 #include "spool.h"
+#include "ns_int.h"
 
-#define NS_UNKNOWN_INO 0xffffffffu
-#define NS_META_SUFFIX ".json"
-
-struct ns_secret {
-	char *key_id;
-	char *secret;
-	struct ns_secret *next;
-};
-
-struct ns {
-	struct cache *cache;
-	struct inode_table *inodes;
-	struct local *local;
-	struct ns_opts o;
-	time_t mount_time;
-	pthread_mutex_t secrets_lock;
-	struct ns_secret *secrets;	/* protected by secrets_lock */
-};
-
-struct ns_fixed {
-	const char *name;
-	enum node_kind kind;
-};
-
-static const struct ns_fixed ns_root_children[] = {
+const struct ns_fixed ns_root_children[9] = {
 	{ ".xaifs", NODE_CTL_DIR },
 	{ "audit.jsonl", NODE_AUDIT },
 	{ "billing", NODE_BILLING },
@@ -51,30 +28,15 @@ static const struct ns_fixed ns_root_children[] = {
 	{ "usage-by-month", NODE_USAGE_DIR },
 };
 
-static const struct ns_fixed ns_coll_children[] = {
+const struct ns_fixed ns_coll_children[3] = {
 	{ "collection.json", NODE_COLL_JSON },
 	{ "documents", NODE_DOCS_DIR },
 	{ "metadata", NODE_META_DIR },
 };
 
-static const struct ns_fixed ns_ctl_children[] = {
+const struct ns_fixed ns_ctl_children[2] = {
 	{ "refresh", NODE_CTL_REFRESH },
 	{ "stats", NODE_CTL_STATS },
-};
-
-#define NS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-struct ns_dir {
-	enum node_kind kind;
-	char *cid;
-	const struct ns_fixed *fixed;	/* fixed directories */
-	size_t n_fixed;
-	struct cval *val;		/* listed directories */
-	char **meta_names;		/* metadata/: "<doc>.json" per entry */
-	struct ns_fixed *months;	/* usage-by-month/: owned names */
-	char **local_names;		/* local files of keys/ and documents/ */
-	uint64_t *local_inos;
-	size_t n_local;
 };
 
 int ns_is_probe(const char *name)
@@ -163,7 +125,7 @@ void ns_forget_secret(struct ns *ns, const char *key_id)
  * The bytes of a key's file: its rendering, with the one-time secret put
  * back when the mount holds one. *owned is set when a new buffer was made.
  */
-static int ns_key_bytes(struct ns *ns, const struct res *r, char **owned,
+int ns_key_bytes(struct ns *ns, const struct res *r, char **owned,
 			const char **data, size_t *len)
 {
 	char *secret = NULL;
@@ -190,8 +152,6 @@ static int ns_key_bytes(struct ns *ns, const struct res *r, char **owned,
 	return rc;
 }
 
-static int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n);
-static int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval **out);
 
 int ns_resource(struct ns *ns, uint64_t ino, struct node_id *n, struct cval **v,
 		const struct res **r)
@@ -226,14 +186,14 @@ uint64_t ns_dir_ino(struct ns *ns, enum node_kind kind, const char *cid)
 	return inode_get(ns->inodes, kind, cid, "", 0);
 }
 
-static int ns_is_dir_kind(enum node_kind k)
+int ns_is_dir_kind(enum node_kind k)
 {
 	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
 	       k == NODE_COLLS_DIR || k == NODE_COLL_DIR || k == NODE_DOCS_DIR ||
 	       k == NODE_META_DIR || k == NODE_CTL_DIR || k == NODE_USAGE_DIR;
 }
 
-static void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
+void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
 			 struct ns_entry *e)
 {
 	memset(&e->st, 0, sizeof(e->st));
@@ -258,7 +218,7 @@ static void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_
 }
 
 /* Attributes of a listed resource of the given kind. */
-static void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r,
+void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r,
 			struct ns_entry *e)
 {
 	off_t size = kind == NODE_DOC ? (off_t)r->size : (off_t)r->json_len;
@@ -273,7 +233,7 @@ static void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r,
 }
 
 /* Attributes of a file that lives only in the mount. */
-static void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_entry *e)
+void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_entry *e)
 {
 	ns_stat_base(ns, NODE_LOCAL, li->mtime.tv_sec, li->size, e);
 	e->st.st_mtim = li->mtime;
@@ -284,7 +244,7 @@ static void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_
 }
 
 /* .xaifs/stats: the mount's counters as JSON (never a credential). */
-static int ns_render_stats(struct ns *ns, char **out, size_t *len)
+int ns_render_stats(struct ns *ns, char **out, size_t *len)
 {
 	struct model_counter c[API_ROUTE_COUNT + 16];
 	struct api *api = cache_api(ns->cache);
@@ -313,7 +273,7 @@ static int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	return model_render_counters(c, n, out, len);
 }
 
-static int ns_is_rendered(enum node_kind k)
+int ns_is_rendered(enum node_kind k)
 {
 	return k == NODE_REGIONS || k == NODE_USAGE || k == NODE_BILLING || k == NODE_AUDIT ||
 	       k == NODE_USAGE_MONTH;
@@ -338,7 +298,7 @@ static int ns_month_ok(const char *s)
 }
 
 /* The text of a rendered file (regions, usage, billing, audit, a month's usage). */
-static int ns_text(struct ns *ns, enum node_kind kind, const char *id, struct cval **v)
+int ns_text(struct ns *ns, enum node_kind kind, const char *id, struct cval **v)
 {
 	switch (kind) {
 	case NODE_REGIONS:
@@ -375,7 +335,7 @@ static int ns_stat_text(struct ns *ns, enum node_kind kind, const char *id, stru
 }
 
 /* The listing a node of this kind lives in (with cid for documents). */
-static int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval **out)
+int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval **out)
 {
 	switch (kind) {
 	case NODE_KEYS_DIR:
@@ -399,7 +359,7 @@ static int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struc
 }
 
 /* Attributes of any node, fetching through the cache as needed. */
-static int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
+int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -498,7 +458,7 @@ static const struct ns_fixed *ns_find_fixed(const struct ns_fixed *t, size_t n, 
 }
 
 /* Kind of the entries of a listed directory. */
-static enum node_kind ns_child_kind(enum node_kind dir)
+enum node_kind ns_child_kind(enum node_kind dir)
 {
 	switch (dir) {
 	case NODE_KEYS_DIR:
@@ -517,7 +477,7 @@ static enum node_kind ns_child_kind(enum node_kind dir)
 }
 
 /* Identity of a listed child: collections are known by their collection id. */
-static void ns_child_ident(enum node_kind kind, const char *parent_cid, const struct res *r,
+void ns_child_ident(enum node_kind kind, const char *parent_cid, const struct res *r,
 			   const char **cid, const char **id)
 {
 	if (kind == NODE_COLL_DIR) {
@@ -651,370 +611,4 @@ void ns_forget(struct ns *ns, uint64_t ino, uint64_t n)
 			local_info_release(&li);
 		}
 	}
-}
-
-/* ---- directories ---- */
-
-static int ns_dir_meta_names(struct ns_dir *d)
-{
-	const struct reslist *l = d->val->list;
-
-	d->meta_names = calloc(l->n ? l->n : 1, sizeof(*d->meta_names));
-	if (!d->meta_names)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->n; i++) {
-		size_t n = strlen(l->v[i].name) + sizeof(NS_META_SUFFIX);
-
-		d->meta_names[i] = malloc(n);
-		if (!d->meta_names[i])
-			return -ENOMEM;
-		snprintf(d->meta_names[i], n, "%s%s", l->v[i].name, NS_META_SUFFIX);
-	}
-	return 0;
-}
-
-#define NS_LISTED_MONTHS 13	/* the current month and the 12 before it */
-
-/* usage-by-month/: month names, newest first, as a fixed list. */
-static int ns_dir_months(struct ns_dir *d)
-{
-	struct ns_fixed *f = calloc(NS_LISTED_MONTHS, sizeof(*f));
-	time_t now = time(NULL);
-	struct tm tm;
-	int y, m;
-
-	if (!f)
-		return -ENOMEM;
-	gmtime_r(&now, &tm);
-	y = tm.tm_year + 1900;
-	m = tm.tm_mon + 1;
-	for (int i = 0; i < NS_LISTED_MONTHS; i++) {
-		char *name = malloc(8);
-
-		if (!name) {
-			d->months = f;
-			d->n_fixed = (size_t)i;
-			return -ENOMEM;
-		}
-		snprintf(name, 8, "%04d-%02d", y, m);
-		f[i].name = name;
-		f[i].kind = NODE_USAGE_MONTH;
-		if (--m == 0) {
-			m = 12;
-			y--;
-		}
-	}
-	d->months = f;
-	d->fixed = f;
-	d->n_fixed = NS_LISTED_MONTHS;
-	return 0;
-}
-
-int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
-{
-	struct node_id n = { 0 };
-	struct ns_entry e;
-	struct ns_dir *d;
-	int rc;
-
-	rc = inode_find(ns->inodes, ino, &n);
-	if (rc < 0)
-		return rc;
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	d->kind = n.kind;
-	d->cid = n.cid;
-	n.cid = NULL;
-	if (n.kind == NODE_ROOT) {
-		d->fixed = ns_root_children;
-		d->n_fixed = NS_COUNT(ns_root_children);
-	} else if (n.kind == NODE_CTL_DIR) {
-		d->fixed = ns_ctl_children;
-		d->n_fixed = NS_COUNT(ns_ctl_children);
-	} else if (n.kind == NODE_USAGE_DIR) {
-		rc = ns_dir_months(d);
-	} else if (n.kind == NODE_COLL_DIR) {
-		d->fixed = ns_coll_children;
-		d->n_fixed = NS_COUNT(ns_coll_children);
-		n.cid = d->cid;
-		rc = ns_attr(ns, &n, &e);	/* the collection must still exist */
-		n.cid = NULL;
-	} else if (ns_child_kind(n.kind) != NODE_NONE) {
-		rc = ns_listing(ns, n.kind, d->cid, &d->val);
-		if (rc == 0 && n.kind == NODE_META_DIR)
-			rc = ns_dir_meta_names(d);
-		if (rc == 0 && (n.kind == NODE_KEYS_DIR || n.kind == NODE_DOCS_DIR) && ns->local) {
-			long k = local_list(ns->local, n.kind, d->cid, &d->local_names,
-					    &d->local_inos);
-
-			rc = k < 0 ? (int)k : 0;
-			d->n_local = k < 0 ? 0 : (size_t)k;
-		}
-	} else {
-		rc = -ENOTDIR;
-	}
-out:
-	if (rc < 0)
-		ns_closedir(d);
-	else
-		*out = d;
-	node_id_release(&n);
-	return rc;
-}
-
-size_t ns_dir_count(const struct ns_dir *d)
-{
-	return (d->val ? d->val->list->n : d->n_fixed) + d->n_local;
-}
-
-static int ns_dir_local_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
-			      const char **name, struct ns_entry *e)
-{
-	struct local_info li;
-
-	*name = d->local_names[i];
-	if (!plus || local_get_ino(ns->local, d->local_inos[i], &li) < 0) {
-		ns_stat_base(ns, NODE_LOCAL, 0, 0, e);
-		e->ino = 0;
-		e->st.st_ino = NS_UNKNOWN_INO;
-		return 0;
-	}
-	ns_stat_local(ns, &li, e);
-	local_info_release(&li);
-	e->ino = d->local_inos[i];
-	e->st.st_ino = (ino_t)e->ino;
-	if (inode_ref(ns->inodes, e->ino, 1) < 0)
-		e->ino = 0;
-	return 0;
-}
-
-static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
-			      struct ns_entry *e)
-{
-	const struct ns_fixed *f = &d->fixed[i];
-	struct node_id child = { f->kind, d->cid, (char *)"" };
-	int rc;
-
-	/* Rendered files cost requests to size: leave their attributes to lookup. */
-	if (!plus || ns_is_rendered(f->kind) || f->kind == NODE_CTL_STATS) {
-		ns_stat_base(ns, f->kind, 0, 0, e);
-		e->ino = 0;
-		e->st.st_ino = NS_UNKNOWN_INO;
-		return 0;
-	}
-	rc = ns_attr(ns, &child, e);
-	if (rc < 0)
-		return rc;
-	e->ino = inode_get(ns->inodes, f->kind, d->cid, "", 1);
-	e->st.st_ino = (ino_t)e->ino;
-	return e->ino ? 0 : -ENOMEM;
-}
-
-int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
-		 const char **name, struct ns_entry *e)
-{
-	enum node_kind kind = ns_child_kind(d->kind);
-	const char *cid, *id;
-	const struct res *r;
-
-	if (i >= ns_dir_count(d))
-		return -ENOENT;
-	if (i >= ns_dir_count(d) - d->n_local)
-		return ns_dir_local_entry(ns, d, i - (ns_dir_count(d) - d->n_local), plus, name, e);
-	if (!d->val) {
-		*name = d->fixed[i].name;
-		return ns_dir_fixed_entry(ns, d, i, plus, e);
-	}
-	r = &d->val->list->v[i];
-	*name = d->meta_names ? d->meta_names[i] : r->name;
-	ns_stat_res(ns, kind, r, e);
-	e->ino = 0;
-	e->st.st_ino = NS_UNKNOWN_INO;
-	if (plus) {
-		ns_child_ident(kind, d->cid, r, &cid, &id);
-		e->ino = inode_get(ns->inodes, kind, cid, id, 1);
-		if (!e->ino)
-			return -ENOMEM;
-		e->st.st_ino = (ino_t)e->ino;
-	}
-	return 0;
-}
-
-void ns_closedir(struct ns_dir *d)
-{
-	if (!d)
-		return;
-	if (d->meta_names && d->val)
-		for (size_t i = 0; i < d->val->list->n; i++)
-			free(d->meta_names[i]);
-	free(d->meta_names);
-	for (size_t i = 0; d->months && i < d->n_fixed; i++)
-		free((char *)d->months[i].name);
-	free(d->months);
-	for (size_t i = 0; i < d->n_local; i++)
-		free(d->local_names[i]);
-	free(d->local_names);
-	free(d->local_inos);
-	cval_unref(d->val);
-	free(d->cid);
-	free(d);
-}
-
-/* ---- files ---- */
-
-static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_file *f)
-{
-	const struct res *r;
-	struct cval *v = NULL;
-	struct stat st;
-	char *hash = NULL;
-	off_t listed;
-	int rc, fd;
-
-	rc = cache_documents(ns->cache, n->cid, &v);
-	r = rc == 0 ? reslist_by_id(v->list, n->id) : NULL;
-	if (rc == 0 && !r)
-		rc = -ENOENT;
-	if (rc == 0 && r->hash && !(hash = strdup(r->hash)))
-		rc = -ENOMEM;
-	listed = r ? (off_t)r->size : 0;
-	cval_unref(v);
-	if (rc < 0)
-		return rc;
-	fd = cache_open_document(ns->cache, n->id, hash);
-	free(hash);
-	if (fd < 0)
-		return fd;
-	f->fd = fd;
-	/* A file id's bytes never change (a new version gets a new id). */
-	f->keep_cache = 1;
-	/* A size that disagrees with the listing must not truncate reads. */
-	f->direct_io = fstat(fd, &st) < 0 || st.st_size != listed;
-	return 0;
-}
-
-static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *f)
-{
-	const struct res *r = NULL;
-	struct cval *v = NULL;
-	int rendered = ns_is_rendered(n->kind);
-	int rc;
-
-	switch (n->kind) {
-	case NODE_CTL_STATS:
-		rc = ns_render_stats(ns, &f->owned, &f->len);
-		f->data = f->owned;
-		f->direct_io = 1;
-		return rc;
-	case NODE_CTL_REFRESH:
-		f->data = "";
-		f->len = 0;
-		f->direct_io = 1;
-		return 0;
-	case NODE_REGIONS:
-	case NODE_USAGE:
-	case NODE_BILLING:
-	case NODE_AUDIT:
-	case NODE_USAGE_MONTH:
-		rc = ns_text(ns, n->kind, n->id, &v);
-		break;
-	case NODE_COLL_JSON:
-		rc = cache_collections(ns->cache, &v);
-		r = rc == 0 ? reslist_by_id(v->list, n->cid) : NULL;
-		break;
-	default:
-		rc = ns_listing(ns, n->kind, n->cid, &v);
-		r = rc == 0 ? reslist_by_id(v->list, n->id) : NULL;
-		break;
-	}
-	if (rc < 0)
-		return rc;
-	if (rendered ? !v->text : !r) {
-		cval_unref(v);
-		return -ENOENT;
-	}
-	f->val = v;
-	f->data = rendered ? v->text : r->json;
-	f->len = rendered ? v->len : r->json_len;
-	if (n->kind == NODE_KEY)
-		rc = ns_key_bytes(ns, r, &f->owned, &f->data, &f->len);
-	f->direct_io = 1;
-	return rc;
-}
-
-/* When ino is a local file that became a resource, turn n into that resource. */
-static int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n)
-{
-	struct local_info li;
-
-	if (!ns->local || local_get_ino(ns->local, ino, &li) < 0)
-		return -ENOENT;
-	if (!li.redirect_id) {
-		local_info_release(&li);
-		return -ENOENT;
-	}
-	node_id_release(n);
-	n->kind = li.redirect;
-	n->cid = li.cid;
-	n->id = li.redirect_id;
-	li.cid = NULL;
-	li.redirect_id = NULL;
-	local_info_release(&li);
-	return 0;
-}
-
-int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
-{
-	struct node_id n = { 0 };
-	struct ns_file *f = NULL;
-	int rc;
-
-	rc = inode_find(ns->inodes, ino, &n);
-	if (rc < 0)
-		return rc;
-	if (ns_is_dir_kind(n.kind)) {
-		rc = -EISDIR;
-		goto out;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	f->fd = -1;
-	if (n.kind == NODE_LOCAL && ns_local_target(ns, ino, &n) == 0) {
-		rc = n.kind == NODE_DOC ? ns_open_document(ns, &n, f) : ns_open_json(ns, &n, f);
-	} else if (n.kind == NODE_LOCAL) {
-		rc = ns->local ? local_open_fd(ns->local, ino) : -ENOENT;
-		f->fd = rc;
-		f->direct_io = 1;
-		rc = rc < 0 ? rc : 0;
-	} else if (n.kind == NODE_DOC)
-		rc = ns_open_document(ns, &n, f);
-	else
-		rc = ns_open_json(ns, &n, f);
-	if (rc == 0) {
-		*out = f;
-		f = NULL;
-	}
-out:
-	ns_release(f);
-	node_id_release(&n);
-	return rc;
-}
-
-void ns_release(struct ns_file *f)
-{
-	if (!f)
-		return;
-	if (f->fd >= 0)
-		close(f->fd);
-	if (f->owned)
-		explicit_bzero(f->owned, f->len);
-	free(f->owned);
-	cval_unref(f->val);
-	free(f);
 }

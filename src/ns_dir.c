@@ -1,0 +1,224 @@
+/* ns_dir.c - directory snapshots for readdir; see ns.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "model.h"
+#include "names.h"
+#include "ns_int.h"
+
+/* ---- directories ---- */
+
+static int ns_dir_meta_names(struct ns_dir *d)
+{
+	const struct reslist *l = d->val->list;
+
+	d->meta_names = calloc(l->n ? l->n : 1, sizeof(*d->meta_names));
+	if (!d->meta_names)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i].name) + sizeof(NS_META_SUFFIX);
+
+		d->meta_names[i] = malloc(n);
+		if (!d->meta_names[i])
+			return -ENOMEM;
+		snprintf(d->meta_names[i], n, "%s%s", l->v[i].name, NS_META_SUFFIX);
+	}
+	return 0;
+}
+
+#define NS_LISTED_MONTHS 13	/* the current month and the 12 before it */
+
+/* usage-by-month/: month names, newest first, as a fixed list. */
+static int ns_dir_months(struct ns_dir *d)
+{
+	struct ns_fixed *f = calloc(NS_LISTED_MONTHS, sizeof(*f));
+	time_t now = time(NULL);
+	struct tm tm;
+	int y, m;
+
+	if (!f)
+		return -ENOMEM;
+	gmtime_r(&now, &tm);
+	y = tm.tm_year + 1900;
+	m = tm.tm_mon + 1;
+	for (int i = 0; i < NS_LISTED_MONTHS; i++) {
+		char *name = malloc(8);
+
+		if (!name) {
+			d->months = f;
+			d->n_fixed = (size_t)i;
+			return -ENOMEM;
+		}
+		snprintf(name, 8, "%04d-%02d", y, m);
+		f[i].name = name;
+		f[i].kind = NODE_USAGE_MONTH;
+		if (--m == 0) {
+			m = 12;
+			y--;
+		}
+	}
+	d->months = f;
+	d->fixed = f;
+	d->n_fixed = NS_LISTED_MONTHS;
+	return 0;
+}
+
+int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
+{
+	struct node_id n = { 0 };
+	struct ns_entry e;
+	struct ns_dir *d;
+	int rc;
+
+	rc = inode_find(ns->inodes, ino, &n);
+	if (rc < 0)
+		return rc;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	d->kind = n.kind;
+	d->cid = n.cid;
+	n.cid = NULL;
+	if (n.kind == NODE_ROOT) {
+		d->fixed = ns_root_children;
+		d->n_fixed = NS_COUNT(ns_root_children);
+	} else if (n.kind == NODE_CTL_DIR) {
+		d->fixed = ns_ctl_children;
+		d->n_fixed = NS_COUNT(ns_ctl_children);
+	} else if (n.kind == NODE_USAGE_DIR) {
+		rc = ns_dir_months(d);
+	} else if (n.kind == NODE_COLL_DIR) {
+		d->fixed = ns_coll_children;
+		d->n_fixed = NS_COUNT(ns_coll_children);
+		n.cid = d->cid;
+		rc = ns_attr(ns, &n, &e);	/* the collection must still exist */
+		n.cid = NULL;
+	} else if (ns_child_kind(n.kind) != NODE_NONE) {
+		rc = ns_listing(ns, n.kind, d->cid, &d->val);
+		if (rc == 0 && n.kind == NODE_META_DIR)
+			rc = ns_dir_meta_names(d);
+		if (rc == 0 && (n.kind == NODE_KEYS_DIR || n.kind == NODE_DOCS_DIR) && ns->local) {
+			long k = local_list(ns->local, n.kind, d->cid, &d->local_names,
+					    &d->local_inos);
+
+			rc = k < 0 ? (int)k : 0;
+			d->n_local = k < 0 ? 0 : (size_t)k;
+		}
+	} else {
+		rc = -ENOTDIR;
+	}
+out:
+	if (rc < 0)
+		ns_closedir(d);
+	else
+		*out = d;
+	node_id_release(&n);
+	return rc;
+}
+
+size_t ns_dir_count(const struct ns_dir *d)
+{
+	return (d->val ? d->val->list->n : d->n_fixed) + d->n_local;
+}
+
+static int ns_dir_local_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
+			      const char **name, struct ns_entry *e)
+{
+	struct local_info li;
+
+	*name = d->local_names[i];
+	if (!plus || local_get_ino(ns->local, d->local_inos[i], &li) < 0) {
+		ns_stat_base(ns, NODE_LOCAL, 0, 0, e);
+		e->ino = 0;
+		e->st.st_ino = NS_UNKNOWN_INO;
+		return 0;
+	}
+	ns_stat_local(ns, &li, e);
+	local_info_release(&li);
+	e->ino = d->local_inos[i];
+	e->st.st_ino = (ino_t)e->ino;
+	if (inode_ref(ns->inodes, e->ino, 1) < 0)
+		e->ino = 0;
+	return 0;
+}
+
+static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
+			      struct ns_entry *e)
+{
+	const struct ns_fixed *f = &d->fixed[i];
+	struct node_id child = { f->kind, d->cid, (char *)"" };
+	int rc;
+
+	/* Rendered files cost requests to size: leave their attributes to lookup. */
+	if (!plus || ns_is_rendered(f->kind) || f->kind == NODE_CTL_STATS) {
+		ns_stat_base(ns, f->kind, 0, 0, e);
+		e->ino = 0;
+		e->st.st_ino = NS_UNKNOWN_INO;
+		return 0;
+	}
+	rc = ns_attr(ns, &child, e);
+	if (rc < 0)
+		return rc;
+	e->ino = inode_get(ns->inodes, f->kind, d->cid, "", 1);
+	e->st.st_ino = (ino_t)e->ino;
+	return e->ino ? 0 : -ENOMEM;
+}
+
+int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
+		 const char **name, struct ns_entry *e)
+{
+	enum node_kind kind = ns_child_kind(d->kind);
+	const char *cid, *id;
+	const struct res *r;
+
+	if (i >= ns_dir_count(d))
+		return -ENOENT;
+	if (i >= ns_dir_count(d) - d->n_local)
+		return ns_dir_local_entry(ns, d, i - (ns_dir_count(d) - d->n_local), plus, name, e);
+	if (!d->val) {
+		*name = d->fixed[i].name;
+		return ns_dir_fixed_entry(ns, d, i, plus, e);
+	}
+	r = &d->val->list->v[i];
+	*name = d->meta_names ? d->meta_names[i] : r->name;
+	ns_stat_res(ns, kind, r, e);
+	e->ino = 0;
+	e->st.st_ino = NS_UNKNOWN_INO;
+	if (plus) {
+		ns_child_ident(kind, d->cid, r, &cid, &id);
+		e->ino = inode_get(ns->inodes, kind, cid, id, 1);
+		if (!e->ino)
+			return -ENOMEM;
+		e->st.st_ino = (ino_t)e->ino;
+	}
+	return 0;
+}
+
+void ns_closedir(struct ns_dir *d)
+{
+	if (!d)
+		return;
+	if (d->meta_names && d->val)
+		for (size_t i = 0; i < d->val->list->n; i++)
+			free(d->meta_names[i]);
+	free(d->meta_names);
+	for (size_t i = 0; d->months && i < d->n_fixed; i++)
+		free((char *)d->months[i].name);
+	free(d->months);
+	for (size_t i = 0; i < d->n_local; i++)
+		free(d->local_names[i]);
+	free(d->local_names);
+	free(d->local_inos);
+	cval_unref(d->val);
+	free(d->cid);
+	free(d);
+}

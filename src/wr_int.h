@@ -1,0 +1,65 @@
+/*
+ * wr_int.h - what wr.c (handles and commits) and wr_ops.c (names,
+ * attributes, actions) share; never included outside the wr module.
+ * Ownership and locking as in wr.h.
+ */
+#ifndef XAIFS_WR_INT_H
+#define XAIFS_WR_INT_H
+
+#include "wr.h"
+
+#define WR_JSON_MAX (1u << 20)	/* a key or collection.json written is at most this */
+#define WR_META_SUFFIX ".json"
+
+enum wr_target {
+	WR_LOCAL,	/* a local file: nothing is sent */
+	WR_KEY,		/* an existing key: update on flush */
+	WR_NEW_KEY,	/* a key to create on flush */
+	WR_DOC,		/* an existing document: replace on flush */
+	WR_NEW_DOC,	/* a document to upload on flush */
+	WR_COLL_JSON,	/* collection.json: update the collection on flush */
+	WR_REFRESH,	/* .xaifs/refresh: drop every cache on flush */
+};
+
+struct wr {
+	struct ns *ns;
+	struct cache *cache;
+	struct api *api;
+	struct local *local;
+	int read_only;
+	char *tmpdir;
+	struct wr_notify notify;
+};
+
+struct wr_file {
+	enum wr_target target;
+	uint64_t ino;		/* the file's inode */
+	uint64_t parent;	/* its directory's inode */
+	enum node_kind dir;	/* its directory's kind */
+	char *cid;		/* collection id ("" for keys) */
+	char *id;		/* the resource's id (existing targets) */
+	char *name;		/* file name */
+	int fd;			/* spool */
+	int dirty;		/* written since the last commit */
+	int closing;		/* wr_release() is committing what is left */
+	int whole_only;		/* a document opened without O_TRUNC: only a
+				 * truncation to 0 may start a new version */
+	int err;		/* last commit error, returned by later flushes */
+};
+
+int wr_find(struct wr *w, enum node_kind dir, const char *cid, const char *name, struct cval **v, const struct res **r);
+int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const char *id, struct cval **v, const struct res **r);
+int wr_listing(struct wr *w, enum node_kind dir, const char *cid, struct cval **out);
+void wr_changed(struct wr *w, enum node_kind dir, const char *cid);
+void wr_changed_collections(struct wr *w);
+void wr_inval_entry(struct wr *w, uint64_t parent, const char *name);
+void wr_inval_inode(struct wr *w, uint64_t ino);
+int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd, const char *old_id, char **id);
+int wr_commit_key_update(struct wr *w, const char *id, const char *label, const char *in, size_t len);
+int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t len, char **id);
+int wr_log_invalid(const char *what, const char *name, const struct model_change *c);
+void wr_keep_secret(struct wr *w, const char *id, char *secret);
+int wr_spool_write(int fd, const char *data, size_t len);
+int wr_dir_writable(enum node_kind k);
+
+#endif
