@@ -22,6 +22,8 @@ struct centry {
 	int busy;		/* a fetch is in flight */
 	int waiters;		/* readers waiting for that fetch; pins the entry */
 	unsigned gen;		/* bumped by cache_invalidate() */
+	unsigned fetch_gen;	/* gen when the fetch in flight started */
+	unsigned fetch_cgen;	/* c->generation then */
 	unsigned flights;	/* fetches finished */
 	int last_rc;		/* result of the last fetch */
 	struct centry *next;	/* hash chain */
@@ -60,6 +62,17 @@ struct cval *cval_new(void)
 	if (v)
 		v->refs = 1;
 	return v;
+}
+
+int cval_stale(const struct cval *v)
+{
+	return __atomic_load_n(&v->stale, __ATOMIC_ACQUIRE);
+}
+
+static void cval_mark_stale(struct cval *v)
+{
+	if (v)
+		__atomic_store_n(&v->stale, 1, __ATOMIC_RELEASE);
 }
 
 int cval_find(struct cval **v, const char *key, int by_id, const struct res **r)
@@ -184,6 +197,8 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	int rc;
 
 	e->busy = 1;
+	e->fetch_gen = egen;
+	e->fetch_cgen = gen;
 	c->stats.misses++;
 	pthread_mutex_unlock(&c->lock);
 	rc = v ? fetch(c, arg, v) : -ENOMEM;
@@ -206,6 +221,7 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 		 * may predate a change. Its callers get it; the entry stays stale
 		 * (or keeps the stored value).
 		 */
+		cval_mark_stale(v);
 		if (!e->val) {
 			e->val = cval_ref(v);
 			e->expires = 0;
@@ -240,13 +256,20 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
 		}
 		if (e->busy) {
 			unsigned seen = e->flights;
+			/*
+			 * A fetch that started before the last change predates
+			 * it: wait for it to end, then fetch again, rather than
+			 * share its answer.
+			 */
+			int stale = e->fetch_gen != e->gen || e->fetch_cgen != c->generation;
 
-			c->stats.joins++;
+			if (!stale)
+				c->stats.joins++;
 			e->waiters++;
 			while (e->busy)
 				pthread_cond_wait(&c->done, &c->lock);
 			e->waiters--;
-			if (e->flights == seen)
+			if (e->flights == seen || stale)
 				continue;
 			rc = e->last_rc;
 			if (rc == 0)
@@ -424,6 +447,7 @@ int cache_store(struct cache *c, const char *key, struct cval *v)
 	e = cache_entry_locked(c, key);
 	if (e) {
 		e->gen++;	/* a fetch in flight predates this value */
+		cval_mark_stale(e->val);
 		cval_unref(e->val);
 		e->val = cval_ref(v);
 		e->expires = c->o.now() + c->o.ttl;
@@ -440,6 +464,7 @@ void cache_invalidate(struct cache *c, const char *key)
 		if (strcmp(e->key, key) == 0) {
 			e->expires = 0;
 			e->gen++;
+			cval_mark_stale(e->val);
 		}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -504,8 +529,10 @@ void cache_drop_all(struct cache *c)
 	pthread_mutex_lock(&c->lock);
 	c->generation++;
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
-		for (struct centry *e = c->buckets[i]; e; e = e->next)
+		for (struct centry *e = c->buckets[i]; e; e = e->next) {
 			e->expires = 0;
+			cval_mark_stale(e->val);
+		}
 	pthread_mutex_unlock(&c->lock);
 }
 

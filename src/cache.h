@@ -44,7 +44,12 @@ struct cval {
 	char *text;		/* rendered JSON (usage, billing, regions); NULL for listings */
 	size_t len;
 	time_t fetched;		/* wall-clock time of the fetch */
+	int stale;		/* atomic: a change made through the mount (or a
+				 * drop) has made this value out of date */
 };
+
+/* Whether v is known to be out of date (see cval.stale). */
+int cval_stale(const struct cval *v);
 
 void cval_unref(struct cval *v);
 

@@ -191,6 +191,11 @@ int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
 	r = &d->val->list->v[i];
 	*name = d->meta_names ? d->meta_names[i] : r->name;
 	ns_stat_res(ns, kind, r, e);
+	/* A snapshot a change has overtaken must not seed the kernel's caches. */
+	if (cval_stale(d->val)) {
+		e->entry_ttl = 0;
+		e->attr_ttl = 0;
+	}
 	e->ino = 0;
 	e->st.st_ino = NS_UNKNOWN_INO;
 	if (plus) {
