@@ -370,6 +370,13 @@ static void http_setup(struct http *h, CURL *c, const struct http_req *req,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, sink);
 	if (req->range)
 		curl_easy_setopt(c, CURLOPT_RANGE, req->range);
+	/*
+	 * libcurl sends a request again by itself when a reused connection
+	 * turns out dead before any answer. A request that may change the
+	 * account must never be sent twice: give it a connection of its own.
+	 */
+	if (!req->idempotent)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(req->method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (sink->mime) {
