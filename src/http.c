@@ -49,6 +49,10 @@ struct http_sink {
 	long status;		/* known once headers are in */
 	int failed_write;	/* 1: body cap, 2: fd write error */
 	curl_mime *mime;	/* multipart body, owned by the try */
+	curl_off_t moved;	/* bytes up + down so far */
+	uint64_t moved_at;	/* when they last changed (ms) */
+	uint64_t stall_ms;	/* no progress for this long ends the try */
+	int stalled;
 };
 
 int http_global_init(void)
@@ -236,11 +240,38 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *data)
 	return size * n;
 }
 
+static uint64_t http_now_ms(void);
+
+/*
+ * Stall detection: no byte moved in either direction for stall_ms ends the
+ * try. (libcurl's low-speed limit averages over a window, so a small upload
+ * followed by a silent server would take several times longer to notice.)
+ */
+static int http_progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow,
+			    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http_sink *s = data;
+	uint64_t now = http_now_ms();
+
+	if (dlnow + ulnow != s->moved || !s->moved_at) {
+		s->moved = dlnow + ulnow;
+		s->moved_at = now;
+		return 0;
+	}
+	if (now - s->moved_at >= s->stall_ms) {
+		s->stalled = 1;
+		return 1;	/* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
+}
+
 static int http_curl_errno(CURLcode cc, const struct http_sink *s)
 {
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return s->stalled ? -ETIMEDOUT : -EIO;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:
@@ -359,8 +390,10 @@ static void http_setup(struct http *h, CURL *c, const struct http_req *req,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "xaifs/" XAIFS_VERSION);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->opts.connect_timeout);
 	/* Stall detection on every request; a total limit on metadata calls. */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.timeout);
+	sink->stall_ms = (uint64_t)h->opts.timeout * 1000;
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, sink);
 	if (req->out_fd < 0 && !req->parts)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)h->opts.timeout);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -477,6 +510,9 @@ static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 			  *msg ? ": " : "", msg);
 	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
 		log_error("%s failed: response larger than %u bytes", req->route, HTTP_BODY_MAX);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		log_error("%s failed: timed out (no progress for the -o timeout= seconds)",
+			  req->route);
 	} else {
 		log_error("%s failed: %s", req->route, curl_easy_strerror(cc));
 	}
@@ -521,7 +557,7 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
 		     long *retry_after)
 {
-	struct http_sink sink = { resp, req->out_fd, 0, 0, NULL };
+	struct http_sink sink = { .resp = resp, .out_fd = req->out_fd };
 	curl_off_t ra = -1;
 	uint64_t up = req->body_len;
 

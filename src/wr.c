@@ -661,6 +661,14 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		rc = wr_commit_json(w, f, &new_id);
 	if (rc == -ENODATA)
 		rc = 0;	/* an empty new key file: nothing to create */
+	/*
+	 * After a failure the server may still have acted (a timeout once the
+	 * request was sent): drop the listing so ls shows what it holds.
+	 */
+	if (rc < 0 && f->target == WR_COLL_JSON)
+		wr_changed_collections(w);
+	else if (rc < 0)
+		wr_changed(w, f->dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, f->cid);
 	if (rc == 0 && new_id && f->target == WR_DOC) {
 		/* A replaced document has a new id: its name must be looked up again. */
 		free(f->id);
