@@ -227,7 +227,7 @@ int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn 
 	blobs_name(id, hash, name, sizeof(name));
 	fd = blobs_lookup(b, name);
 	*hit = fd >= 0;
-	if (fd >= 0)
+	if (fd >= 0 || !fill)
 		return fd;
 	pthread_mutex_lock(&b->lock);
 	seq = ++b->seq;

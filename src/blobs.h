@@ -34,7 +34,7 @@ void blobs_free(struct blobs *b);
 
 /*
  * An fd on the cached bytes of (id, hash), filling them with fill() on a
- * miss. *hit tells which. Returns fd or -errno.
+ * miss (fill NULL: -ENOENT on a miss). *hit tells which. Returns fd or -errno.
  */
 int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
 	       void *ctx, int *hit);
