@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run the whole test suite: build with warnings as errors, run the unit,
 # emulator and integration tests, then build again with AddressSanitizer and
-# UndefinedBehaviorSanitizer (clang) and run everything once more.
-# Usage: ./test.sh [--quick]   (--quick skips the sanitizer pass)
+# UndefinedBehaviorSanitizer (clang) and run everything once more; then a
+# short fuzz run (scripts/fuzz.sh), ThreadSanitizer and valgrind
+# (scripts/sanitizers.sh).
+# Usage: ./test.sh [--quick]   (--quick skips the sanitizer and fuzz passes)
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh test
@@ -24,9 +26,11 @@ if [ "${1:-}" != --quick ]; then
 	CC=clang setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
 	ninja -C build-asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:suppressions=$PWD/tests/asan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
 		meson test -C build-asan --print-errorlogs
+	scripts/fuzz.sh 20
+	scripts/sanitizers.sh
 fi
 echo "all tests passed"

@@ -24,6 +24,7 @@ struct centry {
 	unsigned gen;		/* bumped by cache_invalidate() */
 	unsigned fetch_gen;	/* gen when the fetch in flight started */
 	unsigned fetch_cgen;	/* c->generation then */
+	struct cval *flight_val;	/* the last fetch's own answer, for its joiners */
 	unsigned flights;	/* fetches finished */
 	int last_rc;		/* result of the last fetch */
 	struct centry *next;	/* hash chain */
@@ -113,6 +114,7 @@ struct cache *cache_new(struct api *api, const struct cache_opts *o)
 
 static void centry_free(struct centry *e)
 {
+	cval_unref(e->flight_val);
 	cval_unref(e->val);
 	free(e->key);
 	free(e);
@@ -210,6 +212,13 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	e->busy = 0;
 	e->flights++;
 	e->last_rc = rc;
+	/*
+	 * Joiners get this fetch's answer even when a change during the fetch
+	 * keeps it out of the entry: it is at least as new as what they asked
+	 * after, while e->val may be older.
+	 */
+	cval_unref(e->flight_val);
+	e->flight_val = rc == 0 ? cval_ref(v) : NULL;
 	if (rc == 0 && gen == c->generation && egen == e->gen) {
 		cval_unref(e->val);
 		e->val = v;
@@ -273,7 +282,7 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
 				continue;
 			rc = e->last_rc;
 			if (rc == 0)
-				*out = cval_ref(e->val);
+				*out = cval_ref(e->flight_val);
 			break;
 		}
 		rc = cache_fill_locked(c, e, fetch, arg, ttl, out);

@@ -1,6 +1,7 @@
 /* config.c - options, environment and key files; see config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <errno.h>
@@ -407,11 +408,16 @@ static int config_host_is_loopback(const char *host, size_t len)
 		return 1;
 	if (len == 5 && strncmp(host, "[::1]", 5) == 0)
 		return 1;
-	if (len >= 4 && strncmp(host, "127.", 4) == 0) {
-		for (size_t i = 4; i < len; i++)
-			if (!isdigit((unsigned char)host[i]) && host[i] != '.')
-				return 0;
-		return 1;
+	/* A dotted quad 127.a.b.c exactly, each part 0-255, no leading zeros. */
+	if (len >= 7 && len < 16 && strncmp(host, "127.", 4) == 0) {
+		char ip[16];
+		struct in_addr a;
+		char back[INET_ADDRSTRLEN];
+
+		memcpy(ip, host, len);
+		ip[len] = '\0';
+		return inet_pton(AF_INET, ip, &a) == 1 &&
+		       inet_ntop(AF_INET, &a, back, sizeof(back)) && strcmp(back, ip) == 0;
 	}
 	return 0;
 }

@@ -214,6 +214,8 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	/* Write handles and JSON snapshots bypass the page cache. */
 	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
+	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
+	fi->noflush = !h->wf;
 	sent = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (sent != 0)
 		fsops_fh_free(fs, h);

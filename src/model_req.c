@@ -174,6 +174,17 @@ out:
 	return rc;
 }
 
+/* Whether the comma-separated mask already names field. */
+static int mask_has(const char *mask, const char *field)
+{
+	size_t n = strlen(field);
+
+	for (const char *p = mask; (p = strstr(p, field)) != NULL; p += n)
+		if ((p == mask || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 /*
  * Collect the changed fields of in (against cur) into changed, their wire
  * names into mask. Read-only fields must be unchanged.
@@ -199,6 +210,10 @@ static int diff_fields(const struct field *t, struct json_object *cur, struct js
 		}
 		if (!type_ok(f, v)) {
 			rc = bad_field(out, k);
+			continue;
+		}
+		if (mask && mask_has(mask, f->wire)) {
+			rc = bad_field(out, k);	/* two spellings of one field */
 			continue;
 		}
 		w = wire_value(f, v);

@@ -68,6 +68,59 @@ def test_mixed_load_under_faults(emu):
     assert not problems, "\n".join(problems) + "\n\n" + table
 
 
+def test_key_reads_back_right_after_its_creation_under_concurrency(emu):
+    """8 threads each create keys and read each one back at once, while half of them
+    also list keys/: no fault at all, only concurrent changes. Every read-back must
+    find the key that close() just reported as created."""
+    m = util.Mount(emu, ["cache_ttl=1", "timeout=10"])
+    missing, made, failed = [], [0], []
+    lock = threading.Lock()
+    stop = time.monotonic() + 5
+
+    def worker(t):
+        i = 0
+        while time.monotonic() < stop:
+            i += 1
+            name = "rt%d-%d" % (t, i)
+            try:
+                with open(m.p("keys", name), "w") as f:
+                    f.write('{"acls": [], "qps": 1}')
+            except OSError as e:
+                with lock:
+                    failed.append("%s: %s" % (name, e))
+                continue
+            try:
+                with open(m.p("keys", name)) as f:
+                    f.read()
+            except OSError as e:
+                with lock:
+                    missing.append("%s: %s" % (name, e.strerror))
+            with lock:
+                made[0] += 1
+            if t % 2:
+                try:
+                    os.listdir(m.p("keys"))
+                except OSError as e:
+                    with lock:
+                        failed.append("ls: %s" % e)
+
+    try:
+        threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads), "threads blocked (deadlock?)"
+    finally:
+        m.stop()
+    assert not failed, failed[:5]
+    assert made[0] > 100
+    assert not missing, (
+        "%d of %d keys were not found right after close() reported them created "
+        "(no faults; concurrent creations and listings only): %s"
+        % (len(missing), made[0], missing[:5]))
+
+
 # ---------------------------------------------------------------------------
 # Deterministic races: a listing in flight across a change
 
@@ -212,6 +265,33 @@ def test_key_deleted_while_a_listing_is_in_flight_stays_gone(emu):
             "keys/staging was removed (unlink() returned 0) but ls still shows it (%s) / stat "
             "finds it (%s): the listing fetched before the removal was used afterwards"
             % (listed, visible))
+    finally:
+        m.stop()
+        proxy.close()
+
+
+def test_document_removed_while_a_listing_is_in_flight_stays_gone(emu):
+    proxy = HoldProxy(emu)
+    m = util.Mount(emu, ["management_url=" + proxy.url, "api_url=" + proxy.url,
+                         "cache_ttl=60"])
+    docs = m.p("collections", "research-notes", "documents")
+    try:
+        assert "reading-list.txt" in os.listdir(docs)
+        t = start_listing_in_flight(m, proxy, "/documents", docs)
+        time.sleep(0.1)
+        os.unlink(os.path.join(docs, "reading-list.txt"))     # removed now
+        names = [d["file_metadata"]["name"] for c in emu.state()["collections"]
+                 if c["collection_name"] == "research-notes" for d in c["documents"]]
+        assert "reading-list.txt" not in names
+        listed = "reading-list.txt" in os.listdir(docs)
+        meta = "reading-list.txt.json" in os.listdir(
+            m.p("collections", "research-notes", "metadata"))
+        t.join()
+        listed_after = "reading-list.txt" in os.listdir(docs)
+        assert not (listed or meta or listed_after), (
+            "documents/reading-list.txt was removed (unlink() returned 0) but ls shows it "
+            "(documents/ during the old fetch: %s, metadata/: %s, documents/ after: %s)"
+            % (listed, meta, listed_after))
     finally:
         m.stop()
         proxy.close()
