@@ -22,6 +22,21 @@ setup build -Dwerror=true
 ninja -C build
 meson test -C build --print-errorlogs
 
+# meson install puts the program, its man page and the examples in place,
+# and the man page renders without warnings.
+inst=$(mktemp -d)
+DESTDIR=$inst meson install -C build --quiet >/dev/null
+for f in bin/xaifs share/man/man1/xaifs.1 share/doc/xaifs/examples/xaifs.service \
+	 share/doc/xaifs/examples/fstab.example; do
+	[ -e "$inst/usr/local/$f" ] || { echo "install check: $f was not installed" >&2; exit 1; }
+done
+rm -rf "$inst"
+if [ -n "$(groff -man -ww -z man/xaifs.1 2>&1)" ]; then
+	echo "install check: man/xaifs.1 has groff warnings" >&2
+	exit 1
+fi
+echo "install check: 1 passed, 0 failed"
+
 if [ "${1:-}" != --quick ]; then
 	CC=clang setup build-asan -Dwerror=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
