@@ -66,6 +66,13 @@ void wr_inval_inode(struct wr *w, uint64_t ino)
 
 /* ---- finding things ---- */
 
+int wr_parent(struct wr *w, uint64_t parent, struct node_id *p)
+{
+	if (w->read_only)
+		return -EROFS;
+	return ns_node(w->ns, parent, p);
+}
+
 int wr_dir_writable(enum node_kind k)
 {
 	return k == NODE_KEYS_DIR || k == NODE_DOCS_DIR;
@@ -222,9 +229,7 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 	enum wr_target t;
 	int rc, fd = -1, temp;
 
-	if (w->read_only)
-		return -EROFS;
-	rc = ns_node(w->ns, parent, &p);
+	rc = wr_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
 	if (!wr_dir_writable(p.kind) || !w->local) {

@@ -62,4 +62,7 @@ void wr_keep_secret(struct wr *w, const char *id, char *secret);
 int wr_spool_write(int fd, const char *data, size_t len);
 int wr_dir_writable(enum node_kind k);
 
+/* The directory a change is made in; -EROFS on a read-only mount. */
+int wr_parent(struct wr *w, uint64_t parent, struct node_id *p);
+
 #endif

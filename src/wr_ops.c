@@ -52,9 +52,7 @@ int wr_unlink(struct wr *w, uint64_t parent, const char *name)
 	size_t n = strlen(name), s = strlen(WR_META_SUFFIX);
 	int rc;
 
-	if (w->read_only)
-		return -EROFS;
-	rc = ns_node(w->ns, parent, &p);
+	rc = wr_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
 	switch (p.kind) {
@@ -124,9 +122,7 @@ int wr_rmdir(struct wr *w, uint64_t parent, const char *name)
 	char *cid = NULL;
 	int rc;
 
-	if (w->read_only)
-		return -EROFS;
-	rc = ns_node(w->ns, parent, &p);
+	rc = wr_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
 	if (p.kind == NODE_COLL_DIR) {
@@ -169,9 +165,7 @@ int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e
 	char *body = NULL;
 	int rc;
 
-	if (w->read_only)
-		return -EROFS;
-	rc = ns_node(w->ns, parent, &p);
+	rc = wr_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
 	if (p.kind != NODE_COLLS_DIR) {
