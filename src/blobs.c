@@ -21,8 +21,27 @@ struct blob {
 	struct blob *next;
 };
 
+struct blobs_dl {
+	int refs;		/* atomic */
+	struct blobs *b;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* progress or end */
+	int done;		/* protected by lock */
+	int rc;			/* protected by lock */
+	char *id;
+	char *name;		/* file name in the directory */
+	char *tmp;		/* the growing file */
+	int wfd;		/* the downloader's fd */
+	blobs_fill_fn fill;
+	void *ctx;
+	struct blobs_dl *next;	/* in b->inflight; protected by b->lock */
+};
+
 struct blobs {
 	pthread_mutex_t lock;
+	pthread_cond_t idle;	/* a download thread ended */
+	int active;		/* download threads running; protected by lock */
+	struct blobs_dl *inflight;	/* protected by lock */
 	char *dir;
 	int owned;		/* a private directory removed at the end */
 	uint64_t max_bytes;
@@ -135,6 +154,7 @@ struct blobs *blobs_new(const char *dir, const char *tmpdir, uint64_t max_bytes)
 	}
 	b->max_bytes = max_bytes;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->idle, NULL);
 	if (!b->owned)
 		blobs_scan(b);
 	return b;
@@ -152,6 +172,10 @@ void blobs_free(struct blobs *b)
 {
 	if (!b)
 		return;
+	pthread_mutex_lock(&b->lock);
+	while (b->active)
+		pthread_cond_wait(&b->idle, &b->lock);
+	pthread_mutex_unlock(&b->lock);
 	if (b->owned) {
 		blobs_clear(b);
 		rmdir(b->dir);
@@ -164,6 +188,7 @@ void blobs_free(struct blobs *b)
 		free(x);
 	}
 	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->idle);
 	free(b->dir);
 	free(b);
 }
@@ -237,7 +262,7 @@ int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn 
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = fill(ctx, fd, &bytes);
+	rc = fill(ctx, id, fd, &bytes);
 	if (rc == 0 && bytes <= b->max_bytes && rename(tmp, path) == 0) {
 		blobs_insert(b, name, bytes);
 	} else {
@@ -248,4 +273,179 @@ int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn 
 		return rc;
 	}
 	return fd;
+}
+
+/* ---- downloads on their own threads ---- */
+
+void blobs_dl_unref(struct blobs_dl *dl)
+{
+	if (!dl || __atomic_sub_fetch(&dl->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	pthread_mutex_destroy(&dl->lock);
+	pthread_cond_destroy(&dl->cond);
+	free(dl->id);
+	free(dl->name);
+	free(dl->tmp);
+	free(dl);
+}
+
+static void blobs_dl_finish(struct blobs_dl *dl, int rc, uint64_t bytes)
+{
+	struct blobs *b = dl->b;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", b->dir, dl->name);
+	if (rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0)
+		blobs_insert(b, dl->name, bytes);
+	else
+		unlink(dl->tmp);	/* readers' fds still read it */
+	pthread_mutex_lock(&b->lock);
+	for (struct blobs_dl **p = &b->inflight; *p; p = &(*p)->next)
+		if (*p == dl) {
+			*p = dl->next;
+			break;
+		}
+	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_lock(&dl->lock);
+	dl->done = 1;
+	dl->rc = rc;
+	pthread_cond_broadcast(&dl->cond);
+	pthread_mutex_unlock(&dl->lock);
+}
+
+static void *blobs_dl_thread(void *arg)
+{
+	struct blobs_dl *dl = arg;
+	struct blobs *b = dl->b;
+	uint64_t bytes = 0;
+	int rc;
+
+	rc = dl->fill(dl->ctx, dl->id, dl->wfd, &bytes);
+	close(dl->wfd);
+	blobs_dl_finish(dl, rc, bytes);
+	blobs_dl_unref(dl);
+	pthread_mutex_lock(&b->lock);
+	b->active--;
+	pthread_cond_broadcast(&b->idle);
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+static struct blobs_dl *blobs_dl_new(struct blobs *b, const char *id, const char *name,
+				     blobs_fill_fn fill, void *ctx)
+{
+	struct blobs_dl *dl = calloc(1, sizeof(*dl));
+
+	if (!dl)
+		return NULL;
+	dl->refs = 1;
+	dl->b = b;
+	dl->fill = fill;
+	dl->ctx = ctx;
+	dl->wfd = -1;
+	dl->id = strdup(id);
+	dl->name = strdup(name);
+	if (asprintf(&dl->tmp, "%s/.part-%llu-%s", b->dir, (unsigned long long)++b->seq,
+		     name) < 0)
+		dl->tmp = NULL;
+	pthread_mutex_init(&dl->lock, NULL);
+	pthread_cond_init(&dl->cond, NULL);
+	if (!dl->id || !dl->name || !dl->tmp) {
+		blobs_dl_unref(dl);
+		return NULL;
+	}
+	return dl;
+}
+
+/* Start a download thread for dl (b->lock held). Returns 0 or -errno. */
+static int blobs_dl_start_locked(struct blobs *b, struct blobs_dl *dl)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	dl->wfd = open(dl->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (dl->wfd < 0)
+		return -errno;
+	__atomic_add_fetch(&dl->refs, 1, __ATOMIC_RELAXED);	/* the thread's */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, blobs_dl_thread, dl);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		close(dl->wfd);
+		unlink(dl->tmp);
+		__atomic_sub_fetch(&dl->refs, 1, __ATOMIC_RELAXED);
+		return -rc;
+	}
+	b->active++;
+	dl->next = b->inflight;
+	b->inflight = dl;
+	return 0;
+}
+
+int blobs_open_async(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
+		     void *ctx, struct blobs_dl **out)
+{
+	struct blobs_dl *dl;
+	char name[512];
+	int fd, rc = 0;
+
+	*out = NULL;
+	blobs_name(id, hash, name, sizeof(name));
+	fd = blobs_lookup(b, name);
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&b->lock);
+	for (dl = b->inflight; dl; dl = dl->next)
+		if (strcmp(dl->name, name) == 0)
+			break;
+	if (dl) {
+		__atomic_add_fetch(&dl->refs, 1, __ATOMIC_RELAXED);
+	} else {
+		dl = blobs_dl_new(b, id, name, fill, ctx);
+		rc = dl ? blobs_dl_start_locked(b, dl) : -ENOMEM;
+		if (rc < 0) {
+			blobs_dl_unref(dl);
+			dl = NULL;
+		}
+	}
+	/* Opened while b->lock is held: the file cannot be renamed away first. */
+	fd = dl ? open(dl->tmp, O_RDONLY | O_CLOEXEC) : rc;
+	if (dl && fd < 0)
+		fd = -errno;
+	pthread_mutex_unlock(&b->lock);
+	if (fd < 0) {
+		blobs_dl_unref(dl);
+		return fd;
+	}
+	*out = dl;
+	return fd;
+}
+
+int blobs_dl_wait(struct blobs_dl *dl, int fd, uint64_t want)
+{
+	struct timespec until;
+	struct stat st;
+	int rc = 0;
+
+	pthread_mutex_lock(&dl->lock);
+	for (;;) {
+		if (dl->done) {
+			rc = dl->rc;
+			break;
+		}
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= want)
+			break;
+		/* The downloader does not signal each write: look again soon. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 2 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&dl->cond, &dl->lock, &until);
+	}
+	pthread_mutex_unlock(&dl->lock);
+	return rc;
 }

@@ -7,9 +7,10 @@
  * new file id (and hash), so a cached file is never served for changed
  * content.
  *
- * Threads: thread safe; b->lock guards the bookkeeping and is never held
- * while bytes are downloaded. Two readers of one uncached document may both
- * download it; the second rename simply replaces the first.
+ * Threads: thread safe; b->lock guards the bookkeeping and the list of
+ * downloads in flight, and is never held while bytes are downloaded. Readers
+ * of one uncached document share one download (blobs_open_async), which runs
+ * on a detached thread; blobs_free() waits for every such thread.
  *
  * Ownership: blobs_open() returns a read-only fd the caller closes; an
  * open fd stays valid even if the file is evicted meanwhile.
@@ -21,8 +22,11 @@
 
 struct blobs;
 
-/* Fills fd (opened for writing, empty) with the bytes; returns 0 or -errno. */
-typedef int (*blobs_fill_fn)(void *ctx, int fd, uint64_t *bytes);
+/* Fills fd (opened for writing, empty) with the bytes of id; returns 0 or -errno. */
+typedef int (*blobs_fill_fn)(void *ctx, const char *id, int fd, uint64_t *bytes);
+
+/* A download in progress, shared by every reader of that document. */
+struct blobs_dl;
 
 /*
  * Use dir (created 0700 if missing) with a budget of max_bytes. When dir is
@@ -38,6 +42,23 @@ void blobs_free(struct blobs *b);
  */
 int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
 	       void *ctx, int *hit);
+
+/*
+ * Like blobs_open(), but a miss starts the download on a thread of its own
+ * (or joins the one already running for that document) and returns at once
+ * an fd on the file as it grows, with *dl set (a reference: release it with
+ * blobs_dl_unref()). Readers call blobs_dl_wait() before reading. On a hit
+ * *dl is NULL. ctx must outlive the blobs (it is the cache).
+ */
+int blobs_open_async(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
+		     void *ctx, struct blobs_dl **dl);
+
+/*
+ * Wait until the download has put `want` bytes in the file, or has ended.
+ * Returns 0, or the download's -errno when it failed.
+ */
+int blobs_dl_wait(struct blobs_dl *dl, int fd, uint64_t want);
+void blobs_dl_unref(struct blobs_dl *dl);
 
 /* Forget everything cached (files are removed). */
 void blobs_clear(struct blobs *b);

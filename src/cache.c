@@ -492,57 +492,25 @@ void cache_invalidate_documents(struct cache *c, const char *collection_id)
 	free(key);
 }
 
-struct cache_dl {
-	struct cache *c;
-	const char *file_id;
-};
-
-static int cache_fill_document(void *ctx, int fd, uint64_t *bytes)
+static int cache_fill_document(void *ctx, const char *file_id, int fd, uint64_t *bytes)
 {
-	struct cache_dl *d = ctx;
+	struct cache *c = ctx;
 
-	return api_download_file(d->c->api, d->file_id, fd, bytes);
+	return api_download_file(c->api, file_id, fd, bytes);
 }
 
-/* Single flight for downloads: arg is "<file_id>\n<hash>". */
-static int fetch_blob(struct cache *c, const char *arg, struct cval *v)
+int cache_open_document(struct cache *c, const char *file_id, const char *hash,
+			struct blobs_dl **dl)
 {
-	const char *nl = strchr(arg, '\n');
-	char *id = nl ? strndup(arg, (size_t)(nl - arg)) : NULL;
-	struct cache_dl d = { c, id };
-	int fd, hit = 0;
-
-	if (!id)
-		return -ENOMEM;
-	fd = blobs_open(c->o.blobs, id, nl + 1, cache_fill_document, &d, &hit);
-	free(id);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
-int cache_open_document(struct cache *c, const char *file_id, const char *hash)
-{
-	struct cache_dl d = { c, file_id };
-	struct cval *v = NULL;
 	uint64_t bytes = 0;
-	int fd, hit = 0, rc;
-	char *key = NULL;
+	int fd, rc;
 
+	*dl = NULL;
 	if (!c->api)
 		return -ENOTCONN;
 	if (c->o.blobs) {
-		/* Readers of one uncached document share its download. */
-		fd = blobs_open(c->o.blobs, file_id, hash, NULL, NULL, &hit);
-		if (fd == -ENOENT && asprintf(&key, "blob/%s\n%s", file_id, hash ? hash : "") > 0) {
-			rc = cache_get(c, key, fetch_blob, key + 5, 0, &v);
-			cval_unref(v);
-			fd = rc < 0 ? rc : blobs_open(c->o.blobs, file_id, hash, cache_fill_document,
-						      &d, &hit);
-			hit = 0;
-		}
-		free(key);
+		/* Readers of one uncached document share one download. */
+		fd = blobs_open_async(c->o.blobs, file_id, hash, cache_fill_document, c, dl);
 	} else {
 		fd = spool_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
 		rc = fd < 0 ? fd : api_download_file(c->api, file_id, fd, &bytes);
@@ -552,7 +520,7 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash)
 		}
 	}
 	pthread_mutex_lock(&c->lock);
-	if (fd >= 0 && hit)
+	if (fd >= 0 && c->o.blobs && !*dl)
 		c->stats.doc_hits++;
 	else if (fd >= 0)
 		c->stats.doc_misses++;

@@ -100,9 +100,12 @@ int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *
 
 /*
  * A read-only fd on a document's bytes, from the on-disk cache (keyed by
- * file id and content hash) or downloaded into it. Returns fd or -errno.
+ * file id and content hash), or on the file a download is filling: then
+ * *dl is set (release with blobs_dl_unref()) and readers must call
+ * blobs_dl_wait() for the bytes they read. Returns fd or -errno.
  */
-int cache_open_document(struct cache *c, const char *file_id, const char *hash);
+int cache_open_document(struct cache *c, const char *file_id, const char *hash,
+			struct blobs_dl **dl);
 
 /*
  * The generic getter behind the typed ones: the value stored under key, or

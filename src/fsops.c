@@ -294,6 +294,15 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, f->data + (n ? off : 0), n < size ? n : size);
 		return;
 	}
+	if (f->dl) {
+		/* A document still downloading: wait for the bytes asked for. */
+		int rc = blobs_dl_wait(f->dl, f->fd, (uint64_t)off + size);
+
+		if (rc < 0) {
+			fuse_reply_err(req, rc == -ENOMEM ? ENOMEM : EIO);
+			return;
+		}
+	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	bv.buf[0].fd = f->fd;
 	bv.buf[0].pos = off;

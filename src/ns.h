@@ -83,6 +83,7 @@ struct ns_file {
 	int fd;			/* spooled document bytes, or -1 */
 	int direct_io;		/* serve with FOPEN_DIRECT_IO */
 	int keep_cache;		/* the kernel may keep pages from an earlier open */
+	struct blobs_dl *dl;	/* documents still downloading: wait before reads */
 };
 
 /* Open ino for reading (flags are open(2) flags). */

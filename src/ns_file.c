@@ -34,13 +34,18 @@ static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_fi
 	cval_unref(v);
 	if (rc < 0)
 		return rc;
-	fd = cache_open_document(ns->cache, n->id, hash);
+	fd = cache_open_document(ns->cache, n->id, hash, &f->dl);
 	free(hash);
 	if (fd < 0)
 		return fd;
 	f->fd = fd;
 	/* A file id's bytes never change (a new version gets a new id). */
 	f->keep_cache = 1;
+	if (f->dl) {
+		/* Reads are served as the bytes arrive; a failing download fails open. */
+		rc = blobs_dl_wait(f->dl, fd, listed > 0 ? 1 : 0);
+		return rc;
+	}
 	/* A size that disagrees with the listing must not truncate reads. */
 	f->direct_io = fstat(fd, &st) < 0 || st.st_size != listed;
 	return 0;
@@ -162,6 +167,7 @@ void ns_release(struct ns_file *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
+	blobs_dl_unref(f->dl);
 	if (f->owned)
 		explicit_bzero(f->owned, f->len);
 	free(f->owned);
