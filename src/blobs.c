@@ -427,6 +427,7 @@ int blobs_dl_wait(struct blobs_dl *dl, int fd, uint64_t want)
 {
 	struct timespec until;
 	struct stat st;
+	long wait_ns = 50 * 1000;	/* grows to 2 ms while nothing arrives */
 	int rc = 0;
 
 	pthread_mutex_lock(&dl->lock);
@@ -439,7 +440,9 @@ int blobs_dl_wait(struct blobs_dl *dl, int fd, uint64_t want)
 			break;
 		/* The downloader does not signal each write: look again soon. */
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 2 * 1000 * 1000;
+		until.tv_nsec += wait_ns;
+		if (wait_ns < 2 * 1000 * 1000)
+			wait_ns *= 2;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
