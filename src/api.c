@@ -43,6 +43,10 @@ static const char *const api_routes[API_ROUTE_COUNT] = {
 	[API_KEY_PROPAGATION] = "GET /auth/api-keys/{apiKeyId}/propagation",
 	[API_REINDEX_DOCUMENT] = "PATCH /v1/collections/{collection_id}/documents/{file_id}",
 	[API_AUDIT] = "GET /audit/teams/{teamId}/events",
+	[API_FILE_UPLOAD] = "POST /v1/files",
+	[API_ADD_FILE] = "POST /v1/collections/{collection_id}/documents/{file_id}",
+	[API_FILE_DELETE] = "DELETE /v1/files/{file_id}",
+	[API_GET_DOCUMENT] = "GET /v1/collections/{collection_id}/documents/{file_id}",
 };
 
 const char *api_route_name(enum api_route r)
@@ -526,6 +530,9 @@ int api_delete_document(struct api *a, const char *collection_id, const char *fi
 			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
 }
 
+static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
+				int fd, uint64_t size, const char *content_type, struct res *out);
+
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
 			uint64_t size, const char *content_type, struct res *out)
 {
@@ -547,6 +554,8 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
 		return -EROFS;
 	}
+	if (a->o.upload_files)
+		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
 	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
 			     "/documents");
 	if (!req.url)
@@ -639,4 +648,69 @@ int api_reindex_document(struct api *a, const char *collection_id, const char *f
 {
 	return api_write(a, API_REINDEX_DOCUMENT, "PATCH",
 			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
+}
+
+/* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is the file's. */
+static int api_files_upload(struct api *a, const char *name, int fd, uint64_t size,
+			    const char *content_type, char **id)
+{
+	const struct http_part parts[] = {
+		{ "purpose", "assistants", -1, 0, NULL, NULL },
+		{ "file", NULL, fd, size, name, content_type },
+	};
+	struct http_req req = {
+		.method = "POST", .route = api_routes[API_FILE_UPLOAD],
+		.bearer = a->o.api_key, .out_fd = -1,
+		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	};
+	struct http_resp resp;
+	int rc;
+
+	req.url = api_url_id(a->o.api_url, "/v1/files", NULL, NULL);
+	if (!req.url)
+		return -ENOMEM;
+	__atomic_add_fetch(&a->counts[API_FILE_UPLOAD], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	if (rc == 0 && (rc = model_parse_file_id(resp.body.data, resp.body.len, id)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_FILE_UPLOAD]);
+	http_resp_release(&resp);
+	free((char *)req.url);
+	return rc;
+}
+
+static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
+				int fd, uint64_t size, const char *content_type, struct res *out)
+{
+	char *file_id = NULL, *url = NULL, *body = NULL;
+	size_t len;
+	int rc;
+
+	if (!a->o.api_key) {
+		log_error("cannot upload '%s' through the Files API: -o upload=files needs an "
+			  "inference key (XAI_API_KEY or -o api_key_file=PATH)", name);
+		return -EACCES;
+	}
+	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	if (rc < 0)
+		return rc;
+	rc = api_write(a, API_ADD_FILE, "POST", api_document_url(a, collection_id, file_id),
+		       "{}", NULL, NULL);
+	if (rc < 0) {
+		/* Nothing half-made: the file must not stay behind on the server. */
+		url = api_url_id(a->o.api_url, "/v1/files/", file_id, NULL);
+		if (url)
+			api_call(a, API_FILE_DELETE, "DELETE", url, a->o.api_key, NULL, &body, &len);
+		goto out;
+	}
+	url = api_document_url(a, collection_id, file_id);
+	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+		 : -ENOMEM;
+	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
+out:
+	free(body);
+	free(url);
+	free(file_id);
+	return rc;
 }

@@ -35,6 +35,7 @@ struct api_opts {
 	const char *api_key;		/* borrowed secret, or NULL */
 	int page_size;
 	int read_only;		/* refuse every mutating call with -EROFS, unsent */
+	int upload_files;	/* upload documents through the Files API (two steps) */
 };
 
 /* The routes, for counters (.xaifs/stats) and logs. */
@@ -61,6 +62,10 @@ enum api_route {
 	API_KEY_PROPAGATION,
 	API_REINDEX_DOCUMENT,
 	API_AUDIT,
+	API_FILE_UPLOAD,
+	API_ADD_FILE,
+	API_FILE_DELETE,
+	API_GET_DOCUMENT,
 	API_ROUTE_COUNT
 };
 
@@ -107,8 +112,12 @@ int api_update_collection(struct api *a, const char *collection_id, const char *
 int api_delete_collection(struct api *a, const char *collection_id);
 
 /*
- * Upload size bytes of fd (from offset 0) as document name into a collection
- * (multipart parts name, data, content_type, fields).
+ * Upload size bytes of fd (from offset 0) as document name into a collection:
+ * by default one direct multipart POST (parts name, data, content_type,
+ * fields); with upload_files, the two-step route: POST api.x.ai/v1/files
+ * (inference key), then POST .../documents/{file_id}, then GET the
+ * document's metadata. If the second step fails the uploaded file is
+ * deleted again, so nothing half-made remains.
  */
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
 			uint64_t size, const char *content_type, struct res *out);

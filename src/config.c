@@ -38,6 +38,7 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("cache_dir=%s", cache_dir),
 	CONFIG_OPT("config=%s", config_file),
 	CONFIG_OPT("cache_size=%s", cache_size_str),
+	CONFIG_OPT("upload=%s", upload),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
 	CONFIG_OPT("page_size=%d", page_size),
@@ -160,6 +161,7 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_STR(c, f, region);
 	CONFIG_TAKE_STR(c, f, cache_dir);
 	CONFIG_TAKE_STR(c, f, cache_size_str);
+	CONFIG_TAKE_STR(c, f, upload);
 	CONFIG_TAKE_NUM(c, f, cache_ttl, 60);
 	CONFIG_TAKE_NUM(c, f, live_ttl, 10);
 	CONFIG_TAKE_NUM(c, f, page_size, 100);
@@ -304,6 +306,8 @@ void config_print_help(const char *prog)
 	       "    -o cache_dir=DIR         keep document bytes in DIR across mounts\n"
 	       "                             (default: a private directory per mount)\n"
 	       "    -o cache_size=N[K|M|G]   most bytes of documents kept on disk (default 1G)\n"
+	       "    -o upload=direct|files   upload documents in one request (default), or\n"
+	       "                             through the Files API (needs an inference key)\n"
 	       "    -o config=PATH           options file, one per line (default\n"
 	       "                             $XDG_CONFIG_HOME/xaifs/config or ~/.config/xaifs/config)\n"
 	       "    -o ro                    read-only mount\n\n"
@@ -524,6 +528,10 @@ static int config_size(const char *s, unsigned long long *out)
 
 static int config_numbers(struct config *c)
 {
+	if (c->upload && strcmp(c->upload, "direct") != 0 && strcmp(c->upload, "files") != 0) {
+		fprintf(stderr, "xaifs: upload= takes 'direct' or 'files'\n");
+		return -EINVAL;
+	}
 	c->cache_size = 1ull << 30;
 	if (c->cache_size_str && config_size(c->cache_size_str, &c->cache_size) < 0) {
 		fprintf(stderr, "xaifs: bad cache_size '%s' (bytes, or a number with K, M or G)\n",
@@ -596,6 +604,7 @@ void config_release(struct config *c)
 	free(c->region);
 	free(c->cache_dir);
 	free(c->cache_size_str);
+	free(c->upload);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
 }

@@ -33,6 +33,7 @@ struct config {
 	char *config_file;	/* -o config=PATH; else $XDG_CONFIG_HOME/xaifs/config */
 	char *cache_dir;	/* on-disk cache of document bytes; NULL: private, per mount */
 	char *cache_size_str;	/* as given: bytes, or with K, M, G */
+	char *upload;		/* "direct" (default) or "files" */
 	unsigned long long cache_size;	/* bytes */
 	double cache_ttl;	/* seconds: listings and metadata */
 	double live_ttl;	/* seconds: usage and billing */

@@ -512,3 +512,21 @@ int model_parse_document(const char *body, size_t len, struct res *out)
 {
 	return parse_one(body, len, document_entry, out);
 }
+
+int model_parse_file_id(const char *body, size_t len, char **id)
+{
+	struct json_object *o = NULL;
+	const char *s;
+	int rc = mj_parse_object(body, len, &o);
+
+	*id = NULL;
+	if (rc == 0) {
+		s = mj_member_str(o, "id", "file_id");
+		if (!mj_nonempty(s))
+			rc = -EIO;
+		else if (!(*id = strdup(s)))
+			rc = -ENOMEM;
+	}
+	json_object_put(o);
+	return rc;
+}

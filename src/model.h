@@ -203,6 +203,9 @@ int model_parse_key(const char *body, size_t len, struct res *out, char **secret
 int model_parse_collection(const char *body, size_t len, struct res *out);
 int model_parse_document(const char *body, size_t len, struct res *out);
 
+/* The "id" of a Files API file object ({"id":"file_...",...}). -EIO without one. */
+int model_parse_file_id(const char *body, size_t len, char **id);
+
 /* What a write to a resource file asks the API to do. */
 struct model_change {
 	char *body;		/* request body; NULL when nothing is to be sent */
