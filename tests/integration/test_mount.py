@@ -149,3 +149,15 @@ def test_read_only_mount(mount_factory):
     with pytest.raises(OSError) as e:
         open(m.p("keys", "x"), "w")
     assert e.value.errno == 30
+
+
+def test_auto_unmount_and_allow_other_pass_through(emu, mount_factory):
+    """FUSE options reach libfuse: allow_other shows in the mount options, and with
+    auto_unmount a killed daemon leaves no dead mount behind."""
+    m = mount_factory(["auto_unmount", "allow_other"])
+    with open("/proc/mounts") as f:
+        line = next(l for l in f if " %s " % m.path in l)
+    assert "allow_other" in line and "fuse.xaifs" in line, line
+    m.proc.kill()
+    m.proc.wait(10)
+    util.wait_for(lambda: not os.path.ismount(m.path), 10, "auto_unmount after SIGKILL")
