@@ -4,6 +4,8 @@
 # for SECONDS, the targets side by side, starting from the seed corpus.
 # Fails if any target crashes, leaks, hits UB, breaks an invariant or hangs.
 # Usage: scripts/fuzz.sh [SECONDS]   (default 30 per target)
+# The run is seeded (FUZZ_SEED, default 1) so CI repeats the same search;
+# FUZZ_SEED=0 picks a random seed for exploring.
 #
 # New inputs go to build-fuzz/fuzz/<target>/ (the seeds in tests/fuzz/corpus/
 # are never written); a failing input is saved as
@@ -39,7 +41,7 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 pids=()
 for t in "${targets[@]}"; do
 	mkdir -p "$work/$t"
-	"$dir/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 \
+	"$dir/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -seed="${FUZZ_SEED:-1}" \
 		-dict="tests/fuzz/$t.dict" -artifact_prefix="$work/artifacts/$t-" \
 		-print_final_stats=1 "$work/$t" "tests/fuzz/corpus/$t" \
 		>"$work/$t.log" 2>&1 &

@@ -42,6 +42,11 @@ int mj_parse_object(const char *body, size_t len, struct json_object **out)
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
+	/*
+	 * Strict JSON: a number like "08e" is refused rather than kept as text
+	 * that re-renders to something no strict parser (or we) reads the same.
+	 */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	/* An object ends at its '}', so no trailing NUL is needed; a bare
 	 * number or a truncated body gives json_tokener_continue: -EIO. */
 	root = json_tokener_parse_ex(tok, body, (int)len);
