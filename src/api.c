@@ -110,20 +110,12 @@ int api_set_team(struct api *a, const char *team_id)
 	return a->team ? 0 : -ENOMEM;
 }
 
-const char *api_team(const struct api *a)
-{
-	return a->team;
-}
 
 void api_http_stats(const struct api *a, struct http_stats *out)
 {
 	http_get_stats(a->http, out);
 }
 
-int api_has_inference_key(const struct api *a)
-{
-	return a->o.api_key != NULL;
-}
 
 /*
  * One call: build the request, send it, hand back the body.

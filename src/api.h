@@ -74,8 +74,6 @@ void api_free(struct api *a);
 
 /* Set the team (before any thread uses the api). Returns 0 or -ENOMEM. */
 int api_set_team(struct api *a, const char *team_id);
-const char *api_team(const struct api *a);
-int api_has_inference_key(const struct api *a);
 
 /* GET /auth/management-keys/validation. */
 int api_validate(struct api *a, struct whoami *out);

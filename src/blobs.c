@@ -242,38 +242,6 @@ static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
 	free(x);
 }
 
-int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
-	       void *ctx, int *hit)
-{
-	char name[512], tmp[4096], path[4096];
-	uint64_t bytes = 0, seq;
-	int fd, rc;
-
-	blobs_name(id, hash, name, sizeof(name));
-	fd = blobs_lookup(b, name);
-	*hit = fd >= 0;
-	if (fd >= 0 || !fill)
-		return fd;
-	pthread_mutex_lock(&b->lock);
-	seq = ++b->seq;
-	pthread_mutex_unlock(&b->lock);
-	snprintf(tmp, sizeof(tmp), "%s/.part-%llu-%s", b->dir, (unsigned long long)seq, name);
-	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = fill(ctx, id, fd, &bytes);
-	if (rc == 0 && bytes <= b->max_bytes && rename(tmp, path) == 0) {
-		blobs_insert(b, name, bytes);
-	} else {
-		unlink(tmp);	/* too big to keep, or failed: the fd still reads it */
-	}
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
 
 /* ---- downloads on their own threads ---- */
 

@@ -12,7 +12,7 @@
  * of one uncached document share one download (blobs_open_async), which runs
  * on a detached thread; blobs_free() waits for every such thread.
  *
- * Ownership: blobs_open() returns a read-only fd the caller closes; an
+ * Ownership: blobs_open_async() returns a read-only fd the caller closes; an
  * open fd stays valid even if the file is evicted meanwhile.
  */
 #ifndef XAIFS_BLOBS_H
@@ -37,14 +37,7 @@ struct blobs *blobs_new(const char *dir, const char *tmpdir, uint64_t max_bytes)
 void blobs_free(struct blobs *b);
 
 /*
- * An fd on the cached bytes of (id, hash), filling them with fill() on a
- * miss (fill NULL: -ENOENT on a miss). *hit tells which. Returns fd or -errno.
- */
-int blobs_open(struct blobs *b, const char *id, const char *hash, blobs_fill_fn fill,
-	       void *ctx, int *hit);
-
-/*
- * Like blobs_open(), but a miss starts the download on a thread of its own
+ * An fd on the cached bytes of (id, hash). A miss starts the download on a thread of its own
  * (or joins the one already running for that document) and returns at once
  * an fd on the file as it grows, with *dl set (a reference: release it with
  * blobs_dl_unref()). Readers call blobs_dl_wait() before reading. On a hit

@@ -324,16 +324,6 @@ void local_set_mtime(struct local *l, uint64_t ino, const struct timespec *t)
 	pthread_mutex_unlock(&l->lock);
 }
 
-void local_set_pending(struct local *l, uint64_t ino, int pending)
-{
-	struct lnode *n;
-
-	pthread_mutex_lock(&l->lock);
-	n = local_find_ino_locked(l, ino);
-	if (n)
-		n->pending = pending;
-	pthread_mutex_unlock(&l->lock);
-}
 
 long local_list(struct local *l, enum node_kind dir, const char *cid, char ***names,
 		uint64_t **inos)

@@ -81,9 +81,8 @@ int local_rename(struct local *l, enum node_kind dir, const char *cid, const cha
  */
 int local_redirect(struct local *l, uint64_t ino, enum node_kind kind, const char *id);
 
-/* Set mtime (utimens) / clear the pending mark. */
+/* Set mtime (utimens). */
 void local_set_mtime(struct local *l, uint64_t ino, const struct timespec *t);
-void local_set_pending(struct local *l, uint64_t ino, int pending);
 
 /*
  * The names in directory (dir, cid), for readdir: *names is a malloc'd array
