@@ -215,12 +215,11 @@ static int blobs_lookup(struct blobs *b, const char *name)
 	return fd;
 }
 
-/* Record a new file (after its rename into place), evicting to make room. */
-static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
+/* Record a new file (after its rename into place), evicting to make room (b->lock held). */
+static void blobs_insert_locked(struct blobs *b, const char *name, uint64_t size)
 {
 	struct blob **p, *x = calloc(1, sizeof(*x));
 
-	pthread_mutex_lock(&b->lock);
 	p = blobs_find_locked(b, name);
 	if (p) {
 		b->total -= (*p)->size;
@@ -238,7 +237,6 @@ static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
 		b->total += size;
 		x = NULL;
 	}
-	pthread_mutex_unlock(&b->lock);
 	free(x);
 }
 
@@ -257,17 +255,22 @@ void blobs_dl_unref(struct blobs_dl *dl)
 	free(dl);
 }
 
+/*
+ * Move the finished file into place (or remove it) and take dl off the
+ * in-flight list in one hold of b->lock: a reader that finds dl listed
+ * opens dl->tmp under that lock too, so the file is still there for it.
+ */
 static void blobs_dl_finish(struct blobs_dl *dl, int rc, uint64_t bytes)
 {
 	struct blobs *b = dl->b;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", b->dir, dl->name);
+	pthread_mutex_lock(&b->lock);
 	if (rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0)
-		blobs_insert(b, dl->name, bytes);
+		blobs_insert_locked(b, dl->name, bytes);
 	else
 		unlink(dl->tmp);	/* readers' fds still read it */
-	pthread_mutex_lock(&b->lock);
 	for (struct blobs_dl **p = &b->inflight; *p; p = &(*p)->next)
 		if (*p == dl) {
 			*p = dl->next;

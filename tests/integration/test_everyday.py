@@ -71,7 +71,7 @@ class ArgvMount(util.Mount):
                                      env=e)
         try:
             util.wait_for(lambda: os.path.ismount(self.path) or self.proc.poll() is not None,
-                          20, "mount")
+                          60, "mount")
         except TimeoutError:
             self.stop()
             raise

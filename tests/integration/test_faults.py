@@ -131,7 +131,7 @@ def proc_state(pid):
 def stop(emu):
     """SIGSTOP the emulator and wait until it really is stopped (signals are async)."""
     emu.proc.send_signal(signal.SIGSTOP)
-    util.wait_for(lambda: proc_state(emu.proc.pid) == "T", 5, "emulator stopped")
+    util.wait_for(lambda: proc_state(emu.proc.pid) == "T", 60, "emulator stopped")
 
 
 def remaining(emu, name):

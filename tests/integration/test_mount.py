@@ -120,7 +120,7 @@ def test_source_argument_is_accepted(emu):
                           "management_url=%s,_netdev" % emu.url], env=e,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        util.wait_for(lambda: os.path.ismount(d) or p.poll() is not None, 20, "mount")
+        util.wait_for(lambda: os.path.ismount(d) or p.poll() is not None, 60, "mount")
         assert os.path.ismount(d), p.stdout.read()
         assert "keys" in os.listdir(d)
     finally:
@@ -140,7 +140,7 @@ def test_daemon_mode(emu):
         assert "keys" in os.listdir(d)
     finally:
         subprocess.run(["fusermount3", "-u", d])
-        util.wait_for(lambda: not os.path.ismount(d), 10, "unmount")
+        util.wait_for(lambda: not os.path.ismount(d), 60, "unmount")
         os.rmdir(d)
 
 
@@ -160,4 +160,4 @@ def test_auto_unmount_and_allow_other_pass_through(emu, mount_factory):
     assert "allow_other" in line and "fuse.xaifs" in line, line
     m.proc.kill()
     m.proc.wait(10)
-    util.wait_for(lambda: not os.path.ismount(m.path), 10, "auto_unmount after SIGKILL")
+    util.wait_for(lambda: not os.path.ismount(m.path), 60, "auto_unmount after SIGKILL")

@@ -48,7 +48,7 @@ def mountpoint():
         if os.path.ismount(d):
             subprocess.run(["umount", "-l", d], check=False)
     try:
-        util.wait_for(lambda: not daemons(d), 10, "xaifs to exit")
+        util.wait_for(lambda: not daemons(d), 60, "xaifs to exit")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -105,7 +105,7 @@ def unmount(d, pid):
     r = subprocess.run(["umount", d], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert not os.path.ismount(d)
-    util.wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15, "xaifs to exit")
+    util.wait_for(lambda: not os.path.exists("/proc/%d" % pid), 60, "xaifs to exit")
 
 
 def test_mount_t_fuse_with_program_path(root, emu, mountpoint, key_file):

@@ -74,7 +74,7 @@ class DebugMount:
         e.update(env or {})
         self.proc = subprocess.Popen([util.xaifs_bin(), "-d", self.path, "-o", ",".join(opts)],
                                      stdout=self.err, stderr=subprocess.STDOUT, env=e)
-        util.wait_for(lambda: os.path.ismount(self.path) or self.proc.poll() is not None, 20,
+        util.wait_for(lambda: os.path.ismount(self.path) or self.proc.poll() is not None, 60,
                       "mount")
         assert os.path.ismount(self.path), self.output()
 
@@ -91,7 +91,7 @@ class DebugMount:
             return ""
         subprocess.run(["fusermount3", "-u", self.path], capture_output=True)
         try:
-            self.proc.wait(15)
+            self.proc.wait(60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -1,4 +1,5 @@
 """The whole read-only tree, checked with real tools against the emulator's state."""
+import errno
 import hashlib
 import json
 import os
@@ -251,9 +252,29 @@ def test_document_without_inference_key(emu, mount_factory):
     assert "inference key" in m.stderr()
 
 
+N_OPENS = int(os.environ.get("XAIFS_TEST_OPENS", "2000"))
+
+
+def test_listed_document_opens_while_its_download_fails_fast(emu, mount_factory):
+    """A download that fails at once (no inference key) must not remove the
+    file a reader is about to open: every open answers EACCES, never ENOENT."""
+    m = mount_factory(inference_key=False)
+    d = m.p("collections", "contracts", "documents")
+    names = sorted(os.listdir(d))
+    errs = {}
+    for i in range(N_OPENS):
+        try:
+            with open(os.path.join(d, names[i % len(names)]), "rb") as f:
+                f.read()
+            errs["no error"] = errs.get("no error", 0) + 1
+        except OSError as e:
+            errs[e.strerror] = errs.get(e.strerror, 0) + 1
+    assert errs == {os.strerror(errno.EACCES): N_OPENS}, errs
+
+
 def test_sigterm_unmounts_cleanly(mount_factory):
     m = mount_factory()
     os.listdir(m.p("keys"))
     m.proc.terminate()
     assert m.proc.wait(10) == 0
-    util.wait_for(lambda: not os.path.ismount(m.path), 10, "unmount")
+    util.wait_for(lambda: not os.path.ismount(m.path), 60, "unmount")

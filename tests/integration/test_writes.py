@@ -688,7 +688,13 @@ def test_touch(emu, mnt):
     assert r.returncode == 0, r.stderr + mnt.stderr()
     # An empty new document is uploaded at the last close (FUSE release),
     # which the kernel sends after close() has returned.
-    util.wait_for(lambda: count(emu, DOC_UPLOAD) == 1, 10, "the empty document's upload")
+    # Wait for the state asserted (stored on the server, then listed through
+    # the mount), not for the request count: the emulator counts a request
+    # when it arrives, before the document is stored.
+    util.wait_for(lambda: len(docs(emu, "contracts", "empty.txt")) == 1, 60,
+                  "the empty document stored on the server")
+    util.wait_for(lambda: "empty.txt" in os.listdir(docdir(mnt)), 60,
+                  "the empty document listed in the mount")
     assert count(emu, DOC_UPLOAD) == 1
     d = one_doc(emu, "contracts", "empty.txt")
     assert d["file_metadata"].get("size_bytes", "0") == "0"

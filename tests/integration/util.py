@@ -50,7 +50,7 @@ class Emulator:
              "--seed", seed, "--quiet", *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: os.path.exists(self.port_file) or self.proc.poll() is not None,
-                 20, "emulator port file")
+                 60, "emulator port file")
         if self.proc.poll() is not None:
             raise RuntimeError("emulator exited: " + self.output())
         with open(self.port_file) as f:
@@ -135,7 +135,7 @@ class Mount:
         self.proc = subprocess.Popen(self.argv, stdout=self.err, stderr=subprocess.STDOUT, env=e)
         try:
             wait_for(lambda: os.path.ismount(self.path) or self.proc.poll() is not None,
-                     20, "mount")
+                     60, "mount")
         except TimeoutError:
             self.stop()
             raise
@@ -157,7 +157,7 @@ class Mount:
             subprocess.run(["fusermount3", "-u", self.path], check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            self.proc.wait(15)
+            self.proc.wait(60)
         except subprocess.TimeoutExpired:
             subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
             self.proc.kill()
