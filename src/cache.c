@@ -466,15 +466,163 @@ int cache_store(struct cache *c, const char *key, struct cval *v)
 	return e ? 0 : -ENOMEM;
 }
 
+/* ---- write-through ---- */
+
+/* Longest display name in the listing under key (documents leave room for ".json"). */
+static size_t cache_name_max(const char *key)
+{
+	return strncmp(key, "documents/", 10) == 0 ? NAMES_MAX - 5 : NAMES_MAX;
+}
+
+/*
+ * A named copy of old with the entry whose id is gone_id left out, and add
+ * (its strings taken, also on failure) in place of the entry with its id, or
+ * at the end. NULL on ENOMEM.
+ */
+static struct reslist *cache_list_edit(const struct reslist *old, const char *gone_id,
+				       struct res *add, size_t maxlen)
+{
+	struct reslist *l = reslist_new();
+	int rc = l ? 0 : -ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < old->n; i++) {
+		const struct res *r = &old->v[i];
+		struct res copy;
+
+		if (gone_id && strcmp(r->id, gone_id) == 0)
+			continue;
+		if (add && add->id && strcmp(r->id, add->id) == 0) {
+			rc = reslist_append(l, add);	/* zeroes *add */
+			continue;
+		}
+		rc = res_copy(r, &copy);
+		if (rc == 0)
+			rc = reslist_append(l, &copy);
+	}
+	if (rc == 0 && add && add->id)
+		rc = reslist_append(l, add);
+	res_release(add);
+	if (rc == 0)
+		rc = names_assign(l, maxlen, NULL);
+	if (rc < 0) {
+		reslist_unref(l);
+		return NULL;
+	}
+	return l;
+}
+
+static struct centry *cache_find_locked(struct cache *c, const char *key)
+{
+	for (struct centry *e = c->buckets[cache_hash(key)]; e; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+static void cache_invalidate_locked(struct centry *e)
+{
+	e->expires = 0;
+	e->gen++;
+	cval_mark_stale(e->val);
+}
+
+/*
+ * Change the fresh listing under key by one entry. The new list is built
+ * outside the lock from a referenced snapshot and stored only if nothing
+ * else changed the entry meanwhile; otherwise, and when there is no fresh
+ * listing to change, the entry is invalidated as before.
+ */
+static void cache_edit(struct cache *c, const char *key, const char *gone_id, struct res *add)
+{
+	struct cval *old = NULL, *nv = NULL;
+	struct centry *e;
+	unsigned gen = 0, cgen = 0;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_find_locked(c, key);
+	if (e && e->val && e->val->list && !cval_stale(e->val) && c->o.now() < e->expires) {
+		old = cval_ref(e->val);
+		gen = e->gen;
+		cgen = c->generation;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (old && (nv = cval_new()) &&
+	    !(nv->list = cache_list_edit(old->list, gone_id, add, cache_name_max(key)))) {
+		cval_unref(nv);
+		nv = NULL;
+	}
+	res_release(add);
+	if (nv)
+		nv->fetched = old->fetched;
+	pthread_mutex_lock(&c->lock);
+	e = cache_find_locked(c, key);
+	if (e && nv && e->val == old && e->gen == gen && c->generation == cgen) {
+		e->gen++;	/* a fetch in flight predates this value */
+		cval_mark_stale(e->val);
+		cval_unref(e->val);
+		e->val = cval_ref(nv);
+		c->stats.write_through++;
+	} else if (e) {
+		cache_invalidate_locked(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	cval_unref(old);
+	cval_unref(nv);
+}
+
+/* The key of a listing: "keys", "collections" or "documents/<cid>" (malloc'd). */
+static char *cache_list_key(enum cache_list which, const char *cid)
+{
+	char *key = NULL;
+
+	switch (which) {
+	case CACHE_KEYS:
+		return strdup("keys");
+	case CACHE_COLLECTIONS:
+		return strdup("collections");
+	case CACHE_DOCUMENTS:
+		if (asprintf(&key, "documents/%s", cid ? cid : "") < 0)
+			key = NULL;
+		return key;
+	}
+	return NULL;
+}
+
+void cache_put(struct cache *c, enum cache_list which, const char *cid, struct res *r)
+{
+	char *key = cache_list_key(which, cid);
+
+	if (!key) {
+		res_release(r);
+		cache_drop_all(c);	/* stale data is worse than a refetch */
+	} else if (!r->id || !*r->id || !r->json) {
+		res_release(r);
+		cache_invalidate(c, key);
+	} else {
+		cache_edit(c, key, NULL, r);
+	}
+	free(key);
+}
+
+void cache_remove(struct cache *c, enum cache_list which, const char *cid, const char *id)
+{
+	char *key = cache_list_key(which, cid);
+
+	if (!key)
+		cache_drop_all(c);
+	else
+		cache_edit(c, key, id, NULL);
+	free(key);
+}
+
 void cache_invalidate(struct cache *c, const char *key)
 {
+	struct centry *e;
+
 	pthread_mutex_lock(&c->lock);
-	for (struct centry *e = c->buckets[cache_hash(key)]; e; e = e->next)
-		if (strcmp(e->key, key) == 0) {
-			e->expires = 0;
-			e->gen++;
-			cval_mark_stale(e->val);
-		}
+	e = cache_find_locked(c, key);
+	if (e)
+		cache_invalidate_locked(e);
 	pthread_mutex_unlock(&c->lock);
 }
 

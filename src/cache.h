@@ -77,6 +77,7 @@ struct cache_stats {
 	uint64_t doc_hits;	/* document opens served from disk */
 	uint64_t doc_misses;	/* document opens that downloaded */
 	uint64_t entries;
+	uint64_t write_through;	/* listings changed in place after a write */
 };
 
 /* api may be NULL (tests): every fetch then fails with -ENOTCONN. */
@@ -132,6 +133,25 @@ struct cval *cval_new(void);
  * in flight is handed to its waiters but not kept.
  */
 void cache_invalidate(struct cache *c, const char *key);
+
+/* The listings that writes change in place. */
+enum cache_list {
+	CACHE_KEYS,
+	CACHE_COLLECTIONS,
+	CACHE_DOCUMENTS,	/* of one collection (cid) */
+};
+
+/*
+ * Write-through after a change the server accepted, so the next read costs
+ * no request: cache_put() puts r in place of the listed entry with r's id
+ * (or adds it) and takes r's strings; cache_remove() takes out the entry
+ * with id. cid names the collection for CACHE_DOCUMENTS (else ignored).
+ * Names are assigned again by the name rule; the listing keeps its expiry.
+ * When there is no fresh listing, or another change, drop or fetch raced
+ * with this one, the listing is invalidated instead (the next read fetches).
+ */
+void cache_put(struct cache *c, enum cache_list which, const char *cid, struct res *r);
+void cache_remove(struct cache *c, enum cache_list which, const char *cid, const char *id);
 void cache_invalidate_documents(struct cache *c, const char *collection_id);
 
 /* Forget every entry (values still referenced stay valid). */

@@ -269,6 +269,7 @@ int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	c[n++] = (struct model_counter){ "cache", "entries", cs.entries };
 	c[n++] = (struct model_counter){ "cache", "document_hits", cs.doc_hits };
 	c[n++] = (struct model_counter){ "cache", "document_misses", cs.doc_misses };
+	c[n++] = (struct model_counter){ "cache", "write_through", cs.write_through };
 	c[n++] = (struct model_counter){ "inodes", "count", inode_count(ns->inodes) };
 	return model_render_counters(c, n, out, len);
 }

@@ -36,6 +36,38 @@ void res_release(struct res *r)
 	r->json_len = 0;
 }
 
+static int res_dup_str(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int res_copy(const struct res *src, struct res *dst)
+{
+	int rc;
+
+	memset(dst, 0, sizeof(*dst));
+	rc = res_dup_str(src->id, &dst->id);
+	if (rc == 0)
+		rc = res_dup_str(src->raw_name, &dst->raw_name);
+	if (rc == 0)
+		rc = res_dup_str(src->json, &dst->json);
+	if (rc == 0)
+		rc = res_dup_str(src->hash, &dst->hash);
+	if (rc < 0) {
+		res_release(dst);
+		return rc;
+	}
+	dst->mtime = src->mtime;
+	dst->size = src->size;
+	dst->count = src->count;
+	dst->json_len = src->json_len;
+	return 0;
+}
+
 static void index_free(struct reslist_index *ix)
 {
 	if (!ix)

@@ -66,6 +66,12 @@ int reslist_append(struct reslist *l, struct res *r);
 void res_release(struct res *r);
 
 /*
+ * A deep copy of src in dst, without the display name (names_assign() gives
+ * it). Returns 0 or -ENOMEM (then dst holds nothing).
+ */
+int res_copy(const struct res *src, struct res *dst);
+
+/*
  * Build (or rebuild) the name and id indexes. Every entry should have a name
  * (entries without one are left out of the name index). For equal keys the
  * first entry in list order is found. Returns 0 or -ENOMEM (then no index).

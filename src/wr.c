@@ -122,6 +122,40 @@ void wr_changed(struct wr *w, enum node_kind dir, const char *cid)
 	}
 }
 
+/*
+ * The server accepted a change in (dir, cid) and answered with the resource
+ * as it is now (*out, strings taken): the listing learns it in place, so the
+ * next read costs no request. Documents change their collection's
+ * documents_count, so the collections listing is fetched again when next read.
+ */
+void wr_learned(struct wr *w, enum node_kind dir, const char *cid, struct res *out)
+{
+	cache_invalidate(w->cache, "audit");	/* the change is an audit event */
+	if (dir == NODE_KEYS_DIR) {
+		cache_put(w->cache, CACHE_KEYS, NULL, out);
+	} else if (dir == NODE_COLLS_DIR) {
+		cache_put(w->cache, CACHE_COLLECTIONS, NULL, out);
+	} else {
+		cache_put(w->cache, CACHE_DOCUMENTS, cid, out);
+		cache_invalidate(w->cache, "collections");
+	}
+}
+
+/* The server removed resource id of (dir, cid): the listing forgets it in place. */
+void wr_gone(struct wr *w, enum node_kind dir, const char *cid, const char *id)
+{
+	cache_invalidate(w->cache, "audit");
+	if (dir == NODE_KEYS_DIR) {
+		cache_remove(w->cache, CACHE_KEYS, NULL, id);
+	} else if (dir == NODE_COLLS_DIR) {
+		cache_remove(w->cache, CACHE_COLLECTIONS, NULL, id);
+		cache_invalidate_documents(w->cache, id);
+	} else {
+		cache_remove(w->cache, CACHE_DOCUMENTS, cid, id);
+		cache_invalidate(w->cache, "collections");
+	}
+}
+
 void wr_changed_collections(struct wr *w)
 {
 	cache_invalidate(w->cache, "collections");
@@ -512,15 +546,20 @@ int wr_commit_key_update(struct wr *w, const char *id, const char *label,
 		rc = wr_log_invalid("update key", label, &ch);
 	if (rc == 0 && ch.body) {
 		rc = api_update_key(w->api, id, ch.body, &out);
+		if (rc == 0)
+			wr_learned(w, NODE_KEYS_DIR, "", &out);
 		res_release(&out);
 	}
 	if (rc == 0 && ch.rotate) {
 		rc = api_rotate_key(w->api, id, &out, &secret);
-		if (rc == 0)
+		if (rc == 0) {
 			wr_keep_secret(w, id, secret);
+			wr_learned(w, NODE_KEYS_DIR, "", &out);
+		}
 		res_release(&out);
 	}
-	if (ch.body || ch.rotate)
+	/* After a failure the server may still have acted: fetch again. */
+	if (rc < 0 && (ch.body || ch.rotate))
 		wr_changed(w, NODE_KEYS_DIR, "");
 	model_change_release(&ch);
 	return rc;
@@ -544,7 +583,7 @@ int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t 
 		*id = strdup(out.id);
 		wr_keep_secret(w, out.id, secret);
 		rc = *id ? 0 : -ENOMEM;
-		wr_changed(w, NODE_KEYS_DIR, "");
+		wr_learned(w, NODE_KEYS_DIR, "", &out);
 	}
 	res_release(&out);
 	model_change_release(&ch);
@@ -575,8 +614,13 @@ int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
 		if (rc < 0)
 			log_error("document '%s' was uploaded but its old version %s could not "
 				  "be removed", name, old_id);
+		else
+			wr_gone(w, NODE_DOCS_DIR, cid, old_id);
 	}
-	wr_changed(w, NODE_DOCS_DIR, cid);
+	if (rc == 0)
+		wr_learned(w, NODE_DOCS_DIR, cid, &out);
+	else
+		wr_changed(w, NODE_DOCS_DIR, cid);
 	res_release(&out);
 	return rc;
 }
@@ -599,7 +643,10 @@ static int wr_commit_coll_json(struct wr *w, const char *cid, const char *label,
 		rc = wr_log_invalid("update collection", label, &ch);
 	if (rc == 0 && ch.body) {
 		rc = api_update_collection(w->api, cid, ch.body, &out);
-		wr_changed_collections(w);
+		if (rc == 0)
+			wr_learned(w, NODE_COLLS_DIR, "", &out);
+		else
+			wr_changed_collections(w);
 	}
 	res_release(&out);
 	model_change_release(&ch);

@@ -50,7 +50,12 @@ struct wr_file {
 int wr_find(struct wr *w, enum node_kind dir, const char *cid, const char *name, struct cval **v, const struct res **r);
 int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const char *id, struct cval **v, const struct res **r);
 int wr_listing(struct wr *w, enum node_kind dir, const char *cid, struct cval **out);
+/* A change whose outcome is unknown (or not answered): fetch the listing again. */
 void wr_changed(struct wr *w, enum node_kind dir, const char *cid);
+/* The server accepted a change: the listing learns *out (strings taken) in place. */
+void wr_learned(struct wr *w, enum node_kind dir, const char *cid, struct res *out);
+/* The server removed id: the listing forgets it in place. */
+void wr_gone(struct wr *w, enum node_kind dir, const char *cid, const char *id);
 void wr_changed_collections(struct wr *w);
 void wr_inval_entry(struct wr *w, uint64_t parent, const char *name);
 void wr_inval_inode(struct wr *w, uint64_t ino);

@@ -39,7 +39,10 @@ static int wr_remove_resource(struct wr *w, enum node_kind dir, const char *cid,
 	} else {
 		rc = api_delete_document(w->api, cid, id);
 	}
+	/* Gone either way: removed now, or already by someone else. */
 	if (rc == 0 || rc == -ENOENT)
+		wr_gone(w, dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, cid, id);
+	else
 		wr_changed(w, dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, cid);
 	free(id);
 	return rc;
@@ -148,10 +151,8 @@ int wr_rmdir(struct wr *w, uint64_t parent, const char *name)
 		rc = -ENOTEMPTY;
 	else if (rc == 1)
 		rc = api_delete_collection(w->api, cid);
-	if (rc == 0) {
-		wr_changed_collections(w);
-		cache_invalidate_documents(w->cache, cid);
-	}
+	if (rc == 0)
+		wr_gone(w, NODE_COLLS_DIR, "", cid);
 out:
 	free(cid);
 	node_id_release(&p);
@@ -180,12 +181,14 @@ int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e
 	rc = model_collection_name_body(name, &body);
 	if (rc == 0)
 		rc = api_create_collection(w->api, body, &out);
-	if (rc < 0)
+	if (rc < 0) {
+		wr_changed_collections(w);
 		goto out;
-	wr_changed_collections(w);
+	}
+	wr_learned(w, NODE_COLLS_DIR, "", &out);
 	rc = ns_lookup(w->ns, parent, name, e);
 	if (rc == -ENOENT)
-		log_error("collection '%s' was created (%s) but is not listed yet", name, out.id);
+		log_error("collection '%s' was created but is not listed yet", name);
 out:
 	res_release(&out);
 	free(body);
@@ -216,6 +219,8 @@ static int wr_rename_collection(struct wr *w, const char *name, const char *newn
 	if (rc == 0)
 		rc = api_update_collection(w->api, cid, body, &out);
 	if (rc == 0)
+		wr_learned(w, NODE_COLLS_DIR, "", &out);
+	else if (cid && body)
 		wr_changed_collections(w);
 	res_release(&out);
 	free(body);
@@ -233,6 +238,8 @@ static int wr_rename_key(struct wr *w, const char *id, const char *newname)
 	if (rc == 0)
 		rc = api_update_key(w->api, id, body, &out);
 	if (rc == 0)
+		wr_learned(w, NODE_KEYS_DIR, "", &out);
+	else if (body)
 		wr_changed(w, NODE_KEYS_DIR, "");
 	res_release(&out);
 	free(body);
@@ -457,8 +464,10 @@ int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value,
 		rc = api_rotate_key(w->api, id, &out, &secret);
 		if (rc == 0) {
 			wr_keep_secret(w, id, secret);
-			wr_changed(w, NODE_KEYS_DIR, "");
+			wr_learned(w, NODE_KEYS_DIR, "", &out);
 			wr_inval_inode(w, ino);
+		} else {
+			wr_changed(w, NODE_KEYS_DIR, "");
 		}
 	} else if (!rotate && (n.kind == NODE_DOC || n.kind == NODE_DOC_META)) {
 		rc = api_reindex_document(w->api, n.cid, id);

@@ -1,4 +1,5 @@
 """Requests per command: one list request per page, none for what is known."""
+import json
 import math
 import os
 
@@ -60,4 +61,80 @@ def test_cached_listing_answers_lookups(emu, mnt):
     for name in os.listdir(mnt.p("keys")):
         with open(mnt.p("keys", name)) as f:
             f.read()
+    assert emu.stats()["total"] == 0
+
+
+# ---------------------------------------------------------------- bulk changes
+# A change the server accepted updates the cached listing in place: a bulk
+# command costs one request per file plus at most one listing per directory.
+
+KEY_DELETE = "DELETE /auth/api-keys/{apiKeyId}"
+KEY_CREATE = "POST /auth/teams/{teamId}/api-keys"
+DOC_UPLOAD = "POST /v1/collections/{collection_id}/documents"
+DOC_DELETE = "DELETE /v1/collections/{collection_id}/documents/{file_id}"
+
+
+def listing_requests(s, route, n_items):
+    """Requests of one listing of n_items (its pages), for the bounds below."""
+    return util.route_count(s, route), math.ceil(max(n_items, 1) / 100)
+
+
+def test_glob_rm_of_100_keys_costs_one_delete_each_and_one_listing(emu, mount_factory):
+    emu.reset("large", keys=300, collections=0, documents=0)
+    m = mount_factory()
+    emu.reset_stats()
+    r = run("rm %s/key-001*" % m.p("keys"))
+    assert r.returncode == 0, r.stderr + m.stderr()
+    s = emu.stats()
+    assert util.route_count(s, KEY_DELETE) == 100
+    got, one_listing = listing_requests(s, KEYS_ROUTE, 300)
+    assert got <= one_listing, "rm re-listed keys/: %d listing requests" % got
+    assert s["total"] == 100 + got, s
+    assert len(emu.state()["keys"]) == 200
+    # The listing the mount kept is the server's: no request, no deleted name.
+    emu.reset_stats()
+    names = os.listdir(m.p("keys"))
+    assert len(names) == 200 and not [n for n in names if n.startswith("key-001")]
+    assert emu.stats()["total"] == 0
+
+
+def test_cp_of_20_files_costs_one_upload_each_and_one_listing(emu, mount_factory, tmp_path):
+    m = mount_factory()
+    docs = m.p("collections", "contracts", "documents")
+    for i in range(20):
+        (tmp_path / ("f%02d.txt" % i)).write_bytes(b"file %d\n" % i * 50)
+    emu.reset_stats()
+    r = run("cp %s/*.txt %s/" % (tmp_path, docs))
+    assert r.returncode == 0, r.stderr + m.stderr()
+    s = emu.stats()
+    assert util.route_count(s, DOC_UPLOAD) == 20
+    assert util.route_count(s, DOCS_ROUTE) <= 1, s
+    assert s["total"] <= 20 + 2, s      # plus the documents and collections listings once
+    emu.reset_stats()
+    r = run("ls -l %s" % docs)
+    assert r.returncode == 0
+    listed = {line.split()[-1]: int(line.split()[4]) for line in r.stdout.splitlines()[1:]}
+    for i in range(20):
+        assert listed["f%02d.txt" % i] == len(b"file %d\n" % i * 50)
+    assert util.route_count(emu.stats(), DOCS_ROUTE) == 0
+
+
+def test_created_and_updated_keys_read_back_without_a_listing(emu, mount_factory):
+    m = mount_factory()
+    os.listdir(m.p("keys"))
+    emu.reset_stats()
+    for i in range(10):
+        with open(m.p("keys", "bulk-%d" % i), "w") as f:
+            f.write('{"acls": ["api-key:model:*"], "qps": %d}' % (i + 1))
+    with open(m.p("keys", "ci-bot"), "w") as f:
+        f.write('{"qps": 77}')
+    s = emu.stats()
+    assert util.route_count(s, KEY_CREATE) == 10
+    assert util.route_count(s, KEYS_ROUTE) == 0, s
+    emu.reset_stats()
+    for i in range(10):
+        with open(m.p("keys", "bulk-%d" % i)) as f:
+            assert json.load(f)["qps"] == i + 1
+    with open(m.p("keys", "ci-bot")) as f:
+        assert json.load(f)["qps"] == 77
     assert emu.stats()["total"] == 0

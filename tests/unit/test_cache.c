@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "names.h"
 #include "test.h"
 
 /*
@@ -515,6 +516,122 @@ static void test_lru(void)
 	cache_free(c);
 }
 
+/* ------------------------------------------------------------------ */
+/* Write-through                                                      */
+/* ------------------------------------------------------------------ */
+
+static struct res mkres(const char *id, const char *name)
+{
+	struct res r = { 0 };
+
+	r.id = strdup(id);
+	r.raw_name = strdup(name);
+	r.json = strdup("{}\n");
+	r.size = -1;
+	return r;
+}
+
+static struct cval *listing(int n)
+{
+	struct cval *v = cval_new();
+	char id[16], name[16];
+
+	v->list = reslist_new();
+	for (int i = 1; i <= n; i++) {
+		struct res r;
+
+		snprintf(id, sizeof(id), "k%d", i);
+		snprintf(name, sizeof(name), "name%d", i);
+		r = mkres(id, name);
+		reslist_append(v->list, &r);
+	}
+	names_assign(v->list, 255, NULL);
+	return v;
+}
+
+static const char *id_at(const struct cval *v, size_t i)
+{
+	return v && v->list && i < v->list->n ? v->list->v[i].id : NULL;
+}
+
+static void test_write_through(void)
+{
+	struct cache *c = new_cache(DUMMY_API, 30, 0);
+	struct cval *l = listing(3), *v = NULL, *held = NULL;
+	struct res r;
+
+	fetches = 0;
+	fake_time = 9000;
+	cache_store(c, "keys", l);
+	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &held), 0);
+	CHECK(held == l);
+	cval_unref(l);	/* held and the cache keep it */
+
+	TEST_CTX("write-through: a changed entry keeps its place and takes its new name");
+	r = mkres("k2", "renamed");
+	cache_put(c, CACHE_KEYS, NULL, &r);
+	CHECK(!r.id && !r.json);	/* strings taken */
+	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(fetches, 0);
+	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
+	CHECK_EQ_STR(id_at(v, 1), "k2");
+	CHECK(v && reslist_by_name(v->list, "renamed") && !reslist_by_name(v->list, "name2"));
+	cval_unref(v);
+
+	TEST_CTX("write-through: a reader's snapshot is left as it was, marked stale");
+	CHECK(held && reslist_by_name(held->list, "name2"));
+	CHECK(cval_stale(held));
+	cval_unref(held);
+
+	TEST_CTX("write-through: a new entry is added, a removed one goes");
+	r = mkres("k4", "name4");
+	cache_put(c, CACHE_KEYS, NULL, &r);
+	cache_remove(c, CACHE_KEYS, NULL, "k1");
+	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(fetches, 0);
+	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
+	CHECK_EQ_STR(id_at(v, 0), "k2");
+	CHECK_EQ_STR(id_at(v, 2), "k4");
+	CHECK(v && !reslist_by_id(v->list, "k1") && reslist_by_name(v->list, "name4"));
+	cval_unref(v);
+	CHECK_EQ_INT(stats(c).write_through, 3);
+
+	TEST_CTX("write-through: two entries that now share a name follow the name rule");
+	r = mkres("k3", "name4");
+	cache_put(c, CACHE_KEYS, NULL, &r);
+	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK(v && reslist_by_name(v->list, "name4") && reslist_by_name(v->list, "name4~k4"));
+	cval_unref(v);
+
+	TEST_CTX("write-through: a listing past its ttl is not edited but fetched again");
+	fake_time += 31;
+	r = mkres("k9", "name9");
+	cache_put(c, CACHE_KEYS, NULL, &r);
+	CHECK_EQ_INT(stats(c).write_through, 4);
+	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(fetches, 1);
+	cval_unref(v);
+
+	TEST_CTX("write-through: no listing cached, nothing stored");
+	r = mkres("d1", "doc");
+	cache_put(c, CACHE_DOCUMENTS, "c1", &r);
+	cache_remove(c, CACHE_COLLECTIONS, NULL, "c1");
+	CHECK_EQ_INT(stats(c).write_through, 4);
+	CHECK_EQ_INT(cache_get(c, "documents/c1", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(fetches, 2);
+	cval_unref(v);
+
+	TEST_CTX("write-through: documents of one collection are keyed by its id");
+	l = listing(2);
+	cache_store(c, "documents/c7", l);
+	cval_unref(l);
+	cache_remove(c, CACHE_DOCUMENTS, "c7", "k2");
+	CHECK_EQ_INT(cache_get(c, "documents/c7", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 1);
+	cval_unref(v);
+	cache_free(c);
+}
+
 int main(void)
 {
 	test_null_api();
@@ -526,5 +643,6 @@ int main(void)
 	test_single_flight_error();
 	test_single_flight_drop();
 	test_lru();
+	test_write_through();
 	return test_done();
 }
