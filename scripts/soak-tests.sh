@@ -30,9 +30,10 @@ esac
 dir=${SOAK_DIR:-$(mktemp -d /var/tmp/xaifs-soak.XXXXXX)}
 mkdir -p "$dir"
 src=$PWD
-rev=$(git rev-parse --short HEAD)
+rev=$(git rev-parse HEAD)
+short=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
-	echo "note: uncommitted changes are not part of the soak (it tests $rev)" >&2
+	echo "note: uncommitted changes are not part of the soak (it tests $short)" >&2
 
 busy=()
 stop_load() {
@@ -65,6 +66,7 @@ for ((i = 1; i <= n; i++)); do
 	clone=$dir/clone-$i log=$dir/run-$i.log
 	rm -rf "$clone"
 	git clone -q "$src" "$clone"
+	git -C "$clone" checkout -q "$rev"
 	start=$(date +%s)
 	if (cd "$clone" && ./test.sh $quick) >"$log" 2>&1; then
 		rc=0
@@ -89,7 +91,7 @@ for ((i = 1; i <= n; i++)); do
 done
 
 echo
-echo "soak of $rev: $n runs, $passed passed, $failed failed (load $load${quick:+, quick})"
+echo "soak of $short: $n runs, $passed passed, $failed failed (load $load${quick:+, quick})"
 if [ ${#tally[@]} -gt 0 ]; then
 	echo "failures by test (runs failed / runs):"
 	for t in "${!tally[@]}"; do
