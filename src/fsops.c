@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "kernel_cache.h"
 #include "log.h"
 #include "xattr.h"
 
@@ -54,7 +55,8 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == -ENOENT) {
 		/* A negative entry: the kernel remembers the miss for a while. */
 		memset(&p, 0, sizeof(p));
-		p.entry_timeout = ns_is_probe(name) ? 3600 : fs->negative_ttl;
+		p.entry_timeout = ns_is_probe(name) ? 3600 :
+				  kernel_cache_miss(fs->kc, parent, name, fs->negative_ttl);
 		fuse_reply_entry(req, &p);
 		return;
 	}
@@ -326,8 +328,6 @@ static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void fsops_drain(struct fsops_notifier *n);
-
 static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
@@ -340,7 +340,7 @@ static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	 * no directory lock.
 	 */
 	if (h->wf)
-		fsops_drain(fs->notifier);
+		kernel_cache_drain(fs->kc);
 	fuse_reply_err(req, -rc);
 }
 
@@ -492,148 +492,48 @@ static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, ENOTSUP);
 }
 
-/* ---- kernel cache invalidation, from a thread of its own ---- */
-
-struct fsops_note {
-	uint64_t parent;	/* 0: invalidate inode ino */
-	uint64_t ino;
-	char *name;
-	struct fsops_note *next;
-};
-
-struct fsops_notifier {
-	struct fuse_session *se;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct fsops_note *head, *tail;	/* protected by lock */
-	int busy;			/* a note is being sent; protected by lock */
-	int stop;			/* protected by lock */
-	pthread_cond_t idle;		/* the queue ran empty */
-};
-
-static void fsops_queue(struct fsops_notifier *n, uint64_t parent, uint64_t ino,
-			const char *name)
-{
-	struct fsops_note *note = calloc(1, sizeof(*note));
-
-	if (!note || (name && !(note->name = strdup(name)))) {
-		free(note);
-		return;	/* the kernel's timeouts bound the staleness instead */
-	}
-	note->parent = parent;
-	note->ino = ino;
-	pthread_mutex_lock(&n->lock);
-	if (n->tail)
-		n->tail->next = note;
-	else
-		n->head = note;
-	n->tail = note;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
-}
+/* ---- kernel cache invalidation (kernel_cache.h) ---- */
 
 static void fsops_note_entry(void *ctx, uint64_t parent, const char *name)
 {
-	fsops_queue(ctx, parent, 0, name);
+	kernel_cache_entry(ctx, parent, name);
 }
 
 static void fsops_note_inode(void *ctx, uint64_t ino)
 {
-	fsops_queue(ctx, 0, ino, NULL);
+	kernel_cache_inode(ctx, ino);
 }
 
-static void *fsops_notify_thread(void *arg)
+static void fsops_note_refresh(void *ctx)
 {
-	struct fsops_notifier *n = arg;
-
-	pthread_mutex_lock(&n->lock);
-	for (;;) {
-		struct fsops_note *note;
-
-		while (!n->head && !n->stop)
-			pthread_cond_wait(&n->cond, &n->lock);
-		if (n->stop)
-			break;
-		n->busy = 1;
-		note = n->head;
-		n->head = note->next;
-		if (!n->head)
-			n->tail = NULL;
-		pthread_mutex_unlock(&n->lock);
-		/* -ENOENT only means the kernel had nothing cached. */
-		if (note->name)
-			fuse_lowlevel_notify_inval_entry(n->se, note->parent, note->name,
-							 strlen(note->name));
-		else
-			fuse_lowlevel_notify_inval_inode(n->se, note->ino, 0, 0);
-		free(note->name);
-		free(note);
-		pthread_mutex_lock(&n->lock);
-		n->busy = 0;
-		if (!n->head)
-			pthread_cond_broadcast(&n->idle);
-	}
-	pthread_mutex_unlock(&n->lock);
-	return NULL;
-}
-
-/* Wait until every queued invalidation has been sent. NULL-safe. */
-static void fsops_drain(struct fsops_notifier *n)
-{
-	if (!n)
-		return;
-	pthread_mutex_lock(&n->lock);
-	while ((n->head || n->busy) && !n->stop)
-		pthread_cond_wait(&n->idle, &n->lock);
-	pthread_mutex_unlock(&n->lock);
+	kernel_cache_forget_misses(ctx);
 }
 
 int fsops_start(struct fsops *fs, struct fuse_session *se)
 {
-	struct fsops_notifier *n = calloc(1, sizeof(*n));
+	struct kernel_cache *kc = kernel_cache_start(se);
 
-	if (!n)
-		return -ENOMEM;
-	n->se = se;
-	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
-	pthread_cond_init(&n->idle, NULL);
-	if (pthread_create(&n->thread, NULL, fsops_notify_thread, n) != 0) {
-		pthread_mutex_destroy(&n->lock);
-		pthread_cond_destroy(&n->cond);
-		free(n);
-		return -EAGAIN;
-	}
-	fs->notifier = n;
-	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode, n });
+	if (!kc)
+		return -errno;
+	fs->kc = kc;
+	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode,
+						   fsops_note_refresh, kc });
 	return 0;
+}
+
+void fsops_refresh(struct fsops *fs)
+{
+	wr_refresh(fs->wr);
+	kernel_cache_drain(fs->kc);
 }
 
 void fsops_stop(struct fsops *fs)
 {
-	struct fsops_notifier *n = fs ? fs->notifier : NULL;
-
-	if (!n)
+	if (!fs || !fs->kc)
 		return;
-	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL });
-	pthread_mutex_lock(&n->lock);
-	n->stop = 1;
-	pthread_cond_signal(&n->cond);
-	pthread_mutex_unlock(&n->lock);
-	pthread_join(n->thread, NULL);
-	while (n->head) {
-		struct fsops_note *note = n->head;
-
-		n->head = note->next;
-		free(note->name);
-		free(note);
-	}
-	pthread_mutex_destroy(&n->lock);
-	pthread_cond_destroy(&n->cond);
-	pthread_cond_destroy(&n->idle);
-	free(n);
-	fs->notifier = NULL;
+	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL, NULL });
+	kernel_cache_stop(fs->kc);
+	fs->kc = NULL;
 }
 
 const struct fuse_lowlevel_ops fsops_ops = {

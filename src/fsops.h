@@ -15,25 +15,27 @@
 #include "ns.h"
 #include "wr.h"
 
-struct fsops_notifier;
+struct kernel_cache;
 
 struct fsops {
 	struct ns *ns;
 	struct wr *wr;
 	int read_only;
 	double negative_ttl;	/* kernel timeout of a cached miss */
-	struct fsops_notifier *notifier;	/* set by fsops_start() */
+	struct kernel_cache *kc;	/* set by fsops_start() */
 };
 
 /*
- * Start the thread that sends kernel cache invalidations queued by wr (they
- * must not be sent from inside the request that caused them), and hook it
- * into fs->wr. Call after the session is mounted. Returns 0 or -errno.
+ * Start the kernel cache invalidations (kernel_cache.h) and hook them into
+ * fs->wr. Call after the session is mounted. Returns 0 or -errno.
  */
 int fsops_start(struct fsops *fs, struct fuse_session *se);
 
 /* Stop that thread (dropping what is still queued). NULL-safe. */
 void fsops_stop(struct fsops *fs);
+
+/* wr_refresh(), then wait until the kernel has been told (SIGHUP). */
+void fsops_refresh(struct fsops *fs);
 
 /* The operation table; userdata for fuse_session_new() is a struct fsops *. */
 extern const struct fuse_lowlevel_ops fsops_ops;

@@ -298,3 +298,13 @@ uint64_t inode_count(struct inode_table *t)
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
+
+void inode_each(struct inode_table *t, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct inode *n = t->by_ino[i]; n; n = n->next_ino)
+			fn(ctx, n->ino, n->kind);
+	pthread_mutex_unlock(&t->lock);
+}

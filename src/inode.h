@@ -13,7 +13,8 @@
  * table holds them (inode_hold), and are freed when both reach zero.
  *
  * Threads: all functions are thread safe; t->lock guards everything.
- * Lock order of the program: inode table lock, then cache lock; neither is
+ * Lock order of the program: inode table lock, then the kernel_cache lock
+ * (inode_each() callbacks queue invalidations) or the cache lock; none is
  * held across HTTP, disk I/O or a fuse_reply_*() call.
  *
  * Ownership: inode_find() copies the node out (struct node_id with owned
@@ -92,6 +93,13 @@ enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
  */
 int inode_hold(struct inode_table *t, uint64_t ino);
 void inode_drop(struct inode_table *t, uint64_t ino);
+
+/*
+ * Call fn for every inode in the table, with t->lock held: fn must not call
+ * back into the table (it may take locks that come after it, see above).
+ */
+void inode_each(struct inode_table *t, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		void *ctx);
 
 /* Inodes in the table (for stats and tests). */
 uint64_t inode_count(struct inode_table *t);

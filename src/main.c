@@ -37,14 +37,14 @@ static void main_on_hup(int sig)
 
 static void *main_hup_thread(void *arg)
 {
-	struct cache *c = arg;
+	struct fsops *fs = arg;
 
 	for (;;) {
 		while (sem_wait(&main_hup_sem) < 0 && errno == EINTR)
 			;
 		if (main_hup_stop)
 			return NULL;
-		cache_drop_all(c);
+		fsops_refresh(fs);
 		log_info("SIGHUP: caches dropped");
 	}
 }
@@ -132,7 +132,7 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 		log_init(cfg->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 1);
 	sem_init(&main_hup_sem, 0, 0);
 	signal(SIGHUP, main_on_hup);
-	hup_started = pthread_create(&hup, NULL, main_hup_thread, cache) == 0;
+	hup_started = pthread_create(&hup, NULL, main_hup_thread, fs) == 0;
 	log_info("mounted %s on %s", cfg->source ? cfg->source : "xaifs", cfg->mountpoint);
 	if (cfg->single_thread) {
 		rc = fuse_session_loop(se);

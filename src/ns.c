@@ -181,6 +181,12 @@ int ns_node(struct ns *ns, uint64_t ino, struct node_id *out)
 	return inode_find(ns->inodes, ino, out);
 }
 
+void ns_each_inode(struct ns *ns, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		   void *ctx)
+{
+	inode_each(ns->inodes, fn, ctx);
+}
+
 uint64_t ns_dir_ino(struct ns *ns, enum node_kind kind, const char *cid)
 {
 	return inode_get(ns->inodes, kind, cid, "", 0);
@@ -423,6 +429,31 @@ int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	return rc;
 }
 
+/*
+ * An inode whose listed resource is gone (deleted, or its name now belongs
+ * to another id): -ESTALE instead of -ENOENT, so the kernel looks the path
+ * up again (the VFS retries an open or stat once with a fresh lookup)
+ * rather than failing a name the server may still have.
+ */
+int ns_stale(enum node_kind kind, int rc)
+{
+	if (rc != -ENOENT)
+		return rc;
+	switch (kind) {
+	case NODE_KEY:
+	case NODE_MODEL:
+	case NODE_COLL_DIR:
+	case NODE_COLL_JSON:
+	case NODE_DOCS_DIR:
+	case NODE_META_DIR:
+	case NODE_DOC:
+	case NODE_DOC_META:
+		return -ESTALE;
+	default:
+		return rc;
+	}
+}
+
 int ns_getattr(struct ns *ns, uint64_t ino, struct ns_entry *out)
 {
 	struct node_id n = { 0 };
@@ -434,13 +465,13 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_entry *out)
 		if (rc == 0 && li.redirect_id) {
 			struct node_id r = { li.redirect, li.cid, li.redirect_id };
 
-			rc = ns_attr(ns, &r, out);
+			rc = ns_stale(r.kind, ns_attr(ns, &r, out));
 		} else if (rc == 0) {
 			ns_stat_local(ns, &li, out);
 		}
 		local_info_release(&li);
 	} else if (rc == 0) {
-		rc = ns_attr(ns, &n, out);
+		rc = ns_stale(n.kind, ns_attr(ns, &n, out));
 	}
 	if (rc == 0) {
 		out->ino = ino;

@@ -115,6 +115,10 @@ int ns_node(struct ns *ns, uint64_t ino, struct node_id *out);
 /* The inode of a directory node (a collection's documents/, keys/, ...). */
 uint64_t ns_dir_ino(struct ns *ns, enum node_kind kind, const char *cid);
 
+/* Call fn for every inode the kernel may hold (inode_each(); fn must not call into ns). */
+void ns_each_inode(struct ns *ns, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		   void *ctx);
+
 /* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
 int ns_is_probe(const char *name);
 

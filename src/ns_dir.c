@@ -100,7 +100,7 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		d->fixed = ns_coll_children;
 		d->n_fixed = NS_COUNT(ns_coll_children);
 		n.cid = d->cid;
-		rc = ns_attr(ns, &n, &e);	/* the collection must still exist */
+		rc = ns_stale(n.kind, ns_attr(ns, &n, &e));	/* the collection must still exist */
 		n.cid = NULL;
 	} else if (ns_child_kind(n.kind) != NODE_NONE) {
 		rc = ns_listing(ns, n.kind, d->cid, &d->val);

@@ -27,7 +27,7 @@ static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_fi
 	rc = cache_documents(ns->cache, n->cid, &v);
 	r = rc == 0 ? reslist_by_id(v->list, n->id) : NULL;
 	if (rc == 0 && !r)
-		rc = -ENOENT;
+		rc = ns_stale(n->kind, -ENOENT);
 	if (rc == 0 && r->hash && !(hash = strdup(r->hash)))
 		rc = -ENOMEM;
 	listed = r ? (off_t)r->size : 0;
@@ -89,7 +89,7 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 		return rc;
 	if (rendered ? !v->text : !r) {
 		cval_unref(v);
-		return -ENOENT;
+		return ns_stale(n->kind, -ENOENT);
 	}
 	f->val = v;
 	f->data = rendered ? v->text : r->json;

@@ -56,6 +56,8 @@ void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
 void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r, struct ns_entry *e);
 void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_entry *e);
 int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e);
+/* rc, or -ESTALE for -ENOENT of a listed resource's inode (see ns.c). */
+int ns_stale(enum node_kind kind, int rc);
 int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval **out);
 enum node_kind ns_child_kind(enum node_kind dir);
 void ns_child_ident(enum node_kind kind, const char *parent_cid, const struct res *r, const char **cid, const char **id);

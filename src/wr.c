@@ -64,6 +64,20 @@ void wr_inval_inode(struct wr *w, uint64_t ino)
 		w->notify.inval_inode(w->notify.ctx, ino);
 }
 
+static void wr_refresh_inode(void *ctx, uint64_t ino, enum node_kind kind)
+{
+	(void)kind;
+	wr_inval_inode(ctx, ino);
+}
+
+void wr_refresh(struct wr *w)
+{
+	cache_drop_all(w->cache);
+	ns_each_inode(w->ns, wr_refresh_inode, w);
+	if (w->notify.refreshed)
+		w->notify.refreshed(w->notify.ctx);
+}
+
 /* ---- finding things ---- */
 
 int wr_parent(struct wr *w, uint64_t parent, struct node_id *p)
@@ -694,7 +708,7 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		return f->err;
 	if (f->target == WR_REFRESH) {
 		f->dirty = 0;
-		cache_drop_all(w->cache);
+		wr_refresh(w);
 		log_info("refresh: caches dropped");
 		return 0;
 	}

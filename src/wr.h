@@ -37,6 +37,7 @@ struct wr_file;
 struct wr_notify {
 	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
 	void (*inval_inode)(void *ctx, uint64_t ino);
+	void (*refreshed)(void *ctx);	/* every cache was dropped */
 	void *ctx;
 };
 
@@ -44,6 +45,14 @@ struct wr *wr_new(struct ns *ns, struct cache *c, struct local *l, int read_only
 		  const char *tmpdir);
 void wr_free(struct wr *w);
 void wr_set_notify(struct wr *w, const struct wr_notify *n);
+
+/*
+ * Drop every cached listing and rendering, and take back what the kernel
+ * cached (every inode's attributes and pages, every remembered miss), so
+ * the next access of any name shows the server's state (.xaifs/refresh,
+ * SIGHUP). The kernel invalidations are queued, not yet sent.
+ */
+void wr_refresh(struct wr *w);
 
 /* Whether open(2) flags ask for writing. */
 int wr_wants_write(int flags);
