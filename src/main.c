@@ -200,8 +200,9 @@ int main(int argc, char *argv[])
 						     tmpdir, NULL });
 	inodes = inode_table_new();
 	local = inodes ? local_new(inodes, tmpdir) : NULL;
-	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ getuid(), getgid(),
-				     cfg.cache_ttl, cfg.live_ttl, tmpdir }) : NULL;
+	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ cfg.uid, cfg.gid,
+				     cfg.cache_ttl, cfg.live_ttl, tmpdir, cfg.umask,
+				     cfg.read_only }) : NULL;
 	wr = ns ? wr_new(ns, cache, local, cfg.read_only, tmpdir) : NULL;
 	if (!wr)
 		goto out_http;
