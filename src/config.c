@@ -630,7 +630,7 @@ static int config_lookup_id(const char *s, int group, unsigned long *out)
 			group ? "group" : "user");
 		return -EINVAL;
 	}
-	if (isdigit((unsigned char)*s)) {
+	if (isdigit((unsigned char)*s) || *s == '-' || *s == '+') {
 		if (config_number_id(s, out) == 0)
 			return 0;
 		fprintf(stderr, "xaifs: bad %s '%s': give a %s name or a number below "

@@ -577,6 +577,7 @@ static const struct owner_row owner_rows[] = {
 	{ "unknown group", "gid=no-such-group-xaifs", -EINVAL, 0, 0, 0 },
 	{ "a user is not a group", "gid=nobody", -EINVAL, 0, 0, 0 },
 	{ "uid -1", "uid=-1", -EINVAL, 0, 0, 0 },
+	{ "gid +5", "gid=+5", -EINVAL, 0, 0, 0 },
 	{ "uid 2^32-1", "uid=4294967295", -EINVAL, 0, 0, 0 },
 	{ "uid too big", "uid=99999999999", -EINVAL, 0, 0, 0 },
 	{ "uid with trailing junk", "uid=12ab", -EINVAL, 0, 0, 0 },
