@@ -216,11 +216,10 @@ static int blobs_lookup(struct blobs *b, const char *name)
 }
 
 /* Record a new file (after its rename into place), evicting to make room. */
-static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
+static void blobs_insert_locked(struct blobs *b, const char *name, uint64_t size)
 {
 	struct blob **p, *x = calloc(1, sizeof(*x));
 
-	pthread_mutex_lock(&b->lock);
 	p = blobs_find_locked(b, name);
 	if (p) {
 		b->total -= (*p)->size;
@@ -238,7 +237,6 @@ static void blobs_insert(struct blobs *b, const char *name, uint64_t size)
 		b->total += size;
 		x = NULL;
 	}
-	pthread_mutex_unlock(&b->lock);
 	free(x);
 }
 
@@ -263,11 +261,16 @@ static void blobs_dl_finish(struct blobs_dl *dl, int rc, uint64_t bytes)
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", b->dir, dl->name);
+	/*
+	 * Under b->lock, so that a reader joining this download (which opens
+	 * dl->tmp under b->lock) finds the file still there: the temporary name
+	 * goes away only together with the download's place in b->inflight.
+	 */
+	pthread_mutex_lock(&b->lock);
 	if (rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0)
-		blobs_insert(b, dl->name, bytes);
+		blobs_insert_locked(b, dl->name, bytes);
 	else
 		unlink(dl->tmp);	/* readers' fds still read it */
-	pthread_mutex_lock(&b->lock);
 	for (struct blobs_dl **p = &b->inflight; *p; p = &(*p)->next)
 		if (*p == dl) {
 			*p = dl->next;
