@@ -20,7 +20,6 @@ import stat
 import subprocess
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -335,6 +334,80 @@ def test_read_only_mount_readable_by_a_group(emu, mount_factory):
     assert all(e in (errno.EROFS, errno.EACCES) for e in refused(results)), results
     assert emu.stats()["total"] == 0, emu.stats()
     assert emu.state() == before
+
+
+class At:
+    """A mount made some other way than util.Mount: its path and p()."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+
+def contrib(name):
+    with open(os.path.join(util.ROOT, "contrib", name)) as f:
+        return f.read()
+
+
+def test_the_fstab_example_for_a_group_works_through_mount(emu, tmp_path):
+    """The read-only group line of contrib/fstab.example, mounted by mount(8) and
+    mount.fuse3 as fstab would (group xai-readers played by nogroup)."""
+    lines = [ln.lstrip("#") for ln in contrib("fstab.example").splitlines()
+             if "gid=xai-readers" in ln and ln.lstrip("#").startswith("xaifs ")]
+    assert len(lines) == 1, lines
+    source, _, fstype, opts = lines[0].split()[:4]
+    assert fstype == "fuse.xaifs" and "ro" in opts.split(",")
+    kf = tmp_path / "key"
+    kf.write_text(util.MGMT_KEY + "\n")
+    kf.chmod(0o600)
+    opts = (opts.replace("/etc/xaifs/key", str(kf)).replace("TEAM_ID", util.TEAM_ID)
+            .replace("xai-readers", "nogroup")
+            + ",management_url=%s,api_url=%s,cache_ttl=600,live_ttl=600" % (emu.url, emu.url))
+    d = tempfile.mkdtemp(prefix="xaifs-fstab-")
+    os.chmod(d, 0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XAI_")}
+    try:
+        r = subprocess.run(["mount", "-t", "fuse", "%s#%s" % (util.xaifs_bin(), source), d,
+                            "-o", opts], capture_output=True, text=True, timeout=60, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        m = At(d)
+        check_modes(m, 0, NOGROUP, 0o550, 0o440, 0o440)
+        assert {"ro", "allow_other", "default_permissions"} <= mount_options(d)
+        reads = as_user([("read", m.p("keys", "ci-bot"), None),
+                         ("listdir", m.p("collections", "contracts", "documents"), None)])
+        assert all("ok" in x for x in reads), reads
+        emu.reset_stats()
+        results = as_user(changes(m))
+        assert all(e in (errno.EROFS, errno.EACCES) for e in refused(results)), results
+        assert refused([one("read", m.p("keys", "ci-bot"), uid=4321, gid=4321)]) == [
+            errno.EACCES]
+        assert emu.stats()["total"] == 0, emu.stats()
+    finally:
+        if os.path.ismount(d):
+            subprocess.run(["umount", d], check=False, timeout=60)
+        if os.path.ismount(d):
+            subprocess.run(["umount", "-l", d], check=False, timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_the_service_file_waits_for_the_mount(emu, mount_factory):
+    """contrib/xaifs.service: Type=notify, xaifs in the foreground, options that work."""
+    unit = contrib("xaifs.service").split("# --- Alternative")[0]
+    settings = dict(ln.split("=", 1) for ln in unit.splitlines()
+                    if "=" in ln and not ln.startswith("#"))
+    assert settings["Type"] == "notify"
+    argv = settings["ExecStart"].split()
+    assert "-f" in argv
+    opts = argv[argv.index("-o") + 1].split(",")
+    assert {"allow_other", "gid=xai-readers", "umask=0027"} <= set(opts)
+    # Those options, with nogroup for xai-readers and no cache_dir, do what the comment says.
+    m = shared(mount_factory, *[o.replace("xai-readers", "nogroup") for o in opts
+                                if o != "allow_other" and not o.startswith("cache_dir=")])
+    check_modes(m, 0, NOGROUP, 0o750, 0o640, 0o440)
+    assert "ok" in one("read", m.p("keys", "ci-bot"))
+    assert refused([one("unlink", m.p("keys", "ci-bot"))]) == [errno.EACCES]
 
 
 # ---------------------------------------------------------------------------
