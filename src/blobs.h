@@ -7,8 +7,10 @@
  * new file id (and hash), so a cached file is never served for changed
  * content.
  *
- * Threads: thread safe; b->lock guards the bookkeeping and the list of
- * downloads in flight, and is never held while bytes are downloaded. Readers
+ * Threads: thread safe; b->lock guards the bookkeeping, the list of
+ * downloads in flight and the temporary file of each (created, opened,
+ * renamed and unlinked under it), and is never held while bytes are
+ * downloaded. Readers
  * of one uncached document share one download (blobs_open_async), which runs
  * on a detached thread; blobs_free() waits for every such thread.
  *

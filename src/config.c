@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ enum {
 	KEY_RO,
 	KEY_RW,
 	KEY_KEY,
+	KEY_ALLOW_OTHER,
 };
 
 #define CONFIG_OPT(t, p) { t, offsetof(struct config, p), 1 }
@@ -39,6 +42,9 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("config=%s", config_file),
 	CONFIG_OPT("cache_size=%s", cache_size_str),
 	CONFIG_OPT("upload=%s", upload),
+	CONFIG_OPT("uid=%s", uid_str),
+	CONFIG_OPT("gid=%s", gid_str),
+	CONFIG_OPT("umask=%s", umask_str),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
 	CONFIG_OPT("page_size=%d", page_size),
@@ -56,6 +62,7 @@ static const struct fuse_opt config_opts[] = {
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_END
 };
 
@@ -107,6 +114,9 @@ static int config_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_RW:
 		c->read_only = key == KEY_RO;
 		c->ro_given = 1;
+		return 1;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = 1;
 		return 1;
 	case KEY_KEY:
 		fprintf(stderr, "xaifs: the management key is not accepted on the command line "
@@ -162,6 +172,9 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_STR(c, f, cache_dir);
 	CONFIG_TAKE_STR(c, f, cache_size_str);
 	CONFIG_TAKE_STR(c, f, upload);
+	CONFIG_TAKE_STR(c, f, uid_str);
+	CONFIG_TAKE_STR(c, f, gid_str);
+	CONFIG_TAKE_STR(c, f, umask_str);
 	CONFIG_TAKE_NUM(c, f, cache_ttl, 60);
 	CONFIG_TAKE_NUM(c, f, live_ttl, 10);
 	CONFIG_TAKE_NUM(c, f, page_size, 100);
@@ -170,6 +183,7 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_NUM(c, f, max_conns, 8);
 	if (!c->ro_given)
 		c->read_only = f->read_only;
+	c->allow_other |= f->allow_other;
 }
 
 /* The config file's path: given, or the XDG default (NULL if none applies). */
@@ -253,14 +267,24 @@ static int config_read_file(struct config *c, struct fuse_args *args)
 	return rc;
 }
 
-/* Show the mount as "xaifs" of type fuse.xaifs in /proc/mounts and df. */
-static int config_mount_names(const struct config *c, struct fuse_args *args)
+/*
+ * Show the mount as "xaifs" of type fuse.xaifs in /proc/mounts and df, and
+ * let the kernel check permissions, whatever was asked: without
+ * default_permissions the kernel leaves every check to the file system, and
+ * xaifs, which acts with the team's key for everyone, would make none.
+ */
+static int config_mount_opts(const struct config *c, struct fuse_args *args)
 {
 	char opt[512];
+	int named = 0;
 
+	if (fuse_opt_add_arg(args, "-odefault_permissions"))
+		return -ENOMEM;
 	for (int i = 0; i < args->argc; i++)
 		if (strstr(args->argv[i], "fsname=") || strstr(args->argv[i], "subtype="))
-			return 0;
+			named = 1;
+	if (named)
+		return 0;
 	snprintf(opt, sizeof(opt), "-ofsname=%s,subtype=xaifs",
 		 c->source && !strchr(c->source, ',') ? c->source : "xaifs");
 	return fuse_opt_add_arg(args, opt) ? -ENOMEM : 0;
@@ -271,7 +295,7 @@ int config_parse(struct config *c, struct fuse_args *args)
 	config_unset(c);
 	if (fuse_opt_parse(args, c, config_opts, config_proc) == -1)
 		return -EINVAL;
-	if (config_mount_names(c, args) < 0)
+	if (config_mount_opts(c, args) < 0)
 		return -ENOMEM;
 	if (c->show_help || c->show_version) {
 		config_merge(c, &(struct config){ .cache_ttl = CONFIG_UNSET, .live_ttl = CONFIG_UNSET,
@@ -310,15 +334,22 @@ void config_print_help(const char *prog)
 	       "                             through the Files API (needs an inference key)\n"
 	       "    -o config=PATH           options file, one per line (default\n"
 	       "                             $XDG_CONFIG_HOME/xaifs/config or ~/.config/xaifs/config)\n"
-	       "    -o ro                    read-only mount\n\n"
+	       "    -o ro                    read-only mount\n"
+	       "    -o uid=USER              owner every file shows (a name or a number;\n"
+	       "                             default: the user who mounts)\n"
+	       "    -o gid=GROUP             group every file shows (likewise)\n"
+	       "    -o umask=OCTAL           permission bits every file hides (default 077:\n"
+	       "                             files 0600, directories 0700); with allow_other,\n"
+	       "                             e.g. gid=admins,umask=0027 lets a group read\n\n"
 	       "General options:\n"
 	       "    -f                       stay in the foreground\n"
 	       "    -d                       debug output (implies -f)\n"
 	       "    -s                       single-threaded\n"
 	       "    -h, --help               this help\n"
 	       "    -V, --version            version\n"
-	       "    -o allow_other, -o default_permissions, -o auto_unmount and other\n"
-	       "    FUSE mount options are passed to libfuse.\n\n"
+	       "    -o allow_other, -o auto_unmount and other FUSE mount options are\n"
+	       "    passed to libfuse; default_permissions is always on (the kernel\n"
+	       "    enforces the modes shown).\n\n"
 	       "Unmount with: fusermount3 -u MOUNTPOINT\n",
 	       prog, CONFIG_DEFAULT_MANAGEMENT_URL, CONFIG_DEFAULT_API_URL);
 }
@@ -547,6 +578,132 @@ static int config_numbers(struct config *c)
 	return 0;
 }
 
+int config_parse_umask(const char *s, mode_t *out)
+{
+	unsigned long v = 0;
+
+	if (!s || !*s || strlen(s) > 4)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned long)(*p - '0');
+	}
+	if (v > 0777)
+		return -EINVAL;
+	*out = (mode_t)v;
+	return 0;
+}
+
+/* A decimal id: digits only, below the (id_t)-1 that means "no change". */
+static int config_number_id(const char *s, unsigned long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	if (v >= 0xffffffffull)
+		return -EINVAL;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+/*
+ * uid= or gid= (group != 0): a number, or a name looked up with
+ * getpwnam_r/getgrnam_r. Prints one line and returns -EINVAL when the value
+ * names no one.
+ */
+static int config_lookup_id(const char *s, int group, unsigned long *out)
+{
+	const char *opt = group ? "gid" : "uid";
+	size_t size = 16384;
+	char *buf = NULL;
+	int rc = -EINVAL, err;
+
+	if (!*s) {
+		fprintf(stderr, "xaifs: %s= needs a %s name or a number\n", opt,
+			group ? "group" : "user");
+		return -EINVAL;
+	}
+	if (isdigit((unsigned char)*s) || *s == '-' || *s == '+') {
+		if (config_number_id(s, out) == 0)
+			return 0;
+		fprintf(stderr, "xaifs: bad %s '%s': give a %s name or a number below "
+			"4294967295\n", opt, s, group ? "group" : "user");
+		return -EINVAL;
+	}
+	for (;;) {
+		struct passwd pw, *pwp = NULL;
+		struct group gr, *grp = NULL;
+		char *nb = realloc(buf, size);
+
+		if (!nb) {
+			rc = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		if (group) {
+			err = getgrnam_r(s, &gr, buf, size, &grp);
+			if (err == 0 && grp)
+				*out = (unsigned long)grp->gr_gid;
+		} else {
+			err = getpwnam_r(s, &pw, buf, size, &pwp);
+			if (err == 0 && pwp)
+				*out = (unsigned long)pwp->pw_uid;
+		}
+		if (err == ERANGE && size < (1u << 22)) {
+			size *= 4;
+			continue;
+		}
+		if (err == 0 && (pwp || grp))
+			rc = 0;
+		else if (err == 0 || err == ENOENT || err == ESRCH)
+			fprintf(stderr, "xaifs: unknown %s '%s' in %s=\n",
+				group ? "group" : "user", s, opt);
+		else
+			fprintf(stderr, "xaifs: cannot look up %s '%s' for %s=: %s\n",
+				group ? "group" : "user", s, opt, strerror(err));
+		break;
+	}
+	free(buf);
+	return rc;
+}
+
+/* The owner, group and modes every file shows. */
+static int config_owner(struct config *c)
+{
+	unsigned long id;
+	int rc;
+
+	c->uid = getuid();
+	c->gid = getgid();
+	c->umask = 077;
+	if (c->uid_str) {
+		if ((rc = config_lookup_id(c->uid_str, 0, &id)) < 0)
+			return rc;
+		c->uid = (uid_t)id;
+	}
+	if (c->gid_str) {
+		if ((rc = config_lookup_id(c->gid_str, 1, &id)) < 0)
+			return rc;
+		c->gid = (gid_t)id;
+	}
+	if (c->umask_str && config_parse_umask(c->umask_str, &c->umask) < 0) {
+		fprintf(stderr, "xaifs: bad umask '%s': give octal permission bits to hide, "
+			"000 to 777 (e.g. umask=0027)\n", c->umask_str);
+		return -EINVAL;
+	}
+	if ((c->uid_str || c->gid_str || c->umask_str) && !c->allow_other)
+		fprintf(stderr, "xaifs: warning: without -o allow_other no other user can "
+			"enter the mount, whatever uid=, gid= and umask= say\n");
+	return 0;
+}
+
 int config_finish(struct config *c)
 {
 	int rc;
@@ -578,6 +735,8 @@ int config_finish(struct config *c)
 		rc = config_check_url("api_url", &c->api_url);
 	if (rc == 0)
 		rc = config_numbers(c);
+	if (rc == 0)
+		rc = config_owner(c);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "xaifs: out of memory\n");
 	return rc;
@@ -605,6 +764,9 @@ void config_release(struct config *c)
 	free(c->cache_dir);
 	free(c->cache_size_str);
 	free(c->upload);
+	free(c->uid_str);
+	free(c->gid_str);
+	free(c->umask_str);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
 }

@@ -15,6 +15,7 @@
 #define XAIFS_CONFIG_H
 
 #include <fuse_opt.h>
+#include <sys/types.h>
 
 #define CONFIG_DEFAULT_MANAGEMENT_URL "https://management-api.x.ai"
 #define CONFIG_DEFAULT_API_URL "https://api.x.ai"
@@ -34,6 +35,9 @@ struct config {
 	char *cache_dir;	/* on-disk cache of document bytes; NULL: private, per mount */
 	char *cache_size_str;	/* as given: bytes, or with K, M, G */
 	char *upload;		/* "direct" (default) or "files" */
+	char *uid_str;		/* -o uid=, gid=, umask= as given (NULL: not given) */
+	char *gid_str;
+	char *umask_str;
 	unsigned long long cache_size;	/* bytes */
 	double cache_ttl;	/* seconds: listings and metadata */
 	double live_ttl;	/* seconds: usage and billing */
@@ -41,18 +45,23 @@ struct config {
 	int connect_timeout;	/* seconds */
 	int timeout;		/* seconds: whole request, metadata calls */
 	int max_conns;		/* most HTTP requests in flight */
+	uid_t uid;		/* owner every file shows: uid=, else the mounting user */
+	gid_t gid;		/* group every file shows: gid=, else the mounting group */
+	mode_t umask;		/* permission bits every file hides: umask=, else 077 */
 	int foreground;
 	int debug;
 	int single_thread;
 	int read_only;
 	int ro_given;		/* ro or rw was on the command line */
+	int allow_other;	/* -o allow_other was given (it is passed on to libfuse) */
 	int show_help;
 	int show_version;
 };
 
 /*
  * Parse args (argv) into c, leaving in args only what libfuse's session
- * takes (program name, -d, -o ro/allow_other/...). Then read the config
+ * takes (program name, -d, -o ro/allow_other/...), plus default_permissions,
+ * always: the kernel checks every access against the modes xaifs shows. Then read the config
  * file (-o config=PATH, else $XDG_CONFIG_HOME/xaifs/config, else
  * ~/.config/xaifs/config; a missing default file is fine): one option per
  * line, "name=value" or "name", '#' comments; the command line wins, FUSE
@@ -63,7 +72,9 @@ int config_parse(struct config *c, struct fuse_args *args);
 
 /*
  * Read secrets and environment, apply the region, and validate everything:
- * URLs (https, or http to loopback only), key file permissions, numbers.
+ * URLs (https, or http to loopback only), key file permissions, numbers,
+ * and the owner and modes to show: uid= and gid= take a number or a name
+ * (looked up in the user and group databases), umask= octal bits 0-777.
  * Call after config_parse() unless help/version was asked for.
  * Returns 0, or -errno with one line printed to stderr saying why.
  */
@@ -80,5 +91,11 @@ void config_release(struct config *c);
  * localhost or [::1]. Pure; exposed for unit tests.
  */
 int config_url_allowed(const char *url);
+
+/*
+ * Parse a umask= value: octal digits only, at most 0777. Pure; exposed for
+ * unit tests. Returns 0 or -EINVAL.
+ */
+int config_parse_umask(const char *s, mode_t *out);
 
 #endif

@@ -13,6 +13,14 @@
 static enum log_level log_level = LOG_LVL_INFO;
 static int log_syslog;
 static const char *log_secrets[LOG_MAX_SECRETS];
+static log_error_hook log_hook;
+static void *log_hook_arg;
+
+void log_set_error_hook(log_error_hook fn, void *arg)
+{
+	log_hook = fn;
+	log_hook_arg = arg;
+}
 
 void log_init(enum log_level level, int use_syslog)
 {
@@ -106,6 +114,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (n >= (int)sizeof(line))
 		log_redact_tail(line);
 	log_sanitize(line);
+	if (level == LOG_LVL_ERROR && log_hook)
+		log_hook(line, log_hook_arg);
 	if (log_syslog) {
 		syslog(prio[level], "%s", line);
 		return;

@@ -1,8 +1,9 @@
 /*
  * log.h - leveled logging with secret redaction.
  *
- * Owns: the log level, the sink (stderr, or syslog once daemonized) and the
- * list of secrets that must never be printed. Messages are one line each,
+ * Owns: the log level, the sink (stderr, or syslog once daemonized), an
+ * optional hook told of each error, and the list of secrets that must never
+ * be printed. Messages are one line each,
  * lower case, problem first ("cannot list keys: ...").
  *
  * Thread safety: log_msg() may be called from any thread; each message is
@@ -31,6 +32,15 @@ void log_add_secret(const char *s);
 
 /* Forget every registered secret (before they are wiped at exit). */
 void log_clear_secrets(void);
+
+/*
+ * Call fn(line, arg) with every error message as it is logged: one line,
+ * secrets redacted, control bytes replaced. fn runs on the thread that
+ * logged and must not log. Set (or cleared with NULL) in main() while no
+ * other thread runs, like log_init().
+ */
+typedef void (*log_error_hook)(const char *line, void *arg);
+void log_set_error_hook(log_error_hook fn, void *arg);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

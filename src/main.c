@@ -1,7 +1,8 @@
 /*
  * main.c - startup and teardown only:
  * config -> log -> http -> api (credential check) -> cache -> inodes -> ns
- * -> FUSE session -> loop, and back down in reverse order.
+ * -> FUSE session -> loop, and back down in reverse order; the service
+ * manager (sdnotify) hears READY=1 before the loop and STOPPING=1 after it.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "local.h"
 #include "log.h"
 #include "ns.h"
+#include "sdnotify.h"
 #include "wr.h"
 
 /* SIGHUP drops every cache: the handler only posts; a thread does the work. */
@@ -47,6 +49,21 @@ static void *main_hup_thread(void *arg)
 		fsops_refresh(fs);
 		log_info("SIGHUP: caches dropped");
 	}
+}
+
+/*
+ * The service manager's view: "team T on /mnt", then the last error after
+ * it. Both set before the FUSE threads start and read-only while they run.
+ */
+static struct sdnotify main_sd = { .fd = -1 };
+static char main_status[512];
+
+static void main_on_error(const char *line, void *arg)
+{
+	char text[SDNOTIFY_STATUS_MAX];
+
+	snprintf(text, sizeof(text), "%s; last error: %s", main_status, line);
+	sdnotify_status(&main_sd, text);
 }
 
 /* Check the key (and learn the team) with one request before mounting. */
@@ -126,14 +143,31 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 	if (fuse_daemonize(cfg->foreground) != 0)
 		goto out_unmount;
 	/* Threads start after daemonizing: fork keeps only the calling thread. */
-	if (fsops_start(fs, se) < 0)
-		goto out_unmount;
 	if (!cfg->foreground)
 		log_init(cfg->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 1);
+	if (sdnotify_enabled(&main_sd))
+		log_set_error_hook(main_on_error, NULL);
+	if (fsops_start(fs, se) < 0)
+		goto out_unmount;
 	sem_init(&main_hup_sem, 0, 0);
 	signal(SIGHUP, main_on_hup);
 	hup_started = pthread_create(&hup, NULL, main_hup_thread, fs) == 0;
 	log_info("mounted %s on %s", cfg->source ? cfg->source : "xaifs", cfg->mountpoint);
+	/*
+	 * The kernel holds any request made from now on until the loop below
+	 * reads it: the mount answers. After daemonizing, this process is not
+	 * the one the service manager started, hence MAINPID (a unit should
+	 * run xaifs with -f, as contrib/xaifs.service does).
+	 */
+	sdnotify_status(&main_sd, main_status);
+	if (cfg->foreground)
+		sdnotify_send(&main_sd, "READY=1");
+	else {
+		char ready[64];
+
+		snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%ld", (long)getpid());
+		sdnotify_send(&main_sd, ready);
+	}
 	if (cfg->single_thread) {
 		rc = fuse_session_loop(se);
 	} else {
@@ -141,6 +175,7 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 		rc = lc ? fuse_session_loop_mt(se, lc) : 1;
 		fuse_loop_cfg_destroy(lc);
 	}
+	sdnotify_send(&main_sd, "STOPPING=1");
 	if (hup_started) {
 		main_hup_stop = 1;
 		sem_post(&main_hup_sem);
@@ -148,6 +183,7 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 	}
 	fsops_stop(fs);
 out_unmount:
+	log_set_error_hook(NULL, NULL);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
@@ -190,6 +226,9 @@ int main(int argc, char *argv[])
 	log_init(cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 0);
 	log_add_secret(cfg.mgmt_key);
 	log_add_secret(cfg.api_key);
+	if (sdnotify_init(&main_sd, getenv("NOTIFY_SOCKET")) < 0)
+		log_warn("cannot tell the service manager how the mount is doing: "
+			 "bad NOTIFY_SOCKET '%s'", getenv("NOTIFY_SOCKET"));
 	if (http_global_init() < 0)
 		goto out;
 	http = http_new(&(struct http_opts){ cfg.connect_timeout, cfg.timeout, cfg.max_conns, 4 });
@@ -201,6 +240,7 @@ int main(int argc, char *argv[])
 		goto out_http;
 	if (main_check_credentials(&cfg, api) < 0)
 		goto out_http;
+	snprintf(main_status, sizeof(main_status), "team %s on %s", cfg.team_id, cfg.mountpoint);
 	blobs = blobs_new(cfg.cache_dir, tmpdir, cfg.cache_size);
 	if (!blobs) {
 		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
@@ -211,8 +251,9 @@ int main(int argc, char *argv[])
 						     tmpdir, NULL });
 	inodes = inode_table_new();
 	local = inodes ? local_new(inodes, tmpdir) : NULL;
-	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ getuid(), getgid(),
-				     cfg.cache_ttl, cfg.live_ttl, tmpdir }) : NULL;
+	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ cfg.uid, cfg.gid,
+				     cfg.cache_ttl, cfg.live_ttl, tmpdir, cfg.umask,
+				     cfg.read_only }) : NULL;
 	wr = ns ? wr_new(ns, cache, local, cfg.read_only, tmpdir) : NULL;
 	if (!wr)
 		goto out_http;
@@ -229,6 +270,7 @@ out_http:
 	http_free(http);
 	http_global_cleanup();
 out:
+	sdnotify_release(&main_sd);
 	log_clear_secrets();
 	config_release(&cfg);
 	fuse_opt_free_args(&args);

@@ -199,16 +199,39 @@ int ns_is_dir_kind(enum node_kind k)
 	       k == NODE_META_DIR || k == NODE_CTL_DIR || k == NODE_USAGE_DIR;
 }
 
+/* Files that can be opened for writing, on a writable mount. */
+static int ns_is_writable_kind(enum node_kind k)
+{
+	return k == NODE_KEY || k == NODE_COLL_JSON || k == NODE_DOC || k == NODE_LOCAL ||
+	       k == NODE_CTL_REFRESH;
+}
+
+/* The permission bits of a node of this kind; see struct ns_opts. */
+static mode_t ns_perm(const struct ns *ns, enum node_kind kind)
+{
+	mode_t perm;
+
+	if (ns_is_dir_kind(kind)) {
+		perm = 0777 & ~ns->o.umask;
+		perm |= (perm & 0444) >> 2;
+	} else {
+		perm = 0666 & ~ns->o.umask;
+		if (!ns_is_writable_kind(kind))
+			perm &= ~0222;
+	}
+	return ns->o.read_only ? perm & ~0222 : perm;
+}
+
 void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
 			 struct ns_entry *e)
 {
 	memset(&e->st, 0, sizeof(e->st));
 	if (ns_is_dir_kind(kind)) {
-		e->st.st_mode = S_IFDIR | 0700;
+		e->st.st_mode = S_IFDIR | ns_perm(ns, kind);
 		e->st.st_nlink = 2;
 		e->st.st_size = 0;
 	} else {
-		e->st.st_mode = S_IFREG | 0600;
+		e->st.st_mode = S_IFREG | ns_perm(ns, kind);
 		e->st.st_nlink = 1;
 		e->st.st_size = size < 0 ? 0 : size;
 	}

@@ -30,12 +30,22 @@
 
 struct ns;
 
+/*
+ * Owner and modes: every node shows uid and gid. A directory shows
+ * 0777 & ~umask, plus x wherever it shows r; a file 0666 & ~umask, without
+ * the write bits when it can never be written (usage, billing, regions,
+ * models, metadata, stats, audit) or the mount is read-only, when
+ * directories lose theirs too. The kernel enforces these modes
+ * (default_permissions), so they are the whole access policy.
+ */
 struct ns_opts {
 	uid_t uid;
 	gid_t gid;
 	double entry_ttl;	/* kernel entry/attr timeouts for listed things */
 	double live_ttl;	/* attr timeout for usage and billing */
 	const char *tmpdir;	/* where document bytes are spooled */
+	mode_t umask;		/* permission bits hidden: 077 gives 0600 and 0700 */
+	int read_only;		/* a read-only mount: no write bits anywhere */
 };
 
 struct ns_entry {

@@ -178,6 +178,17 @@ class Mount:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def writable_file(rel):
+    """Whether the file at rel (relative to the mount) can ever be written: keys,
+    collection.json, documents, local files there, .xaifs/refresh. The others show no
+    write bits (docs/semantics.md, "Modes and owner")."""
+    parts = rel.strip("/").split("/")
+    if parts[0] == "keys" or rel.strip("/") == ".xaifs/refresh":
+        return True
+    return parts[0] == "collections" and len(parts) >= 3 and parts[2] in (
+        "collection.json", "documents")
+
+
 def run(cmd, **kw):
     """Run a shell command; return CompletedProcess with text output."""
     kw.setdefault("capture_output", True)

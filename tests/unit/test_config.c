@@ -89,6 +89,7 @@ static void test_url_allowed(void)
 #define MAXARG 12
 
 static int last_fsname_ok;	/* the last parse added "-ofsname=...,subtype=xaifs" */
+static int last_defperm;	/* how many "-odefault_permissions" the last parse added */
 
 /* Parse argv (NULL-terminated); *joined gets the args left for libfuse. */
 static int parse(struct config *c, const char *const *argv, char *joined, size_t jsz)
@@ -106,7 +107,13 @@ static int parse(struct config *c, const char *const *argv, char *joined, size_t
 	args = (struct fuse_args)FUSE_ARGS_INIT(n, v);
 	rc = config_parse(c, &args);
 	joined[0] = '\0';
+	last_defperm = 0;
 	for (int i = 0; i < args.argc; i++) {
+		/* Added to every mount: the kernel enforces the modes shown. */
+		if (strcmp(args.argv[i], "-odefault_permissions") == 0) {
+			last_defperm++;
+			continue;
+		}
 		/* The mount's name and type, added to every mount, are checked apart. */
 		if (strncmp(args.argv[i], "-ofsname=", 9) == 0) {
 			last_fsname_ok = strstr(args.argv[i], ",subtype=xaifs") != NULL;
@@ -131,6 +138,45 @@ static void test_mount_names(void)
 	last_fsname_ok = 0;
 	CHECK_EQ_INT(parse(&c, argv, joined, sizeof(joined)), 0);
 	CHECK(last_fsname_ok);
+	config_release(&c);
+}
+
+/* default_permissions is added to every mount, whatever else is asked. */
+static void test_default_permissions(void)
+{
+	static const char *const plain[] = { "xaifs", "/mnt", NULL };
+	static const char *const shared[] = { "xaifs", "/mnt", "-o",
+		"allow_other,uid=0,gid=0,umask=0", NULL };
+	static const char *const named[] = { "xaifs", "/mnt", "-o", "fsname=mine,ro", NULL };
+	static const char *const given[] = { "xaifs", "/mnt", "-o", "default_permissions", NULL };
+	char joined[512];
+	struct config c;
+
+	TEST_CTX("plain mount");
+	CHECK_EQ_INT(parse(&c, plain, joined, sizeof(joined)), 0);
+	CHECK_EQ_INT(last_defperm, 1);
+	CHECK_EQ_INT(c.allow_other, 0);
+	config_release(&c);
+
+	TEST_CTX("allow_other with owner and modes");
+	CHECK_EQ_INT(parse(&c, shared, joined, sizeof(joined)), 0);
+	CHECK_EQ_INT(last_defperm, 1);
+	CHECK_EQ_INT(c.allow_other, 1);
+	CHECK_EQ_STR(joined, "xaifs -o allow_other");	/* uid, gid, umask are xaifs's */
+	CHECK_EQ_STR(c.uid_str, "0");
+	CHECK_EQ_STR(c.gid_str, "0");
+	CHECK_EQ_STR(c.umask_str, "0");
+	config_release(&c);
+
+	TEST_CTX("own fsname");
+	CHECK_EQ_INT(parse(&c, named, joined, sizeof(joined)), 0);
+	CHECK_EQ_INT(last_defperm, 1);
+	config_release(&c);
+
+	TEST_CTX("default_permissions given too");
+	CHECK_EQ_INT(parse(&c, given, joined, sizeof(joined)), 0);
+	CHECK_EQ_INT(last_defperm, 1);
+	CHECK_EQ_STR(joined, "xaifs -o default_permissions");	/* the user's, harmless */
 	config_release(&c);
 }
 
@@ -478,6 +524,90 @@ static void test_finish_table(void)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* uid=, gid=, umask=                                                 */
+/* ------------------------------------------------------------------ */
+
+struct umask_row {
+	const char *s;
+	int rc;
+	mode_t v;
+};
+
+static const struct umask_row umask_rows[] = {
+	{ "0027", 0, 027 }, { "027", 0, 027 }, { "27", 0, 027 }, { "0", 0, 0 },
+	{ "000", 0, 0 }, { "777", 0, 0777 }, { "0777", 0, 0777 }, { "7", 0, 07 },
+	{ "", -EINVAL, 0 }, { "8", -EINVAL, 0 }, { "0999", -EINVAL, 0 },
+	{ "1000", -EINVAL, 0 }, { "01000", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+	{ "0o27", -EINVAL, 0 }, { "0x1f", -EINVAL, 0 }, { "027 ", -EINVAL, 0 },
+	{ " 027", -EINVAL, 0 }, { "+27", -EINVAL, 0 }, { "00027", -EINVAL, 0 },
+	{ "abc", -EINVAL, 0 }, { NULL, -EINVAL, 0 },
+};
+
+static void test_umask_values(void)
+{
+	for (size_t i = 0; i < sizeof(umask_rows) / sizeof(umask_rows[0]); i++) {
+		const struct umask_row *r = &umask_rows[i];
+		mode_t v = 01234;
+
+		TEST_CTX(r->s ? r->s : "(null)");
+		CHECK_EQ_INT(config_parse_umask(r->s, &v), r->rc);
+		CHECK_EQ_INT(v, r->rc == 0 ? r->v : 01234);	/* untouched on error */
+	}
+}
+
+struct owner_row {
+	const char *what;
+	const char *opts;
+	int rc;
+	long uid, gid;		/* -1: the caller's */
+	mode_t umask;
+};
+
+static const struct owner_row owner_rows[] = {
+	{ "defaults", NULL, 0, -1, -1, 077 },
+	{ "allow_other alone keeps 0600/0700", "allow_other", 0, -1, -1, 077 },
+	{ "numbers", "allow_other,uid=1234,gid=5678,umask=0027", 0, 1234, 5678, 027 },
+	{ "names", "allow_other,uid=root,gid=root", 0, 0, 0, 077 },
+	{ "nobody and nogroup", "allow_other,uid=nobody,gid=nogroup", 0, 65534, 65534, 077 },
+	{ "a numeric name is a number", "uid=0,gid=65534", 0, 0, 65534, 077 },
+	{ "umask only", "allow_other,umask=0", 0, -1, -1, 0 },
+	{ "largest id", "uid=4294967294", 0, 4294967294L, -1, 077 },
+	{ "unknown user", "uid=no-such-user-xaifs", -EINVAL, 0, 0, 0 },
+	{ "unknown group", "gid=no-such-group-xaifs", -EINVAL, 0, 0, 0 },
+	{ "a user is not a group", "gid=nobody", -EINVAL, 0, 0, 0 },
+	{ "uid -1", "uid=-1", -EINVAL, 0, 0, 0 },
+	{ "gid +5", "gid=+5", -EINVAL, 0, 0, 0 },
+	{ "uid 2^32-1", "uid=4294967295", -EINVAL, 0, 0, 0 },
+	{ "uid too big", "uid=99999999999", -EINVAL, 0, 0, 0 },
+	{ "uid with trailing junk", "uid=12ab", -EINVAL, 0, 0, 0 },
+	{ "uid empty", "uid=", -EINVAL, 0, 0, 0 },
+	{ "gid empty", "gid=", -EINVAL, 0, 0, 0 },
+	{ "bad umask", "umask=0999", -EINVAL, 0, 0, 0 },
+	{ "umask too large", "umask=01000", -EINVAL, 0, 0, 0 },
+	{ "umask empty", "umask=", -EINVAL, 0, 0, 0 },
+};
+
+static void test_finish_owner(void)
+{
+	struct config c;
+
+	for (size_t i = 0; i < sizeof(owner_rows) / sizeof(owner_rows[0]); i++) {
+		const struct owner_row *r = &owner_rows[i];
+
+		TEST_CTX(r->what);
+		clear_env();
+		setenv("XAI_MANAGEMENT_KEY", "m-key", 1);
+		CHECK_EQ_INT(finish(&c, r->opts), r->rc);
+		if (r->rc == 0) {
+			CHECK_EQ_INT(c.uid, r->uid < 0 ? (long long)getuid() : r->uid);
+			CHECK_EQ_INT(c.gid, r->gid < 0 ? (long long)getgid() : r->gid);
+			CHECK_EQ_INT(c.umask, r->umask);
+		}
+		config_release(&c);
+	}
+}
+
 int main(void)
 {
 	char path[300];
@@ -489,6 +619,9 @@ int main(void)
 	umask(077);
 	test_url_allowed();
 	test_mount_names();
+	test_default_permissions();
+	test_umask_values();
+	test_finish_owner();
 	test_parse_table();
 	test_parse_values();
 	test_finish_env_key();

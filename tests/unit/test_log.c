@@ -236,10 +236,45 @@ static void test_levels(void)
 	CHECK_EQ_STR(out, "xaifs: warning: shown 2\n");
 }
 
+/* The error hook (the service manager's "last error"): errors only, as written. */
+static char hook_line[4096];
+static int hook_calls;
+static char hook_arg[] = "arg:";
+
+static void hook(const char *line, void *arg)
+{
+	hook_calls++;
+	snprintf(hook_line, sizeof(hook_line), "%s%s", (const char *)arg, line);
+}
+
+static void test_error_hook(void)
+{
+	static const char key[] = "xai-hook-secret-0123456789";
+
+	TEST_CTX("error hook");
+	log_init(LOG_LVL_DEBUG, 0);
+	log_add_secret(key);
+	log_set_error_hook(hook, hook_arg);
+	capture_begin();
+	log_warn("not an error");
+	log_info("nor this");
+	log_error("cannot list keys with %s:\n%s", key, "503");
+	capture_end();
+	CHECK_EQ_INT(hook_calls, 1);
+	CHECK_EQ_STR(hook_line, "arg:cannot list keys with [redacted]:?503");
+	log_set_error_hook(NULL, NULL);
+	capture_begin();
+	log_error("after");
+	capture_end();
+	CHECK_EQ_INT(hook_calls, 1);
+	log_clear_secrets();
+}
+
 int main(void)
 {
 	test_redact();
 	test_control_bytes();
 	test_levels();
+	test_error_hook();
 	return test_done();
 }

@@ -107,16 +107,21 @@ static struct cache *cache;
 static struct inode_table *itab;
 static struct ns *ns;
 
-static void setup(int primed)
+static void setup_with(int primed, const struct ns_opts *no)
 {
 	struct cache_opts co = { 3600, 3600, 0, NULL, NULL, NULL };
-	struct ns_opts no = { getuid(), getgid(), 60, 10, "/tmp" };
 
 	cache = cache_new(NULL, &co);
 	itab = inode_table_new();
 	if (primed)
 		prime_all(cache);
-	ns = ns_new(cache, itab, NULL, &no);
+	ns = ns_new(cache, itab, NULL, no);
+}
+
+/* As a user mounts by default: owned by the caller, umask 077. */
+static void setup(int primed)
+{
+	setup_with(primed, &(struct ns_opts){ getuid(), getgid(), 60, 10, "/tmp", 077, 0 });
 }
 
 static void teardown(void)
@@ -189,9 +194,9 @@ static const struct path_row path_rows[] = {
 	{ "keys", 0, NODE_KEYS_DIR, "", "", S_IFDIR | 0700, 0 },
 	{ "collections", 0, NODE_COLLS_DIR, "", "", S_IFDIR | 0700, 0 },
 	{ "models", 0, NODE_MODELS_DIR, "", "", S_IFDIR | 0700, 0 },
-	{ "usage", 0, NODE_USAGE, "", "", S_IFREG | 0600, sizeof(usage_text) - 1 },
-	{ "billing", 0, NODE_BILLING, "", "", S_IFREG | 0600, sizeof(billing_text) - 1 },
-	{ "regions", 0, NODE_REGIONS, "", "", S_IFREG | 0600, -1 },
+	{ "usage", 0, NODE_USAGE, "", "", S_IFREG | 0400, sizeof(usage_text) - 1 },
+	{ "billing", 0, NODE_BILLING, "", "", S_IFREG | 0400, sizeof(billing_text) - 1 },
+	{ "regions", 0, NODE_REGIONS, "", "", S_IFREG | 0400, -1 },
 	{ "nope", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "Keys", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "keys/alpha", 0, NODE_KEY, "", "k-alpha", S_IFREG | 0600, -1 },
@@ -206,7 +211,7 @@ static const struct path_row path_rows[] = {
 	{ "keys/..", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "keys/alpha/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "usage/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "models/grok-4", 0, NODE_MODEL, "", "grok-4", S_IFREG | 0600, -1 },
+	{ "models/grok-4", 0, NODE_MODEL, "", "grok-4", S_IFREG | 0400, -1 },
 	{ "models/grok-4/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "collections/Docs", 0, NODE_COLL_DIR, "collection_1", "", S_IFDIR | 0700, 0 },
 	{ "collections/Empty", 0, NODE_COLL_DIR, "collection_2", "", S_IFDIR | 0700, 0 },
@@ -226,7 +231,7 @@ static const struct path_row path_rows[] = {
 	{ "collections/Docs/documents/report.pdf/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "collections/Docs/documents/report.pdf.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "collections/Docs/metadata/report.pdf.json", 0, NODE_DOC_META, "collection_1",
-	  "file_a", S_IFREG | 0600, -1 },
+	  "file_a", S_IFREG | 0400, -1 },
 	{ "collections/Docs/metadata/report.pdf", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "collections/Docs/metadata/.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "collections/Docs/metadata/notes.txt_json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
@@ -560,8 +565,80 @@ static void test_readdir_plus(void)
 	teardown();
 }
 
+/* ------------------------------------------------------------------ */
+/* owner and modes: uid, gid, umask and read-only mounts              */
+/* ------------------------------------------------------------------ */
+
+struct mode_row {
+	const char *path;
+	mode_t u077, u027, u007, u000, ro027;	/* permission bits under each */
+};
+
+static const struct mode_row mode_rows[] = {
+	{ "keys", 0700, 0750, 0770, 0777, 0550 },
+	{ "collections/Docs", 0700, 0750, 0770, 0777, 0550 },
+	{ "collections/Docs/metadata", 0700, 0750, 0770, 0777, 0550 },
+	{ "keys/alpha", 0600, 0640, 0660, 0666, 0440 },
+	{ "collections/Docs/collection.json", 0600, 0640, 0660, 0666, 0440 },
+	{ "collections/Docs/documents/report.pdf", 0600, 0640, 0660, 0666, 0440 },
+	{ "usage", 0400, 0440, 0440, 0444, 0440 },
+	{ "billing", 0400, 0440, 0440, 0444, 0440 },
+	{ "regions", 0400, 0440, 0440, 0444, 0440 },
+	{ "models/grok-4", 0400, 0440, 0440, 0444, 0440 },
+	{ "collections/Docs/metadata/report.pdf.json", 0400, 0440, 0440, 0444, 0440 },
+};
+
+static void check_modes(const char *what, mode_t umask, int ro, size_t col)
+{
+	struct ns_entry e, g;
+
+	setup_with(1, &(struct ns_opts){ 4321, 8765, 60, 10, "/tmp", umask, ro });
+	for (size_t i = 0; i < sizeof(mode_rows) / sizeof(mode_rows[0]); i++) {
+		const struct mode_row *r = &mode_rows[i];
+		const mode_t want[] = { r->u077, r->u027, r->u007, r->u000, r->ro027 };
+		uint64_t ino;
+
+		TEST_CTX(r->path);
+		ino = walk(r->path, &e);
+		CHECK(ino != 0);
+		if (!ino)
+			continue;
+		CHECK_EQ_INT(e.st.st_mode & 07777, want[col]);
+		CHECK_EQ_INT(e.st.st_uid, 4321);
+		CHECK_EQ_INT(e.st.st_gid, 8765);
+		CHECK_EQ_INT(ns_getattr(ns, ino, &g), 0);
+		CHECK_EQ_INT(g.st.st_mode, e.st.st_mode);
+		CHECK_EQ_INT(g.st.st_uid, 4321);
+		CHECK_EQ_INT(g.st.st_gid, 8765);
+	}
+	TEST_CTX(what);
+	teardown();
+}
+
+static void test_modes(void)
+{
+	check_modes("umask 077", 077, 0, 0);
+	check_modes("umask 027", 027, 0, 1);
+	check_modes("umask 007", 007, 0, 2);
+	check_modes("umask 000", 0, 0, 3);
+	check_modes("read-only, umask 027", 027, 1, 4);
+	/* x follows r on directories: a group that may read a directory may enter it */
+	setup_with(1, &(struct ns_opts){ 1, 2, 60, 10, "/tmp", 0137, 0 });
+	TEST_CTX("x where r");
+	{
+		struct ns_entry e;
+
+		CHECK(walk("keys", &e) != 0);
+		CHECK_EQ_INT(e.st.st_mode & 07777, 0750);
+		CHECK(walk("keys/alpha", &e) != 0);
+		CHECK_EQ_INT(e.st.st_mode & 07777, 0640);
+	}
+	teardown();
+}
+
 int main(void)
 {
+	test_modes();
 	test_lookup_table();
 	test_sizes_and_content();
 	test_relisting();
