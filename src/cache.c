@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "model.h"
 #include "names.h"
 #include "spool.h"
 
@@ -474,34 +475,46 @@ static size_t cache_name_max(const char *key)
 	return strncmp(key, "documents/", 10) == 0 ? NAMES_MAX - 5 : NAMES_MAX;
 }
 
-/*
- * A named copy of old with the entry whose id is gone_id left out, and add
- * (its strings taken, also on failure) in place of the entry with its id, or
- * at the end. NULL on ENOMEM.
- */
-static struct reslist *cache_list_edit(const struct reslist *old, const char *gone_id,
-				       struct res *add, size_t maxlen)
+/* One change to a listing (see cache_put(), cache_remove(), cache_count_documents()). */
+struct cache_change {
+	const char *gone_id;	/* entry to take out, or NULL */
+	struct res *add;	/* entry to put in place of its id (strings taken), or NULL */
+	const char *count_id;	/* collection whose documents_count changes, or NULL */
+	int count_delta;
+};
+
+/* A copy of entry r as ch changes it (r is kept when ch does not touch it). */
+static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct reslist *l)
+{
+	struct res copy;
+	int rc;
+
+	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
+		return 0;
+	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
+		return reslist_append(l, ch->add);	/* zeroes *ch->add */
+	rc = res_copy(r, &copy);
+	if (rc == 0 && ch->count_id && strcmp(r->id, ch->count_id) == 0)
+		rc = model_collection_set_count(&copy, copy.count + ch->count_delta);
+	if (rc < 0) {
+		res_release(&copy);
+		return rc;
+	}
+	return reslist_append(l, &copy);
+}
+
+/* A named copy of old changed by ch (ch->add's strings are taken). NULL on error. */
+static struct reslist *cache_list_edit(const struct reslist *old, struct cache_change *ch,
+				       size_t maxlen)
 {
 	struct reslist *l = reslist_new();
 	int rc = l ? 0 : -ENOMEM;
 
-	for (size_t i = 0; rc == 0 && i < old->n; i++) {
-		const struct res *r = &old->v[i];
-		struct res copy;
-
-		if (gone_id && strcmp(r->id, gone_id) == 0)
-			continue;
-		if (add && add->id && strcmp(r->id, add->id) == 0) {
-			rc = reslist_append(l, add);	/* zeroes *add */
-			continue;
-		}
-		rc = res_copy(r, &copy);
-		if (rc == 0)
-			rc = reslist_append(l, &copy);
-	}
-	if (rc == 0 && add && add->id)
-		rc = reslist_append(l, add);
-	res_release(add);
+	for (size_t i = 0; rc == 0 && i < old->n; i++)
+		rc = cache_entry_edit(&old->v[i], ch, l);
+	if (rc == 0 && ch->add && ch->add->id)
+		rc = reslist_append(l, ch->add);
+	res_release(ch->add);
 	if (rc == 0)
 		rc = names_assign(l, maxlen, NULL);
 	if (rc < 0) {
@@ -532,7 +545,7 @@ static void cache_invalidate_locked(struct centry *e)
  * else changed the entry meanwhile; otherwise, and when there is no fresh
  * listing to change, the entry is invalidated as before.
  */
-static void cache_edit(struct cache *c, const char *key, const char *gone_id, struct res *add)
+static void cache_edit(struct cache *c, const char *key, struct cache_change *ch)
 {
 	struct cval *old = NULL, *nv = NULL;
 	struct centry *e;
@@ -547,11 +560,11 @@ static void cache_edit(struct cache *c, const char *key, const char *gone_id, st
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (old && (nv = cval_new()) &&
-	    !(nv->list = cache_list_edit(old->list, gone_id, add, cache_name_max(key)))) {
+	    !(nv->list = cache_list_edit(old->list, ch, cache_name_max(key)))) {
 		cval_unref(nv);
 		nv = NULL;
 	}
-	res_release(add);
+	res_release(ch->add);
 	if (nv)
 		nv->fetched = old->fetched;
 	pthread_mutex_lock(&c->lock);
@@ -599,7 +612,7 @@ void cache_put(struct cache *c, enum cache_list which, const char *cid, struct r
 		res_release(r);
 		cache_invalidate(c, key);
 	} else {
-		cache_edit(c, key, NULL, r);
+		cache_edit(c, key, &(struct cache_change){ .add = r });
 	}
 	free(key);
 }
@@ -611,8 +624,14 @@ void cache_remove(struct cache *c, enum cache_list which, const char *cid, const
 	if (!key)
 		cache_drop_all(c);
 	else
-		cache_edit(c, key, id, NULL);
+		cache_edit(c, key, &(struct cache_change){ .gone_id = id });
 	free(key);
+}
+
+void cache_count_documents(struct cache *c, const char *collection_id, int delta)
+{
+	cache_edit(c, "collections",
+		   &(struct cache_change){ .count_id = collection_id, .count_delta = delta });
 }
 
 void cache_invalidate(struct cache *c, const char *key)

@@ -152,6 +152,13 @@ enum cache_list {
  */
 void cache_put(struct cache *c, enum cache_list which, const char *cid, struct res *r);
 void cache_remove(struct cache *c, enum cache_list which, const char *cid, const char *id);
+
+/*
+ * A document was added to (delta 1) or removed from (delta -1) a collection:
+ * its documents_count in the collections listing changes in place, under the
+ * same rules (no fresh listing, or a race: the listing is invalidated).
+ */
+void cache_count_documents(struct cache *c, const char *collection_id, int delta);
 void cache_invalidate_documents(struct cache *c, const char *collection_id);
 
 /* Forget every entry (values still referenced stay valid). */

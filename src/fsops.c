@@ -95,18 +95,83 @@ static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_attr(req, &e.st, e.attr_ttl);
 }
 
+/*
+ * An open file or directory: a read snapshot (ns), a write handle (wr) or a
+ * directory snapshot. Every handle is on fs->handles from just before its
+ * reply until RELEASE/RELEASEDIR, so the ones the kernel never released (a
+ * SIGTERM or an unmount while files were open) are freed by fsops_stop().
+ */
+struct fsops_fh {
+	struct ns_file *rf;
+	struct wr_file *wf;
+	struct ns_dir *dir;
+	struct fsops_fh *prev, *next;	/* fs->handles; fs->lock */
+};
+
+static struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
+{
+	return (struct fsops_fh *)(uintptr_t)fi->fh;
+}
+
+static void fsops_track(struct fsops *fs, struct fsops_fh *h)
+{
+	if (!fs->tracking)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void fsops_untrack(struct fsops *fs, struct fsops_fh *h)
+{
+	if (!fs->tracking)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else if (fs->handles == h)
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Free a handle that is off the list; commit=0 frees a write handle without committing. */
+static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h, int commit)
+{
+	if (!h)
+		return;
+	ns_release(h->rf);
+	ns_closedir(h->dir);
+	if (h->wf && commit)
+		wr_release(fs->wr, h->wf);
+	else if (h->wf)
+		wr_abandon(fs->wr, h->wf);
+	free(h);
+}
+
 static void fsops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ns_dir *d = NULL;
-	int rc = ns_opendir(fsops_of(req)->ns, ino, &d);
+	struct fsops *fs = fsops_of(req);
+	struct fsops_fh *h = calloc(1, sizeof(*h));
+	int rc = h ? ns_opendir(fs->ns, ino, &h->dir) : -ENOMEM;
 
 	if (rc < 0) {
+		free(h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0)
-		ns_closedir(d);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fsops_track(fs, h);
+	if (fuse_reply_open(req, fi) != 0) {
+		fsops_untrack(fs, h);
+		fsops_fh_free(fs, h, 1);
+	}
 }
 
 /*
@@ -118,7 +183,7 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 				 struct fuse_file_info *fi, int plus)
 {
 	struct fsops *fs = fsops_of(req);
-	struct ns_dir *d = (struct ns_dir *)(uintptr_t)fi->fh;
+	struct ns_dir *d = fsops_fh_of(fi)->dir;
 	size_t cap = size < FSOPS_DIRBUF_MAX ? size : FSOPS_DIRBUF_MAX, used = 0;
 	char *buf = malloc(cap);
 	int rc = 0;
@@ -181,29 +246,11 @@ static void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 
 static void fsops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	ns_closedir((struct ns_dir *)(uintptr_t)fi->fh);
+	struct fsops *fs = fsops_of(req);
+
+	fsops_untrack(fs, fsops_fh_of(fi));
+	fsops_fh_free(fs, fsops_fh_of(fi), 1);
 	fuse_reply_err(req, 0);
-}
-
-/* An open file: a read snapshot (ns) or a write handle (wr). */
-struct fsops_fh {
-	struct ns_file *rf;
-	struct wr_file *wf;
-};
-
-static struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
-{
-	return (struct fsops_fh *)(uintptr_t)fi->fh;
-}
-
-static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h)
-{
-	if (!h)
-		return;
-	ns_release(h->rf);
-	if (h->wf)
-		wr_release(fs->wr, h->wf);
-	free(h);
 }
 
 static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct fsops_fh *h,
@@ -218,9 +265,12 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
 	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
 	fi->noflush = !h->wf;
+	fsops_track(fs, h);
 	sent = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
-	if (sent != 0)
-		fsops_fh_free(fs, h);
+	if (sent != 0) {
+		fsops_untrack(fs, h);
+		fsops_fh_free(fs, h, 1);
+	}
 }
 
 static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -351,7 +401,10 @@ static void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 
 static void fsops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fsops_fh_free(fsops_of(req), fsops_fh_of(fi));
+	struct fsops *fs = fsops_of(req);
+
+	fsops_untrack(fs, fsops_fh_of(fi));
+	fsops_fh_free(fs, fsops_fh_of(fi), 1);
 	fuse_reply_err(req, 0);
 }
 
@@ -516,6 +569,9 @@ int fsops_start(struct fsops *fs, struct fuse_session *se)
 	if (!kc)
 		return -errno;
 	fs->kc = kc;
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->handles = NULL;
+	fs->tracking = 1;
 	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode,
 						   fsops_note_refresh, kc });
 	return 0;
@@ -534,6 +590,15 @@ void fsops_stop(struct fsops *fs)
 	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL, NULL });
 	kernel_cache_stop(fs->kc);
 	fs->kc = NULL;
+	/* The loop has ended: no request runs. Handles never released go now. */
+	while (fs->handles) {
+		struct fsops_fh *h = fs->handles;
+
+		fs->handles = h->next;
+		fsops_fh_free(fs, h, 0);
+	}
+	fs->tracking = 0;
+	pthread_mutex_destroy(&fs->lock);
 }
 
 const struct fuse_lowlevel_ops fsops_ops = {

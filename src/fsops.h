@@ -3,8 +3,9 @@
  *
  * Owns: decoding each FUSE request, calling the namespace, and sending
  * exactly one reply per request. Holds no state of its own beyond struct
- * fsops (read-only after fsops_new()); per-handle state lives in fi->fh
- * (struct ns_dir, struct ns_file).
+ * fsops (read-only after fsops_start() but for the list of open handles,
+ * guarded by fs->lock); per-handle state lives in fi->fh (struct fsops_fh:
+ * a struct ns_dir, ns_file or wr_file).
  *
  * Operations that change the account go to wr (writes), the rest to ns.
  */
@@ -12,10 +13,13 @@
 #define XAIFS_FSOPS_H
 
 #include <fuse_lowlevel.h>
+#include <pthread.h>
+
 #include "ns.h"
 #include "wr.h"
 
 struct kernel_cache;
+struct fsops_fh;
 
 struct fsops {
 	struct ns *ns;
@@ -23,6 +27,11 @@ struct fsops {
 	int read_only;
 	double negative_ttl;	/* kernel timeout of a cached miss */
 	struct kernel_cache *kc;	/* set by fsops_start() */
+	/* Open handles (fsops.c), from fsops_start() to fsops_stop(). */
+	pthread_mutex_t lock;
+	struct fsops_fh *handles;	/* lock */
+	int tracking;
+
 };
 
 /*

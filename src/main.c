@@ -257,7 +257,8 @@ int main(int argc, char *argv[])
 	wr = ns ? wr_new(ns, cache, local, cfg.read_only, tmpdir) : NULL;
 	if (!wr)
 		goto out_http;
-	rc = main_run(&cfg, &args, &(struct fsops){ ns, wr, cfg.read_only, cfg.cache_ttl, NULL },
+	rc = main_run(&cfg, &args, &(struct fsops){ .ns = ns, .wr = wr, .read_only = cfg.read_only,
+				     .negative_ttl = cfg.cache_ttl },
 		      cache);
 out_http:
 	wr_free(wr);

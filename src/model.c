@@ -513,6 +513,38 @@ int model_parse_document(const char *body, size_t len, struct res *out)
 	return parse_one(body, len, document_entry, out);
 }
 
+int model_collection_set_count(struct res *r, int64_t count)
+{
+	struct json_object *o = NULL, *old, *v;
+	const char *k = "documents_count";
+	char *json = NULL, num[32];
+	size_t len = 0;
+	int rc = mj_parse_object(r->json, r->json_len, &o);
+
+	if (rc < 0)
+		return rc;
+	if (!json_object_object_get_ex(o, k, &old) &&
+	    json_object_object_get_ex(o, "documentsCount", &old))
+		k = "documentsCount";
+	if (count < 0)
+		count = 0;
+	/* Keep the server's type: int64 values often come as JSON strings. */
+	snprintf(num, sizeof(num), "%lld", (long long)count);
+	v = json_object_object_get_ex(o, k, &old) && json_object_is_type(old, json_type_string)
+		    ? json_object_new_string(num) : json_object_new_int64(count);
+	mj_put_member(o, k, v, &rc);
+	if (rc == 0)
+		rc = mj_render(o, &json, &len);
+	json_object_put(o);
+	if (rc < 0)
+		return rc;
+	free(r->json);
+	r->json = json;
+	r->json_len = len;
+	r->count = count;
+	return 0;
+}
+
 int model_parse_file_id(const char *body, size_t len, char **id)
 {
 	struct json_object *o = NULL;

@@ -203,6 +203,13 @@ int model_parse_key(const char *body, size_t len, struct res *out, char **secret
 int model_parse_collection(const char *body, size_t len, struct res *out);
 int model_parse_document(const char *body, size_t len, struct res *out);
 
+/*
+ * Set a collection's documents_count (r->count and the member of r->json,
+ * under the spelling and JSON type the server used). Returns 0, -EIO or
+ * -ENOMEM (then r is unchanged).
+ */
+int model_collection_set_count(struct res *r, int64_t count);
+
 /* The "id" of a Files API file object ({"id":"file_...",...}). -EIO without one. */
 int model_parse_file_id(const char *body, size_t len, char **id);
 

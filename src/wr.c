@@ -139,8 +139,8 @@ void wr_changed(struct wr *w, enum node_kind dir, const char *cid)
 /*
  * The server accepted a change in (dir, cid) and answered with the resource
  * as it is now (*out, strings taken): the listing learns it in place, so the
- * next read costs no request. Documents change their collection's
- * documents_count, so the collections listing is fetched again when next read.
+ * next read costs no request. Documents also change their collection's
+ * documents_count, in the collections listing.
  */
 void wr_learned(struct wr *w, enum node_kind dir, const char *cid, struct res *out)
 {
@@ -151,7 +151,7 @@ void wr_learned(struct wr *w, enum node_kind dir, const char *cid, struct res *o
 		cache_put(w->cache, CACHE_COLLECTIONS, NULL, out);
 	} else {
 		cache_put(w->cache, CACHE_DOCUMENTS, cid, out);
-		cache_invalidate(w->cache, "collections");
+		cache_count_documents(w->cache, cid, 1);	/* uploads always make a new id */
 	}
 }
 
@@ -166,7 +166,7 @@ void wr_gone(struct wr *w, enum node_kind dir, const char *cid, const char *id)
 		cache_invalidate_documents(w->cache, id);
 	} else {
 		cache_remove(w->cache, CACHE_DOCUMENTS, cid, id);
-		cache_invalidate(w->cache, "collections");
+		cache_count_documents(w->cache, cid, -1);
 	}
 }
 
@@ -751,6 +751,13 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		wr_inval_inode(w, f->ino);
 	f->err = rc;
 	return rc;
+}
+
+void wr_abandon(struct wr *w, struct wr_file *f)
+{
+	(void)w;
+	if (f)
+		wr_file_free(f);
 }
 
 void wr_release(struct wr *w, struct wr_file *f)

@@ -77,6 +77,9 @@ int wr_flush(struct wr *w, struct wr_file *f);
 /* Close the handle; a new resource never committed disappears. */
 void wr_release(struct wr *w, struct wr_file *f);
 
+/* Free a handle without committing anything (the mount is going away). */
+void wr_abandon(struct wr *w, struct wr_file *f);
+
 int wr_unlink(struct wr *w, uint64_t parent, const char *name);
 int wr_rmdir(struct wr *w, uint64_t parent, const char *name);
 int wr_mkdir(struct wr *w, uint64_t parent, const char *name, struct ns_entry *e);

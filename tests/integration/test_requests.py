@@ -110,13 +110,19 @@ def test_cp_of_20_files_costs_one_upload_each_and_one_listing(emu, mount_factory
     assert util.route_count(s, DOC_UPLOAD) == 20
     assert util.route_count(s, DOCS_ROUTE) <= 1, s
     assert s["total"] <= 20 + 2, s      # plus the documents and collections listings once
+    assert util.route_count(s, COLLS_ROUTE) <= 1, s
     emu.reset_stats()
     r = run("ls -l %s" % docs)
     assert r.returncode == 0
     listed = {line.split()[-1]: int(line.split()[4]) for line in r.stdout.splitlines()[1:]}
     for i in range(20):
         assert listed["f%02d.txt" % i] == len(b"file %d\n" % i * 50)
-    assert util.route_count(emu.stats(), DOCS_ROUTE) == 0
+    # The collection's documents_count follows too, from what the mount did.
+    with open(m.p("collections", "contracts", "collection.json")) as f:
+        count = int(json.load(f)["documents_count"])
+    on_server = [c for c in emu.state()["collections"] if c["collection_name"] == "contracts"]
+    assert count == len(on_server[0]["documents"]) == 23
+    assert emu.stats()["total"] == 0
 
 
 def test_created_and_updated_keys_read_back_without_a_listing(emu, mount_factory):

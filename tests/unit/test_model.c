@@ -1019,6 +1019,44 @@ static void test_error_message(void)
 	CHECK(msg[0] == 'Q');
 }
 
+static void test_collection_count(void)
+{
+	static const struct {
+		const char *body;
+		int64_t count;
+		const char *want;	/* expected member text in the rendering */
+	} rows[] = {
+		{ "{\"collection_id\":\"c1\",\"collection_name\":\"a\",\"documents_count\":3}", 4,
+		  "\"documents_count\":4" },
+		{ "{\"collection_id\":\"c1\",\"collection_name\":\"a\",\"documents_count\":\"3\"}", 2,
+		  "\"documents_count\":\"2\"" },
+		{ "{\"collectionId\":\"c1\",\"collectionName\":\"a\",\"documentsCount\":1}", 0,
+		  "\"documentsCount\":0" },
+		{ "{\"collection_id\":\"c1\",\"collection_name\":\"a\"}", 1, "\"documents_count\":1" },
+		{ "{\"collection_id\":\"c1\",\"collection_name\":\"a\",\"documents_count\":0}", -1,
+		  "\"documents_count\":0" },
+	};
+
+	TEST_CTX("collection documents_count is set in place, in the server's spelling and type");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct res r;
+		char *flat = NULL;
+
+		CHECK_EQ_INT(model_parse_collection(rows[i].body, strlen(rows[i].body), &r), 0);
+		CHECK_EQ_INT(model_collection_set_count(&r, rows[i].count), 0);
+		CHECK_EQ_INT(r.count, rows[i].count < 0 ? 0 : rows[i].count);
+		CHECK_EQ_INT(r.json_len, strlen(r.json));
+		/* Compare without the pretty printer's spaces. */
+		flat = calloc(1, r.json_len + 1);
+		for (size_t j = 0, k = 0; flat && j < r.json_len; j++)
+			if (r.json[j] != ' ' && r.json[j] != '\n')
+				flat[k++] = r.json[j];
+		CHECK(flat && strstr(flat, rows[i].want));
+		free(flat);
+		res_release(&r);
+	}
+}
+
 int main(void)
 {
 	test_malformed();
@@ -1041,5 +1079,6 @@ int main(void)
 	test_billing();
 	test_parse_time();
 	test_error_message();
+	test_collection_count();
 	return test_done();
 }

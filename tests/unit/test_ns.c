@@ -347,7 +347,7 @@ static void test_sizes_and_content(void)
 	teardown();
 }
 
-/* A node keeps its number when renamed, and is gone when its id is. */
+/* A node keeps its number when renamed, and is stale when its id is gone. */
 static void test_relisting(void)
 {
 	struct ns_entry e;
@@ -355,7 +355,7 @@ static void test_relisting(void)
 	uint64_t alpha, beta;
 
 	setup(1);
-	TEST_CTX("rename keeps the inode; removal gives ENOENT");
+	TEST_CTX("rename keeps the inode; an inode whose resource is gone is ESTALE");
 	alpha = walk("keys/alpha", NULL);
 	beta = walk("keys/beta", NULL);
 	prime(cache, "keys", listing(model_parse_keys_page,
@@ -364,8 +364,9 @@ static void test_relisting(void)
 	CHECK_EQ_INT(walk("keys/renamed", NULL), alpha);
 	CHECK_EQ_INT(walk("keys/alpha", NULL), 0);
 	CHECK_EQ_INT(ns_getattr(ns, alpha, &e), 0);
-	CHECK_EQ_INT(ns_getattr(ns, beta, &e), -ENOENT);
-	CHECK_EQ_INT(ns_open(ns, beta, O_RDONLY, &f), -ENOENT);
+	/* ESTALE makes the kernel look the name up again instead of failing. */
+	CHECK_EQ_INT(ns_getattr(ns, beta, &e), -ESTALE);
+	CHECK_EQ_INT(ns_open(ns, beta, O_RDONLY, &f), -ESTALE);
 	CHECK(f == NULL);
 	teardown();
 }
