@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from .exchange import Response
 from .shapes import Shapes
 
 MGMT, INFERENCE = "management", "inference"
@@ -67,6 +68,14 @@ class ApiBase:
     @property
     def shapes(self):
         return Shapes(self.state)
+
+    def listing(self, obj, token_name, asked, nxt):
+        """A listing's answer: obj (a proto3 message) with its next-page token as the
+        variants say (absent on the last page, or empty; or the asked token repeated)."""
+        token = self.app.variants.page_token(asked, nxt)
+        if token is not None:
+            obj[token_name] = token
+        return Response.json(obj)
 
     def audit(self, description):
         self.state.add_audit(time.time(), description)
