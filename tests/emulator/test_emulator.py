@@ -825,6 +825,18 @@ def test_variant_last_page_token_empty_and_repeated(fresh):
     assert docs["pagination_token"] == "" and len(docs["documents"]) == 3
     assert emu.get("/v1/collections")["pagination_token"] == ""
     assert emu.get("/audit/teams/%s/events?pageSize=100" % TEAM)["nextPageToken"] == ""
+    # endless: the last page and every page after it carry a fresh token; those are empty
+    variants(emu, last_page_token="endless")
+    first = emu.get(path)
+    last = emu.get(path + "&paginationToken=" + first["paginationToken"])
+    assert len(last["apiKeys"]) == 2 and last["paginationToken"]
+    tokens = {first["paginationToken"], last["paginationToken"]}
+    tok = last["paginationToken"]
+    for _ in range(3):
+        page = emu.get(path + "&paginationToken=" + tok)
+        assert "apiKeys" not in page and page["paginationToken"] not in tokens
+        tok = page["paginationToken"]
+        tokens.add(tok)
     # repeat_token: a page asked for with a token answers with that same token
     variants(emu, repeat_token=True)
     first = emu.get(path)

@@ -58,7 +58,7 @@ class KeysApi(ApiBase):
             page, nxt = Paginator.page("keys", keys, token, size)
             shapes = self.shapes
             return self.listing(msg(apiKeys=[shapes.key(k) for k in page]), "paginationToken",
-                                token, nxt)
+                                token, nxt, "keys", len(keys))
 
     def update(self, req):
         with self.state.lock:
@@ -185,7 +185,7 @@ class TeamApi(ApiBase):
             events.sort(key=lambda e: (e["time"], e["id"]), reverse=order == "TIME_DESCENDING")
             page, nxt = Paginator.page("audit", events, req.q("pageToken"), size or 50)
             return self.listing(msg(events=[self.shapes.audit_event(e) for e in page]),
-                                "nextPageToken", req.q("pageToken"), nxt)
+                                "nextPageToken", req.q("pageToken"), nxt, "audit", len(events))
 
     @staticmethod
     def _time_arg(req, name):

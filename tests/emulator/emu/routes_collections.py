@@ -98,7 +98,8 @@ class CollectionsApi(ApiBase):
             page, nxt = Paginator.page("collections", colls, req.q("pagination_token"), limit)
             shapes = self.shapes
             return self.listing(msg(collections=[shapes.collection(c) for c in page]),
-                                "pagination_token", req.q("pagination_token"), nxt)
+                                "pagination_token", req.q("pagination_token"), nxt,
+                                "collections", len(colls))
 
     @staticmethod
     def _coll_field(c, name):
@@ -256,7 +257,8 @@ class CollectionsApi(ApiBase):
             page, nxt = Paginator.page("documents", docs, req.q("pagination_token"), limit)
             shapes = self.shapes
             return self.listing(msg(documents=[shapes.document(d) for d in page]),
-                                "pagination_token", req.q("pagination_token"), nxt)
+                                "pagination_token", req.q("pagination_token"), nxt,
+                                "documents", len(docs))
 
     def _doc_field(self, doc, name):
         self.state.refresh(doc)

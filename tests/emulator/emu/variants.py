@@ -18,7 +18,9 @@ class Variants:
 
     upload_answer    "document" (DocumentMetadata), "empty" ({}) or "id" ({"file_id": ..})
                      as the answer of the direct upload (route #28)
-    last_page_token  "absent" or "empty": how a listing's last page says it is the last
+    last_page_token  "absent" or "empty": how a listing's last page says it is the last;
+                     "endless": it never says so: the last page and every page after it
+                     carry a fresh token, and the pages after it are empty
     repeat_token     listings answer a page asked for with a token with that same token
     key_scope        "team", or "organization": the management key is organization
                      scoped (validation: SCOPE_ORGANIZATION, scopeId an org id, no teamId)
@@ -33,7 +35,8 @@ class Variants:
                 "repeat_token": False, "key_scope": "team", "prepaid_only": False,
                 "strict_accept": False, "rate_limit": None}
     CHOICES = {"upload_answer": ("document", "empty", "id"),
-               "last_page_token": ("absent", "empty"), "key_scope": ("team", "organization")}
+               "last_page_token": ("absent", "empty", "endless"),
+               "key_scope": ("team", "organization")}
     ORG_ID = "org_5f0e2b7c-1a3d-4c9e-8b6f-2d4a7e9c1b30"
 
     def __init__(self):
@@ -105,12 +108,15 @@ class Variants:
             self.limited += 1
             return "" if rl["retry_after"] is None else str(rl["retry_after"])
 
-    def page_token(self, asked, nxt):
-        """The next-page token a listing answers with, given the token it was asked with."""
+    def page_token(self, asked, nxt, endless):
+        """The next-page token a listing answers with, given the token it was asked with;
+        endless() makes a fresh token past the end of the list."""
         with self.lock:
             repeat, last = self.settings["repeat_token"], self.settings["last_page_token"]
         if repeat and asked:
             return asked
         if nxt is None and last == "empty":
             return ""
+        if nxt is None and last == "endless":
+            return endless()
         return nxt
