@@ -261,19 +261,27 @@ static void blobs_dl_finish(struct blobs_dl *dl, int rc, uint64_t bytes)
 {
 	struct blobs *b = dl->b;
 	char path[4096];
+	int kept;
 
 	snprintf(path, sizeof(path), "%s/%s", b->dir, dl->name);
-	if (rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0)
-		blobs_insert(b, dl->name, bytes);
-	else
-		unlink(dl->tmp);	/* readers' fds still read it */
+	/*
+	 * The temp name goes away under b->lock, together with the in-flight
+	 * record: blobs_open_async() finds the record and opens the temp name
+	 * under that lock, so a download that ends at once (a small file) can
+	 * never leave a reader holding a record whose file is gone (ENOENT).
+	 */
 	pthread_mutex_lock(&b->lock);
+	kept = rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0;
+	if (!kept)
+		unlink(dl->tmp);	/* readers' fds still read it */
 	for (struct blobs_dl **p = &b->inflight; *p; p = &(*p)->next)
 		if (*p == dl) {
 			*p = dl->next;
 			break;
 		}
 	pthread_mutex_unlock(&b->lock);
+	if (kept)
+		blobs_insert(b, dl->name, bytes);
 	pthread_mutex_lock(&dl->lock);
 	dl->done = 1;
 	dl->rc = rc;
