@@ -611,33 +611,34 @@ int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
 
 int api_audit(struct api *a, int max_pages, char **out, size_t *out_len)
 {
-	struct buf lines, url;
-	char *token = NULL, *body = NULL;
-	size_t len, count = 0;
+	struct buf lines;
+	char *token = NULL, *next = NULL, *saved = NULL, *body = NULL, *url = NULL;
+	char base[2048];
+	size_t len, count = 0, before;
 	int rc = 0;
 
+	snprintf(base, sizeof(base), "%s/audit/teams/%s/events?pageSize=100&orderBy=TIME_DESCENDING",
+		 a->o.management_url, a->team);
 	buf_init(&lines, HTTP_BODY_MAX);
 	for (int page = 0; page < max_pages && rc == 0; page++) {
-		buf_init(&url, 1 << 16);
-		rc = buf_printf(&url, "%s/audit/teams/%s/events?pageSize=100&orderBy=TIME_DESCENDING",
-				a->o.management_url, a->team);
-		if (rc == 0 && token)
-			rc = buf_puts(&url, "&pageToken=");
-		if (rc == 0 && token)
-			rc = api_escape(&url, token);
-		free(token);
-		token = NULL;
-		if (rc == 0)
-			rc = api_call(a, API_AUDIT, "GET", url.data, a->o.mgmt_key, NULL, &body, &len);
-		buf_release(&url);
-		if (rc == 0 && (rc = model_audit_page(body, len, &lines, &count, &token)) == -EIO)
+		url = api_page_url(base, "pageToken", token);
+		rc = url ? api_call(a, API_AUDIT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+			 : -ENOMEM;
+		free(url);
+		before = count;
+		if (rc == 0 && (rc = model_audit_page(body, len, &lines, &count, &next)) == -EIO)
 			log_error("%s: malformed answer", api_routes[API_AUDIT]);
 		free(body);
 		body = NULL;
-		if (!token)
+		if (rc < 0 || api_list_done(API_AUDIT, page, count - before, token, &saved, next))
 			break;
+		free(token);
+		token = next;
+		next = NULL;
 	}
 	free(token);
+	free(next);
+	free(saved);
 	if (rc == 0) {
 		*out = buf_take(&lines, out_len);
 		rc = *out ? 0 : -ENOMEM;

@@ -393,6 +393,24 @@ def test_repeated_page_token_ends_the_listing(emu, mount_factory):
     alive(m)
 
 
+def test_repeated_audit_token_ends_the_audit_log(emu, mount_factory):
+    """Variant repeat_token on the audit log (pages of 100, up to 10): with more than 100
+    events the second page repeats its token; audit.jsonl holds each event once."""
+    m = mount_factory(["timeout=10"])
+    for i in range(120):
+        emu.api("POST", "/auth/teams/%s/api-keys" % util.TEAM_ID, {"name": "ev-%d" % i})
+    variants(emu, repeat_token=True)
+    log = Log(m)
+    emu.reset_stats()
+    with open(m.p("audit.jsonl")) as f:
+        events = [json.loads(ln) for ln in f]
+    ids = [e["eventId"] for e in events]
+    assert len(ids) == len(set(ids)) and len(ids) > 100, len(ids)
+    assert count(emu, "GET /audit/teams/{teamId}/events") == 2
+    assert len([ln for ln in log.new() if "repeated a page token" in ln]) == 1, log.new()
+    alive(m)
+
+
 def test_empty_page_with_a_token_ends_the_listing(emu, mount_factory):
     """Variant last_page_token=endless: after the last page come empty pages, each with a
     fresh token. The listing stops at the first empty page, with one log line."""
