@@ -9,18 +9,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "api_int.h"
 #include "log.h"
 
 #define API_MAX_PAGES 100000	/* a server that never ends a listing is an error */
 
-struct api {
-	struct http *http;
-	struct api_opts o;
-	char *team;	/* escaped team id, set once before threads */
-	uint64_t counts[API_ROUTE_COUNT];	/* atomic */
-};
-
-static const char *const api_routes[API_ROUTE_COUNT] = {
+const char *const api_routes[API_ROUTE_COUNT] = {
 	[API_VALIDATE] = "GET /auth/management-keys/validation",
 	[API_LIST_KEYS] = "GET /auth/teams/{teamId}/api-keys",
 	[API_LIST_MODELS] = "GET /auth/teams/{teamId}/models",
@@ -79,7 +73,7 @@ void api_free(struct api *a)
 }
 
 /* Percent-encode everything but RFC 3986 unreserved bytes. */
-static int api_escape(struct buf *b, const char *s)
+int api_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
@@ -117,13 +111,9 @@ void api_http_stats(const struct api *a, struct http_stats *out)
 }
 
 
-/*
- * One call: build the request, send it, hand back the body.
- * On success *body is the caller's (NUL-terminated), *len its length.
- */
-static int api_call(struct api *a, enum api_route route, const char *method,
-		    const char *url, const char *bearer, const char *json,
-		    char **body, size_t *len)
+int api_call_msg(struct api *a, enum api_route route, const char *method,
+		 const char *url, const char *bearer, const char *json,
+		 char **body, size_t *len, char *msg, size_t msgsz)
 {
 	struct http_req req = {
 		.method = method, .url = url, .route = api_routes[route],
@@ -132,6 +122,7 @@ static int api_call(struct api *a, enum api_route route, const char *method,
 		.out_fd = -1,
 	};
 	struct http_resp resp;
+	char why[200];
 	int rc;
 
 	if (a->o.read_only && strcmp(method, "GET") != 0 && route != API_USAGE) {
@@ -145,9 +136,21 @@ static int api_call(struct api *a, enum api_route route, const char *method,
 		*body = buf_take(&resp.body, len);
 		if (!*body)
 			rc = -ENOMEM;
+	} else if (msg && resp.status) {
+		model_error_message(resp.body.data, resp.body.len, why, sizeof(why));
+		snprintf(msg, msgsz, "HTTP %ld%s%s", resp.status, *why ? ": " : "", why);
+	} else if (msg) {
+		snprintf(msg, msgsz, "%s", strerror(-rc));
 	}
 	http_resp_release(&resp);
 	return rc;
+}
+
+int api_call(struct api *a, enum api_route route, const char *method,
+	     const char *url, const char *bearer, const char *json,
+	     char **body, size_t *len)
+{
+	return api_call_msg(a, route, method, url, bearer, json, body, len, NULL, 0);
 }
 
 int api_validate(struct api *a, struct whoami *out)
@@ -168,6 +171,54 @@ int api_validate(struct api *a, struct whoami *out)
 typedef int (*api_page_fn)(const char *body, size_t len, struct reslist *out, char **next);
 
 /*
+ * Where a listing goes after a page: 1 to stop, 0 to fetch *next. The end
+ * is a missing or empty token (the parsers give NULL for both), and also,
+ * with one log line, a page with no entries that still carries a token and
+ * a token already seen: the one just sent, or the one saved at the last
+ * power-of-two page (Brent's cycle check: any loop of pages is caught
+ * within twice its length, with no memory of every token).
+ */
+static int api_list_done(enum api_route route, int page, size_t added, const char *sent,
+			 char **saved, const char *next)
+{
+	if (!next)
+		return 1;
+	if ((sent && strcmp(next, sent) == 0) || (*saved && strcmp(next, *saved) == 0)) {
+		log_warn("%s: the server repeated a page token after page %d; the listing "
+			 "ends there", api_routes[route], page + 1);
+		return 1;
+	}
+	if (added == 0) {
+		log_warn("%s: page %d was empty but carried a next-page token; the listing "
+			 "ends there", api_routes[route], page + 1);
+		return 1;
+	}
+	if (sent && ((page + 1) & page) == 0) {
+		free(*saved);
+		*saved = strdup(sent);	/* on ENOMEM the check just skips a round */
+	}
+	return 0;
+}
+
+/* base, then "&<tok_param>=<escaped token>" when there is a token. */
+static char *api_page_url(const char *base, const char *tok_param, const char *token)
+{
+	struct buf b;
+	char *url;
+	int rc;
+
+	buf_init(&b, 1 << 16);
+	rc = buf_puts(&b, base);
+	if (rc == 0 && token)
+		rc = buf_printf(&b, "&%s=", tok_param);
+	if (rc == 0 && token)
+		rc = api_escape(&b, token);
+	url = rc == 0 ? buf_take(&b, NULL) : NULL;
+	buf_release(&b);
+	return url;
+}
+
+/*
  * Follow a listing to its end. base is the URL with its fixed query
  * (ending in '?' or '&'); tok_param names the page-token parameter.
  */
@@ -175,9 +226,8 @@ static int api_list(struct api *a, enum api_route route, const char *base,
 		    const char *tok_param, api_page_fn parse, struct reslist **out)
 {
 	struct reslist *l = reslist_new();
-	char *token = NULL, *body = NULL, *url = NULL;
-	struct buf b;
-	size_t len;
+	char *token = NULL, *next = NULL, *saved = NULL, *body = NULL, *url;
+	size_t len, before;
 	int rc = l ? 0 : -ENOMEM;
 
 	for (int page = 0; rc == 0; page++) {
@@ -186,30 +236,24 @@ static int api_list(struct api *a, enum api_route route, const char *base,
 			rc = -EIO;
 			break;
 		}
-		buf_init(&b, 1 << 16);
-		rc = buf_puts(&b, base);
-		if (rc == 0 && token)
-			rc = buf_printf(&b, "&%s=", tok_param);
-		if (rc == 0 && token)
-			rc = api_escape(&b, token);
+		url = api_page_url(base, tok_param, token);
+		rc = url ? api_call(a, route, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+			 : -ENOMEM;
 		free(url);
-		url = rc == 0 ? buf_take(&b, NULL) : NULL;
-		buf_release(&b);
-		if (rc == 0 && !url)
-			rc = -ENOMEM;
-		if (rc == 0)
-			rc = api_call(a, route, "GET", url, a->o.mgmt_key, NULL, &body, &len);
-		free(token);
-		token = NULL;
-		if (rc == 0 && (rc = parse(body, len, l, &token)) == -EIO)
+		before = l->n;
+		if (rc == 0 && (rc = parse(body, len, l, &next)) == -EIO)
 			log_error("%s: malformed answer", api_routes[route]);
 		free(body);
 		body = NULL;
-		if (rc == 0 && !token)
+		if (rc == 0 && api_list_done(route, page, l->n - before, token, &saved, next))
 			break;
+		free(token);
+		token = next;
+		next = NULL;
 	}
-	free(url);
 	free(token);
+	free(next);
+	free(saved);
 	if (rc < 0) {
 		reslist_unref(l);
 		return rc;
@@ -304,43 +348,67 @@ int api_usage(struct api *a, time_t now, char **out, size_t *out_len)
 }
 
 static int api_billing_get(struct api *a, enum api_route r, const char *suffix,
-			   char **body, size_t *len)
+			   char **body, size_t *len, char *msg, size_t msgsz)
 {
 	char url[2048];
+	int rc;
 
 	snprintf(url, sizeof(url), "%s/v1/billing/teams/%s/%s", a->o.management_url,
 		 a->team, suffix);
-	return api_call(a, r, "GET", url, a->o.mgmt_key, NULL, body, len);
+	rc = api_call_msg(a, r, "GET", url, a->o.mgmt_key, NULL, body, len, msg, msgsz);
+	if (rc == 0 && model_is_object(*body, *len) < 0) {
+		log_error("%s: malformed answer", api_routes[r]);
+		snprintf(msg, msgsz, "malformed answer");
+		free(*body);
+		*body = NULL;
+		rc = -EIO;
+	}
+	return rc;
 }
 
+/*
+ * The billing file shows every part that answered; a part that failed (a
+ * prepaid-only team is refused the postpaid routes) is null, with its reason
+ * under "errors". Only when no part answered does reading fail.
+ */
 int api_billing(struct api *a, char **out, size_t *out_len)
 {
-	char *bal = NULL, *lim = NULL, *pre = NULL;
-	size_t bal_len = 0, lim_len = 0, pre_len = 0;
-	int rc;
+	static const enum api_route routes[MODEL_BILLING_PARTS] = {
+		API_BALANCE, API_SPENDING_LIMITS, API_INVOICE_PREVIEW,
+	};
+	static const char *const suffixes[MODEL_BILLING_PARTS] = {
+		"prepaid/balance", "postpaid/spending-limits", "postpaid/invoice/preview",
+	};
+	char *body[MODEL_BILLING_PARTS] = { NULL }, msg[MODEL_BILLING_PARTS][256];
+	struct model_billing b;
+	int rc = 0, first_rc = 0, answered = 0;
 
-	rc = api_billing_get(a, API_BALANCE, "prepaid/balance", &bal, &bal_len);
-	if (rc == 0)
-		rc = api_billing_get(a, API_SPENDING_LIMITS, "postpaid/spending-limits",
-				     &lim, &lim_len);
-	if (rc == 0)
-		rc = api_billing_get(a, API_INVOICE_PREVIEW, "postpaid/invoice/preview",
-				     &pre, &pre_len);
-	if (rc == 0)
-		rc = model_render_billing(bal, bal_len, lim, lim_len, pre, pre_len, out, out_len);
-	if (rc == -EIO && bal && lim && pre)
-		log_error("billing: malformed answer");
-	free(bal);
-	free(lim);
-	free(pre);
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < MODEL_BILLING_PARTS; i++) {
+		rc = api_billing_get(a, routes[i], suffixes[i], &body[i], &b.len[i],
+				     msg[i], sizeof(msg[i]));
+		if (rc == -ENOMEM)
+			goto out;
+		b.body[i] = body[i];
+		b.error[i] = rc < 0 ? msg[i] : NULL;
+		answered += rc == 0;
+		if (rc < 0 && !first_rc)
+			first_rc = rc;
+	}
+	rc = answered ? model_render_billing(&b, out, out_len) : first_rc;
+out:
+	for (int i = 0; i < MODEL_BILLING_PARTS; i++)
+		free(body[i]);
 	return rc;
 }
 
 int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes)
 {
+	/* The content route answers application/octet-stream, in the form asked for. */
 	struct http_req req = {
 		.method = "GET", .route = api_routes[API_FILE_CONTENT],
 		.bearer = a->o.api_key, .idempotent = 1, .out_fd = fd,
+		.accept = "application/octet-stream, */*;q=0.5",
 	};
 	struct http_resp resp;
 	struct buf b;
@@ -356,7 +424,7 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
 	if (rc == 0)
 		rc = api_escape(&b, file_id);
 	if (rc == 0)
-		rc = buf_puts(&b, "/content");
+		rc = buf_puts(&b, "/content?format=original");
 	if (rc < 0) {
 		buf_release(&b);
 		return rc;
@@ -375,7 +443,7 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
 /* ---- writes ---- */
 
 /* "<base><p1><escaped id><p2>" into a new string. */
-static char *api_url_id(const char *base, const char *p1, const char *id, const char *p2)
+char *api_url_id(const char *base, const char *p1, const char *id, const char *p2)
 {
 	struct buf b;
 	char *url;
@@ -394,10 +462,8 @@ static char *api_url_id(const char *base, const char *p1, const char *id, const 
 	return url;
 }
 
-typedef int (*api_parse_fn)(const char *body, size_t len, struct res *out);
-
 /* One write whose answer is an object of the given kind (parse may be NULL). */
-static int api_write(struct api *a, enum api_route route, const char *method, char *url,
+int api_write(struct api *a, enum api_route route, const char *method, char *url,
 		     const char *json, api_parse_fn parse, struct res *out)
 {
 	char *body = NULL;
@@ -469,11 +535,12 @@ int api_update_key(struct api *a, const char *key_id, const char *body, struct r
 			 body, api_parse_key_nosecret, out);
 }
 
-int api_rotate_key(struct api *a, const char *key_id, struct res *out, char **secret)
+int api_rotate_key(struct api *a, const char *key_id, const char *body, struct res *out,
+		   char **secret)
 {
 	return api_key_write(a, API_ROTATE_KEY,
 			     api_url_id(a->o.management_url, "/auth/api-keys/", key_id, "/rotate"),
-			     "{}", out, secret);
+			     body ? body : "{}", out, secret);
 }
 
 int api_delete_key(struct api *a, const char *key_id)
@@ -506,7 +573,7 @@ int api_delete_collection(struct api *a, const char *collection_id)
 }
 
 /* ".../v1/collections/{collection_id}/documents/{file_id}" */
-static char *api_document_url(struct api *a, const char *collection_id, const char *file_id)
+char *api_document_url(struct api *a, const char *collection_id, const char *file_id)
 {
 	char *base = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
 				"/documents/");
@@ -520,46 +587,6 @@ int api_delete_document(struct api *a, const char *collection_id, const char *fi
 {
 	return api_write(a, API_DELETE_DOCUMENT, "DELETE",
 			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
-}
-
-static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type, struct res *out);
-
-int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, struct res *out)
-{
-	const struct http_part parts[] = {
-		{ "name", name, -1, 0, NULL, NULL },
-		{ "data", NULL, fd, size, name, content_type },
-		{ "content_type", content_type, -1, 0, NULL, NULL },
-		{ "fields", "{}", -1, 0, NULL, NULL },
-	};
-	struct http_req req = {
-		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
-		.bearer = a->o.mgmt_key, .out_fd = -1,
-		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
-	};
-	struct http_resp resp;
-	int rc;
-
-	if (a->o.read_only) {
-		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
-		return -EROFS;
-	}
-	if (a->o.upload_files)
-		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
-	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
-			     "/documents");
-	if (!req.url)
-		return -ENOMEM;
-	__atomic_add_fetch(&a->counts[API_UPLOAD_DOCUMENT], 1, __ATOMIC_RELAXED);
-	http_resp_init(&resp);
-	rc = http_do(a->http, &req, &resp);
-	if (rc == 0 && (rc = model_parse_document(resp.body.data, resp.body.len, out)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_UPLOAD_DOCUMENT]);
-	http_resp_release(&resp);
-	free((char *)req.url);
-	return rc;
 }
 
 int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
@@ -584,33 +611,34 @@ int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
 
 int api_audit(struct api *a, int max_pages, char **out, size_t *out_len)
 {
-	struct buf lines, url;
-	char *token = NULL, *body = NULL;
-	size_t len, count = 0;
+	struct buf lines;
+	char *token = NULL, *next = NULL, *saved = NULL, *body = NULL, *url = NULL;
+	char base[2048];
+	size_t len, count = 0, before;
 	int rc = 0;
 
+	snprintf(base, sizeof(base), "%s/audit/teams/%s/events?pageSize=100&orderBy=TIME_DESCENDING",
+		 a->o.management_url, a->team);
 	buf_init(&lines, HTTP_BODY_MAX);
 	for (int page = 0; page < max_pages && rc == 0; page++) {
-		buf_init(&url, 1 << 16);
-		rc = buf_printf(&url, "%s/audit/teams/%s/events?pageSize=100&orderBy=TIME_DESCENDING",
-				a->o.management_url, a->team);
-		if (rc == 0 && token)
-			rc = buf_puts(&url, "&pageToken=");
-		if (rc == 0 && token)
-			rc = api_escape(&url, token);
-		free(token);
-		token = NULL;
-		if (rc == 0)
-			rc = api_call(a, API_AUDIT, "GET", url.data, a->o.mgmt_key, NULL, &body, &len);
-		buf_release(&url);
-		if (rc == 0 && (rc = model_audit_page(body, len, &lines, &count, &token)) == -EIO)
+		url = api_page_url(base, "pageToken", token);
+		rc = url ? api_call(a, API_AUDIT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+			 : -ENOMEM;
+		free(url);
+		before = count;
+		if (rc == 0 && (rc = model_audit_page(body, len, &lines, &count, &next)) == -EIO)
 			log_error("%s: malformed answer", api_routes[API_AUDIT]);
 		free(body);
 		body = NULL;
-		if (!token)
+		if (rc < 0 || api_list_done(API_AUDIT, page, count - before, token, &saved, next))
 			break;
+		free(token);
+		token = next;
+		next = NULL;
 	}
 	free(token);
+	free(next);
+	free(saved);
 	if (rc == 0) {
 		*out = buf_take(&lines, out_len);
 		rc = *out ? 0 : -ENOMEM;
@@ -640,69 +668,4 @@ int api_reindex_document(struct api *a, const char *collection_id, const char *f
 {
 	return api_write(a, API_REINDEX_DOCUMENT, "PATCH",
 			 api_document_url(a, collection_id, file_id), NULL, NULL, NULL);
-}
-
-/* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is the file's. */
-static int api_files_upload(struct api *a, const char *name, int fd, uint64_t size,
-			    const char *content_type, char **id)
-{
-	const struct http_part parts[] = {
-		{ "purpose", "assistants", -1, 0, NULL, NULL },
-		{ "file", NULL, fd, size, name, content_type },
-	};
-	struct http_req req = {
-		.method = "POST", .route = api_routes[API_FILE_UPLOAD],
-		.bearer = a->o.api_key, .out_fd = -1,
-		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
-	};
-	struct http_resp resp;
-	int rc;
-
-	req.url = api_url_id(a->o.api_url, "/v1/files", NULL, NULL);
-	if (!req.url)
-		return -ENOMEM;
-	__atomic_add_fetch(&a->counts[API_FILE_UPLOAD], 1, __ATOMIC_RELAXED);
-	http_resp_init(&resp);
-	rc = http_do(a->http, &req, &resp);
-	if (rc == 0 && (rc = model_parse_file_id(resp.body.data, resp.body.len, id)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_FILE_UPLOAD]);
-	http_resp_release(&resp);
-	free((char *)req.url);
-	return rc;
-}
-
-static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type, struct res *out)
-{
-	char *file_id = NULL, *url = NULL, *body = NULL;
-	size_t len;
-	int rc;
-
-	if (!a->o.api_key) {
-		log_error("cannot upload '%s' through the Files API: -o upload=files needs an "
-			  "inference key (XAI_API_KEY or -o api_key_file=PATH)", name);
-		return -EACCES;
-	}
-	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
-	if (rc < 0)
-		return rc;
-	rc = api_write(a, API_ADD_FILE, "POST", api_document_url(a, collection_id, file_id),
-		       "{}", NULL, NULL);
-	if (rc < 0) {
-		/* Nothing half-made: the file must not stay behind on the server. */
-		url = api_url_id(a->o.api_url, "/v1/files/", file_id, NULL);
-		if (url)
-			api_call(a, API_FILE_DELETE, "DELETE", url, a->o.api_key, NULL, &body, &len);
-		goto out;
-	}
-	url = api_document_url(a, collection_id, file_id);
-	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
-		 : -ENOMEM;
-	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
-out:
-	free(body);
-	free(url);
-	free(file_id);
-	return rc;
 }

@@ -2,8 +2,10 @@
  * api.h - one function per xAI Management API call xaifs makes.
  *
  * Owns: URL building (escaping of ids and page tokens), the choice of
- * credential per host, pagination to the end of every listing, and the
- * request counters by route. Built on http (transport) and model (JSON);
+ * credential per host, pagination to the end of every listing (which also
+ * ends, with a log line, on a repeated page token or an empty page that
+ * carries a token), and the request counters by route. api_upload.c holds
+ * the uploads and how their outcome is learned. Built on http (transport) and model (JSON);
  * json-c types never appear here.
  *
  * Threads: every function may be called from any thread at once; the
@@ -84,13 +86,19 @@ int api_list_collections(struct api *a, struct reslist **out);
 int api_list_documents(struct api *a, const char *collection_id, struct reslist **out);
 int api_list_models(struct api *a, struct reslist **out, char **regions, size_t *regions_len);
 
-/* Rendered JSON files (see model.h for their shape). */
+/*
+ * Rendered JSON files (see model.h for their shape). Billing shows every
+ * part that answered (a failed one is null, its reason under "errors") and
+ * fails only when none did, with the first part's error.
+ */
 int api_usage(struct api *a, time_t now, char **out, size_t *out_len);
 int api_billing(struct api *a, char **out, size_t *out_len);
 
 /*
  * Download a file's bytes (Files API, inference key) into fd from its
- * current offset. -EACCES (with a log line) when no inference key is set.
+ * current offset: GET .../content?format=original with Accept:
+ * application/octet-stream. -EACCES (with a log line) when no inference key
+ * is set.
  */
 int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes);
 
@@ -102,7 +110,9 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
  */
 int api_create_key(struct api *a, const char *body, struct res *out, char **secret);
 int api_update_key(struct api *a, const char *key_id, const char *body, struct res *out);
-int api_rotate_key(struct api *a, const char *key_id, struct res *out, char **secret);
+/* body: the rotate request ({"oldSecretExpireTime":..} etc.), or NULL for {}. */
+int api_rotate_key(struct api *a, const char *key_id, const char *body, struct res *out,
+		   char **secret);
 int api_delete_key(struct api *a, const char *key_id);
 int api_create_collection(struct api *a, const char *body, struct res *out);
 int api_update_collection(struct api *a, const char *collection_id, const char *body,
@@ -116,9 +126,20 @@ int api_delete_collection(struct api *a, const char *collection_id);
  * (inference key), then POST .../documents/{file_id}, then GET the
  * document's metadata. If the second step fails the uploaded file is
  * deleted again, so nothing half-made remains.
+ *
+ * Direct uploads: any 2xx is success. When the answer is not the document's
+ * metadata, it is learned by GET of the document (the answer names its id)
+ * or else from one listing of the collection (the newest document of that
+ * name and size, not older than the upload, never replaces: the id of the
+ * document being replaced, or NULL). If even that fails the upload still
+ * succeeds, with out->id the answer's id or NULL (then out->json is NULL
+ * too). When no answer came at all (stall, dropped connection after the
+ * request went out), the same listing decides: found is success, else the
+ * upload's error. out is the caller's (res_release()) whatever the result.
  */
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, struct res *out);
+			uint64_t size, const char *content_type, const char *replaces,
+			struct res *out);
 int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
 
 /* Usage of a calendar month (see model_usage_month_request()). */

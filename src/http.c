@@ -432,7 +432,11 @@ static struct curl_slist *http_headers(const struct http_req *req)
 	char *auth = NULL;
 	size_t n;
 
-	l = curl_slist_append(NULL, "Accept: application/json");
+	char accept[128];
+
+	snprintf(accept, sizeof(accept), "Accept: %s",
+		 req->accept ? req->accept : "application/json");
+	l = curl_slist_append(NULL, accept);
 	if (l && req->body) {
 		t = curl_slist_append(l, "Content-Type: application/json");
 		if (!t)
@@ -555,6 +559,22 @@ static void http_pace_update(struct http *h, long status)
 	pthread_mutex_unlock(&h->pace_lock);
 }
 
+/*
+ * Whether a failed try got as far as sending the request: the connection was
+ * made and request bytes went out. A failure before that (no connection, no
+ * name) cannot have reached the server.
+ */
+static int http_was_sent(CURL *c, CURLcode cc)
+{
+	long req_bytes = 0;
+
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_OUT_OF_MEMORY)
+		return 0;
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &req_bytes);
+	return req_bytes > 0;
+}
+
 /* One try. Sets *cc; returns 0 or -errno. */
 static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
@@ -582,6 +602,7 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
 	*retry_after = ra > 0 ? (long)ra : 0;
+	resp->unanswered = *cc != CURLE_OK && resp->status == 0 && http_was_sent(c, *cc);
 	http_pace_update(h, resp->status);
 	http_count(h, up, resp->bytes, resp->attempts > 0);
 	resp->attempts++;
@@ -617,8 +638,13 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 			  (unsigned long long)(http_now_ms() - t0), resp->attempts);
 		if (rc == 0 || resp->attempts >= h->opts.max_attempts)
 			break;
-		/* A request that may have been acted on is never sent twice. */
-		if (!req->idempotent && cc != CURLE_COULDNT_CONNECT)
+		/*
+		 * A request that may have been acted on is never sent twice.
+		 * Two failures prove it was not: no connection, and a 429
+		 * (refused by the rate limiter in front of the handler).
+		 */
+		if (!req->idempotent && cc != CURLE_COULDNT_CONNECT &&
+		    !(cc == CURLE_OK && resp->status == 429))
 			break;
 		if (cc != CURLE_OK ? !http_transient_curl(cc) : !http_status_transient(resp->status))
 			break;
@@ -646,6 +672,7 @@ void http_resp_init(struct http_resp *r)
 	r->status = 0;
 	r->bytes = 0;
 	r->attempts = 0;
+	r->unanswered = 0;
 	buf_init(&r->body, HTTP_BODY_MAX);
 }
 

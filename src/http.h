@@ -23,7 +23,10 @@
  * Retries: only requests marked idempotent are retried, on connection
  * failures, 429 and 5xx, with capped exponential backoff and jitter,
  * honouring Retry-After, within the request's time budget. Any request is
- * tried again when the connection could not be made at all (nothing was sent).
+ * tried again when the connection could not be made at all (nothing was sent)
+ * and when it was refused with 429 (a rate limiter refuses before the
+ * request reaches its handler, so nothing was carried out); no other failure
+ * of a non-idempotent request is ever sent again.
  * Requests with an fd body or an fd download have no total time limit, only
  * the stall limit (no progress for `timeout` seconds).
  */
@@ -67,6 +70,7 @@ struct http_req {
 	const char *range;	/* optional "a-b" byte range for GET */
 	const struct http_part *parts;	/* multipart body (instead of body), or NULL */
 	size_t n_parts;
+	const char *accept;	/* Accept header value; NULL: application/json */
 };
 
 struct http_resp {
@@ -74,6 +78,9 @@ struct http_resp {
 	struct buf body;	/* response body (error bodies too); caller releases */
 	uint64_t bytes;		/* body bytes received (also for out_fd) */
 	int attempts;		/* tries made */
+	int unanswered;		/* the last try sent the request but got no status
+				   line back (timeout, dropped connection): the
+				   server may or may not have carried it out */
 };
 
 /* Call once in main() before any thread: curl_global_init(). */

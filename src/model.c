@@ -79,8 +79,8 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out)
 		pick = scope_id;
 	else if (mj_nonempty(team))
 		pick = team;
-	else if (mj_nonempty(scope_id))
-		pick = scope_id;
+	else if (mj_nonempty(scope_id) && strcmp(scope, "SCOPE_ORGANIZATION") != 0)
+		pick = scope_id;	/* an organization's id is never a team's */
 	out->team_id = mj_dup_or_empty(pick);
 	out->scope = mj_dup_or_empty(scope);
 	out->key_id = mj_dup_or_empty(mj_member_str(root, "apiKeyId", "api_key_id"));
@@ -511,6 +511,42 @@ int model_parse_collection(const char *body, size_t len, struct res *out)
 int model_parse_document(const char *body, size_t len, struct res *out)
 {
 	return parse_one(body, len, document_entry, out);
+}
+
+/* A file id anywhere an upload answer may carry one. */
+static const char *upload_answer_id(struct json_object *o)
+{
+	const char *id = mj_member_str(o, "file_id", "fileId");
+
+	if (!mj_nonempty(id))
+		id = mj_member_str(o, "id", NULL);
+	if (!mj_nonempty(id))
+		id = mj_member_str(mj_member(o, "file_metadata", "fileMetadata"), "file_id",
+				   "fileId");
+	return mj_nonempty(id) ? id : NULL;
+}
+
+int model_parse_upload_answer(const char *body, size_t len, struct res *out, char **id)
+{
+	struct json_object *o = NULL, *fm;
+	int rc;
+
+	*id = NULL;
+	if (mj_parse_object(body, len, &o) < 0)
+		return 1;	/* stored all the same: the 2xx says so */
+	fm = mj_member(o, "file_metadata", "fileMetadata");
+	if (mj_nonempty(mj_member_str(fm, "name", NULL))) {
+		rc = document_entry(o, out);
+		if (rc <= 0) {
+			json_object_put(o);
+			return rc;
+		}
+	}
+	rc = 1;
+	if (upload_answer_id(o) && !(*id = strdup(upload_answer_id(o))))
+		rc = -ENOMEM;
+	json_object_put(o);
+	return rc;
 }
 
 int model_collection_set_count(struct res *r, int64_t count)

@@ -48,8 +48,11 @@ void whoami_release(struct whoami *w);
 
 /*
  * Parse the validation response. team_id is scopeId when scope is SCOPE_TEAM,
- * empty or unspecified (or missing); else teamId; else scopeId; else team_id /
- * scope_id spellings; "" when none is present. Returns 0 or -EIO.
+ * empty or unspecified (or missing); else teamId; else scopeId unless the
+ * scope is SCOPE_ORGANIZATION (then scopeId is an organization's id, never a
+ * team's); team_id / scope_id spellings count too; "" when none is present
+ * (an organization-scoped key with no teamId names no team). Returns 0 or
+ * -EIO.
  */
 int model_parse_validation(const char *body, size_t len, struct whoami *out);
 
@@ -144,22 +147,38 @@ struct buf;
 int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *count,
 		     char **next);
 
+/* The parts of the billing file, in the order they are rendered. */
+enum model_billing_part { MODEL_BALANCE, MODEL_LIMITS, MODEL_PREVIEW, MODEL_BILLING_PARTS };
+
+/* Each part's member name in the billing file ("balance", ...). */
+const char *model_billing_part_name(enum model_billing_part p);
+
+/* One part: the body that answered, or NULL and why not. */
+struct model_billing {
+	const char *body[MODEL_BILLING_PARTS];
+	size_t len[MODEL_BILLING_PARTS];
+	const char *error[MODEL_BILLING_PARTS];	/* NULL when the part answered */
+};
+
 /*
  * Render the billing file from three responses:
  *   {"prepaidCreditCents": abs(balance.total.val) as a number (0 if missing),
  *    "balance": <prepaid/balance response>,
  *    "spendingLimits": <spending-limits response's spendingLimits>,
- *    "invoicePreview": <postpaid/invoice/preview response>}
+ *    "invoicePreview": <postpaid/invoice/preview response>,
+ *    "errors": {"<part>": "<message>", ...}}   (only when a part failed)
  * total may also be a bare int64 (string or number); abs(INT64_MIN) is
- * written as INT64_MAX. A NULL body means that part is unavailable (e.g. the
- * request failed) and renders as null; a non-NULL body that is not an object
- * gives -EIO. spendingLimits is null when the response lacks it.
+ * written as INT64_MAX; prepaidCreditCents is null when the balance failed.
+ * A NULL body means that part is unavailable (the request failed) and
+ * renders as null, with error[part] (or "unavailable") under "errors". A
+ * non-NULL body that is not an object gives -EIO (check parts first with
+ * model_is_object()). spendingLimits is null when the response lacks it.
  * Returns 0, -EIO or -ENOMEM.
  */
-int model_render_billing(const char *balance, size_t balance_len,
-			 const char *limits, size_t limits_len,
-			 const char *preview, size_t preview_len,
-			 char **out, size_t *out_len);
+int model_render_billing(const struct model_billing *b, char **out, size_t *out_len);
+
+/* Whether body is one JSON object (as every parser here requires): 0 or -EIO. */
+int model_is_object(const char *body, size_t len);
 
 /*
  * Parse an RFC 3339 time ("2025-11-13T16:14:38.164829Z", offsets allowed),
@@ -210,6 +229,17 @@ int model_parse_document(const char *body, size_t len, struct res *out);
  */
 int model_collection_set_count(struct res *r, int64_t count);
 
+/*
+ * The answer of a direct upload (POST .../documents), whose shape the API
+ * does not document. A DocumentMetadata (file_metadata with file_id and
+ * name) fills out: returns 0. Anything else returns 1 and sets *id to a file
+ * id found at file_id, fileId, id or file_metadata.file_id, or NULL when the
+ * answer names none (e.g. {} or a body that is not JSON): the upload was
+ * stored all the same (the 2xx says so) and the caller learns the rest.
+ * -ENOMEM only; *id is the caller's.
+ */
+int model_parse_upload_answer(const char *body, size_t len, struct res *out, char **id);
+
 /* The "id" of a Files API file object ({"id":"file_...",...}). -EIO without one. */
 int model_parse_file_id(const char *body, size_t len, char **id);
 
@@ -217,6 +247,7 @@ int model_parse_file_id(const char *body, size_t len, char **id);
 struct model_change {
 	char *body;		/* request body; NULL when nothing is to be sent */
 	int rotate;		/* keys: "rotate": true was given */
+	char *rotate_body;	/* keys: the rotate request when it has fields, else NULL */
 	char field[128];	/* on -EINVAL: the field at fault (or "" for bad JSON) */
 };
 void model_change_release(struct model_change *c);
@@ -235,8 +266,11 @@ int model_key_create(const char *name, const char *in, size_t in_len, struct mod
  * is cur. Only fields present in the input count; updatable ones (name,
  * aclStrings/acls, qps, qpm, tpm, disabled, expireTime) that differ from cur
  * go into {"apiKey":{...},"fieldMask":"a,b"}; "apiKey" (the secret) is
- * ignored; "rotate": true sets out->rotate. Any other field that differs
- * from cur is -EINVAL with out->field. out->body is NULL when nothing changed.
+ * ignored; "rotate": true sets out->rotate, and "oldSecretExpireTime" (an
+ * RFC 3339 time, only with rotate) goes into out->rotate_body as
+ * {"oldSecretExpireTime": ..}: until then the old secret keeps working (the
+ * API's default is 24 hours). Any other field that differs from cur is
+ * -EINVAL with out->field. out->body is NULL when nothing changed.
  */
 int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
 		     struct model_change *out);

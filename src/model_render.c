@@ -331,22 +331,54 @@ static int64_t prepaid_cents(struct json_object *balance)
 	return v < 0 ? -v : v;
 }
 
-int model_render_billing(const char *balance, size_t balance_len,
-			 const char *limits, size_t limits_len,
-			 const char *preview, size_t preview_len,
-			 char **out, size_t *out_len)
+static const char *const billing_parts[MODEL_BILLING_PARTS] = {
+	[MODEL_BALANCE] = "balance",
+	[MODEL_LIMITS] = "spendingLimits",
+	[MODEL_PREVIEW] = "invoicePreview",
+};
+
+const char *model_billing_part_name(enum model_billing_part p)
 {
-	struct json_object *bal = NULL, *lim = NULL, *pre = NULL, *o = NULL;
-	int rc;
+	return p < MODEL_BILLING_PARTS ? billing_parts[p] : "?";
+}
+
+int model_is_object(const char *body, size_t len)
+{
+	struct json_object *o = NULL;
+	int rc = mj_parse_object(body, len, &o);
+
+	json_object_put(o);
+	return rc;
+}
+
+/* {"<part>": "<message>"} for each part that failed, or NULL when none did. */
+static struct json_object *billing_errors(const struct model_billing *b, int *rc)
+{
+	struct json_object *e = NULL;
+
+	for (int i = 0; i < MODEL_BILLING_PARTS && *rc == 0; i++) {
+		if (b->body[i])
+			continue;
+		if (!e && !(e = json_object_new_object())) {
+			*rc = -ENOMEM;
+			break;
+		}
+		mj_put_member(e, billing_parts[i],
+			      json_object_new_string(b->error[i] ? b->error[i] : "unavailable"), rc);
+	}
+	return e;
+}
+
+int model_render_billing(const struct model_billing *b, char **out, size_t *out_len)
+{
+	struct json_object *part[MODEL_BILLING_PARTS] = { NULL }, *o = NULL, *errs;
+	int rc = 0;
 
 	*out = NULL;
 	if (out_len)
 		*out_len = 0;
-	rc = parse_opt(balance, balance_len, &bal);
-	if (rc == 0)
-		rc = parse_opt(limits, limits_len, &lim);
-	if (rc == 0)
-		rc = parse_opt(preview, preview_len, &pre);
+	for (int i = 0; i < MODEL_BILLING_PARTS && rc == 0; i++)
+		rc = parse_opt(b->body[i], b->len[i], &part[i]);
 	if (rc < 0)
 		goto out;
 	o = json_object_new_object();
@@ -354,19 +386,24 @@ int model_render_billing(const char *balance, size_t balance_len,
 		rc = -ENOMEM;
 		goto out;
 	}
-	mj_put_member(o, "prepaidCreditCents",
-		   json_object_new_int64(prepaid_cents(bal)), &rc);
-	mj_put_ref(o, "balance", bal, &rc);
+	if (part[MODEL_BALANCE])
+		mj_put_member(o, "prepaidCreditCents",
+			      json_object_new_int64(prepaid_cents(part[MODEL_BALANCE])), &rc);
+	else
+		mj_put_ref(o, "prepaidCreditCents", NULL, &rc);
+	mj_put_ref(o, "balance", part[MODEL_BALANCE], &rc);
 	mj_put_ref(o, "spendingLimits",
-		mj_member(lim, "spendingLimits", "spending_limits"), &rc);
-	mj_put_ref(o, "invoicePreview", pre, &rc);
+		   mj_member(part[MODEL_LIMITS], "spendingLimits", "spending_limits"), &rc);
+	mj_put_ref(o, "invoicePreview", part[MODEL_PREVIEW], &rc);
+	errs = billing_errors(b, &rc);
+	if (errs)
+		mj_put_member(o, "errors", errs, &rc);
 	if (rc == 0)
 		rc = mj_render(o, out, out_len);
 out:
 	json_object_put(o);
-	json_object_put(bal);
-	json_object_put(lim);
-	json_object_put(pre);
+	for (int i = 0; i < MODEL_BILLING_PARTS; i++)
+		json_object_put(part[i]);
 	return rc;
 }
 

@@ -41,7 +41,9 @@ static const struct field coll_fields[] = {
 void model_change_release(struct model_change *c)
 {
 	free(c->body);
+	free(c->rotate_body);
 	c->body = NULL;
+	c->rotate_body = NULL;
 }
 
 static void change_init(struct model_change *c)
@@ -245,6 +247,34 @@ static int load_pair(const char *cur, size_t cur_len, const char *in, size_t in_
 	return rc;
 }
 
+/*
+ * "oldSecretExpireTime" (RFC 3339) goes with "rotate": true into the rotate
+ * request: how long the old secret keeps working. It is taken out of in.
+ */
+static int rotate_request(struct json_object *in, struct model_change *out)
+{
+	struct json_object *v = mj_member(in, "oldSecretExpireTime", "old_secret_expire_time");
+	struct json_object *req;
+	const char *s = mj_str_value(v);
+	int64_t t;
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	if (!out->rotate || !s || model_parse_time(s, &t) < 0 || strlen(s) < 20 || s[4] != '-')
+		return bad_field(out, "oldSecretExpireTime");
+	req = json_object_new_object();
+	if (!req)
+		return -ENOMEM;
+	mj_put_member(req, "oldSecretExpireTime", json_object_new_string(s), &rc);
+	if (rc == 0)
+		rc = mj_render(req, &out->rotate_body, NULL);
+	json_object_put(req);
+	json_object_object_del(in, "oldSecretExpireTime");
+	json_object_object_del(in, "old_secret_expire_time");
+	return rc;
+}
+
 int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
 		     struct model_change *out)
 {
@@ -263,6 +293,9 @@ int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_
 	}
 	out->rotate = rot && json_object_get_boolean(rot);
 	json_object_object_del(i, "rotate");
+	rc = rotate_request(i, out);
+	if (rc < 0)
+		goto out;
 	json_object_object_del(i, "apiKey");	/* the secret we showed: never sent */
 	changed = json_object_new_object();
 	if (!changed) {

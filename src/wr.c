@@ -565,7 +565,7 @@ int wr_commit_key_update(struct wr *w, const char *id, const char *label,
 		res_release(&out);
 	}
 	if (rc == 0 && ch.rotate) {
-		rc = api_rotate_key(w->api, id, &out, &secret);
+		rc = api_rotate_key(w->api, id, ch.rotate_body, &out, &secret);
 		if (rc == 0) {
 			wr_keep_secret(w, id, secret);
 			wr_learned(w, NODE_KEYS_DIR, "", &out);
@@ -618,7 +618,16 @@ int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
 	if (size < 0)
 		return (int)size;
 	rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size, wr_content_type(name),
-				 &out);
+				 old_id, &out);
+	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
+	if (rc == 0 && !out.id) {
+		if (old_id && *old_id)
+			log_warn("document '%s' was uploaded, but without its new id its old "
+				 "version %s is kept", name, old_id);
+		wr_changed(w, NODE_DOCS_DIR, cid);
+		res_release(&out);
+		return 0;
+	}
 	if (rc == 0) {
 		*id = strdup(out.id);
 		rc = *id ? 0 : -ENOMEM;

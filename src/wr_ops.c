@@ -461,7 +461,7 @@ int wr_setxattr(struct wr *w, uint64_t ino, const char *name, const char *value,
 	if (rc < 0)
 		goto out;
 	if (rotate && n.kind == NODE_KEY) {
-		rc = api_rotate_key(w->api, id, &out, &secret);
+		rc = api_rotate_key(w->api, id, NULL, &out, &secret);
 		if (rc == 0) {
 			wr_keep_secret(w, id, secret);
 			wr_learned(w, NODE_KEYS_DIR, "", &out);

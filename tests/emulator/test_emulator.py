@@ -762,3 +762,193 @@ def test_cli_refuses_non_loopback_and_stops_on_sigint():
     e.proc.send_signal(signal.SIGINT)
     assert e.proc.wait(10) == 0
     e.stop()
+
+
+# ---------------------------------------------------------------------------
+# Variants: legal readings of what the API leaves open (/_emu/variants)
+# ---------------------------------------------------------------------------
+
+UPLOAD_KEY = "POST /v1/collections/{collection_id}/documents"
+CREATE_KEY = "POST /auth/teams/{teamId}/api-keys"
+
+
+def variants(emu, **v):
+    return emu.control("POST", "variants", v)
+
+
+def test_variants_defaults_replace_and_reset(fresh):
+    emu = fresh
+    got = emu.control("GET", "variants")
+    assert got == {"upload_answer": "document", "last_page_token": "absent",
+                   "repeat_token": False, "key_scope": "team", "prepaid_only": False,
+                   "strict_accept": False, "rate_limit": None, "limited": 0}
+    assert variants(emu, prepaid_only=True)["prepaid_only"] is True
+    # each POST replaces them all
+    assert variants(emu, key_scope="organization")["prepaid_only"] is False
+    for bad in ({"nonsense": 1}, {"upload_answer": "xml"}, {"repeat_token": 1},
+                {"rate_limit": {"route": CREATE_KEY, "burst": 0}},
+                {"rate_limit": {"route": CREATE_KEY, "extra": 1}}):
+        emu.json("POST", "/_emu/variants", bad, key=None, expect=400)
+    emu.reset(seed="sample")
+    assert emu.control("GET", "variants")["key_scope"] == "team"
+
+
+@pytest.mark.parametrize("answer,want", [("document", None), ("empty", {}), ("id", "id")])
+def test_variant_upload_answer(fresh, answer, want):
+    emu = fresh
+    variants(emu, upload_answer=answer)
+    cid = collection_by_name(emu, "research-notes")["collection_id"]
+    got = upload(emu, cid, "shape.txt", b"shape\n")
+    stored = [d for d in emu.get("/v1/collections/%s/documents" % cid)["documents"]
+              if d["file_metadata"]["name"] == "shape.txt"]
+    assert len(stored) == 1, "stored whatever the answer's shape"
+    file_id = stored[0]["file_metadata"]["file_id"]
+    if want is None:
+        assert got["file_metadata"]["file_id"] == file_id
+    elif want == "id":
+        assert got == {"file_id": file_id}
+    else:
+        assert got == want
+
+
+def test_variant_last_page_token_empty_and_repeated(fresh):
+    emu = fresh
+    path = keys_path() + "?pageSize=4"
+    assert "paginationToken" not in emu.get(path + "&paginationToken=" +
+                                             emu.get(path)["paginationToken"])
+    variants(emu, last_page_token="empty")
+    first = emu.get(path)
+    last = emu.get(path + "&paginationToken=" + first["paginationToken"])
+    assert last["paginationToken"] == "" and len(first["apiKeys"]) + len(last["apiKeys"]) == 6
+    cid = collection_by_name(emu, "contracts")["collection_id"]
+    docs = emu.get("/v1/collections/%s/documents?limit=100" % cid)
+    assert docs["pagination_token"] == "" and len(docs["documents"]) == 3
+    assert emu.get("/v1/collections")["pagination_token"] == ""
+    assert emu.get("/audit/teams/%s/events?pageSize=100" % TEAM)["nextPageToken"] == ""
+    # endless: the last page and every page after it carry a fresh token; those are empty
+    variants(emu, last_page_token="endless")
+    first = emu.get(path)
+    last = emu.get(path + "&paginationToken=" + first["paginationToken"])
+    assert len(last["apiKeys"]) == 2 and last["paginationToken"]
+    tokens = {first["paginationToken"], last["paginationToken"]}
+    tok = last["paginationToken"]
+    for _ in range(3):
+        page = emu.get(path + "&paginationToken=" + tok)
+        assert "apiKeys" not in page and page["paginationToken"] not in tokens
+        tok = page["paginationToken"]
+        tokens.add(tok)
+    # repeat_token: a page asked for with a token answers with that same token
+    variants(emu, repeat_token=True)
+    first = emu.get(path)
+    tok = first["paginationToken"]
+    again = emu.get(path + "&paginationToken=" + tok)
+    assert again["paginationToken"] == tok
+    assert emu.get(path + "&paginationToken=" + tok) == again
+    docs = emu.get("/v1/collections/%s/documents?limit=1" % cid)
+    nxt = emu.get("/v1/collections/%s/documents?limit=1&pagination_token=%s"
+                  % (cid, docs["pagination_token"]))
+    assert nxt["pagination_token"] == docs["pagination_token"]
+
+
+def test_variant_organization_scoped_key(fresh):
+    emu = fresh
+    assert emu.get("/auth/management-keys/validation")["scopeId"] == TEAM
+    variants(emu, key_scope="organization")
+    v = emu.get("/auth/management-keys/validation")
+    assert v["scope"] == "SCOPE_ORGANIZATION" and v["scopeId"].startswith("org_")
+    assert "teamId" not in v
+    # the org id is not a team: team routes refuse it; the team itself works
+    emu.json("GET", keys_path(v["scopeId"]), expect=403)
+    assert emu.get(keys_path())["apiKeys"]
+
+
+def test_variant_prepaid_only(fresh):
+    emu = fresh
+    base = "/v1/billing/teams/%s/" % TEAM
+    variants(emu, prepaid_only=True)
+    for method, route, body in (("GET", "postpaid/spending-limits", None),
+                                ("GET", "postpaid/invoice/preview", None),
+                                ("POST", "postpaid/spending-limits",
+                                 {"desiredSoftSpendingLimit": {"val": "100"}})):
+        status, _, data = emu.request(method, base + route, body)
+        assert status == 403, (route, status)
+        assert json.loads(data)["code"].startswith("The caller does not have permission")
+    assert emu.get(base + "prepaid/balance")["total"]["val"].startswith("-")
+
+
+def test_variant_strict_accept_and_format(fresh):
+    emu = fresh
+    cid = collection_by_name(emu, "contracts")["collection_id"]
+    nda = next(d for d in emu.get("/v1/collections/%s/documents" % cid)["documents"]
+               if d["file_metadata"]["name"] == "nda.pdf")
+    path = "/v1/files/%s/content" % nda["file_metadata"]["file_id"]
+    status, _, raw = emu.request("GET", path, key=INFER, headers={"Accept": "application/json"})
+    assert status == 200 and b"\x00" in raw
+    variants(emu, strict_accept=True)
+    assert emu.request("GET", path, key=INFER, headers={"Accept": "application/json"})[0] == 406
+    for accept in ("application/octet-stream", "*/*", "application/json, */*;q=0.5"):
+        status, _, got = emu.request("GET", path + "?format=original", key=INFER,
+                                     headers={"Accept": accept})
+        assert status == 200 and got == raw, accept
+    status, headers, text = emu.request("GET", path + "?format=text", key=INFER)
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert b"\x00" not in text and text != raw
+    assert emu.request("GET", path + "?format=pdf", key=INFER)[0] == 400
+
+
+def test_variant_rate_limit_refuses_without_carrying_out(fresh):
+    emu = fresh
+    variants(emu, rate_limit={"route": CREATE_KEY, "burst": 2, "per_s": 0.5,
+                              "retry_after": 1})
+    got = [emu.request("POST", keys_path(), {"name": "burst-%d" % i})
+           for i in range(4)]
+    assert [g[0] for g in got] == [200, 200, 429, 429]
+    assert got[2][1]["Retry-After"] == "1"
+    names = [k["name"] for k in emu.get(keys_path())["apiKeys"]]
+    assert names.count("burst-0") == 1 and "burst-2" not in names and "burst-3" not in names
+    assert emu.control("GET", "variants")["limited"] == 2
+    assert emu.request("GET", keys_path())[0] == 200, "other routes are not limited"
+    # the bucket refills at per_s: wait on the real condition
+    deadline = time.monotonic() + 30
+    while emu.request("POST", keys_path(), {"name": "later"})[0] == 429:
+        assert time.monotonic() < deadline, "the bucket never refilled"
+        time.sleep(0.2)
+
+
+def test_faults_drop_after_and_hang_after_carry_out(fresh):
+    emu = fresh
+    emu.control("POST", "faults", {"drop_after_next": 1, "fail_route": CREATE_KEY})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        emu.request("POST", keys_path(), {"name": "dropped-after"})
+    names = [k["name"] for k in emu.get(keys_path())["apiKeys"]]
+    assert names.count("dropped-after") == 1, "carried out, then the connection dropped"
+    emu.control("POST", "faults", {"hang_after_next": 1, "hang_ms": 3000,
+                                   "fail_route": CREATE_KEY})
+    with pytest.raises((TimeoutError, OSError)):
+        emu.request("POST", keys_path(), {"name": "hung-after"}, timeout=0.5)
+    names = [k["name"] for k in emu.get(keys_path())["apiKeys"]]
+    assert names.count("hung-after") == 1, "carried out, then the answer held back"
+    assert emu.control("GET", "faults")["hang_after_next"] == 0
+
+
+def test_rotation_keeps_the_old_secret_for_the_grace_period(fresh):
+    emu = fresh
+    key = emu.json("POST", keys_path(), {"name": "rot", "acls": ["api-key:model:*"]})
+    old = key["apiKey"]
+    rid = "/auth/api-keys/%s/rotate" % key["apiKeyId"]
+    t0 = time.time()
+    new = emu.json("POST", rid, {})["apiKey"]
+    assert new != old
+    state = {k["apiKeyId"]: k for k in emu.control("GET", "state")["keys"]}
+    grace = state[key["apiKeyId"]]["_oldSecretExpireTime"]
+    left = time.mktime(time.strptime(grace[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone - t0
+    assert 24 * 3600 - 60 < left < 24 * 3600 + 60, "the default grace is 24 h"
+    for secret in (old, new):
+        assert emu.request("GET", "/v1/api-key", key=secret)[0] == 200
+    # a grace period that has already ended: the old secret stops working
+    newer = emu.json("POST", rid, {"oldSecretExpireTime": "2020-01-01T00:00:00Z"})["apiKey"]
+    assert emu.request("GET", "/v1/api-key", key=new)[0] == 401
+    assert emu.request("GET", "/v1/api-key", key=newer)[0] == 200
+    state = {k["apiKeyId"]: k for k in emu.control("GET", "state")["keys"]}
+    assert state[key["apiKeyId"]]["_oldSecretExpireTime"].startswith("2020-01-01T00:00:00")
+    emu.json("POST", rid, {"oldSecretExpireTime": "2999-01-01T00:00:00Z"}, expect=400)

@@ -371,13 +371,17 @@ static void fuzz_billing(const struct fuzz_parts *p)
 		b[i] = fuzz_dup_exact(p->p[i], p->len[i]);	/* empty: NULL */
 		n[i] = p->len[i];
 	}
-	rc = model_render_billing(b[0], n[0], b[1], n[1], b[2], n[2], &out, &olen);
+	rc = model_render_billing(&(struct model_billing){ { b[0], b[1], b[2] },
+							   { n[0], n[1], n[2] },
+							   { NULL, NULL, NULL } }, &out, &olen);
 	FUZZ_CHECK(rc == 0 || rc == -EIO);
 	if (rc == 0) {
 		o = fm_check_rendering(out, olen);
 		FUZZ_CHECK(json_object_object_get_ex(o, "prepaidCreditCents", &c));
-		FUZZ_CHECK(json_object_is_type(c, json_type_int) &&
-			   json_object_get_int64(c) >= 0);
+		FUZZ_CHECK(b[0] ? json_object_is_type(c, json_type_int) &&
+				  json_object_get_int64(c) >= 0 : c == NULL);
+		FUZZ_CHECK(!b[0] || !b[1] || !b[2] ? json_object_object_get_ex(o, "errors", NULL)
+						   : !json_object_object_get_ex(o, "errors", NULL));
 		json_object_put(o);
 		free(out);
 	} else {

@@ -339,7 +339,9 @@ def test_writes_to_a_stalled_server_time_out_and_the_mount_shows_the_outcome(emu
     """A write whose answer never comes fails with ETIMEDOUT after about `timeout` seconds
     without progress. The server may still carry it out (the request was sent), so the
     mount must not keep showing a listing from before it: once the server answers again,
-    ls shows what the server holds."""
+    ls shows what the server holds. An upload first asks the server whether it holds the
+    document (test_tolerance.py): against a stalled server that question times out too,
+    so its close() takes up to twice the timeout."""
     m = mount_factory(["timeout=2", "connect_timeout=2"])
     docs = m.p("collections", "contracts", "documents")
     os.listdir(docs)
@@ -369,7 +371,8 @@ def test_writes_to_a_stalled_server_time_out_and_the_mount_shows_the_outcome(emu
     for what, (err, dt, on_server, shown) in results.items():
         if err != errno.ETIMEDOUT:
             problems.append("%s: close() gave %s, expected ETIMEDOUT" % (what, err))
-        if dt > 2 + 1.5:
+        bound = (2 * 2 if what == "upload" else 2) + 1.5
+        if dt > bound:
             problems.append("%s: the stall was detected after %.1f s with timeout=2 (no "
                             "progress for `timeout` seconds should end it)" % (what, dt))
         if bool(on_server) != shown:
@@ -501,18 +504,29 @@ def test_truncated_listing_is_retried_then_eio(emu, mount_factory):
 
 
 @pytest.mark.parametrize("kind", ["malformed_next", "oversize_next"])
-def test_bad_usage_and_billing_give_eio(emu, mount_factory, kind):
+def test_bad_usage_gives_eio_and_bad_balance_shows_the_rest(emu, mount_factory, kind):
+    """usage is one answer: a bad one is EIO. billing shows every part that answered: a
+    bad balance is null with a note under "errors" (see test_tolerance.py)."""
     m = mount_factory(["live_ttl=0", "timeout=10"])
-    for route, name in ((USAGE_ROUTE, "usage"), (BALANCE_ROUTE, "billing")):
-        log = Log(m)
-        emu.faults(**{kind: 1, "fail_route": route})
-        err = oserror(lambda: open(m.p(name)).read())
-        emu.faults()
-        assert err == errno.EIO, "%s on %s: %s" % (kind, name, err)
-        assert len(log.errors()) == 1, "\n".join(log.errors())
-        alive(m)
-        with open(m.p(name)) as f:
-            assert json.load(f)
+    log = Log(m)
+    emu.faults(**{kind: 1, "fail_route": USAGE_ROUTE})
+    err = oserror(lambda: open(m.p("usage")).read())
+    emu.faults()
+    assert err == errno.EIO, "%s on usage: %s" % (kind, err)
+    assert len(log.errors()) == 1, "\n".join(log.errors())
+    alive(m)
+    with open(m.p("usage")) as f:
+        assert json.load(f)
+    m2 = mount_factory(["timeout=10"])
+    log = Log(m2)
+    emu.faults(**{kind: 1, "fail_route": BALANCE_ROUTE})
+    with open(m2.p("billing")) as f:
+        b = json.load(f)
+    emu.faults()
+    assert b["balance"] is None and b["prepaidCreditCents"] is None
+    assert set(b["errors"]) == {"balance"} and b["spendingLimits"] and b["invoicePreview"]
+    assert len(log.errors()) == 1, "\n".join(log.errors())
+    alive(m2)
 
 
 def test_wrong_types_in_billing_never_crash(emu, mount_factory):
@@ -575,7 +589,9 @@ def test_failed_upload_leaves_nothing(emu, mount_factory, tmp_path):
 def test_failed_key_creation_leaves_nothing(emu, mount_factory):
     m = mount_factory(["timeout=10"])
     os.listdir(m.p("keys"))
-    for status, want in ((503, errno.EIO), (429, errno.EAGAIN), (500, errno.EIO)):
+    # (A 429 is refused before the handler, so it is waited out and sent again: see
+    # test_tolerance.py.)
+    for status, want in ((503, errno.EIO), (500, errno.EIO)):
         name = "fail-%d" % status
         emu.reset_stats()
         emu.faults(fail_next=1, fail_status=status, fail_route=CREATE_KEY_ROUTE)

@@ -284,6 +284,12 @@ def test_rotate_key(emu, mnt):
     second = read_json(path)["apiKey"]
     assert second != first and second.startswith("xai-")
     assert keys(emu)["ci-bot"]["qps"] == 9
+    # The previous secret keeps working for the API's default grace of 24 h (see
+    # test_tolerance.py for oldSecretExpireTime).
+    emu.api("GET", "/v1/api-key", key=first)
+    emu.api("GET", "/v1/api-key", key=second)
+    # A third rotation ends the first secret: only the one just replaced has a grace.
+    assert write_close(path, b'{"rotate": true}') is None, mnt.stderr()
     with pytest.raises(urllib.error.HTTPError):
         emu.api("GET", "/v1/api-key", key=first)
     emu.api("GET", "/v1/api-key", key=second)

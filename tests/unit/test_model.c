@@ -136,6 +136,15 @@ static const struct bad_row bad_rows[] = {
 
 typedef int (*page_fn)(const char *, size_t, struct reslist *, char **);
 
+/* model_render_billing() of three bodies (NULL: the part failed, no message). */
+static int render_billing3(const char *b0, size_t n0, const char *b1, size_t n1,
+			   const char *b2, size_t n2, char **out, size_t *len)
+{
+	struct model_billing b = { { b0, b1, b2 }, { n0, n1, n2 }, { NULL, NULL, NULL } };
+
+	return model_render_billing(&b, out, len);
+}
+
 static void test_malformed(void)
 {
 	static const page_fn pages[] = { model_parse_keys_page,
@@ -163,9 +172,9 @@ static void test_malformed(void)
 		out = (char *)"sentinel";
 		CHECK_EQ_INT(model_render_usage(0, b, len, &out, &out_len), -EIO);
 		CHECK(out == NULL);
-		CHECK_EQ_INT(model_render_billing(b ? b : "", len, "{}", 2, "{}", 2,
+		CHECK_EQ_INT(render_billing3(b ? b : "", len, "{}", 2, "{}", 2,
 						  &out, &out_len), -EIO);
-		CHECK_EQ_INT(model_render_billing("{}", 2, b ? b : "", len, "{}", 2,
+		CHECK_EQ_INT(render_billing3("{}", 2, b ? b : "", len, "{}", 2,
 						  &out, &out_len), -EIO);
 		CHECK(out == NULL);
 	}
@@ -214,9 +223,12 @@ static const struct whoami_row whoami_rows[] = {
 	{ "org scope: teamId",
 	  "{\"scope\":\"SCOPE_ORGANIZATION\",\"scopeId\":\"org\",\"teamId\":\"t1\"}",
 	  "t1", "SCOPE_ORGANIZATION", "", "" },
-	{ "org scope, no teamId: scopeId",
+	{ "org scope, no teamId: no team (an org id is not a team id)",
 	  "{\"scope\":\"SCOPE_ORGANIZATION\",\"scopeId\":\"org\"}",
-	  "org", "SCOPE_ORGANIZATION", "", "" },
+	  "", "SCOPE_ORGANIZATION", "", "" },
+	{ "org scope, snake scope_id only: no team",
+	  "{\"scope\":\"SCOPE_ORGANIZATION\",\"scope_id\":\"org\"}",
+	  "", "SCOPE_ORGANIZATION", "", "" },
 	{ "team scope, empty scopeId", "{\"scope\":\"SCOPE_TEAM\",\"scopeId\":\"\",\"teamId\":\"t\"}",
 	  "t", "SCOPE_TEAM", "", "" },
 	{ "snake team_id", "{\"team_id\":\"t9\",\"api_key_id\":\"k\"}", "t9", "", "k", "" },
@@ -834,7 +846,7 @@ static void test_billing(void)
 	size_t i, len = 0;
 
 	TEST_CTX("billing fixture");
-	CHECK_EQ_INT(model_render_billing(balance_fixture, strlen(balance_fixture),
+	CHECK_EQ_INT(render_billing3(balance_fixture, strlen(balance_fixture),
 					  limits_fixture, strlen(limits_fixture),
 					  preview_fixture, strlen(preview_fixture),
 					  &out, &len), 0);
@@ -844,6 +856,7 @@ static void test_billing(void)
 	CHECK_EQ_STR(jstr(o, "balance.changes.0.topupStatus"), "FAILED_TO_GEMNERATE_INVOICE");
 	CHECK_EQ_STR(jstr(o, "spendingLimits.softSl.val"), "20000");
 	CHECK(!has(o, "spendingLimits.spendingLimits"));
+	CHECK(!has(o, "errors"));
 	CHECK_EQ_STR(jstr(o, "invoicePreview.coreInvoice.prepaidCredits.val"), "-4500");
 	CHECK_EQ_INT(json_object_get_int(jpath(o, "invoicePreview.billingCycle.month")), 11);
 	json_object_put(o);
@@ -852,7 +865,7 @@ static void test_billing(void)
 	for (i = 0; i < sizeof(cents_rows) / sizeof(cents_rows[0]); i++) {
 		TEST_CTX(cents_rows[i].what);
 		out = NULL;
-		CHECK_EQ_INT(model_render_billing(cents_rows[i].balance,
+		CHECK_EQ_INT(render_billing3(cents_rows[i].balance,
 				strlen(cents_rows[i].balance), "{}", 2, "{}", 2, &out, &len), 0);
 		o = check_render(out, len);
 		CHECK_EQ_INT(json_object_get_int64(jpath(o, "prepaidCreditCents")),
@@ -865,19 +878,41 @@ static void test_billing(void)
 
 	TEST_CTX("billing with unavailable parts");
 	out = NULL;
-	CHECK_EQ_INT(model_render_billing(NULL, 0, "{\"spending_limits\":{\"softSl\":{}}}", 33,
+	CHECK_EQ_INT(render_billing3(NULL, 0, "{\"spending_limits\":{\"softSl\":{}}}", 33,
 					  NULL, 0, &out, &len), 0);
 	o = check_render(out, len);
-	CHECK_EQ_INT(json_object_get_int64(jpath(o, "prepaidCreditCents")), 0);
+	CHECK(has(o, "prepaidCreditCents") && jpath(o, "prepaidCreditCents") == NULL);
 	CHECK(has(o, "balance") && jpath(o, "balance") == NULL);
+	CHECK_EQ_STR(jstr(o, "errors.balance"), "unavailable");
+	CHECK_EQ_STR(jstr(o, "errors.invoicePreview"), "unavailable");
+	CHECK(!has(o, "errors.spendingLimits"));
 	CHECK(has(o, "invoicePreview") && jpath(o, "invoicePreview") == NULL);
 	CHECK(json_object_is_type(jpath(o, "spendingLimits.softSl"), json_type_object));
 	json_object_put(o);
 	free(out);
 
+	TEST_CTX("billing with a refused part and its message");
+	{
+		struct model_billing b = {
+			{ balance_fixture, NULL, preview_fixture },
+			{ strlen(balance_fixture), 0, strlen(preview_fixture) },
+			{ NULL, "HTTP 403: no postpaid plan", NULL },
+		};
+
+		out = NULL;
+		CHECK_EQ_INT(model_render_billing(&b, &out, &len), 0);
+		o = check_render(out, len);
+		CHECK_EQ_INT(json_object_get_int64(jpath(o, "prepaidCreditCents")), 1000);
+		CHECK(has(o, "spendingLimits") && jpath(o, "spendingLimits") == NULL);
+		CHECK_EQ_STR(jstr(o, "errors.spendingLimits"), "HTTP 403: no postpaid plan");
+		CHECK(!has(o, "errors.balance") && !has(o, "errors.invoicePreview"));
+		json_object_put(o);
+		free(out);
+	}
+
 	TEST_CTX("billing malformed preview");
 	out = NULL;
-	CHECK_EQ_INT(model_render_billing("{}", 2, "{}", 2, "{\"x\":", 5, &out, &len), -EIO);
+	CHECK_EQ_INT(render_billing3("{}", 2, "{}", 2, "{\"x\":", 5, &out, &len), -EIO);
 	CHECK(out == NULL);
 }
 
@@ -1019,6 +1054,98 @@ static void test_error_message(void)
 	CHECK(msg[0] == 'Q');
 }
 
+/* ------------------------------------------------------------------ */
+/* Upload answers                                                     */
+/* ------------------------------------------------------------------ */
+
+struct upload_row {
+	const char *what;
+	const char *body;
+	int rc;			/* 0: a document; 1: id (or none) only */
+	const char *id;		/* out.id (rc 0) or *id (rc 1); NULL: none */
+};
+
+static const struct upload_row upload_rows[] = {
+	{ "document", "{\"file_metadata\":{\"file_id\":\"file_1\",\"name\":\"a.txt\","
+	  "\"size_bytes\":\"5\"},\"status\":\"DOCUMENT_STATUS_PROCESSING\"}", 0, "file_1" },
+	{ "empty object", "{}", 1, NULL },
+	{ "empty body", "", 1, NULL },
+	{ "not JSON", "<html>ok</html>", 1, NULL },
+	{ "file_id only", "{\"file_id\":\"file_2\"}", 1, "file_2" },
+	{ "fileId only", "{\"fileId\":\"file_3\"}", 1, "file_3" },
+	{ "id only", "{\"id\":\"file_4\"}", 1, "file_4" },
+	{ "metadata without a name", "{\"file_metadata\":{\"file_id\":\"file_5\"}}", 1, "file_5" },
+	{ "name without an id", "{\"file_metadata\":{\"name\":\"a.txt\"}}", 1, NULL },
+	{ "wrong types", "{\"file_id\":5,\"id\":[]}", 1, NULL },
+};
+
+static void test_upload_answer(void)
+{
+	for (size_t i = 0; i < sizeof(upload_rows) / sizeof(upload_rows[0]); i++) {
+		const struct upload_row *r = &upload_rows[i];
+		struct res out = { 0 };
+		char *id = (char *)"sentinel";
+		int rc;
+
+		TEST_CTX(r->what);
+		rc = model_parse_upload_answer(r->body, strlen(r->body), &out, &id);
+		CHECK_EQ_INT(rc, r->rc);
+		if (rc == 0) {
+			CHECK(id == NULL);
+			CHECK_EQ_STR(out.id, r->id);
+			CHECK_EQ_STR(out.raw_name, "a.txt");
+		} else if (r->id) {
+			CHECK(id != NULL);
+			CHECK_EQ_STR(id, r->id);
+		} else {
+			CHECK(id == NULL);
+		}
+		free(rc == 1 ? id : NULL);
+		res_release(&out);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Rotation with a grace period                                       */
+/* ------------------------------------------------------------------ */
+
+static void test_rotate_grace(void)
+{
+	static const char cur[] = "{\"apiKeyId\":\"k1\",\"name\":\"ci\"}";
+	static const struct { const char *what, *in; int rc; const char *body; } rows[] = {
+		{ "rotate alone", "{\"rotate\":true}", 0, NULL },
+		{ "with a grace period",
+		  "{\"rotate\":true,\"oldSecretExpireTime\":\"2030-01-02T03:04:05Z\"}", 0,
+		  "{\n  \"oldSecretExpireTime\": \"2030-01-02T03:04:05Z\"\n}\n" },
+		{ "grace without rotate", "{\"oldSecretExpireTime\":\"2030-01-02T03:04:05Z\"}",
+		  -EINVAL, NULL },
+		{ "grace not a time", "{\"rotate\":true,\"oldSecretExpireTime\":\"tomorrow\"}",
+		  -EINVAL, NULL },
+		{ "grace in Unix seconds", "{\"rotate\":true,\"oldSecretExpireTime\":\"1900000000\"}",
+		  -EINVAL, NULL },
+		{ "grace a number", "{\"rotate\":true,\"oldSecretExpireTime\":5}", -EINVAL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct model_change c;
+
+		TEST_CTX(rows[i].what);
+		CHECK_EQ_INT(model_key_update(cur, strlen(cur), rows[i].in, strlen(rows[i].in), &c),
+			     rows[i].rc);
+		if (rows[i].rc == 0) {
+			CHECK(c.rotate);
+			CHECK(c.body == NULL);
+			if (rows[i].body)
+				CHECK_EQ_STR(c.rotate_body, rows[i].body);
+			else
+				CHECK(c.rotate_body == NULL);
+		} else {
+			CHECK_EQ_STR(c.field, "oldSecretExpireTime");
+		}
+		model_change_release(&c);
+	}
+}
+
 static void test_collection_count(void)
 {
 	static const struct {
@@ -1077,6 +1204,8 @@ int main(void)
 	test_usage_request();
 	test_usage_render();
 	test_billing();
+	test_upload_answer();
+	test_rotate_grace();
 	test_parse_time();
 	test_error_message();
 	test_collection_count();

@@ -12,6 +12,7 @@ each depending only on those listed above it:
   multipart           streaming multipart/form-data parser
   exchange            Request and Response
   faults              fault injection (/_emu/faults) and response spoilers
+  variants            legal readings of what the API leaves open (/_emu/variants)
   stats               request counters (/_emu/stats)
   paging              pagination tokens
   filters             the collections `filter` language
@@ -27,5 +28,5 @@ each depending only on those listed above it:
   httpd               the HTTP/1.1 handler and threaded server
 
 Locks: State.lock (see state.py) guards all resources; Faults.lock and Stats.lock guard
-their own fields. They are never nested, and none is held while a response is written.
+their own fields, Variants.lock too. They are never nested, and none is held while a response is written.
 """

@@ -23,6 +23,7 @@ from .routes_files import FilesApi
 from .routing import Router
 from .state import State
 from .stats import Stats
+from .variants import Variants
 from .wire import ApiError
 
 
@@ -34,6 +35,7 @@ class App:
         self.root_dir = tempfile.mkdtemp(prefix="xai-emulator-")
         self.faults = Faults(config.latency_ms, config.process_delay)
         self.stats = Stats()
+        self.variants = Variants()
         self.state = None
         self.local = threading.local()      # .state: the State of this thread's request
         self.router = Router()
@@ -81,6 +83,10 @@ class App:
             return resp
         if fault == "fail":
             return self.faults.failure()
+        retry = self.variants.rate_limited(route.key) if route else None
+        if retry is not None:
+            return Response.error(429, "Rate limit exceeded: too many requests",
+                                  [("Retry-After", retry)] if retry else [])
         if route is None:
             if found:
                 return Response(405, b"Method Not Allowed", "text/plain; charset=utf-8",
@@ -92,4 +98,8 @@ class App:
             resp = route.handler(req)
         except ApiError as e:
             resp = Response.error(e.status, e.message, e.headers)
+        if fault == "drop_after":
+            resp.fault = "drop"
+        elif fault == "hang_after":
+            time.sleep(self.faults.get("hang_ms") / 1000.0)
         return self.faults.spoil(fault, resp) if fault else resp

@@ -8,7 +8,7 @@ from . import seed
 from .exchange import Response
 from .shapes import Shapes
 from .state import DOC_PROCESSED, DOC_STATUSES
-from .wire import ApiError, as_int, as_str
+from .wire import ApiError, as_int, as_str, ts
 
 
 class Control:
@@ -23,6 +23,8 @@ class Control:
             ("POST", "/_emu/stats/reset"): self.stats_reset,
             ("GET", "/_emu/faults"): lambda req: self.app.faults.snapshot(),
             ("POST", "/_emu/faults"): self.set_faults,
+            ("GET", "/_emu/variants"): lambda req: self.app.variants.snapshot(),
+            ("POST", "/_emu/variants"): self.set_variants,
             ("GET", "/_emu/state"): self.dump_state,
             ("POST", "/_emu/documents/status"): self.force_status,
         }
@@ -47,6 +49,7 @@ class Control:
         if "files_max_bytes" in body:
             cfg.files_max_bytes = as_int(body["files_max_bytes"], "files_max_bytes", 64)
         self.app.faults.replace({})
+        self.app.variants.replace({})
         self.app.stats.reset()
         started = time.monotonic()
         self.app.load(opts["seed"], opts["keys"], opts["collections"], opts["documents"])
@@ -61,6 +64,10 @@ class Control:
         self.app.state.process_delay = self.app.faults.get("process_delay_s")
         return self.app.faults.snapshot()
 
+    def set_variants(self, req):
+        self.app.variants.replace(req.json())
+        return self.app.variants.snapshot()
+
     def dump_state(self, req):
         st = self.app.state
         with st.lock:
@@ -73,7 +80,13 @@ class Control:
                     doc["sha256"] = st.file_sha256(st.files[d.file_id])
                     docs.append(doc)
                 colls.append(dict(shapes.collection(c), documents=docs))
-            return {"team_id": st.team_id, "keys": [shapes.key(k) for k in st.keys.values()],
+            keys = []
+            for k in st.keys.values():
+                key = shapes.key(k)
+                if k.old_secret_expire is not None:
+                    key["_oldSecretExpireTime"] = ts(k.old_secret_expire)
+                keys.append(key)
+            return {"team_id": st.team_id, "keys": keys,
                     "collections": colls,
                     "files": [Shapes.file(f) for f in st.files.values() if st.live_file(f.id)],
                     "default_payment_method": st.billing["default_payment_method"]}

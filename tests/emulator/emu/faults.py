@@ -18,10 +18,12 @@ class Faults:
     Counted faults (*_next) each spoil that many matching requests, one fault per
     request, tried in the order of ORDER. fail and drop stop the request before it is
     carried out; malformed, truncate, oversize and wrong_types carry it out and spoil
-    only the response."""
+    only the response. drop_after carries it out and closes the connection without an
+    answer; hang_after carries it out and holds the answer for hang_ms (a client with a
+    shorter timeout gives up first): for both the client cannot know the outcome."""
 
-    ORDER = ("drop_next", "fail_next", "truncate_next", "malformed_next",
-             "oversize_next", "wrong_types_next")
+    ORDER = ("drop_next", "fail_next", "drop_after_next", "hang_after_next", "truncate_next",
+             "malformed_next", "oversize_next", "wrong_types_next")
 
     def __init__(self, latency_ms=0, process_delay_s=1.0):
         self.lock = threading.Lock()
@@ -29,6 +31,7 @@ class Faults:
                          "retry_after": None, "fail_route": None, "malformed_next": 0,
                          "truncate_next": 0, "drop_next": 0, "oversize_next": 0,
                          "oversize_bytes": 80 * 1024 * 1024, "wrong_types_next": 0,
+                         "drop_after_next": 0, "hang_after_next": 0, "hang_ms": 10000,
                          "process_delay_s": process_delay_s}
         self.settings = dict(self.defaults)
 

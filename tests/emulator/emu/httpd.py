@@ -48,7 +48,11 @@ class Handler(BaseHTTPRequestHandler):
         else:
             if not req.body_done():
                 self.close_connection = True
-            sent = self._send(resp)
+            try:
+                sent = self._send(resp)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True     # the client gave up (hang_after)
+                sent = "not sent (client went away)"
         if not app.config.quiet:
             self._log("%s %s -> %s %s %.1fms" % (req.method, printable(self.path), resp.status,
                                                    sent, (time.monotonic() - started) * 1000))

@@ -19,6 +19,7 @@ class KeysApi(ApiBase):
     """/auth/... API keys (section 4). camelCase."""
 
     MASK_PATHS = ("name", "aclStrings", "qps", "qpm", "tpm", "disabled", "expireTime")
+    OLD_SECRET_GRACE_S = 24 * 3600      # the documented default of oldSecretExpireTime
 
     def register(self, r):
         r.add("POST", "/auth/teams/{teamId}/api-keys", self.create)
@@ -56,7 +57,8 @@ class KeysApi(ApiBase):
                     and all(a in k.acls for a in acl_filters)]
             page, nxt = Paginator.page("keys", keys, token, size)
             shapes = self.shapes
-            return Response.json(msg(apiKeys=[shapes.key(k) for k in page], paginationToken=nxt))
+            return self.listing(msg(apiKeys=[shapes.key(k) for k in page]), "paginationToken",
+                                token, nxt, "keys", len(keys))
 
     def update(self, req):
         with self.state.lock:
@@ -105,12 +107,17 @@ class KeysApi(ApiBase):
         body = req.json()
         now = time.time()
         expire = parse_rfc3339(body["expireTime"], "expireTime") if body.get("expireTime") else None
+        old = now + self.OLD_SECRET_GRACE_S
         if body.get("oldSecretExpireTime"):
             old = parse_rfc3339(body["oldSecretExpireTime"], "oldSecretExpireTime")
             if old > now + 7 * 86400:
                 raise ApiError(400, "oldSecretExpireTime may be at most 7 days ahead")
         with self.state.lock:
             key = self.state.key(req.params["apiKeyId"])
+            # The old secret keeps working until oldSecretExpireTime (default 24 h),
+            # for a key that has not expired.
+            if key.expire is None or key.expire > now:
+                key.old_secret, key.old_secret_expire = key.secret, old
             key.secret = new_secret()
             key.modified = now
             key.propagating_since = time.monotonic()
@@ -149,8 +156,12 @@ class TeamApi(ApiBase):
     def validation(self, req):
         created = seed.BASE_TIME - 90 * seed.DAY + 0.123456
         team = self.state.team_id
+        scope, scope_id = "SCOPE_TEAM", team
+        if self.app.variants.get("key_scope") == "organization":
+            # An organization-scoped key names its organization and no team.
+            scope, scope_id, team = "SCOPE_ORGANIZATION", self.app.variants.ORG_ID, None
         return Response.json(msg(
-            apiKeyId=MGMT_KEY_ID, teamId=team, scope="SCOPE_TEAM", scopeId=team,
+            apiKeyId=MGMT_KEY_ID, teamId=team, scope=scope, scopeId=scope_id,
             ownerUserId=seed.OWNER["userId"], createTime=ts(created), modifyTime=ts(created),
             name="emulator-management-key", acls=seed.MANAGEMENT_ACLS,
             redactedApiKey=redact(self.app.config.mgmt_key)))
@@ -173,8 +184,8 @@ class TeamApi(ApiBase):
                       and (not user_id or user_id == seed.OWNER["userId"])]
             events.sort(key=lambda e: (e["time"], e["id"]), reverse=order == "TIME_DESCENDING")
             page, nxt = Paginator.page("audit", events, req.q("pageToken"), size or 50)
-            return Response.json(msg(events=[self.shapes.audit_event(e) for e in page],
-                                     nextPageToken=nxt))
+            return self.listing(msg(events=[self.shapes.audit_event(e) for e in page]),
+                                "nextPageToken", req.q("pageToken"), nxt, "audit", len(events))
 
     @staticmethod
     def _time_arg(req, name):

@@ -121,7 +121,13 @@ class BillingApi(ApiBase):
         hard = lim["hardSlOverride"] or lim["hardSlAuto"]
         return hard, min(lim["softSl"], hard) if lim["softSl"] is not None else hard
 
+    def _postpaid(self):
+        """A prepaid-only team (variant prepaid_only) is refused the postpaid routes."""
+        if self.app.variants.get("prepaid_only"):
+            raise ApiError(403, "The team has no postpaid billing: it is prepaid only")
+
     def preview(self, req):
+        self._postpaid()
         now = datetime.now(timezone.utc)
         with self.state.lock:
             lines = self.billing["preview_lines"]
@@ -138,6 +144,7 @@ class BillingApi(ApiBase):
                                      billingCycle={"year": now.year, "month": now.month}))
 
     def get_limits(self, req):
+        self._postpaid()
         with self.state.lock:
             lim = self.billing["limits"]
             hard, effective = self._limits()
@@ -150,6 +157,7 @@ class BillingApi(ApiBase):
             return Response.json({"spendingLimits": out})
 
     def set_limit(self, req):
+        self._postpaid()
         body = req.json()
         value = as_cent(body.get("desiredSoftSpendingLimit"), "desiredSoftSpendingLimit")
         with self.state.lock:

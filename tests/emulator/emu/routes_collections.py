@@ -97,8 +97,9 @@ class CollectionsApi(ApiBase):
             colls.sort(key=keyfn, reverse=order == "ORDERING_DESCENDING")
             page, nxt = Paginator.page("collections", colls, req.q("pagination_token"), limit)
             shapes = self.shapes
-            return Response.json(msg(collections=[shapes.collection(c) for c in page],
-                                     pagination_token=nxt))
+            return self.listing(msg(collections=[shapes.collection(c) for c in page]),
+                                "pagination_token", req.q("pagination_token"), nxt,
+                                "collections", len(colls))
 
     @staticmethod
     def _coll_field(c, name):
@@ -231,6 +232,11 @@ class CollectionsApi(ApiBase):
             doc = self.state.add_document(coll, f, fields, now, status=DOC_PROCESSING)
             self.state.start_processing(doc)
             self.audit("Uploaded document '%s' to collection '%s'" % (name, coll.name))
+            answer = self.app.variants.get("upload_answer")
+            if answer == "empty":
+                return Response.json({})
+            if answer == "id":
+                return Response.json({"file_id": file_id})
             return Response.json(self.shapes.document(doc))
 
     def list_docs(self, req):
@@ -250,8 +256,9 @@ class CollectionsApi(ApiBase):
                         if filter_match(terms, lambda f, d=d: self._doc_field(d, f))]
             page, nxt = Paginator.page("documents", docs, req.q("pagination_token"), limit)
             shapes = self.shapes
-            return Response.json(msg(documents=[shapes.document(d) for d in page],
-                                     pagination_token=nxt))
+            return self.listing(msg(documents=[shapes.document(d) for d in page]),
+                                "pagination_token", req.q("pagination_token"), nxt,
+                                "documents", len(docs))
 
     def _doc_field(self, doc, name):
         self.state.refresh(doc)

@@ -113,7 +113,29 @@ class FilesApi(ApiBase):
             self.state.files_version += 1
         return Response.json({"id": f.id, "deleted": True, "object": "file"})
 
+    @staticmethod
+    def _accepts_bytes(accept):
+        """Whether an Accept header admits application/octet-stream (no header does)."""
+        if not accept:
+            return True
+        for item in accept.split(","):
+            kind, _, params = item.strip().partition(";")
+            q = [p.strip() for p in params.split(";") if p.strip().startswith("q=")]
+            if q and q[0][2:].strip() in ("0", "0.0", "0.00", "0.000"):
+                continue
+            if kind.strip().lower() in ("application/octet-stream", "application/*", "*/*"):
+                return True
+        return False
+
     def content(self, req):
+        fmt = req.q("format") or "original"
+        if fmt not in ("original", "text"):
+            raise ApiError(400, "format must be original or text")
+        if self.app.variants.get("strict_accept") and \
+                not self._accepts_bytes(req.headers.get("Accept")):
+            raise ApiError(406, "the content route answers application/octet-stream")
+        if fmt == "text":
+            return self._text_content(req)
         with self.state.lock:
             f = self._file(req)
             path, size = f.path, f.size
@@ -130,6 +152,20 @@ class FilesApi(ApiBase):
             return Response(status, body, "application/octet-stream", headers)
         return Response(status, file_chunks(path, first, length), "application/octet-stream",
                         headers, length=length)
+
+    def _text_content(self, req):
+        """format=text: the text of the file (emulated: the bytes as UTF-8, undecodable
+        ones replaced, control bytes other than tab and newline dropped)."""
+        with self.state.lock:
+            f = self._file(req)
+            path = f.path
+            data = None if path else State.read_generated(f)
+        if data is None:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        text = data.decode("utf-8", "replace")
+        text = "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
+        return Response(200, text.encode(), "text/plain; charset=utf-8")
 
     @staticmethod
     def _range(header, size):

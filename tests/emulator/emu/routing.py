@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from .exchange import Response
+from .paging import Paginator
 from .shapes import Shapes
 
 MGMT, INFERENCE = "management", "inference"
@@ -67,6 +69,17 @@ class ApiBase:
     @property
     def shapes(self):
         return Shapes(self.state)
+
+    def listing(self, obj, token_name, asked, nxt, kind, total):
+        """A listing's answer: obj (a proto3 message) with its next-page token as the
+        variants say (absent on the last page, or empty, or endless; or the asked token
+        repeated). kind and total (the list's length) make tokens past the end."""
+        def endless():
+            return Paginator.token(kind, max(Paginator.offset(kind, asked), total) + 1)
+        token = self.app.variants.page_token(asked, nxt, endless)
+        if token is not None:
+            obj[token_name] = token
+        return Response.json(obj)
 
     def audit(self, description):
         self.state.add_audit(time.time(), description)

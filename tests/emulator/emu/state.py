@@ -44,6 +44,8 @@ class ApiKey:
     disabled: bool = False
     expire: float = None
     propagating_since: float = None     # monotonic time of create/rotate; None = done
+    old_secret: str = None              # the secret before the last rotation
+    old_secret_expire: float = None     # until when old_secret still works
 
 
 @dataclass(slots=True)
@@ -127,6 +129,8 @@ class State:
             live = not key.disabled and (key.expire is None or key.expire > now)
             if live and key.secret == secret:
                 return key
+            if live and key.old_secret == secret and key.old_secret_expire > now:
+                return key      # the grace period after a rotation
         return None
 
     # -- files --------------------------------------------------------------

@@ -1,0 +1,257 @@
+/*
+ * api_upload.c - putting a document into a collection, and learning what
+ * became of it; see api.h.
+ *
+ * The direct upload's answer is not documented (xai-api.md 7.7). Success is
+ * the 2xx: whatever its body holds, the document is stored, and a stored
+ * upload is never reported as failed (the user would send it again and make
+ * a duplicate). What the body lacks is learned with the narrowest request
+ * there is: the document by id when the answer names one, else one listing
+ * of the collection. An upload whose answer never came (a stall or a dropped
+ * connection after the request went out) may or may not be stored: the
+ * listing decides before close() reports anything.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_int.h"
+#include "log.h"
+
+/* Server clocks may differ from ours: a found document may predate the upload this much. */
+#define API_UPLOAD_SKEW_S 300
+
+/* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is the file's. */
+static int api_files_upload(struct api *a, const char *name, int fd, uint64_t size,
+			    const char *content_type, char **id)
+{
+	const struct http_part parts[] = {
+		{ "purpose", "assistants", -1, 0, NULL, NULL },
+		{ "file", NULL, fd, size, name, content_type },
+	};
+	struct http_req req = {
+		.method = "POST", .route = api_routes[API_FILE_UPLOAD],
+		.bearer = a->o.api_key, .out_fd = -1,
+		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	};
+	struct http_resp resp;
+	int rc;
+
+	req.url = api_url_id(a->o.api_url, "/v1/files", NULL, NULL);
+	if (!req.url)
+		return -ENOMEM;
+	__atomic_add_fetch(&a->counts[API_FILE_UPLOAD], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	if (rc == 0 && (rc = model_parse_file_id(resp.body.data, resp.body.len, id)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_FILE_UPLOAD]);
+	http_resp_release(&resp);
+	free((char *)req.url);
+	return rc;
+}
+
+static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
+				int fd, uint64_t size, const char *content_type, struct res *out)
+{
+	char *file_id = NULL, *url = NULL, *body = NULL;
+	size_t len;
+	int rc;
+
+	if (!a->o.api_key) {
+		log_error("cannot upload '%s' through the Files API: -o upload=files needs an "
+			  "inference key (XAI_API_KEY or -o api_key_file=PATH)", name);
+		return -EACCES;
+	}
+	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	if (rc < 0)
+		return rc;
+	rc = api_write(a, API_ADD_FILE, "POST", api_document_url(a, collection_id, file_id),
+		       "{}", NULL, NULL);
+	if (rc < 0) {
+		/* Nothing half-made: the file must not stay behind on the server. */
+		url = api_url_id(a->o.api_url, "/v1/files/", file_id, NULL);
+		if (url)
+			api_call(a, API_FILE_DELETE, "DELETE", url, a->o.api_key, NULL, &body, &len);
+		goto out;
+	}
+	url = api_document_url(a, collection_id, file_id);
+	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+		 : -ENOMEM;
+	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
+out:
+	free(body);
+	free(url);
+	free(file_id);
+	return rc;
+}
+
+/* GET the document by id into out. */
+static int api_get_document(struct api *a, const char *collection_id, const char *file_id,
+			    struct res *out)
+{
+	char *url = api_document_url(a, collection_id, file_id), *body = NULL;
+	size_t len;
+	int rc;
+
+	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
+		 : -ENOMEM;
+	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
+		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
+	free(body);
+	free(url);
+	return rc;
+}
+
+/* Whether listed document r can be the one just uploaded. */
+static int api_upload_matches(const struct res *r, const char *name, uint64_t size,
+			      const char *replaces, time_t start)
+{
+	if (strcmp(r->raw_name, name) != 0)
+		return 0;
+	if (replaces && strcmp(r->id, replaces) == 0)
+		return 0;
+	if (r->size >= 0 && (uint64_t)r->size != size)
+		return 0;
+	return r->mtime <= 0 || r->mtime >= (int64_t)start - API_UPLOAD_SKEW_S;
+}
+
+/*
+ * One listing of the collection: the newest document that can be the one
+ * just uploaded (same name and size, not the one it replaces, not older than
+ * the upload) into out. 0, -ENOENT when none, or the listing's error.
+ */
+static int api_upload_find(struct api *a, const char *collection_id, const char *name,
+			   uint64_t size, const char *replaces, time_t start, struct res *out)
+{
+	const struct res *best = NULL;
+	struct reslist *l = NULL;
+	int rc;
+
+	rc = api_list_documents(a, collection_id, &l);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct res *r = &l->v[i];
+
+		if (api_upload_matches(r, name, size, replaces, start) &&
+		    (!best || r->mtime >= best->mtime))
+			best = r;
+	}
+	rc = -ENOENT;
+	if (best) {
+		memset(out, 0, sizeof(*out));
+		out->id = strdup(best->id);
+		out->raw_name = strdup(best->raw_name);
+		out->json = strdup(best->json);
+		out->size = best->size;
+		out->mtime = best->mtime;
+		rc = out->id && out->raw_name && out->json ? 0 : -ENOMEM;
+		if (rc < 0)
+			res_release(out);
+	}
+	reslist_unref(l);
+	return rc;
+}
+
+/*
+ * A 2xx answer: the document is stored. Fill out from the answer, or learn
+ * it; if that fails too, out->id is the answer's id or NULL. 0 or -ENOMEM.
+ */
+static int api_upload_learn(struct api *a, const char *collection_id, const char *name,
+			    uint64_t size, const char *replaces, time_t start,
+			    const struct buf *answer, struct res *out)
+{
+	char *id = NULL;
+	int rc;
+
+	rc = model_parse_upload_answer(answer->data ? answer->data : "", answer->len, out, &id);
+	if (rc <= 0)
+		return rc;
+	if (id)
+		rc = api_get_document(a, collection_id, id, out);
+	else
+		rc = api_upload_find(a, collection_id, name, size, replaces, start, out);
+	if (rc == -ENOMEM) {
+		free(id);
+		return rc;
+	}
+	if (rc < 0) {
+		log_warn("document '%s' was stored, but the answer did not describe it and %s; "
+			 "it shows at the next listing", name,
+			 id ? "it could not be read back" : "no listing showed it yet");
+		memset(out, 0, sizeof(*out));
+		out->id = id;
+		return 0;
+	}
+	free(id);
+	return 0;
+}
+
+/*
+ * The upload's answer never came: ask the server. 0 (with out) when it holds
+ * the document, else failed (the upload's own error).
+ */
+static int api_upload_check(struct api *a, const char *collection_id, const char *name,
+			    uint64_t size, const char *replaces, time_t start, int failed,
+			    struct res *out)
+{
+	int rc = api_upload_find(a, collection_id, name, size, replaces, start, out);
+
+	if (rc == 0) {
+		log_warn("upload of '%s' got no answer, but the server holds it: stored", name);
+		return 0;
+	}
+	if (rc == -ENOENT)
+		log_warn("upload of '%s' got no answer and the server does not hold it", name);
+	else
+		log_warn("upload of '%s' got no answer and the server could not be asked "
+			 "whether it holds it", name);
+	return rc == -ENOMEM ? rc : failed;
+}
+
+int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
+			uint64_t size, const char *content_type, const char *replaces,
+			struct res *out)
+{
+	const struct http_part parts[] = {
+		{ "name", name, -1, 0, NULL, NULL },
+		{ "data", NULL, fd, size, name, content_type },
+		{ "content_type", content_type, -1, 0, NULL, NULL },
+		{ "fields", "{}", -1, 0, NULL, NULL },
+	};
+	struct http_req req = {
+		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
+		.bearer = a->o.mgmt_key, .out_fd = -1,
+		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	};
+	struct http_resp resp;
+	time_t start = time(NULL);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (a->o.read_only) {
+		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
+		return -EROFS;
+	}
+	if (a->o.upload_files)
+		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
+	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
+			     "/documents");
+	if (!req.url)
+		return -ENOMEM;
+	__atomic_add_fetch(&a->counts[API_UPLOAD_DOCUMENT], 1, __ATOMIC_RELAXED);
+	http_resp_init(&resp);
+	rc = http_do(a->http, &req, &resp);
+	/* A 2xx whose body was cut off is stored all the same. */
+	if (rc == 0 || (resp.status >= 200 && resp.status < 300))
+		rc = api_upload_learn(a, collection_id, name, size, replaces, start, &resp.body,
+				      out);
+	else if (resp.unanswered)
+		rc = api_upload_check(a, collection_id, name, size, replaces, start, rc, out);
+	http_resp_release(&resp);
+	free((char *)req.url);
+	return rc;
+}
