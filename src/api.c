@@ -210,7 +210,7 @@ static char *api_page_url(const char *base, const char *tok_param, const char *t
 	buf_init(&b, 1 << 16);
 	rc = buf_puts(&b, base);
 	if (rc == 0 && token)
-		rc = buf_printf(&b, "&%s=", tok_param);
+		rc = buf_printf(&b, "%s%s=", base[strlen(base) - 1] == '?' ? "" : "&", tok_param);
 	if (rc == 0 && token)
 		rc = api_escape(&b, token);
 	url = rc == 0 ? buf_take(&b, NULL) : NULL;
@@ -262,12 +262,23 @@ static int api_list(struct api *a, enum api_route route, const char *base,
 	return 0;
 }
 
+/* limit= of the collections routes: the page size, at most (and by default) 100. */
+static int api_limit(const struct api *a)
+{
+	return a->o.page_size > 0 && a->o.page_size < 100 ? a->o.page_size : 100;
+}
+
 int api_list_keys(struct api *a, struct reslist **out)
 {
 	char base[2048];
 
-	snprintf(base, sizeof(base), "%s/auth/teams/%s/api-keys?pageSize=%d",
-		 a->o.management_url, a->team, a->o.page_size);
+	/* Without pageSize the route answers every key at once (a token is still followed). */
+	if (a->o.page_size > 0)
+		snprintf(base, sizeof(base), "%s/auth/teams/%s/api-keys?pageSize=%d",
+			 a->o.management_url, a->team, a->o.page_size);
+	else
+		snprintf(base, sizeof(base), "%s/auth/teams/%s/api-keys?",
+			 a->o.management_url, a->team);
 	return api_list(a, API_LIST_KEYS, base, "paginationToken",
 			model_parse_keys_page, out);
 }
@@ -275,7 +286,7 @@ int api_list_keys(struct api *a, struct reslist **out)
 int api_list_collections(struct api *a, struct reslist **out)
 {
 	char base[2048];
-	int n = a->o.page_size > 100 ? 100 : a->o.page_size;
+	int n = api_limit(a);
 
 	snprintf(base, sizeof(base), "%s/v1/collections?limit=%d",
 		 a->o.management_url, n);
@@ -285,7 +296,7 @@ int api_list_collections(struct api *a, struct reslist **out)
 
 int api_list_documents(struct api *a, const char *collection_id, struct reslist **out)
 {
-	int n = a->o.page_size > 100 ? 100 : a->o.page_size;
+	int n = api_limit(a);
 	struct buf b;
 	char *base;
 	int rc;

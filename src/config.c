@@ -177,7 +177,7 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_STR(c, f, umask_str);
 	CONFIG_TAKE_NUM(c, f, cache_ttl, 60);
 	CONFIG_TAKE_NUM(c, f, live_ttl, 10);
-	CONFIG_TAKE_NUM(c, f, page_size, 100);
+	CONFIG_TAKE_NUM(c, f, page_size, 0);
 	CONFIG_TAKE_NUM(c, f, connect_timeout, 10);
 	CONFIG_TAKE_NUM(c, f, timeout, 30);
 	CONFIG_TAKE_NUM(c, f, max_conns, 8);
@@ -323,7 +323,8 @@ void config_print_help(const char *prog)
 	       "    -o region=R              use https://R.api.x.ai (env XAI_API_REGION)\n"
 	       "    -o cache_ttl=SECONDS     how long listings are trusted (default 60)\n"
 	       "    -o live_ttl=SECONDS      how long usage and billing are trusted (default 10)\n"
-	       "    -o page_size=N           items per list request (default 100)\n"
+	       "    -o page_size=N           items per list request (default 0: as many as\n"
+	       "                             each route gives; collections at most 100)\n"
 	       "    -o connect_timeout=S     connect timeout (default 10)\n"
 	       "    -o timeout=S             whole-request timeout for metadata (default 30)\n"
 	       "    -o max_conns=N           most HTTP requests in flight (default 8)\n"
@@ -569,10 +570,10 @@ static int config_numbers(struct config *c)
 			c->cache_size_str);
 		return -EINVAL;
 	}
-	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 1 || c->page_size > 1000 ||
+	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 0 || c->page_size > 1000 ||
 	    c->connect_timeout < 1 || c->timeout < 1 || c->max_conns < 1 || c->max_conns > 64) {
 		fprintf(stderr, "xaifs: an option is out of range (cache_ttl, live_ttl >= 0; "
-			"page_size 1-1000; timeouts >= 1; max_conns 1-64)\n");
+			"page_size 0-1000; timeouts >= 1; max_conns 1-64)\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -41,7 +41,7 @@ struct config {
 	unsigned long long cache_size;	/* bytes */
 	double cache_ttl;	/* seconds: listings and metadata */
 	double live_ttl;	/* seconds: usage and billing */
-	int page_size;		/* items per list request */
+	int page_size;		/* items per list request; 0: as many as the route gives */
 	int connect_timeout;	/* seconds */
 	int timeout;		/* seconds: whole request, metadata calls */
 	int max_conns;		/* most HTTP requests in flight */

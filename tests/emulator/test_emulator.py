@@ -781,7 +781,8 @@ def test_variants_defaults_replace_and_reset(fresh):
     got = emu.control("GET", "variants")
     assert got == {"upload_answer": "document", "last_page_token": "absent",
                    "repeat_token": False, "key_scope": "team", "prepaid_only": False,
-                   "strict_accept": False, "rate_limit": None, "limited": 0}
+                   "strict_accept": False, "rate_limit": None, "keys_page_size": None,
+                   "limited": 0}
     assert variants(emu, prepaid_only=True)["prepaid_only"] is True
     # each POST replaces them all
     assert variants(emu, key_scope="organization")["prepaid_only"] is False
@@ -791,6 +792,18 @@ def test_variants_defaults_replace_and_reset(fresh):
         emu.json("POST", "/_emu/variants", bad, key=None, expect=400)
     emu.reset(seed="sample")
     assert emu.control("GET", "variants")["key_scope"] == "team"
+
+
+def test_variant_keys_page_size(fresh):
+    emu = fresh
+    keys_url = keys_path()
+    whole = emu.get(keys_url)
+    assert len(whole["apiKeys"]) >= 3 and not whole.get("paginationToken")
+    variants(emu, keys_page_size=2)
+    first = emu.get(keys_url)
+    assert len(first["apiKeys"]) == 2 and first.get("paginationToken")
+    # an explicit pageSize still wins
+    assert len(emu.get(keys_url + "?pageSize=1")["apiKeys"]) == 1
 
 
 @pytest.mark.parametrize("answer,want", [("document", None), ("empty", {}), ("id", "id")])

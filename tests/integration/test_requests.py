@@ -11,21 +11,39 @@ DOCS_ROUTE = "GET /v1/collections/{collection_id}/documents"
 COLLS_ROUTE = "GET /v1/collections"
 
 
-def test_ls_l_of_1000_keys_costs_the_pages(emu, mount_factory):
+def test_ls_l_of_1000_keys_costs_one_request(emu, mount_factory):
+    """The keys route answers every key at once when no pageSize is sent."""
     emu.reset("large", keys=1000, collections=0, documents=0)
     m = mount_factory()
     emu.reset_stats()
     r = run("ls -l %s > /dev/null" % m.p("keys"))
     assert r.returncode == 0, r.stderr
     s = emu.stats()
-    pages = math.ceil(1000 / 100)
-    assert util.route_count(s, KEYS_ROUTE) == pages
-    assert s["total"] == pages
+    assert util.route_count(s, KEYS_ROUTE) == 1
+    assert s["total"] == 1
     assert len(os.listdir(m.p("keys"))) == 1000
     emu.reset_stats()
     r = run("ls -l %s > /dev/null; stat %s/key-00500 > /dev/null" % (m.p("keys"), m.p("keys")))
     assert r.returncode == 0
     assert emu.stats()["total"] == 0
+
+
+def test_page_size_option_still_pages_keys(emu, mount_factory):
+    emu.reset("large", keys=1000, collections=0, documents=0)
+    m = mount_factory(["page_size=100"])
+    emu.reset_stats()
+    assert len(os.listdir(m.p("keys"))) == 1000
+    assert util.route_count(emu.stats(), KEYS_ROUTE) == math.ceil(1000 / 100)
+
+
+def test_keys_follow_a_token_even_without_page_size(emu, mount_factory):
+    """A server that pages anyway (a token comes back) is followed to the end."""
+    emu.reset("large", keys=250, collections=0, documents=0)
+    emu.control("POST", "/_emu/variants", {"keys_page_size": 100})
+    m = mount_factory()
+    emu.reset_stats()
+    assert len(os.listdir(m.p("keys"))) == 250
+    assert util.route_count(emu.stats(), KEYS_ROUTE) == 3
 
 
 def test_find_costs_one_request_per_directory_page(emu, mount_factory):

@@ -255,7 +255,7 @@ static void test_parse_values(void)
 	TEST_CTX("defaults");
 	CHECK_EQ_INT(parse(&c, defaults, joined, sizeof(joined)), 0);
 	CHECK(c.cache_ttl == 60 && c.live_ttl == 10);
-	CHECK_EQ_INT(c.page_size, 100);
+	CHECK_EQ_INT(c.page_size, 0);
 	CHECK_EQ_INT(c.connect_timeout, 10);
 	CHECK_EQ_INT(c.timeout, 30);
 	CHECK_EQ_INT(c.max_conns, 8);
@@ -483,7 +483,9 @@ static const struct fin_row fin_rows[] = {
 	{ "plain http refused", "management_url=http://example.com", NULL, NULL, -EINVAL, NULL, NULL },
 	{ "api_url http refused", "api_url=http://10.0.0.1", NULL, NULL, -EINVAL, NULL, NULL },
 	{ "api_url env refused", NULL, "XAI_API_URL", "ftp://127.0.0.1", -EINVAL, NULL, NULL },
-	{ "page_size 0", "page_size=0", NULL, NULL, -EINVAL, NULL, NULL },
+	{ "page_size -1", "page_size=-1", NULL, NULL, -EINVAL, NULL, NULL },
+	{ "page_size 0 ok (the default)", "page_size=0", NULL, NULL, 0,
+	  CONFIG_DEFAULT_MANAGEMENT_URL, CONFIG_DEFAULT_API_URL },
 	{ "page_size 1001", "page_size=1001", NULL, NULL, -EINVAL, NULL, NULL },
 	{ "page_size 1000 ok", "page_size=1000", NULL, NULL, 0,
 	  CONFIG_DEFAULT_MANAGEMENT_URL, CONFIG_DEFAULT_API_URL },

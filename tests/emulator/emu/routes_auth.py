@@ -46,7 +46,7 @@ class KeysApi(ApiBase):
             return Response.json(self.shapes.key(key, with_secret=True))
 
     def list(self, req):
-        size = req.qint("pageSize")
+        size = req.qint("pageSize") or self.app.variants.get("keys_page_size")
         token = req.q("paginationToken")
         active = req.qbool("activeOnly")
         acl_filters = req.qlist("aclFilters")

@@ -26,6 +26,8 @@ class Variants:
                      scoped (validation: SCOPE_ORGANIZATION, scopeId an org id, no teamId)
     prepaid_only     the postpaid routes (spending limits, invoice preview) answer 403
     strict_accept    file content answers 406 unless Accept admits application/octet-stream
+    keys_page_size   null, or n: the page size of the keys route when the request
+                     sends no pageSize (a server that pages anyway)
     rate_limit       null, or {"route": METHOD template, "burst": n, "per_s": r,
                      "retry_after": s|null}: a token bucket in front of that route's
                      handler; a request finding it empty gets 429 (not carried out)
@@ -33,7 +35,7 @@ class Variants:
 
     DEFAULTS = {"upload_answer": "document", "last_page_token": "absent",
                 "repeat_token": False, "key_scope": "team", "prepaid_only": False,
-                "strict_accept": False, "rate_limit": None}
+                "strict_accept": False, "rate_limit": None, "keys_page_size": None}
     CHOICES = {"upload_answer": ("document", "empty", "id"),
                "last_page_token": ("absent", "empty", "endless"),
                "key_scope": ("team", "organization")}
@@ -68,6 +70,9 @@ class Variants:
                 return value
         elif name == "rate_limit":
             return self._check_rate(value)
+        elif name == "keys_page_size":
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+                return value
         elif isinstance(value, bool):
             return value
         raise ApiError(400, "bad value for %s: %r" % (name, value))
