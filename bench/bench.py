@@ -48,7 +48,7 @@ MODELS_ROUTE = "GET /auth/teams/{teamId}/models"
 COLLS_ROUTE = "GET /v1/collections"
 DOCS_ROUTE = "GET /v1/collections/{collection_id}/documents"
 CONTENT_ROUTE = "GET /v1/files/{file_id}/content"
-PAGE = 100                      # xaifs' default page size (keys pageSize, documents limit)
+PAGE = 100                      # xaifs' default documents/collections limit (keys: no pageSize)
 MiB = 1024 * 1024
 
 FULL = dict(keys=(10, 1000, 10000), tree=(100, 100), file_mib=(64, 256), big_listing=100000,
@@ -351,7 +351,8 @@ class Bench:
         raise RuntimeError("reference client: listing never ends")
 
     def client_keys(self, conn):
-        return self.client_list(conn, "/auth/teams/%s/api-keys?pageSize=%d" % (util.TEAM_ID, PAGE),
+        """Every key: the route answers all of them at once without pageSize."""
+        return self.client_list(conn, "/auth/teams/%s/api-keys?" % util.TEAM_ID,
                                 "paginationToken", "paginationToken")
 
     def client_docs(self, conn, cid):
@@ -399,8 +400,8 @@ class Bench:
         self.api_hdr = self.header_file("api.hdr", util.API_KEY)
         self.log("emulator on %s, latency %d ms, xaifs %s" % (self.emu.url, self.lat,
                                                               util.xaifs_bin()))
-        for step in (self.bench_ls, self.bench_find, self.bench_reads, self.bench_transfer,
-                     self.bench_big_listing):
+        for step in (self.bench_ls, self.bench_find, self.bench_reads, self.bench_bulk,
+                     self.bench_transfer, self.bench_big_listing):
             try:
                 step()
             except Interrupted:
@@ -424,7 +425,7 @@ class Bench:
     def bench_ls(self):
         for n in self.cfg["keys"]:
             self.emu.reset("large", keys=n, collections=0, documents=0)
-            pages = max(1, math.ceil(n / PAGE))
+            pages = 1
             ref_dt, ref_req, (_, items) = self.client_timed(self.client_keys)
             if len(items) != n or ref_req != pages:
                 raise RuntimeError("reference client saw %d keys in %d requests"
@@ -648,6 +649,103 @@ class Bench:
         self.unmount(m)
 
     # -- download / upload ----------------------------------------------------------
+    # -- bulk changes: the mount vs a small script of the same job ----------------
+    def script_delete_prefix(self, conn, prefix):
+        """List once, DELETE every key whose name starts with prefix; keys deleted."""
+        _, keys = self.client_keys(conn)
+        n = 0
+        for k in keys:
+            if k.get("name", "").startswith(prefix):
+                conn.request("DELETE", "/auth/api-keys/%s" % k["apiKeyId"],
+                             headers={"Authorization": "Bearer " + util.MGMT_KEY})
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    raise RuntimeError("script: DELETE -> %d" % r.status)
+                n += 1
+        return n
+
+    def script_upload(self, conn, cid, files):
+        """One multipart POST per file, as a script with requests would send it."""
+        for path in files:
+            name = os.path.basename(path)
+            with open(path, "rb") as f:
+                data = f.read()
+            b = "xaifs-bench-boundary"
+            body = b"".join(
+                b"--%s\r\nContent-Disposition: form-data; name=\"%s\"%s\r\n\r\n%s\r\n" % (
+                    b.encode(), k.encode(), fn, v)
+                for k, fn, v in (("name", b"", name.encode()),
+                                 ("data", b'; filename="%s"' % name.encode(), data),
+                                 ("content_type", b"", b"text/plain"))) + b"--%s--\r\n" % b.encode()
+            conn.request("POST", "/v1/collections/%s/documents" % cid, body=body,
+                         headers={"Authorization": "Bearer " + util.MGMT_KEY,
+                                  "Content-Type": "multipart/form-data; boundary=" + b})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                raise RuntimeError("script: upload -> %d" % r.status)
+        return len(files)
+
+    def bulk_row(self, what, m_dt, m_req, s_dt, s_req, want_req, ok, time_target=True):
+        """A row with the request target, and the time target (<= the script) if given."""
+        self.row("bulk", what, "%d req, %s" % (m_req, fmt_s(m_dt)),
+                 "script %d req, %s" % (s_req, fmt_s(s_dt)), fmt_x(m_dt / s_dt),
+                 "<= %d req%s" % (want_req, ", <= 1.0x" if time_target else ""),
+                 verdict(ok and m_req <= want_req and (m_dt <= s_dt or not time_target)))
+
+    def bench_bulk(self):
+        """rm of 100 keys by prefix, cp of 20 files, cat of every key: both ways."""
+        n = 1000
+        self.emu.reset("large", keys=n, collections=0, documents=0)
+        m = self.mount()
+        self.emu.reset_stats()
+        dt, _ = timed(["sh", "-c", 'rm "$0"/key-001*', m.p("keys")])
+        req = self.requests()["total"]
+        left = len(os.listdir(m.p("keys")))
+        self.unmount(m)
+        self.emu.reset("large", keys=n, collections=0, documents=0)
+        s_dt, s_req, gone = self.client_timed(lambda c: self.script_delete_prefix(c, "key-001"))
+        self.bulk_row("rm keys/key-001* (100 of %d keys)" % n, dt, req, s_dt, s_req, 101,
+                      left == n - 100 and gone == 100)
+
+        self.emu.reset("large", keys=n, collections=0, documents=0)
+        m = self.mount()
+        self.emu.reset_stats()
+        dt, p = timed(["sh", "-c", 'cat "$0"/* | wc -c', m.p("keys")], stdout=subprocess.PIPE)
+        req = self.requests()["total"]
+        self.unmount(m)
+        s_dt, s_req, (_, items) = self.client_timed(self.client_keys)
+        self.bulk_row("cat keys/* (%d keys, cold)" % n, dt, req, s_dt, s_req, 1,
+                      len(items) == n and int(p.stdout.split()[0]) > 0, time_target=False)
+
+        files = []
+        src = os.path.join(self.tmp, "bulk")
+        os.makedirs(src, exist_ok=True)
+        for i in range(20):
+            path = os.path.join(src, "note-%02d.txt" % i)
+            with open(path, "wb") as f:
+                f.write(os.urandom(2048).hex().encode())
+            files.append(path)
+        self.emu.reset("empty")
+        cid = json.loads(self.emu.api("POST", "/v1/collections",
+                                      {"collection_name": "bulk"}))["collection_id"]
+        m = self.mount()
+        docs = m.p("collections", "bulk", "documents")
+        os.listdir(docs)                        # the user looked at the folder first
+        self.emu.reset_stats()
+        dt, _ = timed(["cp"] + files + [docs + "/"])
+        req = self.requests()["total"]
+        stored = len(os.listdir(docs))
+        self.unmount(m)
+        self.emu.reset("empty")
+        cid = json.loads(self.emu.api("POST", "/v1/collections",
+                                      {"collection_name": "bulk"}))["collection_id"]
+        s_dt, s_req, up = self.client_timed(lambda c: self.script_upload(c, cid, files))
+        self.bulk_row("cp 20 files into documents/", dt, req, s_dt, s_req, 21,
+                      stored == 20 and up == 20)
+        shutil.rmtree(src, ignore_errors=True)
+
     def upload_curl(self, cid, src, name):
         """curl -F direct upload; (seconds, document JSON)."""
         out = os.path.join(self.tmp, "upload.json")
