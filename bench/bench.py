@@ -503,7 +503,7 @@ class Bench:
     def bench_reads(self):
         nkeys, ndocs = 50, 50
         self.emu.reset("large", keys=nkeys, collections=1, documents=ndocs)
-        list_url = "%s/auth/teams/%s/api-keys?pageSize=100" % (self.emu.url, util.TEAM_ID)
+        list_url = "%s/auth/teams/%s/api-keys" % (self.emu.url, util.TEAM_ID)
         key = "key-00001"
 
         # Cold cat vs curl of the same list request: both spawned, wall time. And the
