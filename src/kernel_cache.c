@@ -213,20 +213,27 @@ double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent, const char *n
 	return given;
 }
 
-void kernel_cache_forget_misses(struct kernel_cache *kc)
+/* Empty the record, queueing an invalidation of each miss when inval (kc->lock held). */
+static void kc_clear_misses_locked(struct kernel_cache *kc, int inval)
 {
-	if (!kc)
-		return;
-	pthread_mutex_lock(&kc->lock);
 	for (size_t i = 0; i < KC_MISS_BUCKETS; i++)
 		while (kc->misses[i]) {
 			struct kc_miss *m = kc->misses[i];
 
 			kc->misses[i] = m->next;
-			kc_queue_locked(kc, m->parent, 0, m->name);
+			if (inval)
+				kc_queue_locked(kc, m->parent, 0, m->name);
 			free(m);
 		}
 	kc->n_misses = 0;
+}
+
+void kernel_cache_forget_misses(struct kernel_cache *kc)
+{
+	if (!kc)
+		return;
+	pthread_mutex_lock(&kc->lock);
+	kc_clear_misses_locked(kc, 1);
 	pthread_mutex_unlock(&kc->lock);
 }
 
@@ -246,13 +253,7 @@ void kernel_cache_stop(struct kernel_cache *kc)
 		free(note->name);
 		free(note);
 	}
-	for (size_t i = 0; i < KC_MISS_BUCKETS; i++)
-		while (kc->misses[i]) {
-			struct kc_miss *m = kc->misses[i];
-
-			kc->misses[i] = m->next;
-			free(m);
-		}
+	kc_clear_misses_locked(kc, 0);	/* the thread is gone: no lock needed */
 	pthread_mutex_destroy(&kc->lock);
 	pthread_cond_destroy(&kc->cond);
 	pthread_cond_destroy(&kc->idle);

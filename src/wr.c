@@ -540,22 +540,42 @@ void wr_keep_secret(struct wr *w, const char *id, char *secret)
 	free(secret);
 }
 
+/* What writing in to key id asks of the API, against the cached key. */
+static int wr_key_change(struct wr *w, const char *id, const char *in, size_t len,
+			 struct model_change *ch)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc = wr_find_id(w, NODE_KEYS_DIR, "", id, &v, &r);
+
+	if (rc < 0)
+		return rc;
+	rc = model_key_update(r->json, r->json_len, in, len, ch);
+	cval_unref(v);
+	return rc;
+}
+
 /* Update a key from JSON; rotate when asked. in is the written JSON. */
 int wr_commit_key_update(struct wr *w, const char *id, const char *label,
 				const char *in, size_t len)
 {
 	struct model_change ch = { 0 };
-	const struct res *r;
-	struct cval *v = NULL;
 	struct res out = { 0 };
 	char *secret = NULL;
 	int rc;
 
-	rc = wr_find_id(w, NODE_KEYS_DIR, "", id, &v, &r);
-	if (rc < 0)
-		return rc;
-	rc = model_key_update(r->json, r->json_len, in, len, &ch);
-	cval_unref(v);
+	rc = wr_key_change(w, id, in, len, &ch);
+	/*
+	 * Nothing differs from the cached key: the cache may be behind a change
+	 * made elsewhere, and the user's values would then be dropped. Compare
+	 * with the server's key once more before deciding nothing is to be sent.
+	 */
+	if (rc == 0 && !ch.body && !ch.rotate) {
+		model_change_release(&ch);
+		memset(&ch, 0, sizeof(ch));
+		cache_invalidate(w->cache, "keys");
+		rc = wr_key_change(w, id, in, len, &ch);
+	}
 	if (rc == -EINVAL)
 		rc = wr_log_invalid("update key", label, &ch);
 	if (rc == 0 && ch.body) {
@@ -648,20 +668,36 @@ int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
 	return rc;
 }
 
+/* What writing in to collection cid's collection.json asks, against the cache. */
+static int wr_coll_change(struct wr *w, const char *cid, const char *in, size_t len,
+			  struct model_change *ch)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc = wr_find_id(w, NODE_COLLS_DIR, "", cid, &v, &r);
+
+	if (rc < 0)
+		return rc;
+	rc = model_collection_update(r->json, r->json_len, in, len, ch);
+	cval_unref(v);
+	return rc;
+}
+
 static int wr_commit_coll_json(struct wr *w, const char *cid, const char *label,
 			       const char *in, size_t len)
 {
 	struct model_change ch = { 0 };
-	const struct res *r;
-	struct cval *v = NULL;
 	struct res out = { 0 };
 	int rc;
 
-	rc = wr_find_id(w, NODE_COLLS_DIR, "", cid, &v, &r);
-	if (rc < 0)
-		return rc;
-	rc = model_collection_update(r->json, r->json_len, in, len, &ch);
-	cval_unref(v);
+	rc = wr_coll_change(w, cid, in, len, &ch);
+	if (rc == 0 && !ch.body) {
+		/* As for keys: check with the server before dropping the write. */
+		model_change_release(&ch);
+		memset(&ch, 0, sizeof(ch));
+		cache_invalidate(w->cache, "collections");
+		rc = wr_coll_change(w, cid, in, len, &ch);
+	}
 	if (rc == -EINVAL)
 		rc = wr_log_invalid("update collection", label, &ch);
 	if (rc == 0 && ch.body) {

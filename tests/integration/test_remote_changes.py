@@ -150,3 +150,16 @@ def test_document_replaced_elsewhere_reads_after_refresh(emu, mnt):
     with open(os.path.join(docs, "msa.txt"), "rb") as f:
         assert f.read() == body
     assert os.stat(os.path.join(docs, "msa.txt")).st_size == len(body)
+
+
+def test_write_of_a_value_changed_elsewhere_is_not_dropped(emu, mnt):
+    """The cache still shows qps 5 while the server has 21 (changed elsewhere):
+    writing qps 5 must set 5, not be taken for "nothing changed"."""
+    before = cat_json(mnt.p("keys", "ci-bot"))["qps"]
+    emu.api("PUT", "/auth/api-keys/%s" % key_id(emu, "ci-bot"),
+            {"apiKey": {"qps": before + 16}, "fieldMask": "qps"})
+    with open(mnt.p("keys", "ci-bot"), "w") as f:
+        f.write('{"qps": %d}' % before)
+    on_server = [k for k in emu.state()["keys"] if k["name"] == "ci-bot"][0]
+    assert on_server["qps"] == before
+    assert cat_json(mnt.p("keys", "ci-bot"))["qps"] == before
