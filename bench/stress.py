@@ -495,6 +495,7 @@ class Run:
                 rep["crashed"] = True
         rep["bad_words"] = [w for w in util.BAD_WORDS if w in out]
         rep["daemon_log_lines"] = len([ln for ln in out.splitlines() if "error:" in ln])
+        rep["daemon_log"] = out.splitlines()[-2000:]     # for --json (keys are redacted)
         rep["spool_left"] = sorted(os.listdir(self.spool)) if os.path.isdir(self.spool) else []
         t = self.tally
         rep["ops"] = {k: {"ok": t.ok[k], "failed": t.failed[k],

@@ -9,7 +9,9 @@ import util  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long or known-flaky runs, in the meson 'slow' suite")
+    config.addinivalue_line("markers", "slow: long runs, in the meson 'slow' suite")
+    config.addinivalue_line("markers", "stress: the mixed-load run, the meson test 'stress' "
+                            "(default suite on the plain build)")
     if not os.path.exists("/dev/fuse"):
         raise pytest.UsageError("integration tests need /dev/fuse (FUSE) on this machine")
     if os.geteuid() != 0 and not os.access("/dev/fuse", os.R_OK | os.W_OK):
