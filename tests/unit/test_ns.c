@@ -412,11 +412,12 @@ struct dir_row {
 };
 
 static const struct dir_row dir_rows[] = {
-	{ "", ".xaifs audit.jsonl billing collections keys models regions usage usage-by-month" },
+	{ "", ".xaifs audit.jsonl billing collections endpoints invoices keys models regions search "
+	      "spending-limits usage usage-by-month" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },
-	{ "collections/Docs", "collection.json documents metadata" },
+	{ "collections/Docs", "collection.json documents metadata search" },
 	{ "collections/Docs/documents", "report.pdf notes.txt" },
 	{ "collections/Docs/metadata", "report.pdf.json notes.txt.json" },
 	{ "collections/Empty/documents", "" },
@@ -530,7 +531,8 @@ static void test_readdir_plus(void)
 			continue;
 		}
 		rendered = !strcmp(name, "usage") || !strcmp(name, "billing") ||
-			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl");
+			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl") ||
+			   !strcmp(name, "endpoints") || !strcmp(name, "spending-limits");
 		if (rendered ? e.ino != 0 : (e.ino == 0 || e.st.st_ino != e.ino ||
 					     !S_ISDIR(e.st.st_mode)))
 			bad++;
