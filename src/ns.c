@@ -406,13 +406,16 @@ int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval 
 
 /*
  * A search file's name: a query, not hidden (editors' swap files, desktop
- * probes and dot files are never searched for). Costs nothing.
+ * probes and dot files are never searched for) and without an asterisk: a
+ * shell passes a glob that matched nothing on as its literal text, and ls of
+ * such a glob in search/ must not search for it. Costs nothing.
  */
 int ns_search_name_ok(const char *name)
 {
 	struct model_search_q q;
 
-	return name[0] != '.' && !ns_is_probe(name) && model_search_query(name, &q) == 0;
+	return name[0] != '.' && !strchr(name, '*') && !ns_is_probe(name) &&
+	       model_search_query(name, &q) == 0;
 }
 
 /* Attributes of a search file: its size is the cached result's. */
