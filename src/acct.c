@@ -199,6 +199,28 @@ int acct_limits(struct cache *c, struct cval **out)
 	return cache_get(c, "spending-limits", fetch_limits, NULL, cache_ttl(c, 1), out);
 }
 
+static int fetch_usage_svg(struct cache *c, const char *arg, struct cval *v)
+{
+	struct cval *u = NULL;
+	int rc;
+
+	(void)arg;
+	rc = cache_usage(c, &u);
+	if (rc < 0)
+		return rc;
+	v->fetched = u->fetched;
+	rc = model_render_usage_svg(u->text, u->len, &v->text, &v->len);
+	if (rc == -EIO)
+		log_error("cannot draw usage.svg: the usage answer has no timeSeries");
+	cval_unref(u);
+	return rc;
+}
+
+int acct_usage_svg(struct cache *c, struct cval **out)
+{
+	return cache_get(c, "usage.svg", fetch_usage_svg, NULL, cache_ttl(c, 1), out);
+}
+
 void acct_limits_changed(struct cache *c)
 {
 	cache_invalidate(c, "spending-limits");

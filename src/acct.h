@@ -2,10 +2,11 @@
  * acct.h - the cached values behind the account files beyond keys and
  * collections: search results (collections/<c>/search/<query>,
  * /search/<query>), the endpoint ACL catalogue (/endpoints), invoices
- * (/invoices/) and the spending limits (/spending-limits).
+ * (/invoices/), the spending limits (/spending-limits) and /usage.svg.
  *
  * Owns: their cache keys ("search/<query>/<collection_id>" with "" for
- * every collection, "endpoints", "invoices", "spending-limits") and the
+ * every collection, "endpoints", "invoices", "spending-limits",
+ * "usage.svg", drawn from "usage") and the
  * mapping of search matches to display names. Built on cache (cache_get():
  * TTL, single flight, errors not cached) and api; knows nothing of inodes
  * or FUSE.
@@ -39,6 +40,9 @@ int acct_invoices(struct cache *c, struct cval **out);
 
 /* /spending-limits (text, model_render_limits()). */
 int acct_limits(struct cache *c, struct cval **out);
+
+/* /usage.svg: /usage drawn as an SVG bar chart (text), for the live TTL. */
+int acct_usage_svg(struct cache *c, struct cval **out);
 
 /* The limits changed through the mount: the next read fetches (billing too). */
 void acct_limits_changed(struct cache *c);

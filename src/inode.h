@@ -56,6 +56,7 @@ enum node_kind {
 	NODE_INVOICES_DIR,	/* /invoices/ */
 	NODE_INVOICE,	/* /invoices/<YYYY-MM>; id = invoiceId */
 	NODE_LIMITS,	/* /spending-limits */
+	NODE_USAGE_SVG,	/* /usage.svg */
 	NODE_KIND_COUNT
 };
 

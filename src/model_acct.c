@@ -430,3 +430,154 @@ out:
 	json_object_put(c);
 	return rc;
 }
+
+/* ---- usage.svg ---- */
+
+#define SVG_H 200		/* chart height in px */
+#define SVG_BAR 16		/* bar width */
+#define SVG_GAP 4
+#define SVG_LEFT 60
+#define SVG_TOP 40
+
+struct svg_bar {
+	const char *ts;		/* borrowed from the usage JSON */
+	double usd;
+};
+
+/* XML-escape s onto b. */
+static int svg_text(struct buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s && rc == 0; s++) {
+		switch (*s) {
+		case '&': rc = buf_puts(b, "&amp;"); break;
+		case '<': rc = buf_puts(b, "&lt;"); break;
+		case '>': rc = buf_puts(b, "&gt;"); break;
+		case '"': rc = buf_puts(b, "&quot;"); break;
+		case '\'': rc = buf_puts(b, "&apos;"); break;
+		default:
+			/* control bytes are not allowed in XML 1.0 */
+			rc = (unsigned char)*s < 0x20 ? buf_puts(b, " ")
+						      : buf_printf(b, "%c", *s);
+		}
+	}
+	return rc;
+}
+
+/* Sum each bucket's first value over every series. Returns the bar count. */
+static size_t svg_bars(struct json_object *series, struct svg_bar *bars)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(series); i++) {
+		struct json_object *pts = mj_member(json_object_array_get_idx(series, i),
+						    "dataPoints", "data_points");
+
+		if (!json_object_is_type(pts, json_type_array))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(pts); j++) {
+			struct json_object *pt = json_object_array_get_idx(pts, j);
+			struct json_object *vals = mj_member(pt, "values", NULL);
+			const char *ts = mj_member_str(pt, "timestamp", NULL);
+			double v = 0;
+			size_t k;
+
+			if (!ts)
+				continue;
+			if (json_object_is_type(vals, json_type_array) &&
+			    json_object_array_length(vals) > 0 &&
+			    (mj_double_value(json_object_array_get_idx(vals, 0), &v) < 0 ||
+			     !(v == v) || v < 0 || v > 1e15))
+				v = 0;
+			for (k = 0; k < n && strcmp(bars[k].ts, ts) != 0; k++)
+				;
+			if (k == n && n == MODEL_SVG_MAX_BARS)
+				continue;
+			if (k == n)
+				bars[n++] = (struct svg_bar){ ts, 0 };
+			bars[k].usd += v;
+		}
+	}
+	return n;
+}
+
+static int svg_chart(struct buf *b, struct json_object *root, const struct svg_bar *bars,
+		     size_t n)
+{
+	const char *start = mj_member_str(root, "startTime", NULL);
+	const char *end = mj_member_str(root, "endTime", NULL);
+	double total = 0, max = 0;
+	int w = SVG_LEFT + (int)n * (SVG_BAR + SVG_GAP) + 20, rc;
+
+	mj_double_value(mj_member(root, "totalUsd", NULL), &total);
+	if (!(total == total))
+		total = 0;
+	for (size_t i = 0; i < n; i++)
+		max = bars[i].usd > max ? bars[i].usd : max;
+	if (w < 320)
+		w = 320;
+	rc = buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+			"font-family=\"sans-serif\" font-size=\"12\">\n", w, SVG_TOP + SVG_H + 40);
+	if (rc == 0)
+		rc = buf_puts(b, "<text x=\"10\" y=\"20\">Usage ");
+	if (rc == 0)
+		rc = svg_text(b, start ? start : "");
+	if (rc == 0)
+		rc = buf_puts(b, " to ");
+	if (rc == 0)
+		rc = svg_text(b, end ? end : "");
+	if (rc == 0)
+		rc = buf_printf(b, ": $%.2f</text>\n<text x=\"10\" y=\"%d\">$%.2f</text>\n", total,
+				SVG_TOP + 10, max);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int h = max > 0 ? (int)(bars[i].usd / max * SVG_H + 0.5) : 0;
+		int x = SVG_LEFT + (int)i * (SVG_BAR + SVG_GAP);
+
+		rc = buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+				"fill=\"#4a7bd0\"><title>", x, SVG_TOP + SVG_H - h, SVG_BAR, h);
+		if (rc == 0)
+			rc = svg_text(b, bars[i].ts);
+		if (rc == 0)
+			rc = buf_printf(b, ": $%.4f</title></rect>\n", bars[i].usd);
+	}
+	if (rc == 0)
+		rc = buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n"
+				"</svg>\n", SVG_LEFT - 4, SVG_TOP + SVG_H, w - 10, SVG_TOP + SVG_H);
+	return rc;
+}
+
+int model_render_usage_svg(const char *usage, size_t len, char **out, size_t *out_len)
+{
+	struct json_object *root = NULL, *series;
+	struct svg_bar *bars = NULL;
+	struct buf b;
+	size_t n;
+	int rc;
+
+	buf_init(&b, 1u << 24);
+	rc = mj_parse_object(usage, len, &root);
+	if (rc < 0)
+		goto out;
+	series = mj_member(root, "timeSeries", NULL);
+	if (!json_object_is_type(series, json_type_array)) {
+		rc = -EIO;
+		goto out;
+	}
+	bars = calloc(MODEL_SVG_MAX_BARS, sizeof(*bars));
+	if (!bars) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = svg_bars(series, bars);
+	rc = svg_chart(&b, root, bars, n);
+	if (rc == 0) {
+		*out = buf_take(&b, out_len);
+		rc = *out ? 0 : -ENOMEM;
+	}
+out:
+	free(bars);
+	buf_release(&b);
+	json_object_put(root);
+	return rc == -EFBIG ? -ENOMEM : rc;
+}

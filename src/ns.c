@@ -18,7 +18,7 @@
 #include "spool.h"
 #include "ns_int.h"
 
-const struct ns_fixed ns_root_children[13] = {
+const struct ns_fixed ns_root_children[14] = {
 	{ ".xaifs", NODE_CTL_DIR },
 	{ "audit.jsonl", NODE_AUDIT },
 	{ "billing", NODE_BILLING },
@@ -32,6 +32,7 @@ const struct ns_fixed ns_root_children[13] = {
 	{ "spending-limits", NODE_LIMITS },
 	{ "usage", NODE_USAGE },
 	{ "usage-by-month", NODE_USAGE_DIR },
+	{ "usage.svg", NODE_USAGE_SVG },
 };
 
 const struct ns_fixed ns_coll_children[4] = {
@@ -315,7 +316,7 @@ int ns_is_rendered(enum node_kind k)
 {
 	return k == NODE_REGIONS || k == NODE_USAGE || k == NODE_BILLING || k == NODE_AUDIT ||
 	       k == NODE_USAGE_MONTH || k == NODE_ENDPOINTS || k == NODE_LIMITS ||
-	       k == NODE_SEARCH;
+	       k == NODE_SEARCH || k == NODE_USAGE_SVG;
 }
 
 /* The oldest month usage-by-month/ answers for. */
@@ -354,6 +355,8 @@ int ns_text(struct ns *ns, enum node_kind kind, const char *id, struct cval **v)
 		return acct_endpoints(ns->cache, v);
 	case NODE_LIMITS:
 		return acct_limits(ns->cache, v);
+	case NODE_USAGE_SVG:
+		return acct_usage_svg(ns->cache, v);
 	default:
 		return -ENOENT;
 	}
@@ -455,6 +458,7 @@ int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	case NODE_USAGE_MONTH:
 	case NODE_ENDPOINTS:
 	case NODE_LIMITS:
+	case NODE_USAGE_SVG:
 		return ns_stat_text(ns, n->kind, n->id, e);
 	case NODE_SEARCH:
 		return ns_stat_search(ns, n, e);

@@ -77,6 +77,7 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 	case NODE_USAGE_MONTH:
 	case NODE_ENDPOINTS:
 	case NODE_LIMITS:
+	case NODE_USAGE_SVG:
 		rc = ns_text(ns, n->kind, n->id, &v);
 		break;
 	case NODE_SEARCH:

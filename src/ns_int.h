@@ -48,7 +48,7 @@ struct ns_dir {
 	size_t n_local;
 };
 
-extern const struct ns_fixed ns_root_children[13];
+extern const struct ns_fixed ns_root_children[14];
 extern const struct ns_fixed ns_coll_children[4];
 extern const struct ns_fixed ns_ctl_children[2];
 

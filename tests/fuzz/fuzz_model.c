@@ -54,6 +54,7 @@ enum sel {
 	SEL_LIMITS,		/* body */
 	SEL_LIMITS_UPDATE,	/* current rendering \0 input */
 	SEL_SEARCH_QUERY,	/* file name (cut at the first NUL) */
+	SEL_USAGE_SVG,		/* the usage file */
 	SEL_COUNT
 };
 
@@ -710,6 +711,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SEL_SEARCH_QUERY:
 		fm_search_query(b, len);
+		break;
+	case SEL_USAGE_SVG:
+		fm_usage_svg(b, len);
 		break;
 	default:
 		break;

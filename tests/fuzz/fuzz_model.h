@@ -42,5 +42,6 @@ void fm_invoices(const char *b, size_t len);
 void fm_limits(const char *b, size_t len);
 void fm_limits_update(const struct fuzz_parts *p);
 void fm_search_query(const char *b, size_t len);
+void fm_usage_svg(const char *b, size_t len);
 
 #endif

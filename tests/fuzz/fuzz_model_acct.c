@@ -3,6 +3,7 @@
  * search answers, invoices, spending limits and search file names. Beyond
  * "no crash, no leak, no UB": search renders are JSON Lines of objects with
  * the documented members, best score first; the limits file is one object;
+ * usage.svg is one <svg> element;
  * invoice entries have an id; error codes are the documented ones.
  */
 #include <errno.h>
@@ -115,4 +116,21 @@ void fm_search_query(const char *b, size_t len)
 		free(body);
 	}
 	free(name);
+}
+
+void fm_usage_svg(const char *b, size_t len)
+{
+	char *out = NULL;
+	size_t olen = 0;
+	int rc = model_render_usage_svg(b, len, &out, &olen);
+
+	FUZZ_CHECK(rc == 0 || rc == -EIO);
+	if (rc == 0) {
+		FUZZ_CHECK(out && strlen(out) == olen);
+		FUZZ_CHECK(strncmp(out, "<svg ", 5) == 0);
+		FUZZ_CHECK(olen >= 7 && strcmp(out + olen - 7, "</svg>\n") == 0);
+		/* server text is escaped: no markup can come from it */
+		FUZZ_CHECK(strstr(out, "<script") == NULL);
+	}
+	free(out);
 }

@@ -34,7 +34,7 @@ TEAM = "2d7a3c1e-8f4b-4c6a-9e21-5b0d7f3a9c44"
  SEL_KEY_CREATE, SEL_KEY_UPDATE, SEL_COLLECTION_UPDATE, SEL_KEY_WITH_SECRET,
  SEL_COUNTERS, SEL_NAME_BODIES, SEL_USAGE_MONTH, SEL_DOCUMENT_STATUS, SEL_PRETTY,
  SEL_AUDIT_PAGE, SEL_SEARCH, SEL_INVOICES, SEL_LIMITS, SEL_LIMITS_UPDATE,
- SEL_SEARCH_QUERY) = range(27)
+ SEL_SEARCH_QUERY, SEL_USAGE_SVG) = range(28)
 
 # Flags of fuzz_names.c (enum flags).
 F_DUP_EXACT, F_RESERVED, F_RESERVE_FIRST, F_DUP_SUFFIX = 1, 2, 4, 8
@@ -238,6 +238,7 @@ def record_bodies(emu, seed, model, names):
         "groupBy": ["description"], "filters": []}}
     usage = emu.call("POST", bp + "/usage", usage_req)
     model.add("usage-%s" % tag, bytes([SEL_USAGE]) + usage)
+    model.add("usage-svg-%s" % tag, bytes([SEL_USAGE_SVG]) + usage)
     model.add("usage-leap-%s" % tag, bytes([SEL_USAGE]) + parts(usage, "1709164800"))
     model.add("usage-month-%s" % tag,
               bytes([SEL_USAGE_MONTH]) + parts(usage, "1768478400", "2025", "12"))

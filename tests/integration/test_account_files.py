@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import xml.etree.ElementTree as ET
 
 import util
 from util import run
@@ -223,3 +224,23 @@ def test_prepaid_only_team_gets_eacces(emu, mnt):
     assert errno_of(open, mnt.p("spending-limits")) == errno.EACCES
     assert "spending-limits failed: HTTP 403" in mnt.stderr()
     assert "spending-limits" in os.listdir(mnt.path)
+
+
+def test_usage_svg_draws_the_usage_file(emu, mnt):
+    with open(mnt.p("usage")) as f:
+        usage = json.load(f)
+    with open(mnt.p("usage.svg"), "rb") as f:
+        raw = f.read()
+    assert os.stat(mnt.p("usage.svg")).st_size == len(raw)
+    svg = ET.fromstring(raw)
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    rects = svg.findall("{http://www.w3.org/2000/svg}rect")
+    days = {p["timestamp"] for s in usage["timeSeries"] for p in s["dataPoints"]}
+    assert len(rects) == len(days) > 0
+    titles = [r.find("{http://www.w3.org/2000/svg}title").text for r in rects]
+    for day in days:
+        want = sum(p["values"][0] for s in usage["timeSeries"] for p in s["dataPoints"]
+                   if p["timestamp"] == day)
+        got = [t for t in titles if t.startswith(day + ": $")]
+        assert len(got) == 1 and abs(float(got[0].split("$")[1]) - want) < 1e-3, (day, got)
+    assert "$%.2f" % usage["totalUsd"] in raw.decode()

@@ -44,12 +44,12 @@ def test_root_lists_the_tree(mnt):
     assert sorted(os.listdir(mnt.path)) == [".xaifs", "audit.jsonl", "billing", "collections",
                                            "endpoints", "invoices", "keys", "models",
                                            "regions", "search", "spending-limits", "usage",
-                                           "usage-by-month"]
+                                           "usage-by-month", "usage.svg"]
     r = run(["ls", mnt.path])
     assert r.returncode == 0
     assert r.stdout.split() == ["audit.jsonl", "billing", "collections", "endpoints",
                                 "invoices", "keys", "models", "regions", "search",
-                                "spending-limits", "usage", "usage-by-month"]
+                                "spending-limits", "usage", "usage-by-month", "usage.svg"]
 
 
 def test_keys_are_named_as_on_the_server(emu, mnt):
@@ -89,6 +89,8 @@ def test_every_file_has_its_exact_size(mnt):
             if path.endswith(".jsonl"):
                 for line in data.splitlines():
                     json.loads(line)
+            elif path.endswith(".svg"):
+                assert data.startswith(b"<svg ") and data.endswith(b"</svg>\n"), path
             elif "/documents/" not in path:
                 assert data.endswith(b"\n") and not data.endswith(b"\n\n"), path
                 json.loads(data)

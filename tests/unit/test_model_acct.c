@@ -222,6 +222,45 @@ static void test_limits_update(void)
 	}
 }
 
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (; s && (s = strstr(s, what)); s++)
+		n++;
+	return n;
+}
+
+static void test_usage_svg(void)
+{
+	static const char usage[] =
+		"{\"startTime\":\"2026-12-01 00:00:00\",\"endTime\":\"2026-12-03 <&>\","
+		"\"totalUsd\":3.5,\"timeSeries\":["
+		"{\"dataPoints\":[{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[1.0]},"
+		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[0.5]}]},"
+		"{\"dataPoints\":[{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[\"1\"]},"
+		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[1]},{\"values\":[9]}]}]}";
+	char *out = NULL;
+	size_t len = 0;
+
+	TEST_CTX("usage.svg: one bar per day, summed over the series");
+	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len), 0);
+	CHECK(out && strncmp(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) == 0);
+	CHECK_EQ_INT(count(out, "<rect "), 2);
+	CHECK(strstr(out ? out : "", "<title>2026-12-01T00:00:00Z: $2.0000</title>") != NULL);
+	CHECK(strstr(out ? out : "", "<title>2026-12-02T00:00:00Z: $1.5000</title>") != NULL);
+	CHECK(strstr(out ? out : "", "to 2026-12-03 &lt;&amp;&gt;: $3.50</text>") != NULL);
+	CHECK(strstr(out ? out : "", "height=\"200\" fill") != NULL);	/* the tallest bar */
+	CHECK_EQ_INT(len, out ? strlen(out) : 0);
+	free(out);
+	out = NULL;
+	TEST_CTX("usage.svg: no series");
+	CHECK_EQ_INT(model_render_usage_svg("{\"timeSeries\":[]}", 17, &out, &len), 0);
+	CHECK_EQ_INT(count(out, "<rect "), 0);
+	free(out);
+	CHECK_EQ_INT(model_render_usage_svg("{}", 2, &out, &len), -EIO);
+}
+
 int main(void)
 {
 	test_query();
@@ -230,5 +269,6 @@ int main(void)
 	test_invoices();
 	test_limits_render();
 	test_limits_update();
+	test_usage_svg();
 	return test_done();
 }

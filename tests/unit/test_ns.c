@@ -457,7 +457,7 @@ struct dir_row {
 
 static const struct dir_row dir_rows[] = {
 	{ "", ".xaifs audit.jsonl billing collections endpoints invoices keys models regions search "
-	      "spending-limits usage usage-by-month" },
+	      "spending-limits usage usage-by-month usage.svg" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },
@@ -576,7 +576,8 @@ static void test_readdir_plus(void)
 		}
 		rendered = !strcmp(name, "usage") || !strcmp(name, "billing") ||
 			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl") ||
-			   !strcmp(name, "endpoints") || !strcmp(name, "spending-limits");
+			   !strcmp(name, "endpoints") || !strcmp(name, "spending-limits") ||
+			   !strcmp(name, "usage.svg");
 		if (rendered ? e.ino != 0 : (e.ino == 0 || e.st.st_ino != e.ino ||
 					     !S_ISDIR(e.st.st_mode)))
 			bad++;
