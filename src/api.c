@@ -41,6 +41,10 @@ const char *const api_routes[API_ROUTE_COUNT] = {
 	[API_ADD_FILE] = "POST /v1/collections/{collection_id}/documents/{file_id}",
 	[API_FILE_DELETE] = "DELETE /v1/files/{file_id}",
 	[API_GET_DOCUMENT] = "GET /v1/collections/{collection_id}/documents/{file_id}",
+	[API_SEARCH] = "POST /v1/documents/search",
+	[API_ENDPOINTS] = "GET /auth/teams/{teamId}/endpoints",
+	[API_INVOICES] = "GET /v1/billing/teams/{team_id}/invoices",
+	[API_SET_SOFT_LIMIT] = "POST /v1/billing/teams/{team_id}/postpaid/spending-limits",
 };
 
 const char *api_route_name(enum api_route r)
@@ -118,14 +122,16 @@ int api_call_msg(struct api *a, enum api_route route, const char *method,
 	struct http_req req = {
 		.method = method, .url = url, .route = api_routes[route],
 		.bearer = bearer, .body = json, .body_len = json ? strlen(json) : 0,
-		.idempotent = strcmp(method, "GET") == 0 || route == API_USAGE,
+		.idempotent = strcmp(method, "GET") == 0 || route == API_USAGE ||
+			      route == API_SEARCH,
 		.out_fd = -1,
 	};
 	struct http_resp resp;
 	char why[200];
 	int rc;
 
-	if (a->o.read_only && strcmp(method, "GET") != 0 && route != API_USAGE) {
+	if (a->o.read_only && strcmp(method, "GET") != 0 && route != API_USAGE &&
+	    route != API_SEARCH) {
 		log_error("%s refused: the mount is read-only", api_routes[route]);
 		return -EROFS;
 	}

@@ -68,6 +68,10 @@ enum api_route {
 	API_ADD_FILE,
 	API_FILE_DELETE,
 	API_GET_DOCUMENT,
+	API_SEARCH,
+	API_ENDPOINTS,
+	API_INVOICES,
+	API_SET_SOFT_LIMIT,
 	API_ROUTE_COUNT
 };
 
@@ -161,5 +165,26 @@ void api_http_stats(const struct api *a, struct http_stats *out);
 /* Requests sent per route since start. */
 uint64_t api_route_count(const struct api *a, enum api_route r);
 const char *api_route_name(enum api_route r);
+
+/* ---- the rest of the account (api_acct.c) ---- */
+
+/*
+ * POST api.x.ai/v1/documents/search with the inference key; body is the
+ * request (model_search_request()), *out the answer as sent. -EACCES (with
+ * a log line) when no inference key is set.
+ */
+int api_search(struct api *a, const char *body, char **out, size_t *out_len);
+
+/* GET /auth/teams/{teamId}/endpoints, pretty JSON. */
+int api_endpoints(struct api *a, char **out, size_t *out_len);
+
+/* GET /v1/billing/teams/{team_id}/invoices: every invoice (model_parse_invoices()). */
+int api_list_invoices(struct api *a, struct reslist **out);
+
+/* GET .../postpaid/spending-limits rendered as /spending-limits (model_render_limits()). */
+int api_spending_limits(struct api *a, char **out, size_t *out_len);
+
+/* POST .../postpaid/spending-limits with body ({"desiredSoftSpendingLimit":..}). */
+int api_set_soft_limit(struct api *a, const char *body);
 
 #endif

@@ -143,6 +143,11 @@ struct api *cache_api(struct cache *c)
 	return c->api;
 }
 
+double cache_ttl(const struct cache *c, int live)
+{
+	return live ? c->o.live_ttl : c->o.ttl;
+}
+
 static size_t cache_hash(const char *s)
 {
 	size_t h = 14695981039346656037ull;

@@ -169,4 +169,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *out);
 /* The api behind the cache (for calls that are never cached). */
 struct api *cache_api(struct cache *c);
 
+/* The cache's TTLs in seconds: the listing TTL, or with live the live TTL. */
+double cache_ttl(const struct cache *c, int live);
+
 #endif

@@ -50,6 +50,13 @@ enum node_kind {
 	NODE_AUDIT,	/* /audit.jsonl */
 	NODE_USAGE_DIR,	/* /usage-by-month/ */
 	NODE_USAGE_MONTH,	/* /usage-by-month/YYYY-MM; id "YYYY-MM" */
+	NODE_SEARCH_DIR,	/* /search/ (cid "") or collections/<c>/search/ */
+	NODE_SEARCH,	/* a search file: id = the file name (query) */
+	NODE_ENDPOINTS,	/* /endpoints */
+	NODE_INVOICES_DIR,	/* /invoices/ */
+	NODE_INVOICE,	/* /invoices/<YYYY-MM>; id = invoiceId */
+	NODE_LIMITS,	/* /spending-limits */
+	NODE_USAGE_SVG,	/* /usage.svg */
 	NODE_KIND_COUNT
 };
 

@@ -10,28 +10,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acct.h"
 #include "log.h"
 #include "model.h"
+#include "model_acct.h"
 #include "names.h"
 #include "spool.h"
 #include "ns_int.h"
 
-const struct ns_fixed ns_root_children[9] = {
+const struct ns_fixed ns_root_children[14] = {
 	{ ".xaifs", NODE_CTL_DIR },
 	{ "audit.jsonl", NODE_AUDIT },
 	{ "billing", NODE_BILLING },
 	{ "collections", NODE_COLLS_DIR },
+	{ "endpoints", NODE_ENDPOINTS },
+	{ "invoices", NODE_INVOICES_DIR },
 	{ "keys", NODE_KEYS_DIR },
 	{ "models", NODE_MODELS_DIR },
 	{ "regions", NODE_REGIONS },
+	{ "search", NODE_SEARCH_DIR },
+	{ "spending-limits", NODE_LIMITS },
 	{ "usage", NODE_USAGE },
 	{ "usage-by-month", NODE_USAGE_DIR },
+	{ "usage.svg", NODE_USAGE_SVG },
 };
 
-const struct ns_fixed ns_coll_children[3] = {
+const struct ns_fixed ns_coll_children[4] = {
 	{ "collection.json", NODE_COLL_JSON },
 	{ "documents", NODE_DOCS_DIR },
 	{ "metadata", NODE_META_DIR },
+	{ "search", NODE_SEARCH_DIR },
 };
 
 const struct ns_fixed ns_ctl_children[2] = {
@@ -196,14 +204,15 @@ int ns_is_dir_kind(enum node_kind k)
 {
 	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
 	       k == NODE_COLLS_DIR || k == NODE_COLL_DIR || k == NODE_DOCS_DIR ||
-	       k == NODE_META_DIR || k == NODE_CTL_DIR || k == NODE_USAGE_DIR;
+	       k == NODE_META_DIR || k == NODE_CTL_DIR || k == NODE_USAGE_DIR ||
+	       k == NODE_SEARCH_DIR || k == NODE_INVOICES_DIR;
 }
 
 /* Files that can be opened for writing, on a writable mount. */
 static int ns_is_writable_kind(enum node_kind k)
 {
 	return k == NODE_KEY || k == NODE_COLL_JSON || k == NODE_DOC || k == NODE_LOCAL ||
-	       k == NODE_CTL_REFRESH;
+	       k == NODE_CTL_REFRESH || k == NODE_LIMITS;
 }
 
 /* The permission bits of a node of this kind; see struct ns_opts. */
@@ -306,7 +315,8 @@ int ns_render_stats(struct ns *ns, char **out, size_t *len)
 int ns_is_rendered(enum node_kind k)
 {
 	return k == NODE_REGIONS || k == NODE_USAGE || k == NODE_BILLING || k == NODE_AUDIT ||
-	       k == NODE_USAGE_MONTH;
+	       k == NODE_USAGE_MONTH || k == NODE_ENDPOINTS || k == NODE_LIMITS ||
+	       k == NODE_SEARCH || k == NODE_USAGE_SVG;
 }
 
 /* The oldest month usage-by-month/ answers for. */
@@ -341,6 +351,12 @@ int ns_text(struct ns *ns, enum node_kind kind, const char *id, struct cval **v)
 		return cache_audit(ns->cache, v);
 	case NODE_USAGE_MONTH:
 		return ns_month_ok(id) ? cache_usage_month(ns->cache, id, v) : -ENOENT;
+	case NODE_ENDPOINTS:
+		return acct_endpoints(ns->cache, v);
+	case NODE_LIMITS:
+		return acct_limits(ns->cache, v);
+	case NODE_USAGE_SVG:
+		return acct_usage_svg(ns->cache, v);
 	default:
 		return -ENOENT;
 	}
@@ -383,9 +399,42 @@ int ns_listing(struct ns *ns, enum node_kind kind, const char *cid, struct cval 
 	case NODE_DOC:
 	case NODE_DOC_META:
 		return cache_documents(ns->cache, cid, out);
+	case NODE_INVOICES_DIR:
+	case NODE_INVOICE:
+		return acct_invoices(ns->cache, out);
 	default:
 		return -ENOENT;
 	}
+}
+
+/*
+ * A search file's name: a query, not hidden (editors' swap files, desktop
+ * probes and dot files are never searched for) and without an asterisk: a
+ * shell passes a glob that matched nothing on as its literal text, and ls of
+ * such a glob in search/ must not search for it. Costs nothing.
+ */
+int ns_search_name_ok(const char *name)
+{
+	struct model_search_q q;
+
+	return name[0] != '.' && !strchr(name, '*') && !ns_is_probe(name) &&
+	       model_search_query(name, &q) == 0;
+}
+
+/* Attributes of a search file: its size is the cached result's. */
+static int ns_stat_search(struct ns *ns, const struct node_id *n, struct ns_entry *e)
+{
+	struct cval *v = NULL;
+	int rc;
+
+	if (!ns_search_name_ok(n->id))
+		return -ENOENT;
+	rc = acct_search(ns->cache, n->cid, n->id, &v);
+	if (rc < 0)
+		return rc;
+	ns_stat_base(ns, NODE_SEARCH, v->fetched, (off_t)v->len, e);
+	cval_unref(v);
+	return 0;
 }
 
 /* Attributes of any node, fetching through the cache as needed. */
@@ -407,7 +456,20 @@ int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	case NODE_BILLING:
 	case NODE_AUDIT:
 	case NODE_USAGE_MONTH:
+	case NODE_ENDPOINTS:
+	case NODE_LIMITS:
+	case NODE_USAGE_SVG:
 		return ns_stat_text(ns, n->kind, n->id, e);
+	case NODE_SEARCH:
+		return ns_stat_search(ns, n, e);
+	case NODE_INVOICES_DIR:
+		ns_stat_base(ns, n->kind, 0, 0, e);
+		return 0;
+	case NODE_SEARCH_DIR:
+		if (*n->cid)
+			break;	/* a collection's: found by its collection id below */
+		ns_stat_base(ns, n->kind, 0, 0, e);
+		return 0;
 	case NODE_USAGE_DIR:
 		ns_stat_base(ns, n->kind, 0, 0, e);
 		return 0;
@@ -433,7 +495,7 @@ int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	}
 	/* Collection-level nodes are found by collection id, the rest by id. */
 	if (n->kind == NODE_COLL_DIR || n->kind == NODE_COLL_JSON ||
-	    n->kind == NODE_DOCS_DIR || n->kind == NODE_META_DIR) {
+	    n->kind == NODE_DOCS_DIR || n->kind == NODE_META_DIR || n->kind == NODE_SEARCH_DIR) {
 		rc = cache_collections(ns->cache, &v);
 		r = rc == 0 ? reslist_by_id(v->list, n->cid) : NULL;
 	} else {
@@ -443,7 +505,8 @@ int ns_attr(struct ns *ns, const struct node_id *n, struct ns_entry *e)
 	if (rc == 0 && !r)
 		rc = -ENOENT;
 	if (rc == 0) {
-		if (n->kind == NODE_DOCS_DIR || n->kind == NODE_META_DIR)
+		if (n->kind == NODE_DOCS_DIR || n->kind == NODE_META_DIR ||
+		    n->kind == NODE_SEARCH_DIR)
 			ns_stat_base(ns, n->kind, r->mtime, 0, e);
 		else
 			ns_stat_res(ns, n->kind, r, e);
@@ -526,6 +589,8 @@ enum node_kind ns_child_kind(enum node_kind dir)
 		return NODE_DOC;
 	case NODE_META_DIR:
 		return NODE_DOC_META;
+	case NODE_INVOICES_DIR:
+		return NODE_INVOICE;
 	default:
 		return NODE_NONE;
 	}
@@ -619,6 +684,20 @@ static int ns_lookup_month(struct ns *ns, const char *name, struct ns_entry *e)
 	return rc;
 }
 
+/* A search file: the query runs (once per cache TTL) to know its size. */
+static int ns_lookup_search(struct ns *ns, const struct node_id *p, const char *name,
+			    struct ns_entry *e)
+{
+	struct node_id n = { NODE_SEARCH, p->cid, (char *)name };
+	int rc = ns_search_name_ok(name) ? ns_attr(ns, &n, e) : -ENOENT;
+
+	if (rc == 0) {
+		e->ino = inode_get(ns->inodes, NODE_SEARCH, p->cid, name, 1);
+		rc = e->ino ? 0 : -ENOMEM;
+	}
+	return rc;
+}
+
 int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry *out)
 {
 	struct node_id p = { 0 };
@@ -645,6 +724,8 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 		rc = f ? ns_lookup_fixed(ns, &p, f, out) : -ENOENT;
 	} else if (p.kind == NODE_USAGE_DIR) {
 		rc = ns_lookup_month(ns, name, out);
+	} else if (p.kind == NODE_SEARCH_DIR) {
+		rc = ns_lookup_search(ns, &p, name, out);
 	} else {
 		rc = ns_lookup_listed(ns, &p, name, out);
 	}

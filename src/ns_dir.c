@@ -96,6 +96,11 @@ int ns_opendir(struct ns *ns, uint64_t ino, struct ns_dir **out)
 		d->n_fixed = NS_COUNT(ns_ctl_children);
 	} else if (n.kind == NODE_USAGE_DIR) {
 		rc = ns_dir_months(d);
+	} else if (n.kind == NODE_SEARCH_DIR) {
+		/* Always empty: listing must never start a search. */
+		n.cid = d->cid;
+		rc = *d->cid ? ns_stale(n.kind, ns_attr(ns, &n, &e)) : 0;
+		n.cid = NULL;
 	} else if (n.kind == NODE_COLL_DIR) {
 		d->fixed = ns_coll_children;
 		d->n_fixed = NS_COUNT(ns_coll_children);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acct.h"
 #include "log.h"
 #include "model.h"
 #include "names.h"
@@ -74,7 +75,13 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 	case NODE_BILLING:
 	case NODE_AUDIT:
 	case NODE_USAGE_MONTH:
+	case NODE_ENDPOINTS:
+	case NODE_LIMITS:
+	case NODE_USAGE_SVG:
 		rc = ns_text(ns, n->kind, n->id, &v);
+		break;
+	case NODE_SEARCH:
+		rc = ns_search_name_ok(n->id) ? acct_search(ns->cache, n->cid, n->id, &v) : -ENOENT;
 		break;
 	case NODE_COLL_JSON:
 		rc = cache_collections(ns->cache, &v);

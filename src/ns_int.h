@@ -48,8 +48,8 @@ struct ns_dir {
 	size_t n_local;
 };
 
-extern const struct ns_fixed ns_root_children[9];
-extern const struct ns_fixed ns_coll_children[3];
+extern const struct ns_fixed ns_root_children[14];
+extern const struct ns_fixed ns_coll_children[4];
 extern const struct ns_fixed ns_ctl_children[2];
 
 void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size, struct ns_entry *e);
@@ -67,5 +67,7 @@ int ns_key_bytes(struct ns *ns, const struct res *r, char **owned, const char **
 int ns_render_stats(struct ns *ns, char **out, size_t *len);
 int ns_is_dir_kind(enum node_kind k);
 int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n);
+/* Whether name may be a search file's name (see docs/semantics.md, "Search"). */
+int ns_search_name_ok(const char *name);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acct.h"
 #include "api.h"
 #include "log.h"
 #include "model.h"
@@ -200,7 +201,7 @@ static const char *wr_content_type(const char *name)
 
 /* ---- handles ---- */
 
-static struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t parent,
+struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t parent,
 				   enum node_kind dir, const char *cid, const char *id,
 				   const char *name, int fd)
 {
@@ -255,7 +256,7 @@ int wr_spool_write(int fd, const char *data, size_t len)
 }
 
 /* A spool holding the current bytes of a JSON resource (unless truncating). */
-static int wr_json_spool(struct wr *w, const char *json, size_t len, int trunc)
+int wr_json_spool(struct wr *w, const char *json, size_t len, int trunc)
 {
 	int fd = spool_open(w->tmpdir), rc;
 
@@ -283,7 +284,8 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 	if (!wr_dir_writable(p.kind) || !w->local) {
 		rc = p.kind == NODE_META_DIR || p.kind == NODE_COLL_DIR || p.kind == NODE_ROOT ||
 		     p.kind == NODE_MODELS_DIR || p.kind == NODE_COLLS_DIR ||
-		     p.kind == NODE_CTL_DIR || p.kind == NODE_USAGE_DIR ? -EACCES : -ENOTDIR;
+		     p.kind == NODE_CTL_DIR || p.kind == NODE_USAGE_DIR ||
+		     p.kind == NODE_SEARCH_DIR || p.kind == NODE_INVOICES_DIR ? -EACCES : -ENOTDIR;
 		goto out;
 	}
 	if (strlen(name) > NAMES_MAX - (p.kind == NODE_DOCS_DIR ? 5 : 0)) {
@@ -455,6 +457,9 @@ int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out)
 		break;
 	case NODE_DOC:
 		rc = wr_open_doc(w, &n, ino, flags, out);
+		break;
+	case NODE_LIMITS:
+		rc = wr_open_limits(w, ino, flags, out);
 		break;
 	case NODE_CTL_REFRESH:
 		rc = spool_open(w->tmpdir);
@@ -726,6 +731,8 @@ static int wr_commit_json(struct wr *w, struct wr_file *f, char **new_id)
 		rc = wr_commit_key_update(w, f->id, f->name, in, len);
 	else if (f->target == WR_COLL_JSON)
 		rc = wr_commit_coll_json(w, f->cid, f->name, in, len);
+	else if (f->target == WR_LIMITS)
+		rc = wr_commit_limits(w, in, len);
 	else
 		rc = wr_commit_key_create(w, f->name, in, len, new_id);
 	explicit_bzero(in, len);
@@ -778,6 +785,8 @@ int wr_flush(struct wr *w, struct wr_file *f)
 	 */
 	if (rc < 0 && f->target == WR_COLL_JSON)
 		wr_changed_collections(w);
+	else if (rc < 0 && f->target == WR_LIMITS)
+		acct_limits_changed(w->cache);
 	else if (rc < 0)
 		wr_changed(w, f->dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, f->cid);
 	if (rc == 0 && new_id && f->target == WR_DOC) {
@@ -792,7 +801,8 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		wr_became(w, f, new_id);
 	else
 		free(new_id);
-	if (rc == 0 && (f->target == WR_KEY || f->target == WR_COLL_JSON || f->target == WR_DOC))
+	if (rc == 0 && (f->target == WR_KEY || f->target == WR_COLL_JSON || f->target == WR_DOC ||
+			f->target == WR_LIMITS))
 		wr_inval_inode(w, f->ino);
 	f->err = rc;
 	return rc;

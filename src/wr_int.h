@@ -19,6 +19,7 @@ enum wr_target {
 	WR_NEW_DOC,	/* a document to upload on flush */
 	WR_COLL_JSON,	/* collection.json: update the collection on flush */
 	WR_REFRESH,	/* .xaifs/refresh: drop every cache on flush */
+	WR_LIMITS,	/* /spending-limits: set the soft limit on flush (wr_acct.c) */
 };
 
 struct wr {
@@ -66,6 +67,13 @@ int wr_log_invalid(const char *what, const char *name, const struct model_change
 void wr_keep_secret(struct wr *w, const char *id, char *secret);
 int wr_spool_write(int fd, const char *data, size_t len);
 int wr_dir_writable(enum node_kind k);
+
+struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t parent, enum node_kind dir,
+			    const char *cid, const char *id, const char *name, int fd);
+int wr_json_spool(struct wr *w, const char *json, size_t len, int trunc);
+/* wr_acct.c: open /spending-limits for writing, and commit what was written. */
+int wr_open_limits(struct wr *w, uint64_t ino, int flags, struct wr_file **out);
+int wr_commit_limits(struct wr *w, const char *in, size_t len);
 
 /* The directory a change is made in; -EROFS on a read-only mount. */
 int wr_parent(struct wr *w, uint64_t parent, struct node_id *p);

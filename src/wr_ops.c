@@ -79,7 +79,8 @@ int wr_unlink(struct wr *w, uint64_t parent, const char *name)
 	case NODE_COLL_DIR:
 		/* collection.json is a view of the collection: rm -r may remove it freely. */
 		rc = strcmp(name, "collection.json") == 0 ? 0 :
-		     strcmp(name, "documents") == 0 || strcmp(name, "metadata") == 0 ? -EISDIR :
+		     strcmp(name, "documents") == 0 || strcmp(name, "metadata") == 0 ||
+		     strcmp(name, "search") == 0 ? -EISDIR :
 		     -ENOENT;
 		break;
 	default:
@@ -130,6 +131,10 @@ int wr_rmdir(struct wr *w, uint64_t parent, const char *name)
 		return rc;
 	if (p.kind == NODE_COLL_DIR) {
 		/* documents/ and metadata/ go with their collection; empty ones may be "removed". */
+		if (strcmp(name, "search") == 0) {
+			rc = 0;	/* always empty: rm -r of a collection passes through it */
+			goto out;
+		}
 		if (strcmp(name, "documents") != 0 && strcmp(name, "metadata") != 0)
 			rc = strcmp(name, "collection.json") == 0 ? -ENOTDIR : -ENOENT;
 		else

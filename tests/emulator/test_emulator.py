@@ -476,6 +476,36 @@ def test_files_api(fresh):
     assert hits["matches"] and hits["matches"][0]["collection_ids"] == [cid]
 
 
+def test_search_shapes(fresh):
+    """POST /v1/documents/search (xai-api.md section 8): inference key, the documented
+    request fields, matches best first with file_id, chunk_id, chunk_content, score,
+    collection_ids, fields and page_number."""
+    emu = fresh
+    contracts = collection_by_name(emu, "contracts")["collection_id"]
+    notes = collection_by_name(emu, "research-notes")["collection_id"]
+    both = {"query": "fees recall", "source": {"collection_ids": [contracts, notes]}}
+    hits = emu.json("POST", "/v1/documents/search", both, key=INFER)["matches"]
+    assert len(hits) == 3
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    for h in hits:
+        assert set(h) >= {"file_id", "chunk_id", "chunk_content", "score", "collection_ids",
+                          "page_number"}
+        assert h["page_number"] == 1 and h["file_id"].startswith("file_")
+    assert {h["collection_ids"][0] for h in hits} == {contracts, notes}
+    msa = [h for h in hits if "MASTER SERVICES" in h["chunk_content"]]
+    assert msa and msa[0]["fields"] == {"counterparty": "Acme Corporation"}
+    one = dict(both, limit=1, retrieval_mode={"type": "keyword"})
+    assert len(emu.json("POST", "/v1/documents/search", one, key=INFER)["matches"]) == 1
+    assert emu.json("POST", "/v1/documents/search", dict(both, query="zzzz"), key=INFER) == {}
+    emu.json("POST", "/v1/documents/search", dict(both, retrieval_mode={"type": "fuzzy"}),
+             key=INFER, expect=400)
+    emu.json("POST", "/v1/documents/search", dict(both, query=""), key=INFER, expect=400)
+    emu.json("POST", "/v1/documents/search", both, expect=401)      # management key
+    emu.json("POST", "/v1/documents/search",
+             {"query": "x", "source": {"collection_ids": ["collection_nope"]}},
+             key=INFER, expect=404)
+
+
 def test_large_upload_streams_to_disk():
     """A 256 MiB direct upload works and the server never holds the body in memory."""
     e = Emulator("--seed", "empty", "--quiet")

@@ -49,6 +49,12 @@ enum sel {
 	SEL_DOCUMENT_STATUS,	/* body */
 	SEL_PRETTY,		/* body */
 	SEL_AUDIT_PAGE,		/* body */
+	SEL_SEARCH,		/* body (fuzz_model_acct.c) */
+	SEL_INVOICES,		/* body */
+	SEL_LIMITS,		/* body */
+	SEL_LIMITS_UPDATE,	/* current rendering \0 input */
+	SEL_SEARCH_QUERY,	/* file name (cut at the first NUL) */
+	SEL_USAGE_SVG,		/* the usage file */
 	SEL_COUNT
 };
 
@@ -689,6 +695,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SEL_AUDIT_PAGE:
 		fuzz_audit_page(b, len);
+		break;
+	case SEL_SEARCH:
+		fm_search(b, len);
+		break;
+	case SEL_INVOICES:
+		fm_invoices(b, len);
+		break;
+	case SEL_LIMITS:
+		fm_limits(b, len);
+		break;
+	case SEL_LIMITS_UPDATE:
+		fuzz_split(data, size, 2, &p);
+		fm_limits_update(&p);
+		break;
+	case SEL_SEARCH_QUERY:
+		fm_search_query(b, len);
+		break;
+	case SEL_USAGE_SVG:
+		fm_usage_svg(b, len);
 		break;
 	default:
 		break;

@@ -36,5 +36,12 @@ void fm_update(int key, const struct fuzz_parts *p);
 void fm_key_with_secret(const struct fuzz_parts *p);
 void fm_counters(const struct fuzz_parts *p);
 void fm_name_bodies(const char *b, size_t len);
+/* fuzz_model_acct.c */
+void fm_search(const char *b, size_t len);
+void fm_invoices(const char *b, size_t len);
+void fm_limits(const char *b, size_t len);
+void fm_limits_update(const struct fuzz_parts *p);
+void fm_search_query(const char *b, size_t len);
+void fm_usage_svg(const char *b, size_t len);
 
 #endif

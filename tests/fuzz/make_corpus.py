@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EMULATOR = os.path.join(ROOT, "tests", "emulator", "server.py")
 MGMT_KEY = "xai-emulator-management-key"
+API_KEY = "xai-emulator-inference-key"
 TEAM = "2d7a3c1e-8f4b-4c6a-9e21-5b0d7f3a9c44"
 
 # Selectors of fuzz_model.c (enum sel).
@@ -32,7 +33,8 @@ TEAM = "2d7a3c1e-8f4b-4c6a-9e21-5b0d7f3a9c44"
  SEL_USAGE, SEL_BILLING, SEL_ERROR, SEL_TIME, SEL_KEY, SEL_COLLECTION, SEL_DOCUMENT,
  SEL_KEY_CREATE, SEL_KEY_UPDATE, SEL_COLLECTION_UPDATE, SEL_KEY_WITH_SECRET,
  SEL_COUNTERS, SEL_NAME_BODIES, SEL_USAGE_MONTH, SEL_DOCUMENT_STATUS, SEL_PRETTY,
- SEL_AUDIT_PAGE) = range(22)
+ SEL_AUDIT_PAGE, SEL_SEARCH, SEL_INVOICES, SEL_LIMITS, SEL_LIMITS_UPDATE,
+ SEL_SEARCH_QUERY, SEL_USAGE_SVG) = range(28)
 
 # Flags of fuzz_names.c (enum flags).
 F_DUP_EXACT, F_RESERVED, F_RESERVE_FIRST, F_DUP_SUFFIX = 1, 2, 4, 8
@@ -210,6 +212,25 @@ def record_bodies(emu, seed, model, names):
     pre = emu.call("GET", bp + "/postpaid/invoice/preview")
     model.add("billing-%s" % tag, bytes([SEL_BILLING]) + parts(bal, lim, pre))
     model.add("billing-no-limits-%s" % tag, bytes([SEL_BILLING]) + parts(bal, b"", pre))
+    # the account files (fuzz_model_acct.c)
+    model.add("invoices-%s" % tag, bytes([SEL_INVOICES]) + emu.call("GET", bp + "/invoices"))
+    model.add("limits-%s" % tag, bytes([SEL_LIMITS]) + lim)
+    cur_limits = {"softSl": 20000, "effectiveSl": 20000, "hardSlAuto": 50000,
+                  "effectiveHardSl": 50000, "hardSlOverride": None}
+    for i, edit in enumerate([{"softSl": 30000}, {"softSl": {"val": "7"}},
+                              {"hardSlAuto": 1}, {"softSl": -1}]):
+        model.add("limits-update-%s-%d" % (tag, i), bytes([SEL_LIMITS_UPDATE]) + parts(
+            pretty(cur_limits), pretty(dict(cur_limits, **edit))))
+    cids = [c["collection_id"] for c in loads(emu.call("GET", "/v1/collections"))
+            .get("collections", [])]
+    if cids:
+        model.add("search-%s" % tag, bytes([SEL_SEARCH]) + emu.call(
+            "POST", "/v1/documents/search",
+            {"query": "fees recall document", "source": {"collection_ids": cids}},
+            key=API_KEY))
+    for i, q in enumerate(["termination notice", "mode:keyword limit:3 fees", "limit:0 x",
+                           "mode:semantic  "]):
+        model.add("search-query-%s-%d" % (tag, i), bytes([SEL_SEARCH_QUERY]) + b(q))
     usage_req = {"analyticsRequest": {
         "timeRange": {"startTime": "2026-01-01 00:00:00", "endTime": "2026-01-16 00:00:00",
                       "timezone": "Etc/GMT"},
@@ -217,6 +238,7 @@ def record_bodies(emu, seed, model, names):
         "groupBy": ["description"], "filters": []}}
     usage = emu.call("POST", bp + "/usage", usage_req)
     model.add("usage-%s" % tag, bytes([SEL_USAGE]) + usage)
+    model.add("usage-svg-%s" % tag, bytes([SEL_USAGE_SVG]) + usage)
     model.add("usage-leap-%s" % tag, bytes([SEL_USAGE]) + parts(usage, "1709164800"))
     model.add("usage-month-%s" % tag,
               bytes([SEL_USAGE_MONTH]) + parts(usage, "1768478400", "2025", "12"))

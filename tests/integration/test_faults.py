@@ -175,6 +175,9 @@ def test_reads_survive_one_request_in_five_failing_with_503(emu, mount_factory):
         (["cat", m.p("billing")], 1, None, BALANCE_ROUTE, lambda o: "prepaidCreditCents" in o),
         (["ls", m.p("keys")], 1, None, None, lambda o: "prod-backend" in o),
         (["cat", m.p("keys", "prod-backend")], 1, None, None, lambda o: "prod-backend" in o),
+        (["jq", "-r", ".acls[0].acl", m.p("endpoints")], 2, None, None,
+         lambda o: o.startswith("api-key:endpoint:")),
+        (["ls", m.p("invoices")], 1, None, None, lambda o: "2026-01" in o),
     ]
     injected = 0
     t0 = time.monotonic()

@@ -57,10 +57,13 @@ def test_find_costs_one_request_per_directory_page(emu, mount_factory):
     s = emu.stats()
     assert util.route_count(s, COLLS_ROUTE) == 1
     assert util.route_count(s, DOCS_ROUTE) == 5 * math.ceil(150 / 100)
-    # find also lists keys/ and models/ on its way (one request each).
+    # find also lists keys/, models/ and invoices/ on its way (one request each); the
+    # search/ directories are empty and start no search.
     assert util.route_count(s, KEYS_ROUTE) == 1
     assert util.route_count(s, "GET /auth/teams/{teamId}/models") == 1
-    assert s["total"] == 3 + 5 * 2
+    assert util.route_count(s, "GET /v1/billing/teams/{team_id}/invoices") == 1
+    assert util.route_count(s, "POST /v1/documents/search") == 0
+    assert s["total"] == 4 + 5 * 2
 
 
 def test_parallel_readers_share_one_request(emu, mount_factory):

@@ -42,12 +42,14 @@ def rfc3339(s):
 
 def test_root_lists_the_tree(mnt):
     assert sorted(os.listdir(mnt.path)) == [".xaifs", "audit.jsonl", "billing", "collections",
-                                           "keys", "models", "regions", "usage",
-                                           "usage-by-month"]
+                                           "endpoints", "invoices", "keys", "models",
+                                           "regions", "search", "spending-limits", "usage",
+                                           "usage-by-month", "usage.svg"]
     r = run(["ls", mnt.path])
     assert r.returncode == 0
-    assert r.stdout.split() == ["audit.jsonl", "billing", "collections", "keys", "models",
-                                "regions", "usage", "usage-by-month"]
+    assert r.stdout.split() == ["audit.jsonl", "billing", "collections", "endpoints",
+                                "invoices", "keys", "models", "regions", "search",
+                                "spending-limits", "usage", "usage-by-month", "usage.svg"]
 
 
 def test_keys_are_named_as_on_the_server(emu, mnt):
@@ -87,6 +89,8 @@ def test_every_file_has_its_exact_size(mnt):
             if path.endswith(".jsonl"):
                 for line in data.splitlines():
                     json.loads(line)
+            elif path.endswith(".svg"):
+                assert data.startswith(b"<svg ") and data.endswith(b"</svg>\n"), path
             elif "/documents/" not in path:
                 assert data.endswith(b"\n") and not data.endswith(b"\n\n"), path
                 json.loads(data)
@@ -132,7 +136,7 @@ def test_collections_and_their_files(emu, mnt):
     for c in colls:
         name = c["collection_name"]
         assert sorted(os.listdir(mnt.p("collections", name))) == [
-            "collection.json", "documents", "metadata"]
+            "collection.json", "documents", "metadata", "search"]
         with open(mnt.p("collections", name, "collection.json")) as f:
             got = json.load(f)
         assert got == c

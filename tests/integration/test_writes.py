@@ -343,7 +343,7 @@ def test_mkdir_creates_collection(emu, mnt):
     assert c is not None and not c.get("documents")
     assert "fresh" in os.listdir(mnt.p("collections"))
     assert sorted(os.listdir(mnt.p("collections", "fresh"))) == [
-        "collection.json", "documents", "metadata"]
+        "collection.json", "documents", "metadata", "search"]
     assert read_json(mnt.p("collections", "fresh", "collection.json"))["collection_id"] == \
         c["collection_id"]
     assert os.listdir(mnt.p("collections", "fresh", "documents")) == []
@@ -661,7 +661,7 @@ def test_read_only_files_and_dirs_are_eacces(emu, mnt):
     assert not listed & {"newfile", "dir", "mine"}
     assert set(os.listdir(mnt.p("collections"))) == {"contracts", "research-notes"}
     assert sorted(os.listdir(mnt.p("collections", "contracts"))) == [
-        "collection.json", "documents", "metadata"]
+        "collection.json", "documents", "metadata", "search"]
 
 
 def test_oversized_key_is_efbig(emu, mnt):

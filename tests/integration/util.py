@@ -180,10 +180,10 @@ class Mount:
 
 def writable_file(rel):
     """Whether the file at rel (relative to the mount) can ever be written: keys,
-    collection.json, documents, local files there, .xaifs/refresh. The others show no
-    write bits (docs/semantics.md, "Modes and owner")."""
+    collection.json, documents, local files there, .xaifs/refresh, spending-limits. The
+    others show no write bits (docs/semantics.md, "Modes and owner")."""
     parts = rel.strip("/").split("/")
-    if parts[0] == "keys" or rel.strip("/") == ".xaifs/refresh":
+    if parts[0] == "keys" or rel.strip("/") in (".xaifs/refresh", "spending-limits"):
         return True
     return parts[0] == "collections" and len(parts) >= 3 and parts[2] in (
         "collection.json", "documents")

@@ -404,6 +404,50 @@ static void test_probes(void)
 	teardown();
 }
 
+/*
+ * search/: listed empty, and only names that are queries cost a fetch (the
+ * test cache has no api, so a fetch answers -ENOTCONN).
+ */
+static void test_search_names(void)
+{
+	static const char *const free_names[] = { ".fees", ".fees.swp", "fe*s", "*",
+		".DS_Store", "mode:keyword ", "   " };
+	static const char *const queries[] = { "fees", "termination notice", "what?",
+		"mode:keyword limit:3 fees", "[x]" };
+	struct cache_stats before, after;
+	struct ns_dir *d = NULL;
+	struct ns_entry e;
+	uint64_t root_search, coll_search;
+
+	setup(1);
+	root_search = walk("search", NULL);
+	coll_search = walk("collections/Docs/search", NULL);
+	TEST_CTX("search directories");
+	CHECK(root_search != 0 && coll_search != 0);
+	CHECK(is_ident(root_search, NODE_SEARCH_DIR, "", ""));
+	CHECK(is_ident(coll_search, NODE_SEARCH_DIR, "collection_1", ""));
+	cache_get_stats(cache, &before);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_INT(ns_opendir(ns, i ? coll_search : root_search, &d), 0);
+		CHECK_EQ_INT(d ? ns_dir_count(d) : 1, 0);
+		ns_closedir(d);
+		d = NULL;
+	}
+	for (size_t i = 0; i < sizeof(free_names) / sizeof(free_names[0]); i++) {
+		TEST_CTX(free_names[i]);
+		CHECK_EQ_INT(ns_lookup(ns, root_search, free_names[i], &e), -ENOENT);
+		CHECK_EQ_INT(ns_lookup(ns, coll_search, free_names[i], &e), -ENOENT);
+	}
+	cache_get_stats(cache, &after);
+	TEST_CTX("listing search/ and looking up non-queries cost no fetch");
+	CHECK_EQ_INT(after.misses, before.misses);
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		TEST_CTX(queries[i]);
+		CHECK_EQ_INT(ns_lookup(ns, coll_search, queries[i], &e), -ENOTCONN);
+	}
+	teardown();
+}
+
 /* ---- Directories ---- */
 
 struct dir_row {
@@ -412,11 +456,12 @@ struct dir_row {
 };
 
 static const struct dir_row dir_rows[] = {
-	{ "", ".xaifs audit.jsonl billing collections keys models regions usage usage-by-month" },
+	{ "", ".xaifs audit.jsonl billing collections endpoints invoices keys models regions search "
+	      "spending-limits usage usage-by-month usage.svg" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },
-	{ "collections/Docs", "collection.json documents metadata" },
+	{ "collections/Docs", "collection.json documents metadata search" },
 	{ "collections/Docs/documents", "report.pdf notes.txt" },
 	{ "collections/Docs/metadata", "report.pdf.json notes.txt.json" },
 	{ "collections/Empty/documents", "" },
@@ -530,7 +575,9 @@ static void test_readdir_plus(void)
 			continue;
 		}
 		rendered = !strcmp(name, "usage") || !strcmp(name, "billing") ||
-			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl");
+			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl") ||
+			   !strcmp(name, "endpoints") || !strcmp(name, "spending-limits") ||
+			   !strcmp(name, "usage.svg");
 		if (rendered ? e.ino != 0 : (e.ino == 0 || e.st.st_ino != e.ino ||
 					     !S_ISDIR(e.st.st_mode)))
 			bad++;
@@ -644,6 +691,7 @@ int main(void)
 	test_sizes_and_content();
 	test_relisting();
 	test_probes();
+	test_search_names();
 	test_readdir();
 	test_readdir_plus();
 	return test_done();

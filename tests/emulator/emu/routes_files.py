@@ -187,7 +187,11 @@ class FilesApi(ApiBase):
                            [("Content-Range", "bytes */%d" % size)])
         return first, last
 
+    RETRIEVAL_MODES = ("hybrid", "semantic", "keyword")
+
     def search(self, req):
+        """Every mode scores alike here (word hits per chunk); page_number is the
+        chunk's 1-based position in its document, the emulator's stand-in for a page."""
         body = snake_keys(req.json())
         query = as_str(body.get("query"), "query")
         source = body.get("source") or {}
@@ -196,6 +200,11 @@ class FilesApi(ApiBase):
         if not query or not cids:
             raise ApiError(400, "query and source.collection_ids are required")
         limit = as_int(body.get("limit"), "limit") or 10
+        mode = body.get("retrieval_mode")
+        if mode is not None and (not isinstance(mode, dict) or
+                                 mode.get("type") not in self.RETRIEVAL_MODES):
+            raise ApiError(400, "retrieval_mode.type must be one of %s"
+                           % ", ".join(self.RETRIEVAL_MODES))
         words = [w for w in re.findall(r"\w+", query.lower())]
         matches = []
         with self.state.lock:
@@ -225,7 +234,8 @@ class FilesApi(ApiBase):
                 out.append(msg(file_id=f.id, chunk_id=str(uuid.uuid5(uuid.NAMESPACE_URL,
                                                                       "%s/%d" % (f.id, i))),
                                chunk_content=chunk, score=round(hits / (1 + len(words)), 4),
-                               collection_ids=[coll.id], fields=doc.fields or None))
+                               collection_ids=[coll.id], fields=doc.fields or None,
+                               page_number=i // 400 + 1))
         return out
 
     def whoami(self, req):
