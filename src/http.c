@@ -32,8 +32,12 @@ struct http {
 	struct http_stats stats;	/* protected by stats_lock */
 
 	/*
-	 * The pacer: after a 429 every request waits for a gap since the
-	 * previous one; the gap doubles on each 429 and shrinks on success.
+	 * The pacer: after a 429 requests start at least a gap apart; the gap
+	 * doubles on each 429 (up to HTTP_PACE_MAX_MS) and halves on success.
+	 * No request waits longer than one gap: with every request reserving
+	 * the next slot, a queue of waiters used to add up to tens of seconds
+	 * (8 threads x 5 s) after a burst of 429s. Retry-After is honoured by
+	 * the retry itself, not here.
 	 */
 	pthread_mutex_t pace_lock;
 	unsigned pace_ms;	/* current gap; protected by pace_lock */
@@ -41,7 +45,7 @@ struct http {
 };
 
 #define HTTP_PACE_MIN_MS 50
-#define HTTP_PACE_MAX_MS 5000
+#define HTTP_PACE_MAX_MS 1000
 
 struct http_sink {
 	struct http_resp *resp;
@@ -537,6 +541,8 @@ static void http_pace_wait(struct http *h)
 	}
 	now = http_now_ms();
 	at = h->pace_next > now ? h->pace_next : now;
+	if (at > now + h->pace_ms)
+		at = now + h->pace_ms;
 	h->pace_next = at + h->pace_ms;
 	pthread_mutex_unlock(&h->pace_lock);
 	if (at > now)
@@ -552,7 +558,7 @@ static void http_pace_update(struct http *h, long status)
 		if (h->pace_ms > HTTP_PACE_MAX_MS)
 			h->pace_ms = HTTP_PACE_MAX_MS;
 	} else if (status >= 200 && status < 300 && h->pace_ms) {
-		h->pace_ms = h->pace_ms * 3 / 4;
+		h->pace_ms = h->pace_ms / 2;
 		if (h->pace_ms < HTTP_PACE_MIN_MS / 2)
 			h->pace_ms = 0;
 	}
