@@ -278,8 +278,12 @@ int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_
 /*
  * An update of a collection from JSON written over collection.json:
  * collection_name, collection_description and chunk_configuration (either
- * spelling) may change; any other field that differs is -EINVAL. Body:
- * only the changed fields, snake_case.
+ * spelling) may change, and field_definitions may gain, change or lose
+ * definitions (sent as field_definition_updates: ADD for each new or changed
+ * definition, the API upserting by key; DELETE for each key left out); any
+ * other field that differs is -EINVAL, as is a definitions list that is not
+ * an array of objects with distinct non-empty keys. Body: only the changes,
+ * snake_case.
  */
 int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
 			    struct model_change *out);

@@ -323,6 +323,108 @@ out:
 	return rc;
 }
 
+/* The definition in array a whose "key" is key, or NULL. */
+static struct json_object *fielddef_find(struct json_object *a, const char *key)
+{
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(a, i);
+		const char *k = mj_member_str(d, "key", NULL);
+
+		if (k && strcmp(k, key) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/* Append {"field_definition": def (a new reference), "operation": op} to ups. */
+static int fielddef_op(struct json_object *ups, struct json_object *def, const char *op)
+{
+	struct json_object *u = json_object_new_object();
+	int rc = u ? 0 : -ENOMEM;
+
+	mj_put_ref(u, "field_definition", def, &rc);
+	mj_put_member(u, "operation", json_object_new_string(op), &rc);
+	if (rc < 0) {
+		json_object_put(u);
+		return rc;
+	}
+	return mj_array_push(ups, u);
+}
+
+/* Every definition of a is an object with a non-empty string "key", each key once. */
+static int fielddefs_ok(struct json_object *a)
+{
+	size_t n = json_object_array_length(a);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(a, i);
+		const char *k = mj_member_str(d, "key", NULL);
+
+		if (!json_object_is_type(d, json_type_object) || !mj_nonempty(k))
+			return 0;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(k, mj_member_str(json_object_array_get_idx(a, j), "key", NULL)) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * An edited field_definitions list becomes field_definition_updates: ADD
+ * (the API upserts by key) for each definition that is new or changed,
+ * DELETE for each key no longer listed. The member is taken out of in, so
+ * the plain field diff does not see it. Appends to mask when there is an update.
+ */
+static int fielddef_updates(struct json_object *cur, struct json_object *in,
+			    struct json_object *changed, char *mask, size_t mask_sz,
+			    struct model_change *out)
+{
+	const char *name = json_object_object_get_ex(in, "field_definitions", NULL)
+				   ? "field_definitions" : "fieldDefinitions";
+	struct json_object *nd = mj_member(in, name, NULL);
+	struct json_object *cd = mj_member(cur, "field_definitions", "fieldDefinitions");
+	struct json_object *ups;
+	size_t n;
+	int rc = 0;
+
+	if (!nd)
+		return 0;
+	if (!json_object_is_type(nd, json_type_array) || !fielddefs_ok(nd))
+		return bad_field(out, name);
+	if (cd && !json_object_is_type(cd, json_type_array))
+		cd = NULL;
+	ups = json_object_new_array();
+	if (!ups)
+		return -ENOMEM;
+	n = json_object_array_length(nd);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(nd, i);
+		struct json_object *old = fielddef_find(cd, mj_member_str(d, "key", NULL));
+
+		if (!old || !json_object_equal(old, d))
+			rc = fielddef_op(ups, d, "FIELD_DEFINITION_ADD");
+	}
+	n = cd ? json_object_array_length(cd) : 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(cd, i);
+		const char *k = mj_member_str(d, "key", NULL);
+
+		if (k && !fielddef_find(nd, k))
+			rc = fielddef_op(ups, d, "FIELD_DEFINITION_DELETE");
+	}
+	if (rc == 0 && json_object_array_length(ups) > 0) {
+		if (*mask)
+			strncat(mask, ",", mask_sz - strlen(mask) - 1);
+		strncat(mask, "field_definition_updates", mask_sz - strlen(mask) - 1);
+		mj_put_member(changed, "field_definition_updates", json_object_get(ups), &rc);
+	}
+	json_object_put(ups);
+	json_object_object_del(in, name);
+	return rc;
+}
+
 int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
 			    struct model_change *out)
 {
@@ -339,7 +441,9 @@ int model_collection_update(const char *cur, size_t cur_len, const char *in, siz
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = diff_fields(coll_fields, c, i, changed, mask, sizeof(mask), out);
+	rc = fielddef_updates(c, i, changed, mask, sizeof(mask), out);
+	if (rc == 0)
+		rc = diff_fields(coll_fields, c, i, changed, mask, sizeof(mask), out);
 	if (rc == 0 && *mask)
 		rc = mj_render(changed, &out->body, NULL);
 out:

@@ -444,6 +444,46 @@ def test_collection_json_update(emu, mnt):
     assert emu.stats()["mutating"] == 0
 
 
+def test_collection_json_field_definitions(emu, mnt):
+    """Editing field_definitions in collection.json adds, changes and removes
+    definitions (field_definition_updates); bad lists are EINVAL with no request."""
+    path = mnt.p("collections", "contracts", "collection.json")
+    obj = read_json(path)
+    defs = obj.get("field_definitions") or []
+    keys_before = [d["key"] for d in defs]
+    obj["field_definitions"] = defs + [{"key": "language", "required": False,
+                                        "description": "ISO 639-1"}]
+    emu.reset_stats()
+    assert write_close(path, json.dumps(obj).encode()) is None, mnt.stderr()
+    assert util.route_count(emu.stats(), COLL_UPDATE) == 1
+    on_server = {d["key"]: d for d in coll(emu, "contracts")["field_definitions"]}
+    assert on_server["language"]["description"] == "ISO 639-1"
+    assert [d["key"] for d in read_json(path)["field_definitions"]] == keys_before + ["language"]
+    # change one and drop another in one save
+    obj = read_json(path)
+    obj["field_definitions"] = [dict(d, description="spoken language")
+                                if d["key"] == "language" else d
+                                for d in obj["field_definitions"]][1:] if keys_before else \
+        [dict(obj["field_definitions"][0], description="spoken language")]
+    assert write_close(path, json.dumps(obj).encode()) is None, mnt.stderr()
+    on_server = {d["key"]: d for d in coll(emu, "contracts")["field_definitions"]}
+    assert on_server["language"]["description"] == "spoken language"
+    if keys_before:
+        assert keys_before[0] not in on_server
+    # a new required definition: the server refuses it; EINVAL and a log line
+    obj = read_json(path)
+    obj["field_definitions"] = obj["field_definitions"] + [{"key": "must", "required": True}]
+    assert write_close(path, json.dumps(obj).encode()) == errno.EINVAL
+    assert "must" not in {d["key"] for d in coll(emu, "contracts")["field_definitions"]}
+    # not a list of keyed objects: EINVAL, nothing sent
+    for bad in ({}, [{"required": True}], [{"key": "a"}, {"key": "a"}]):
+        obj = read_json(path)
+        obj["field_definitions"] = bad
+        emu.reset_stats()
+        assert write_close(path, json.dumps(obj).encode()) == errno.EINVAL, bad
+        assert emu.stats()["mutating"] == 0
+
+
 # ---------------------------------------------------------------- documents
 
 def test_cp_uploads_text_and_binary(emu, mnt, tmp_path):

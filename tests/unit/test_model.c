@@ -1184,6 +1184,78 @@ static void test_collection_count(void)
 	}
 }
 
+/* Compact JSON text (no spaces or newlines) for substring checks. */
+static char *flat_json(const char *s)
+{
+	char *f = calloc(1, strlen(s) + 1);
+
+	for (size_t j = 0, k = 0; f && s[j]; j++)
+		if (s[j] != ' ' && s[j] != '\n')
+			f[k++] = s[j];
+	return f;
+}
+
+static void test_collection_update(void)
+{
+	static const char cur[] =
+		"{\"collection_id\":\"c1\",\"collection_name\":\"contracts\","
+		"\"collection_description\":\"d\",\"field_definitions\":["
+		"{\"key\":\"author\",\"required\":false},{\"key\":\"year\",\"required\":true}]}";
+	static const struct {
+		const char *what, *in;
+		int rc;
+		const char *want;	/* substring of the flattened body; NULL: no body */
+		const char *field;	/* on -EINVAL */
+	} rows[] = {
+		{ "unchanged definitions: no body",
+		  "{\"field_definitions\":[{\"key\":\"author\",\"required\":false},"
+		  "{\"key\":\"year\",\"required\":true}]}", 0, NULL, NULL },
+		{ "a new definition is an ADD",
+		  "{\"field_definitions\":[{\"key\":\"author\",\"required\":false},"
+		  "{\"key\":\"year\",\"required\":true},{\"key\":\"lang\"}]}", 0,
+		  "{\"field_definition_updates\":[{\"field_definition\":{\"key\":\"lang\"},"
+		  "\"operation\":\"FIELD_DEFINITION_ADD\"}]}", NULL },
+		{ "a key left out is a DELETE",
+		  "{\"field_definitions\":[{\"key\":\"year\",\"required\":true}]}", 0,
+		  "\"field_definition\":{\"key\":\"author\",\"required\":false},"
+		  "\"operation\":\"FIELD_DEFINITION_DELETE\"", NULL },
+		{ "a changed definition is an ADD (upsert), with other fields",
+		  "{\"collectionDescription\":\"e\",\"fieldDefinitions\":["
+		  "{\"key\":\"author\",\"required\":false,\"description\":\"who\"},"
+		  "{\"key\":\"year\",\"required\":true}]}", 0,
+		  "{\"key\":\"author\",\"required\":false,\"description\":\"who\"},"
+		  "\"operation\":\"FIELD_DEFINITION_ADD\"}],\"collection_description\":\"e\"", NULL },
+		{ "definitions that are not a list", "{\"field_definitions\":{}}", -EINVAL, NULL,
+		  "field_definitions" },
+		{ "a definition without a key", "{\"field_definitions\":[{\"required\":true}]}",
+		  -EINVAL, NULL, "field_definitions" },
+		{ "one key twice",
+		  "{\"field_definitions\":[{\"key\":\"a\"},{\"key\":\"a\"}]}", -EINVAL, NULL,
+		  "field_definitions" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct model_change c;
+		char *flat;
+
+		TEST_CTX(rows[i].what);
+		CHECK_EQ_INT(model_collection_update(cur, strlen(cur), rows[i].in,
+						     strlen(rows[i].in), &c), rows[i].rc);
+		if (rows[i].field)
+			CHECK_EQ_STR(c.field, rows[i].field);
+		if (!rows[i].want) {
+			CHECK(c.body == NULL);
+		} else {
+			flat = c.body ? flat_json(c.body) : NULL;
+			CHECK(flat && strstr(flat, rows[i].want));
+			if (flat && !strstr(flat, rows[i].want))
+				fprintf(stderr, "body: %s\n", flat);
+			free(flat);
+		}
+		model_change_release(&c);
+	}
+}
+
 int main(void)
 {
 	test_malformed();
@@ -1209,5 +1281,6 @@ int main(void)
 	test_parse_time();
 	test_error_message();
 	test_collection_count();
+	test_collection_update();
 	return test_done();
 }
