@@ -262,6 +262,17 @@ void model_change_release(struct model_change *c);
 int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out);
 
 /*
+ * The body creating collection name from the JSON written to
+ * collections/NAME.json: collection_description, index_configuration,
+ * chunk_configuration, metric_space and field_definitions (snake_case or
+ * camelCase), collection_name only if equal to name. Anything else, a wrong
+ * type, a field given twice or a bad definitions list is -EINVAL (field
+ * named in out->field); empty input is -ENODATA.
+ */
+int model_collection_create(const char *name, const char *in, size_t in_len,
+			    struct model_change *out);
+
+/*
  * An update from JSON written over an existing key whose current rendering
  * is cur. Only fields present in the input count; updatable ones (name,
  * aclStrings/acls, qps, qpm, tpm, disabled, expireTime) that differ from cur

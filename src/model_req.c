@@ -38,6 +38,17 @@ static const struct field coll_fields[] = {
 	{ NULL, NULL, NULL, 0 }
 };
 
+/* What a new collection may be created with (collections/NAME.json). */
+static const struct field coll_create_fields[] = {
+	{ "collection_name", "collectionName", NULL, json_type_string },
+	{ "collection_description", "collectionDescription", NULL, json_type_string },
+	{ "index_configuration", "indexConfiguration", NULL, json_type_object },
+	{ "chunk_configuration", "chunkConfiguration", NULL, json_type_object },
+	{ "metric_space", "metricSpace", NULL, json_type_string },
+	{ "field_definitions", "fieldDefinitions", NULL, json_type_array },
+	{ NULL, NULL, NULL, 0 }
+};
+
 void model_change_release(struct model_change *c)
 {
 	free(c->body);
@@ -422,6 +433,49 @@ static int fielddef_updates(struct json_object *cur, struct json_object *in,
 	}
 	json_object_put(ups);
 	json_object_object_del(in, name);
+	return rc;
+}
+
+int model_collection_create(const char *name, const char *in, size_t in_len,
+			    struct model_change *out)
+{
+	struct json_object *o = NULL, *req = NULL;
+	int rc;
+
+	change_init(out);
+	rc = parse_input(in, in_len, &o, out);
+	if (rc < 0)
+		return rc;
+	req = json_object_new_object();
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	mj_put_member(req, "collection_name", json_object_new_string(name), &rc);
+	json_object_object_foreach(o, k, v) {
+		const struct field *f = find_field(coll_create_fields, k);
+
+		if (rc < 0)
+			break;
+		if (!f || !type_ok(f, v) ||
+		    (strcmp(f->wire, "collection_name") != 0 && mj_member(req, f->wire, NULL)) ||
+		    (strcmp(f->wire, "field_definitions") == 0 && !fielddefs_ok(v))) {
+			rc = bad_field(out, k);
+			break;
+		}
+		/* The name is the file's: a different one in the JSON is a mistake. */
+		if (strcmp(f->wire, "collection_name") == 0) {
+			if (strcmp(json_object_get_string(v), name) != 0)
+				rc = bad_field(out, k);
+			continue;
+		}
+		mj_put_member(req, f->wire, json_object_get(v), &rc);
+	}
+	if (rc == 0)
+		rc = mj_render(req, &out->body, NULL);
+out:
+	json_object_put(o);
+	json_object_put(req);
 	return rc;
 }
 

@@ -621,7 +621,7 @@ static int ns_lookup_listed(struct ns *ns, const struct node_id *p, const char *
 
 	if (kind == NODE_NONE)
 		return -ENOTDIR;
-	if ((kind == NODE_KEY || kind == NODE_DOC) && ns->local) {
+	if ((kind == NODE_KEY || kind == NODE_DOC || kind == NODE_COLL_DIR) && ns->local) {
 		struct local_info li;
 
 		if (local_get(ns->local, p->kind, p->cid, name, &li) == 0) {

@@ -276,12 +276,13 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 	struct node_id p = { 0 };
 	struct local_info li = { 0 };
 	enum wr_target t;
-	int rc, fd = -1, temp;
+	int rc, fd = -1, temp, spec;
 
 	rc = wr_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
-	if (!wr_dir_writable(p.kind) || !w->local) {
+	spec = p.kind == NODE_COLLS_DIR && wr_is_collection_spec(name);
+	if ((!wr_dir_writable(p.kind) && !spec) || !w->local) {
 		rc = p.kind == NODE_META_DIR || p.kind == NODE_COLL_DIR || p.kind == NODE_ROOT ||
 		     p.kind == NODE_MODELS_DIR || p.kind == NODE_COLLS_DIR ||
 		     p.kind == NODE_CTL_DIR || p.kind == NODE_USAGE_DIR ||
@@ -293,7 +294,7 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 		goto out;
 	}
 	temp = local_is_temp_name(name);
-	t = temp ? WR_LOCAL : p.kind == NODE_KEYS_DIR ? WR_NEW_KEY : WR_NEW_DOC;
+	t = temp ? WR_LOCAL : spec ? WR_NEW_COLL : p.kind == NODE_KEYS_DIR ? WR_NEW_KEY : WR_NEW_DOC;
 	rc = local_create(w->local, p.kind, p.cid, name, !temp, &li);
 	if (rc < 0)
 		goto out;
@@ -733,6 +734,8 @@ static int wr_commit_json(struct wr *w, struct wr_file *f, char **new_id)
 		rc = wr_commit_coll_json(w, f->cid, f->name, in, len);
 	else if (f->target == WR_LIMITS)
 		rc = wr_commit_limits(w, in, len);
+	else if (f->target == WR_NEW_COLL)
+		rc = wr_commit_new_collection(w, f->name, in, len);
 	else
 		rc = wr_commit_key_create(w, f->name, in, len, new_id);
 	explicit_bzero(in, len);
@@ -783,7 +786,7 @@ int wr_flush(struct wr *w, struct wr_file *f)
 	 * After a failure the server may still have acted (a timeout once the
 	 * request was sent): drop the listing so ls shows what it holds.
 	 */
-	if (rc < 0 && f->target == WR_COLL_JSON)
+	if (rc < 0 && (f->target == WR_COLL_JSON || f->target == WR_NEW_COLL))
 		wr_changed_collections(w);
 	else if (rc < 0 && f->target == WR_LIMITS)
 		acct_limits_changed(w->cache);
@@ -801,6 +804,17 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		wr_became(w, f, new_id);
 	else
 		free(new_id);
+	if (rc == 0 && f->target == WR_NEW_COLL && spool_size(f->fd) > 0) {
+		/* The file was a request: it goes, the collection's directory shows. */
+		size_t n = strlen(f->name) - strlen(".json");
+
+		local_remove_ino(w->local, f->ino);
+		wr_inval_entry(w, f->parent, f->name);
+		f->name[n] = '\0';
+		wr_inval_entry(w, f->parent, f->name);
+		f->name[n] = '.';
+		f->target = WR_LOCAL;
+	}
 	if (rc == 0 && (f->target == WR_KEY || f->target == WR_COLL_JSON || f->target == WR_DOC ||
 			f->target == WR_LIMITS))
 		wr_inval_inode(w, f->ino);
@@ -828,7 +842,7 @@ void wr_release(struct wr *w, struct wr_file *f)
 			log_error("empty document '%s' was not uploaded", f->name);
 	}
 	/* A new resource never created (nothing written, or a failed upload) vanishes. */
-	if ((f->target == WR_NEW_KEY || f->target == WR_NEW_DOC) &&
+	if ((f->target == WR_NEW_KEY || f->target == WR_NEW_DOC || f->target == WR_NEW_COLL) &&
 	    local_get_ino(w->local, f->ino, &li) == 0 && li.pending && !li.redirect_id) {
 		local_remove_ino(w->local, f->ino);
 		wr_inval_entry(w, f->parent, f->name);

@@ -18,6 +18,7 @@ enum wr_target {
 	WR_DOC,		/* an existing document: replace on flush */
 	WR_NEW_DOC,	/* a document to upload on flush */
 	WR_COLL_JSON,	/* collection.json: update the collection on flush */
+	WR_NEW_COLL,	/* collections/NAME.json: create collection NAME on flush */
 	WR_REFRESH,	/* .xaifs/refresh: drop every cache on flush */
 	WR_LIMITS,	/* /spending-limits: set the soft limit on flush (wr_acct.c) */
 };
@@ -47,6 +48,10 @@ struct wr_file {
 				 * truncation to 0 may start a new version */
 	int err;		/* last commit error, returned by later flushes */
 };
+
+/* wr_ops.c: collections/NAME.json, a collection made with options mkdir cannot carry. */
+int wr_is_collection_spec(const char *name);
+int wr_commit_new_collection(struct wr *w, const char *file_name, const char *in, size_t len);
 
 int wr_find(struct wr *w, enum node_kind dir, const char *cid, const char *name, struct cval **v, const struct res **r);
 int wr_find_id(struct wr *w, enum node_kind dir, const char *cid, const char *id, struct cval **v, const struct res **r);

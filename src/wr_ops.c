@@ -201,6 +201,51 @@ out:
 	return rc;
 }
 
+int wr_is_collection_spec(const char *name)
+{
+	size_t n = strlen(name), s = strlen(".json");
+
+	return n > s && strcmp(name + n - s, ".json") == 0 && name[0] != '.' &&
+	       !local_is_temp_name(name);
+}
+
+/*
+ * collections/NAME.json was written: create collection NAME with the options
+ * in the JSON (index model, chunking, metric space, field definitions). An
+ * existing NAME is -EEXIST: its collection.json is where it changes.
+ */
+int wr_commit_new_collection(struct wr *w, const char *file_name, const char *in, size_t len)
+{
+	struct model_change ch = { 0 };
+	struct res out = { 0 };
+	const struct res *r;
+	struct cval *v = NULL;
+	char *name = strndup(file_name, strlen(file_name) - strlen(".json"));
+	int rc = name ? wr_find(w, NODE_COLLS_DIR, "", name, &v, &r) : -ENOMEM;
+
+	cval_unref(v);
+	if (rc == 0) {
+		log_error("cannot create collection '%s' from %s: it exists (change it through "
+			  "collections/%s/collection.json)", name, file_name, name);
+		rc = -EEXIST;
+		goto out;
+	}
+	if (rc != -ENOENT)
+		goto out;
+	rc = model_collection_create(name, in, len, &ch);
+	if (rc == -EINVAL)
+		rc = wr_log_invalid("create collection", name, &ch);
+	if (rc == 0)
+		rc = api_create_collection(w->api, ch.body, &out);
+	if (rc == 0)
+		wr_learned(w, NODE_COLLS_DIR, "", &out);
+out:
+	res_release(&out);
+	model_change_release(&ch);
+	free(name);
+	return rc;
+}
+
 /* ---- renames ---- */
 
 static int wr_rename_collection(struct wr *w, const char *name, const char *newname)

@@ -444,6 +444,61 @@ def test_collection_json_update(emu, mnt):
     assert emu.stats()["mutating"] == 0
 
 
+COLL_CREATE_SPEC = {
+    "collection_description": "Signed contracts, 2026",
+    "index_configuration": {"model_name": "grok-embedding-small"},
+    "chunk_configuration": {"tokens_configuration": {"max_chunk_size_tokens": 512,
+                                                     "chunk_overlap_tokens": 64}},
+    "metric_space": "HNSW_METRIC_COSINE",
+    "field_definitions": [{"key": "counterparty", "required": True},
+                          {"key": "signed_on", "required": False}],
+}
+
+
+def test_collection_created_from_a_json_file(emu, mnt, tmp_path):
+    """cp spec.json collections/NAME.json creates NAME with the options mkdir cannot
+    carry; the file was a request: afterwards NAME/ is listed, NAME.json is not."""
+    spec = tmp_path / "contracts-2026.json"
+    spec.write_text(json.dumps(COLL_CREATE_SPEC))
+    emu.reset_stats()
+    r = run(["cp", str(spec), mnt.p("collections") + "/"])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    assert util.route_count(emu.stats(), COLL_CREATE) == 1
+    c = coll(emu, "contracts-2026")
+    assert c["collection_description"] == "Signed contracts, 2026"
+    assert c["index_configuration"]["model_name"] == "grok-embedding-small"
+    assert [d["key"] for d in c["field_definitions"]] == ["counterparty", "signed_on"]
+    assert c["chunk_configuration"] == COLL_CREATE_SPEC["chunk_configuration"]
+    names = os.listdir(mnt.p("collections"))
+    assert "contracts-2026" in names and "contracts-2026.json" not in names
+    assert not os.path.exists(mnt.p("collections", "contracts-2026.json"))
+    shown = read_json(mnt.p("collections", "contracts-2026", "collection.json"))
+    assert shown["collection_id"] == c["collection_id"]
+
+
+def test_collection_json_file_refusals(emu, mnt):
+    """Unknown fields, a different collection_name, bad definitions: EINVAL, nothing
+    sent; an existing name: EEXIST; an empty file creates nothing."""
+    before = {c["collection_name"] for c in emu.state()["collections"]}
+    for body in ({"collection_name": "other"}, {"documents_count": 3},
+                 {"field_definitions": [{"required": True}]}, {"metric_space": 7}):
+        emu.reset_stats()
+        e = write_close(mnt.p("collections", "refused.json"), json.dumps(body).encode())
+        assert e == errno.EINVAL, (body, e)
+        assert emu.stats()["mutating"] == 0, body
+    emu.reset_stats()
+    e = write_close(mnt.p("collections", "contracts.json"), b'{"collection_description": "x"}')
+    assert e == errno.EEXIST, e
+    assert emu.stats()["mutating"] == 0
+    assert write_close(mnt.p("collections", "empty.json"), b"") is None
+    assert {c["collection_name"] for c in emu.state()["collections"]} == before
+    names = set(os.listdir(mnt.p("collections")))
+    assert not {"refused.json", "contracts.json", "empty.json", "refused", "empty"} & names
+    # a temporary name is still refused in collections/ (only NAME.json is a request)
+    with pytest.raises(PermissionError):
+        open(mnt.p("collections", ".spec.json.swp"), "w")
+
+
 def test_collection_json_field_definitions(emu, mnt):
     """Editing field_definitions in collection.json adds, changes and removes
     definitions (field_definition_updates); bad lists are EINVAL with no request."""

@@ -1256,6 +1256,52 @@ static void test_collection_update(void)
 	}
 }
 
+static void test_collection_create(void)
+{
+	static const struct {
+		const char *what, *in;
+		int rc;
+		const char *want, *field;
+	} rows[] = {
+		{ "options pass through, the name is the file's",
+		  "{\"indexConfiguration\":{\"model_name\":\"m\"},\"metric_space\":\"HNSW_METRIC_COSINE\","
+		  "\"field_definitions\":[{\"key\":\"a\",\"required\":true}]}", 0,
+		  "\"collection_name\":\"docs\"", NULL },
+		{ "camelCase is sent snake_case", "{\"indexConfiguration\":{\"model_name\":\"m\"}}", 0,
+		  "\"index_configuration\":{\"model_name\":\"m\"}", NULL },
+		{ "the same name may be given", "{\"collection_name\":\"docs\"}", 0,
+		  "{\"collection_name\":\"docs\"}", NULL },
+		{ "another name is refused", "{\"collection_name\":\"x\"}", -EINVAL, NULL,
+		  "collection_name" },
+		{ "unknown field", "{\"documents_count\":1}", -EINVAL, NULL, "documents_count" },
+		{ "wrong type", "{\"metric_space\":1}", -EINVAL, NULL, "metric_space" },
+		{ "a field twice", "{\"metric_space\":\"A\",\"metricSpace\":\"B\"}", -EINVAL, NULL,
+		  "metricSpace" },
+		{ "definitions without keys", "{\"field_definitions\":[{}]}", -EINVAL, NULL,
+		  "field_definitions" },
+		{ "empty input", "  \n", -ENODATA, NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct model_change c;
+		char *flat;
+
+		TEST_CTX(rows[i].what);
+		CHECK_EQ_INT(model_collection_create("docs", rows[i].in, strlen(rows[i].in), &c),
+			     rows[i].rc);
+		if (rows[i].field)
+			CHECK_EQ_STR(c.field, rows[i].field);
+		if (rows[i].want) {
+			flat = c.body ? flat_json(c.body) : NULL;
+			CHECK(flat && strstr(flat, rows[i].want));
+			free(flat);
+		} else {
+			CHECK(c.body == NULL);
+		}
+		model_change_release(&c);
+	}
+}
+
 int main(void)
 {
 	test_malformed();
@@ -1282,5 +1328,6 @@ int main(void)
 	test_error_message();
 	test_collection_count();
 	test_collection_update();
+	test_collection_create();
 	return test_done();
 }
