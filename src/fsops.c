@@ -260,7 +260,7 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	int sent;
 
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* Write handles and JSON snapshots bypass the page cache. */
+	/* Write handles bypass the page cache; read handles as ns decided (ns.h). */
 	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
 	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
@@ -321,6 +321,7 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
 	struct ns_file *f = h->rf;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
@@ -329,6 +330,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	ns_count_read(fs->ns);
 	if (h->wf) {
 		char *buf = malloc(size ? size : 1);
 		ssize_t n = buf ? wr_read(h->wf, buf, size, off) : -ENOMEM;
@@ -344,6 +346,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
 
 		fuse_reply_buf(req, f->data + (n ? off : 0), n < size ? n : size);
+		ns_read_done(fs->ns, f);	/* req is gone: fs was read before */
 		return;
 	}
 	if (f->dl) {
@@ -574,6 +577,7 @@ int fsops_start(struct fsops *fs, struct fuse_session *se)
 	fs->tracking = 1;
 	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode,
 						   fsops_note_refresh, kc });
+	ns_set_notify(fs->ns, &(struct ns_notify){ fsops_note_entry, fsops_note_inode, kc });
 	return 0;
 }
 
@@ -588,6 +592,7 @@ void fsops_stop(struct fsops *fs)
 	if (!fs || !fs->kc)
 		return;
 	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL, NULL });
+	ns_set_notify(fs->ns, &(struct ns_notify){ NULL, NULL, NULL });
 	kernel_cache_stop(fs->kc);
 	fs->kc = NULL;
 	/* The loop has ended: no request runs. Handles never released go now. */
