@@ -374,7 +374,7 @@ static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	n = wr_write(h->wf, buf, size, off);
+	n = wr_write(fsops_of(req)->wr, h->wf, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

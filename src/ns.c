@@ -307,6 +307,14 @@ int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	for (int r = 0; api && r < API_ROUTE_COUNT; r++)
 		c[n++] = (struct model_counter){ "requests", api_route_name(r),
 						 api_route_count(api, r) };
+	if (api) {
+		c[n++] = (struct model_counter){ "uploads", "streamed",
+						 api_stream_counter(api, API_STREAMS) };
+		c[n++] = (struct model_counter){ "uploads", "streamed_bytes",
+						 api_stream_counter(api, API_STREAM_BYTES) };
+		c[n++] = (struct model_counter){ "uploads", "abandoned",
+						 api_stream_counter(api, API_STREAMS_ABANDONED) };
+	}
 	c[n++] = (struct model_counter){ "http", "requests", hs.requests };
 	c[n++] = (struct model_counter){ "http", "retries", hs.retries };
 	c[n++] = (struct model_counter){ "http", "errors", hs.errors };

@@ -176,7 +176,7 @@ void wr_changed_collections(struct wr *w)
 	cache_invalidate(w->cache, "audit");
 }
 
-static const char *wr_content_type(const char *name)
+const char *wr_content_type(const char *name)
 {
 	static const char *const map[][2] = {
 		{ ".pdf", "application/pdf" }, { ".txt", "text/plain" },
@@ -490,7 +490,7 @@ ssize_t wr_read(struct wr_file *f, char *buf, size_t size, off_t off)
 	return n < 0 ? -errno : n;
 }
 
-ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
+ssize_t wr_write(struct wr *w, struct wr_file *f, const char *buf, size_t size, off_t off)
 {
 	ssize_t n;
 
@@ -514,6 +514,7 @@ ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
 	if (n < 0)
 		return -errno;
 	f->dirty = 1;
+	wr_stream_write(w, f, buf, (size_t)n, off);
 	return n;
 }
 
@@ -609,16 +610,35 @@ int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t 
  * replaced), remove that one once the new one is in. *id gets the new id.
  */
 int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
-			 const char *old_id, char **id)
+		  struct upstream *up, const char *old_id, char **id)
 {
 	struct res out = { 0 };
 	off_t size = spool_size(fd);
 	int rc;
 
-	if (size < 0)
+	if (size < 0) {
+		upstream_free(up);
 		return (int)size;
-	rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size, wr_content_type(name),
-				 old_id, &out);
+	}
+	/* Streamed: only the tail and the answer are left (wr_stream.c). */
+	if (up) {
+		rc = upstream_finish(up, &out);
+		upstream_free(up);
+	}
+	/*
+	 * A 429 refuses before anything is carried out: send the spool (every
+	 * byte is there), which waits such refusals out.
+	 */
+	if (up && rc == -EAGAIN) {
+		res_release(&out);
+		log_info("upload of '%s' was refused (429) while streaming: sending it whole",
+			 name);
+		up = NULL;
+	}
+	if (!up) {
+		rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size,
+					 wr_content_type(name), old_id, &out);
+	}
 	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
 	if (rc == 0 && !out.id) {
 		if (old_id && *old_id)
@@ -730,7 +750,7 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		return 0;
 	f->dirty = 0;
 	if (f->target == WR_DOC || f->target == WR_NEW_DOC)
-		rc = wr_commit_doc(w, f->cid, f->name, f->fd,
+		rc = wr_commit_doc(w, f->cid, f->name, f->fd, wr_stream_take(f),
 				   f->target == WR_DOC ? f->id : NULL, &new_id);
 	else
 		rc = wr_commit_json(w, f, &new_id);
@@ -766,6 +786,8 @@ void wr_abandon(struct wr *w, struct wr_file *f)
 {
 	(void)w;
 	if (f)
+		wr_stream_drop(f);
+	if (f)
 		wr_file_free(f);
 }
 
@@ -788,5 +810,6 @@ void wr_release(struct wr *w, struct wr_file *f)
 		wr_inval_entry(w, f->parent, f->name);
 	}
 	local_info_release(&li);
+	wr_stream_drop(f);
 	wr_file_free(f);
 }
