@@ -14,6 +14,7 @@
 #include "xattr.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
+#define FSOPS_MAX_IO (1024 * 1024)	/* bytes per READ or WRITE request at most */
 
 static struct fsops *fsops_of(fuse_req_t req)
 {
@@ -33,6 +34,14 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* We own no page cache invalidation policy tied to mtimes. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * 1 MiB requests: libfuse 3.14 caps max_write at its buffer (256
+	 * pages) and asks the kernel for as many pages per request
+	 * (FUSE_MAX_PAGES, Linux 4.20+), which reads use too. Readahead asks
+	 * for as much; the kernel keeps the smaller of it and its own limit.
+	 */
+	conn->max_write = FSOPS_MAX_IO;
+	conn->max_readahead = FSOPS_MAX_IO;
 }
 
 static void fsops_entry_param(const struct ns_entry *e, struct fuse_entry_param *p)
