@@ -327,6 +327,33 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	fsops_reply_handle(req, fi, h, &p);
 }
 
+/*
+ * Reply with bytes of a JSON snapshot. The kernel completes the READ inside
+ * the reply's writev(); a RELEASE that follows (readahead READs outlive
+ * the reader's close()) may free f on another thread before writev()
+ * returns, so the reply is made from a copy, wiped after (a key's bytes may
+ * hold its secret).
+ */
+static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct ns_file *f,
+				size_t size, off_t off)
+{
+	size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
+	uint64_t ino = f->ino, version = f->version;
+	char *copy;
+
+	n = n < size ? n : size;
+	copy = malloc(n ? n : 1);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, f->data + (n ? off : 0), n);
+	fuse_reply_buf(req, copy, n);
+	explicit_bzero(copy, n);
+	free(copy);
+	ns_read_done(fs->ns, ino, version);	/* req and perhaps f are gone */
+}
+
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -352,10 +379,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (f->fd < 0) {
-		size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
-
-		fuse_reply_buf(req, f->data + (n ? off : 0), n < size ? n : size);
-		ns_read_done(fs->ns, f);	/* req is gone: fs was read before */
+		fsops_read_snapshot(fs, req, f, size, off);
 		return;
 	}
 	if (f->dl) {

@@ -136,11 +136,13 @@ void ns_release(struct ns_file *f);
 void ns_count_read(struct ns *ns);
 
 /*
- * A read of f was answered. When f reads through the page cache but its
- * version is no longer the one the cache is for (a newer open took over),
- * the pages it just filled are taken back.
+ * A read of a file opened as (f->ino, f->version) was answered (pass
+ * copies: the handle may be released once the reply is out). When it reads
+ * through the page cache (ino != 0) but its version is no longer the one
+ * the cache is for (a newer open took over), the pages it just filled are
+ * taken back.
  */
-void ns_read_done(struct ns *ns, const struct ns_file *f);
+void ns_read_done(struct ns *ns, uint64_t ino, uint64_t version);
 
 /*
  * Hold a key's one-time secret (from create or rotate) for the life of the

@@ -77,10 +77,10 @@ int ns_page_cache(struct ns *ns, uint64_t ino, uint64_t version, int *keep)
 	return 1;
 }
 
-void ns_read_done(struct ns *ns, const struct ns_file *f)
+void ns_read_done(struct ns *ns, uint64_t ino, uint64_t version)
 {
-	if (f->ino && !inode_page_check(ns->inodes, f->ino, f->version))
-		ns_inval_inode(ns, f->ino);
+	if (ino && !inode_page_check(ns->inodes, ino, version))
+		ns_inval_inode(ns, ino);
 }
 
 /* Take back an inode's attributes and pages, if the table has it. */

@@ -727,9 +727,9 @@ static void test_page_cache_rule(void)
 		CHECK_EQ_INT(ns_open(ns, alpha, O_RDONLY, &cur), 0);
 		CHECK(cur && !cur->direct_io && !cur->keep_cache);
 		n_notes = 0;
-		ns_read_done(ns, cur);
+		ns_read_done(ns, cur->ino, cur->version);
 		CHECK_EQ_INT(n_notes, 0);
-		ns_read_done(ns, old);
+		ns_read_done(ns, old->ino, old->version);
 		CHECK(noted("inode", alpha, NULL));
 		ns_release(cur);
 		ns_release(old);
