@@ -11,8 +11,8 @@
  * multipart boundary, so the server holds an incomplete body and stores
  * nothing; the caller then uploads from its spool as before.
  *
- * Threads: one writer (the write handle's requests, which the kernel
- * serialises per handle) and the upload thread. u->lock guards the ring
+ * Threads: one writer at a time (wr serialises its calls per handle with
+ * wr_file.up_lock) and the upload thread. u->lock guards the ring
  * and the state; it is never held across HTTP (the upload thread takes it
  * only inside the request's read callback to copy bytes out). A writer
  * blocks while the ring is full, until the connection takes bytes or the

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,7 @@ static struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t pare
 		free(f);
 		return NULL;
 	}
+	pthread_mutex_init(&f->up_lock, NULL);
 	return f;
 }
 
@@ -230,6 +232,7 @@ static void wr_file_free(struct wr_file *f)
 {
 	if (!f)
 		return;
+	pthread_mutex_destroy(&f->up_lock);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->cid);

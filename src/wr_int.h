@@ -6,6 +6,7 @@
 #ifndef XAIFS_WR_INT_H
 #define XAIFS_WR_INT_H
 
+#include <pthread.h>
 #include "upstream.h"
 #include "wr.h"
 
@@ -46,7 +47,13 @@ struct wr_file {
 	int whole_only;		/* a document opened without O_TRUNC: only a
 				 * truncation to 0 may start a new version */
 	int err;		/* last commit error, returned by later flushes */
-	struct upstream *up;	/* the upload fed by the writes, or NULL (wr_stream.c) */
+	/*
+	 * Streaming (wr_stream.c); up_lock guards these fields, in case two
+	 * writes of one handle ever run at once (taken before no other lock;
+	 * held while a write waits for room in the ring).
+	 */
+	pthread_mutex_t up_lock;
+	struct upstream *up;	/* the upload fed by the writes, or NULL */
 	uint64_t up_off;	/* bytes written in order from 0: the next write must start here */
 	int up_off_order;	/* a write came out of order before a stream started */
 	int up_err;		/* its request ended early with this error */

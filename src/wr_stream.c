@@ -85,7 +85,8 @@ static void wr_stream_begin(struct wr *w, struct wr_file *f)
 		f->up_err = rc;	/* reported by the commit at close */
 }
 
-void wr_stream_write(struct wr *w, struct wr_file *f, const char *buf, size_t n, off_t off)
+static void wr_stream_write_locked(struct wr *w, struct wr_file *f, const char *buf, size_t n,
+				   off_t off)
 {
 	int rc;
 
@@ -113,7 +114,7 @@ void wr_stream_write(struct wr *w, struct wr_file *f, const char *buf, size_t n,
 		f->up_off += n;
 }
 
-void wr_stream_cut(struct wr_file *f, off_t size)
+static void wr_stream_cut_locked(struct wr_file *f, off_t size)
 {
 	if (size >= 0 && (uint64_t)size == f->up_off)
 		return;
@@ -122,7 +123,7 @@ void wr_stream_cut(struct wr_file *f, off_t size)
 	f->up_off_order = 1;
 }
 
-struct upstream *wr_stream_take(struct wr_file *f)
+static struct upstream *wr_stream_take_locked(struct wr_file *f)
 {
 	struct upstream *up = f->up;
 
@@ -138,8 +139,39 @@ struct upstream *wr_stream_take(struct wr_file *f)
 	return up;
 }
 
-void wr_stream_drop(struct wr_file *f)
+static void wr_stream_drop_locked(struct wr_file *f)
 {
 	if (f->up)
 		wr_stream_abandon(f, "the file was not committed");
+}
+
+void wr_stream_write(struct wr *w, struct wr_file *f, const char *buf, size_t n, off_t off)
+{
+	pthread_mutex_lock(&f->up_lock);
+	wr_stream_write_locked(w, f, buf, n, off);
+	pthread_mutex_unlock(&f->up_lock);
+}
+
+void wr_stream_cut(struct wr_file *f, off_t size)
+{
+	pthread_mutex_lock(&f->up_lock);
+	wr_stream_cut_locked(f, size);
+	pthread_mutex_unlock(&f->up_lock);
+}
+
+struct upstream *wr_stream_take(struct wr_file *f)
+{
+	struct upstream *up;
+
+	pthread_mutex_lock(&f->up_lock);
+	up = wr_stream_take_locked(f);
+	pthread_mutex_unlock(&f->up_lock);
+	return up;
+}
+
+void wr_stream_drop(struct wr_file *f)
+{
+	pthread_mutex_lock(&f->up_lock);
+	wr_stream_drop_locked(f);
+	pthread_mutex_unlock(&f->up_lock);
 }
