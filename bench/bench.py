@@ -53,10 +53,10 @@ MiB = 1024 * 1024
 
 FULL = dict(keys=(10, 1000, 10000), tree=(100, 100), file_mib=(64, 256), big_listing=100000,
             cold_reps=11, warm_spawn_reps=300, warm_inproc_reps=10000, par_reps=5, dl_reps=3,
-            up_reps=3)
+            up_reps=3, warm_json_reps=15, stream_mib=(40, 256))
 QUICK = dict(keys=(10, 1000), tree=(20, 20), file_mib=(32,), big_listing=10000,
              cold_reps=5, warm_spawn_reps=100, warm_inproc_reps=2000, par_reps=3, dl_reps=3,
-             up_reps=3)
+             up_reps=3, warm_json_reps=7, stream_mib=(40,))
 
 
 class Interrupted(Exception):
@@ -400,8 +400,12 @@ class Bench:
         self.api_hdr = self.header_file("api.hdr", util.API_KEY)
         self.log("emulator on %s, latency %d ms, xaifs %s" % (self.emu.url, self.lat,
                                                               util.xaifs_bin()))
-        for step in (self.bench_ls, self.bench_find, self.bench_reads, self.bench_bulk,
-                     self.bench_transfer, self.bench_big_listing):
+        steps = (self.bench_ls, self.bench_find, self.bench_reads, self.bench_warm_json,
+                 self.bench_bulk, self.bench_transfer, self.bench_stream, self.bench_big_listing)
+        only = set(self.args.only.split(",")) if self.args.only else None
+        for step in steps:
+            if only and step.__name__[len("bench_"):] not in only:
+                continue
             try:
                 step()
             except Interrupted:
@@ -647,6 +651,114 @@ class Bench:
         self.row("reads", "warm cat of a document, 3 times: downloads",
                  "%d download req" % dls, "", "", "(no target)", "info")
         self.unmount(m)
+
+    # -- warm JSON through the page cache -------------------------------------------
+    def bench_warm_json(self):
+        """jq over every key file, warm, vs the same files on local disk (both spawned)."""
+        nkeys = 300
+        self.emu.reset("large", keys=nkeys, collections=0, documents=0)
+        m = self.mount()
+        names = sorted(os.listdir(m.p("keys")))
+        local = os.path.join(self.tmp, "keys-local")
+        os.mkdir(local)
+        for n in names:
+            with open(m.p("keys", n), "rb") as f, open(os.path.join(local, n), "wb") as g:
+                g.write(f.read())
+        mnt_cmd = ["sh", "-c", "cd '%s' && exec jq -c . * >/dev/null" % m.p("keys")]
+        loc_cmd = ["sh", "-c", "cd '%s' && exec jq -c . * >/dev/null" % local]
+        timed(mnt_cmd)
+        timed(loc_cmd)
+        self.emu.reset_stats()
+        with open(m.p(".xaifs", "stats")) as f:
+            r0 = json.load(f).get("fuse", {}).get("reads")
+        xs, ls_ = [], []
+        for _ in range(self.cfg["warm_json_reps"]):
+            xs.append(timed(mnt_cmd)[0])
+            ls_.append(timed(loc_cmd)[0])
+        req = self.requests()["total"]
+        with open(m.p(".xaifs", "stats")) as f:
+            r1 = json.load(f).get("fuse", {}).get("reads")
+        with open(m.p(".xaifs", "stats")) as f:     # what reading the stats costs
+            r2 = json.load(f).get("fuse", {}).get("reads")
+        reads = ("%d daemon READs" % ((r1 - r0) - (r2 - r1)) if r0 is not None
+                 else "reads not counted")
+        r = median(xs) / median(ls_)
+        self.row("reads", "warm jq -c . keys/* (%d keys) vs local copies (spawned, median of %d)"
+                 % (len(names), len(xs)),
+                 "%s (%d req, %s)" % (fmt_s(median(xs)), req, reads),
+                 "local " + fmt_s(median(ls_)), fmt_x(r), "<= 1.50x", verdict(r <= 1.5 and not req),
+                 samples=dict(xaifs=xs, local=ls_))
+        shutil.rmtree(local, ignore_errors=True)
+        self.unmount(m)
+
+    # -- streamed uploads, large reads -------------------------------------------------
+    def write_pieces(self, path, src, piece=MiB):
+        """open, write src in piece-sized write()s, close: (write seconds, close seconds)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        t0 = time.perf_counter()
+        try:
+            with open(src, "rb", buffering=0) as f:
+                while True:
+                    b = f.read(piece)
+                    if not b:
+                        break
+                    view = memoryview(b)
+                    while view:
+                        view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            raise
+        t1 = time.perf_counter()
+        os.close(fd)
+        return t1 - t0, time.perf_counter() - t1
+
+    def bench_stream(self):
+        """40 MiB with 1 MiB write()s vs curl -F, with the share of close(); cold cat of
+        it vs curl; peak RSS while 256 MiB go up and down."""
+        self.emu.reset("empty")
+        cid = json.loads(self.emu.api("POST", "/v1/collections",
+                                      {"collection_name": "bench"}))["collection_id"]
+        for mib in self.cfg["stream_mib"]:
+            src = os.path.join(self.tmp, "stream-%d.bin" % mib)
+            with open(src, "wb") as f:
+                for _ in range(mib):
+                    f.write(os.urandom(MiB))
+            digest = sha256_file(src)
+            size = mib * MiB
+            xs, shares, cs, hwms, bad = [], [], [], [], []
+            doc = None
+            for rep in range(self.cfg["up_reps"]):
+                m, docs_dir = self.fresh_docs_mount()
+                name = "w-%d-%d.bin" % (mib, rep)
+                read_all(src, MiB)
+                w, c = self.write_pieces(os.path.join(docs_dir, name), src)
+                xs.append(w + c)
+                shares.append(c / (w + c))
+                hwms.append(vm_hwm_kib(m.proc.pid))
+                self.unmount(m)
+                d = self.emulator_doc(cid, name)
+                if not d or d.get("sha256") != digest:
+                    bad.append("emulator holds other bytes")
+                doc = doc or d
+                dt, _ = self.upload_curl(cid, src, "ref-w-%d-%d.bin" % (mib, rep))
+                cs.append(dt)
+            bad = " (%s)" % "; ".join(sorted(set(bad))) if bad else ""
+            r = median(cs) / median(xs)
+            self.row("stream", "upload %d MiB in 1 MiB write()s, open to close() return, vs "
+                     "curl -F (median of %d)" % (mib, len(xs)),
+                     "%s, %s%s" % (fmt_rate(size, median(xs)), fmt_s(median(xs)), bad),
+                     "curl -F %s, %s" % (fmt_rate(size, median(cs)), fmt_s(median(cs))),
+                     fmt_x(r), ">= 0.80x", verdict(r >= 0.8 and not bad),
+                     samples=dict(xaifs=xs, curl=cs, close_share=shares))
+            self.row("stream", "upload %d MiB in 1 MiB write()s: share of the time in close() "
+                     "(median of %d)" % (mib, len(shares)), "%.0f%%" % (100 * median(shares)),
+                     "", "", "<= 25%", verdict(median(shares) <= 0.25))
+            self.row("stream", "upload %d MiB in 1 MiB write()s: daemon peak RSS (VmHWM, max of "
+                     "%d mounts)" % (mib, len(hwms)), fmt_mib(max(hwms)), "", "", "< 64 MiB",
+                     verdict(max(hwms) < 64 * 1024))
+            if doc:
+                self.bench_download(mib, src, digest, doc)
+            os.unlink(src)
 
     # -- download / upload ----------------------------------------------------------
     # -- bulk changes: the mount vs a small script of the same job ----------------
@@ -1017,6 +1129,9 @@ def main():
                     help="TMPDIR of the emulator: where it keeps uploaded files "
                     "(default: the system's)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    ap.add_argument("--only", metavar="STEPS",
+                    help="run only these steps, comma-separated: ls, find, reads, warm_json, "
+                    "transfer, stream, big_listing")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args()
     if args.latency_ms < 0:
@@ -1027,7 +1142,7 @@ def main():
     for k in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
               "ALL_PROXY"):
         os.environ.pop(k, None)
-    for tool in ("curl", "fusermount3", "ls", "find", "cat", "cp", "cmp"):
+    for tool in ("curl", "fusermount3", "ls", "find", "cat", "cp", "cmp", "jq", "sh"):
         if not shutil.which(tool):
             ap.error("%s is needed" % tool)
     try:

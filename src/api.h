@@ -38,6 +38,7 @@ struct api_opts {
 	int page_size;
 	int read_only;		/* refuse every mutating call with -EROFS, unsent */
 	int upload_files;	/* upload documents through the Files API (two steps) */
+	int max_streams;	/* streamed uploads at once (each holds a connection); 0: none */
 };
 
 /* The routes, for counters (.xaifs/stats) and logs. */
@@ -144,6 +145,43 @@ int api_delete_collection(struct api *a, const char *collection_id);
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
 			uint64_t size, const char *content_type, const char *replaces,
 			struct res *out);
+
+/*
+ * Whether documents can be streamed: the direct upload (not -o upload=files,
+ * whose two steps need the whole file first) on a writable mount.
+ */
+int api_upload_streams(const struct api *a);
+
+/*
+ * Take one of the max_streams slots for a streamed upload: 0, or -EBUSY
+ * when all are taken (then upload from a spool). A stream holds a connection
+ * while its writer writes, so the slots leave the rest to other requests.
+ * Give it back with api_stream_end().
+ */
+int api_stream_begin(struct api *a);
+void api_stream_end(struct api *a);
+
+/* Counters of streamed uploads (.xaifs/stats "uploads"). */
+enum api_stream_counter {
+	API_STREAMS,		/* streamed uploads started */
+	API_STREAM_BYTES,	/* bytes handed to their connections */
+	API_STREAMS_ABANDONED,	/* given up for the spool (a seek, a truncation) */
+	API_STREAM_COUNTERS
+};
+void api_stream_count(struct api *a, enum api_stream_counter which, uint64_t n);
+uint64_t api_stream_counter(struct api *a, enum api_stream_counter which);
+
+/*
+ * The direct upload with the bytes of read(ctx) as they come (chunked; see
+ * http_read_fn): a read that fails aborts the request before its final
+ * boundary, and the server stores nothing. *size must hold the bytes read
+ * once read() returned 0 (used to learn the document, as above). Same
+ * answers and tolerance as api_upload_document(). -EOPNOTSUPP when
+ * api_upload_streams() is false. Blocks until the answer.
+ */
+int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
+			       http_read_fn read, void *ctx, const uint64_t *size,
+			       const char *content_type, const char *replaces, struct res *out);
 int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
 
 /* Usage of a calendar month (see model_usage_month_request()). */

@@ -15,6 +15,8 @@ struct api {
 	struct api_opts o;
 	char *team;	/* escaped team id, set once before threads */
 	uint64_t counts[API_ROUTE_COUNT];	/* atomic */
+	int streams;				/* atomic: stream slots taken */
+	uint64_t stream_counts[API_STREAM_COUNTERS];	/* atomic */
 };
 
 extern const char *const api_routes[API_ROUTE_COUNT];

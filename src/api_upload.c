@@ -28,8 +28,8 @@ static int api_files_upload(struct api *a, const char *name, int fd, uint64_t si
 			    const char *content_type, char **id)
 {
 	const struct http_part parts[] = {
-		{ "purpose", "assistants", -1, 0, NULL, NULL },
-		{ "file", NULL, fd, size, name, content_type },
+		{ .name = "purpose", .value = "assistants", .fd = -1 },
+		{ .name = "file", .fd = fd, .size = size, .filename = name, .type = content_type },
 	};
 	struct http_req req = {
 		.method = "POST", .route = api_routes[API_FILE_UPLOAD],
@@ -212,15 +212,16 @@ static int api_upload_check(struct api *a, const char *collection_id, const char
 	return rc == -ENOMEM ? rc : failed;
 }
 
-int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *replaces,
-			struct res *out)
+/* The direct upload of data (an fd, or a stream whose length is *size once it ended). */
+static int api_upload_direct(struct api *a, const char *collection_id, const char *name,
+			     const struct http_part *data, const uint64_t *size,
+			     const char *content_type, const char *replaces, struct res *out)
 {
 	const struct http_part parts[] = {
-		{ "name", name, -1, 0, NULL, NULL },
-		{ "data", NULL, fd, size, name, content_type },
-		{ "content_type", content_type, -1, 0, NULL, NULL },
-		{ "fields", "{}", -1, 0, NULL, NULL },
+		{ .name = "name", .value = name, .fd = -1 },
+		*data,
+		{ .name = "content_type", .value = content_type, .fd = -1 },
+		{ .name = "fields", .value = "{}", .fd = -1 },
 	};
 	struct http_req req = {
 		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
@@ -231,13 +232,6 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 	time_t start = time(NULL);
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (a->o.read_only) {
-		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
-		return -EROFS;
-	}
-	if (a->o.upload_files)
-		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
 	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
 			     "/documents");
 	if (!req.url)
@@ -247,11 +241,78 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 	rc = http_do(a->http, &req, &resp);
 	/* A 2xx whose body was cut off is stored all the same. */
 	if (rc == 0 || (resp.status >= 200 && resp.status < 300))
-		rc = api_upload_learn(a, collection_id, name, size, replaces, start, &resp.body,
+		rc = api_upload_learn(a, collection_id, name, *size, replaces, start, &resp.body,
 				      out);
 	else if (resp.unanswered)
-		rc = api_upload_check(a, collection_id, name, size, replaces, start, rc, out);
+		rc = api_upload_check(a, collection_id, name, *size, replaces, start, rc, out);
 	http_resp_release(&resp);
 	free((char *)req.url);
 	return rc;
+}
+
+int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
+			uint64_t size, const char *content_type, const char *replaces,
+			struct res *out)
+{
+	const struct http_part data = {
+		.name = "data", .fd = fd, .size = size, .filename = name, .type = content_type,
+	};
+
+	memset(out, 0, sizeof(*out));
+	if (a->o.read_only) {
+		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
+		return -EROFS;
+	}
+	if (a->o.upload_files)
+		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
+	return api_upload_direct(a, collection_id, name, &data, &size, content_type, replaces,
+				 out);
+}
+
+int api_upload_streams(const struct api *a)
+{
+	return !a->o.read_only && !a->o.upload_files;
+}
+
+int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
+			       http_read_fn read, void *ctx, const uint64_t *size,
+			       const char *content_type, const char *replaces, struct res *out)
+{
+	const struct http_part data = {
+		.name = "data", .fd = -1, .filename = name, .type = content_type,
+		.read = read, .read_ctx = ctx,
+	};
+
+	memset(out, 0, sizeof(*out));
+	if (!api_upload_streams(a))
+		return -EOPNOTSUPP;
+	return api_upload_direct(a, collection_id, name, &data, size, content_type, replaces,
+				 out);
+}
+
+int api_stream_begin(struct api *a)
+{
+	int n = __atomic_add_fetch(&a->streams, 1, __ATOMIC_ACQ_REL);
+
+	if (n <= a->o.max_streams && api_upload_streams(a)) {
+		api_stream_count(a, API_STREAMS, 1);
+		return 0;
+	}
+	__atomic_sub_fetch(&a->streams, 1, __ATOMIC_ACQ_REL);
+	return -EBUSY;
+}
+
+void api_stream_end(struct api *a)
+{
+	__atomic_sub_fetch(&a->streams, 1, __ATOMIC_ACQ_REL);
+}
+
+void api_stream_count(struct api *a, enum api_stream_counter which, uint64_t n)
+{
+	__atomic_add_fetch(&a->stream_counts[which], n, __ATOMIC_RELAXED);
+}
+
+uint64_t api_stream_counter(struct api *a, enum api_stream_counter which)
+{
+	return __atomic_load_n(&a->stream_counts[which], __ATOMIC_RELAXED);
 }

@@ -40,7 +40,24 @@ struct cache {
 	size_t n_entries;			/* protected by lock */
 	unsigned generation;			/* bumped by cache_drop_all; lock */
 	struct cache_stats stats;		/* protected by lock */
+	cache_replaced_fn replaced;		/* set before sharing; read-only */
+	void *replaced_ctx;
 };
+
+void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx)
+{
+	c->replaced = fn;
+	c->replaced_ctx = ctx;
+}
+
+/* Tell the hook that old was replaced by nv (no lock held); drops the reference on old. */
+static void cache_tell_replaced(struct cache *c, const char *key, struct cval *old,
+				struct cval *nv)
+{
+	if (old && nv && old != nv && c->replaced)
+		c->replaced(c->replaced_ctx, key, old, nv);
+	cval_unref(old);
+}
 
 static double cache_clock(void)
 {
@@ -196,9 +213,13 @@ static struct centry *cache_entry_locked(struct cache *c, const char *key)
 	return e;
 }
 
-/* Run the fetch for e outside the lock; publish the result. Lock held on entry and exit. */
+/*
+ * Run the fetch for e outside the lock; publish the result. Lock held on
+ * entry and exit. When the new value replaces one, *old gets that one (its
+ * reference) for cache_tell_replaced() after the lock is let go.
+ */
 static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn fetch,
-			     const char *arg, double ttl, struct cval **out)
+			     const char *arg, double ttl, struct cval **out, struct cval **old)
 {
 	unsigned gen = c->generation, egen = e->gen;
 	struct cval *v = cval_new();
@@ -226,7 +247,7 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	cval_unref(e->flight_val);
 	e->flight_val = rc == 0 ? cval_ref(v) : NULL;
 	if (rc == 0 && gen == c->generation && egen == e->gen) {
-		cval_unref(e->val);
+		*old = e->val;
 		e->val = v;
 		e->expires = c->o.now() + ttl;
 		*out = cval_ref(v);
@@ -250,6 +271,7 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
 	      const char *arg, double ttl, struct cval **out)
 {
+	struct cval *old = NULL;
 	struct centry *e;
 	int rc;
 
@@ -291,10 +313,11 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
 				*out = cval_ref(e->flight_val);
 			break;
 		}
-		rc = cache_fill_locked(c, e, fetch, arg, ttl, out);
+		rc = cache_fill_locked(c, e, fetch, arg, ttl, out, &old);
 		break;
 	}
 	pthread_mutex_unlock(&c->lock);
+	cache_tell_replaced(c, key, old, rc == 0 ? *out : NULL);
 	return rc;
 }
 
@@ -456,6 +479,7 @@ int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *
 
 int cache_store(struct cache *c, const char *key, struct cval *v)
 {
+	struct cval *old = NULL;
 	struct centry *e;
 
 	pthread_mutex_lock(&c->lock);
@@ -463,12 +487,13 @@ int cache_store(struct cache *c, const char *key, struct cval *v)
 	if (e) {
 		e->gen++;	/* a fetch in flight predates this value */
 		cval_mark_stale(e->val);
-		cval_unref(e->val);
+		old = e->val;
 		e->val = cval_ref(v);
 		e->expires = c->o.now() + c->o.ttl;
 		e->used = c->o.now();
 	}
 	pthread_mutex_unlock(&c->lock);
+	cache_tell_replaced(c, key, old, v);
 	return e ? 0 : -ENOMEM;
 }
 
@@ -552,7 +577,7 @@ static void cache_invalidate_locked(struct centry *e)
  */
 static void cache_edit(struct cache *c, const char *key, struct cache_change *ch)
 {
-	struct cval *old = NULL, *nv = NULL;
+	struct cval *old = NULL, *nv = NULL, *replaced = NULL;
 	struct centry *e;
 	unsigned gen = 0, cgen = 0;
 
@@ -577,13 +602,14 @@ static void cache_edit(struct cache *c, const char *key, struct cache_change *ch
 	if (e && nv && e->val == old && e->gen == gen && c->generation == cgen) {
 		e->gen++;	/* a fetch in flight predates this value */
 		cval_mark_stale(e->val);
-		cval_unref(e->val);
+		replaced = e->val;
 		e->val = cval_ref(nv);
 		c->stats.write_through++;
 	} else if (e) {
 		cache_invalidate_locked(e);
 	}
 	pthread_mutex_unlock(&c->lock);
+	cache_tell_replaced(c, key, replaced, nv);
 	cval_unref(old);
 	cval_unref(nv);
 }

@@ -161,6 +161,21 @@ void cache_remove(struct cache *c, enum cache_list which, const char *cid, const
 void cache_count_documents(struct cache *c, const char *collection_id, int delta);
 void cache_invalidate_documents(struct cache *c, const char *collection_id);
 
+/*
+ * Told after the value under key was replaced by another (a refetch, a
+ * write-through edit or a store): old is the value replaced, nv the new one;
+ * both stay referenced for the call. Runs in the thread that replaced it,
+ * outside c->lock, so it may take any lock that comes after the cache's
+ * callers (inode table, kernel_cache). Not called for a first value (there
+ * is nothing the kernel could hold from before), nor for values that were
+ * dropped without a replacement (eviction: see docs/performance.md).
+ */
+typedef void (*cache_replaced_fn)(void *ctx, const char *key, const struct cval *old,
+				  const struct cval *nv);
+
+/* Set the replacement hook; call once, before the cache is shared between threads. */
+void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx);
+
 /* Forget every entry (values still referenced stay valid). */
 void cache_drop_all(struct cache *c);
 

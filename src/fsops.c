@@ -14,6 +14,7 @@
 #include "xattr.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
+#define FSOPS_MAX_IO (1024 * 1024)	/* bytes per READ or WRITE request at most */
 
 static struct fsops *fsops_of(fuse_req_t req)
 {
@@ -33,6 +34,14 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* We own no page cache invalidation policy tied to mtimes. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * 1 MiB requests: libfuse 3.14 caps max_write at its buffer (256
+	 * pages) and asks the kernel for as many pages per request
+	 * (FUSE_MAX_PAGES, Linux 4.20+), which reads use too. Readahead asks
+	 * for as much; the kernel keeps the smaller of it and its own limit.
+	 */
+	conn->max_write = FSOPS_MAX_IO;
+	conn->max_readahead = FSOPS_MAX_IO;
 }
 
 static void fsops_entry_param(const struct ns_entry *e, struct fuse_entry_param *p)
@@ -260,7 +269,7 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	int sent;
 
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* Write handles and JSON snapshots bypass the page cache. */
+	/* Write handles bypass the page cache; read handles as ns decided (ns.h). */
 	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
 	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
@@ -318,9 +327,37 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	fsops_reply_handle(req, fi, h, &p);
 }
 
+/*
+ * Reply with bytes of a JSON snapshot. The kernel completes the READ inside
+ * the reply's writev(); a RELEASE that follows (readahead READs outlive
+ * the reader's close()) may free f on another thread before writev()
+ * returns, so the reply is made from a copy, wiped after (a key's bytes may
+ * hold its secret).
+ */
+static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct ns_file *f,
+				size_t size, off_t off)
+{
+	size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
+	uint64_t ino = f->ino, version = f->version;
+	char *copy;
+
+	n = n < size ? n : size;
+	copy = malloc(n ? n : 1);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, f->data + (n ? off : 0), n);
+	fuse_reply_buf(req, copy, n);
+	explicit_bzero(copy, n);
+	free(copy);
+	ns_read_done(fs->ns, ino, version);	/* req and perhaps f are gone */
+}
+
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
 	struct ns_file *f = h->rf;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
@@ -329,6 +366,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	ns_count_read(fs->ns);
 	if (h->wf) {
 		char *buf = malloc(size ? size : 1);
 		ssize_t n = buf ? wr_read(h->wf, buf, size, off) : -ENOMEM;
@@ -341,9 +379,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (f->fd < 0) {
-		size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
-
-		fuse_reply_buf(req, f->data + (n ? off : 0), n < size ? n : size);
+		fsops_read_snapshot(fs, req, f, size, off);
 		return;
 	}
 	if (f->dl) {
@@ -371,7 +407,7 @@ static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	n = wr_write(h->wf, buf, size, off);
+	n = wr_write(fsops_of(req)->wr, h->wf, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -574,6 +610,7 @@ int fsops_start(struct fsops *fs, struct fuse_session *se)
 	fs->tracking = 1;
 	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode,
 						   fsops_note_refresh, kc });
+	ns_set_notify(fs->ns, &(struct ns_notify){ fsops_note_entry, fsops_note_inode, kc });
 	return 0;
 }
 
@@ -588,6 +625,7 @@ void fsops_stop(struct fsops *fs)
 	if (!fs || !fs->kc)
 		return;
 	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL, NULL });
+	ns_set_notify(fs->ns, &(struct ns_notify){ NULL, NULL, NULL });
 	kernel_cache_stop(fs->kc);
 	fs->kc = NULL;
 	/* The loop has ended: no request runs. Handles never released go now. */

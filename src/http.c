@@ -57,6 +57,7 @@ struct http_sink {
 	uint64_t moved_at;	/* when they last changed (ms) */
 	uint64_t stall_ms;	/* no progress for this long ends the try */
 	int stalled;
+	int read_aborted;	/* a streamed part's source gave up */
 };
 
 int http_global_init(void)
@@ -275,7 +276,7 @@ static int http_curl_errno(CURLcode cc, const struct http_sink *s)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
-		return s->stalled ? -ETIMEDOUT : -EIO;
+		return s->stalled ? -ETIMEDOUT : s->read_aborted ? -ECANCELED : -EIO;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:
@@ -339,8 +340,55 @@ static void http_fd_free(void *arg)
 	free(arg);
 }
 
+/* A streamed part (http_part.read): its bytes as they come. */
+struct http_stream_src {
+	http_read_fn read;
+	void *ctx;
+	struct http_sink *sink;
+};
+
+static size_t http_stream_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_stream_src *s = arg;
+	ssize_t got = s->read(s->ctx, p, size * n);
+
+	/* Waiting for the writer is not a stall of the connection. */
+	s->sink->moved_at = 0;
+	if (got < 0) {
+		s->sink->read_aborted = 1;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)got;
+}
+
+static int http_streams(const struct http_req *req)
+{
+	for (size_t i = 0; i < req->n_parts; i++)
+		if (req->parts[i].read)
+			return 1;
+	return 0;
+}
+
+static int http_mime_stream(curl_mimepart *mp, const struct http_part *p,
+			    struct http_sink *sink)
+{
+	struct http_stream_src *src = calloc(1, sizeof(*src));
+
+	if (!src)
+		return -ENOMEM;
+	src->read = p->read;
+	src->ctx = p->read_ctx;
+	src->sink = sink;
+	/* Size -1: sent with chunked transfer encoding (or HTTP/2 frames). */
+	if (curl_mime_data_cb(mp, -1, http_stream_read, NULL, http_fd_free, src) != CURLE_OK) {
+		free(src);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Build the multipart body of req. Returns NULL on ENOMEM. */
-static curl_mime *http_mime(CURL *c, const struct http_req *req)
+static curl_mime *http_mime(CURL *c, const struct http_req *req, struct http_sink *sink)
 {
 	curl_mime *m = curl_mime_init(c);
 
@@ -357,6 +405,11 @@ static curl_mime *http_mime(CURL *c, const struct http_req *req)
 			goto fail;
 		if (p->value) {
 			if (curl_mime_data(mp, p->value, CURL_ZERO_TERMINATED) != CURLE_OK)
+				goto fail;
+			continue;
+		}
+		if (p->read) {
+			if (http_mime_stream(mp, p, sink) < 0)
 				goto fail;
 			continue;
 		}
@@ -441,6 +494,13 @@ static struct curl_slist *http_headers(const struct http_req *req)
 	snprintf(accept, sizeof(accept), "Accept: %s",
 		 req->accept ? req->accept : "application/json");
 	l = curl_slist_append(NULL, accept);
+	/* No "Expect: 100-continue" round trip before a multipart body. */
+	if (l && req->parts) {
+		t = curl_slist_append(l, "Expect:");
+		if (!t)
+			goto fail;
+		l = t;
+	}
 	if (l && req->body) {
 		t = curl_slist_append(l, "Content-Type: application/json");
 		if (!t)
@@ -594,11 +654,12 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	resp->bytes = 0;
 	buf_release(&resp->body);
 	if (req->parts) {
-		sink.mime = http_mime(c, req);
+		sink.mime = http_mime(c, req, &sink);
 		if (!sink.mime)
 			return -ENOMEM;
 		for (size_t i = 0; i < req->n_parts; i++)
-			up += req->parts[i].value ? strlen(req->parts[i].value) : req->parts[i].size;
+			up += req->parts[i].value ? strlen(req->parts[i].value) :
+			      req->parts[i].read ? 0 : req->parts[i].size;
 	}
 	http_setup(h, c, req, hdrs, &sink);
 	http_pace_wait(h);
@@ -607,8 +668,17 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	curl_mime_free(sink.mime);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra);
+	if (req->parts && http_streams(req)) {
+		curl_off_t sent = 0;
+
+		curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent);
+		up = sent > 0 ? (uint64_t)sent : 0;
+	}
 	*retry_after = ra > 0 ? (long)ra : 0;
-	resp->unanswered = *cc != CURLE_OK && resp->status == 0 && http_was_sent(c, *cc);
+	/* A body cut by its own source cannot have been carried out. */
+	/* (A "100 Continue" is no answer.) */
+	resp->unanswered = *cc != CURLE_OK && resp->status < 200 && http_was_sent(c, *cc) &&
+			   !sink.read_aborted;
 	http_pace_update(h, resp->status);
 	http_count(h, up, resp->bytes, resp->attempts > 0);
 	resp->attempts++;
@@ -642,7 +712,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 		log_debug("%s -> %ld (%s, %llu ms, try %d)", req->route, resp->status,
 			  rc == 0 ? "ok" : strerror(-rc),
 			  (unsigned long long)(http_now_ms() - t0), resp->attempts);
-		if (rc == 0 || resp->attempts >= h->opts.max_attempts)
+		if (rc == 0 || resp->attempts >= h->opts.max_attempts || http_streams(req))
 			break;
 		/*
 		 * A request that may have been acted on is never sent twice.
@@ -664,7 +734,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 	}
 	http_release_handle(h, c);
 	http_headers_free(hdrs);
-	if (rc < 0) {
+	if (rc == -ECANCELED) {
+		log_debug("%s: abandoned by the sender before its end", req->route);
+	} else if (rc < 0) {
 		http_log_failure(req, resp, cc, rc);
 		pthread_mutex_lock(&h->stats_lock);
 		h->stats.errors++;

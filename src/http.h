@@ -28,13 +28,16 @@
  * request reaches its handler, so nothing was carried out); no other failure
  * of a non-idempotent request is ever sent again.
  * Requests with an fd body or an fd download have no total time limit, only
- * the stall limit (no progress for `timeout` seconds).
+ * the stall limit (no progress for `timeout` seconds). A request with a
+ * streamed part is sent once, never again (its bytes are gone), and the
+ * time its source blocks waiting for bytes is not a stall.
  */
 #ifndef XAIFS_HTTP_H
 #define XAIFS_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "buf.h"
 
 #define HTTP_BODY_MAX (64u << 20)	/* cap on an in-memory response body */
@@ -48,14 +51,24 @@ struct http_opts {
 	int max_attempts;	/* tries for an idempotent request (>= 1) */
 };
 
-/* One part of a multipart/form-data body: a value, or the bytes of an fd. */
+/*
+ * The source of a streamed part: fill buf with up to n bytes, blocking
+ * until some are there. Returns the bytes, 0 at the end, or -errno to
+ * abort the request before its final boundary (the server then holds an
+ * incomplete body and stores nothing). Called on the requesting thread.
+ */
+typedef ssize_t (*http_read_fn)(void *ctx, char *buf, size_t n);
+
+/* One part of a multipart/form-data body: a value, the bytes of an fd, or a stream. */
 struct http_part {
 	const char *name;	/* form field name */
-	const char *value;	/* text value, or NULL when fd is used */
+	const char *value;	/* text value, or NULL when fd or read is used */
 	int fd;			/* file bytes from offset 0 (read with pread) */
 	uint64_t size;		/* bytes of fd to send */
 	const char *filename;	/* optional filename for the part */
 	const char *type;	/* optional Content-Type of the part */
+	http_read_fn read;	/* a stream of unknown length (chunked), or NULL */
+	void *read_ctx;
 };
 
 struct http_req {

@@ -16,6 +16,8 @@ struct inode {
 	uint64_t nlookup;
 	uint64_t holds;		/* internal references (inode_hold) */
 	int pinned;
+	uint64_t shown;		/* version the kernel was last given (inode_set_shown) */
+	uint64_t paged;		/* version of the last page-cache open (inode_page_open) */
 	struct inode *next_ino;	/* chain in by_ino */
 	struct inode *next_id;	/* chain in by_id */
 };
@@ -143,6 +145,87 @@ static int inode_is_fixed(enum node_kind k)
 	       k == NODE_CTL_REFRESH || k == NODE_AUDIT || k == NODE_USAGE_DIR;
 }
 
+static struct inode *inode_by_id_locked(struct inode_table *t, enum node_kind kind,
+					const char *cid, const char *id)
+{
+	struct inode *n = t->by_id[inode_hash_id(kind, cid, id) % t->nbuckets];
+
+	while (n && !(n->kind == kind && strcmp(n->id, id) == 0 && strcmp(n->cid, cid) == 0))
+		n = n->next_id;
+	return n;
+}
+
+uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *cid,
+		      const char *id)
+{
+	struct inode *n;
+	uint64_t ino;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_id_locked(t, kind, cid ? cid : "", id ? id : "");
+	ino = n ? n->ino : 0;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+uint64_t inode_set_shown(struct inode_table *t, uint64_t ino, uint64_t version)
+{
+	struct inode *n;
+	uint64_t prev = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n) {
+		prev = n->shown;
+		n->shown = version;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return prev;
+}
+
+int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version)
+{
+	struct inode *n;
+	int same = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n) {
+		same = n->paged == version;
+		n->paged = version;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return same;
+}
+
+int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version)
+{
+	struct inode *n;
+	int same = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n) {
+		same = n->paged == version;
+		if (!same)
+			n->paged = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return same;
+}
+
+uint64_t inode_shown(struct inode_table *t, uint64_t ino)
+{
+	struct inode *n;
+	uint64_t v;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	v = n ? n->shown : 0;
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 		   const char *id, uint64_t nlookup)
 {
@@ -154,9 +237,7 @@ uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 	id = id ? id : "";
 	pthread_mutex_lock(&t->lock);
 	h = inode_hash_id(kind, cid, id) % t->nbuckets;
-	for (n = t->by_id[h]; n; n = n->next_id)
-		if (n->kind == kind && strcmp(n->id, id) == 0 && strcmp(n->cid, cid) == 0)
-			break;
+	n = inode_by_id_locked(t, kind, cid, id);
 	if (!n) {
 		n = calloc(1, sizeof(*n));
 		if (!n || !(n->cid = strdup(cid)) || !(n->id = strdup(id))) {

@@ -81,6 +81,24 @@ void inode_table_free(struct inode_table *t);
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 		   const char *id, uint64_t nlookup);
 
+/* The inode of (kind, cid, id) if the table has it (nothing is created), else 0. */
+uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *cid,
+		      const char *id);
+
+/*
+ * Versions of a file's bytes (hashes, never 0; 0 = none or unknown), for
+ * ns's page cache rule (ns.h, "The page cache"). inode_set_shown() records
+ * the version whose size the kernel was last given for ino and returns the
+ * one before; inode_shown() reads it. inode_page_open() records the version
+ * of an open that uses the page cache and returns whether the last such
+ * open had the same one (the kernel's pages may be kept).
+ */
+uint64_t inode_set_shown(struct inode_table *t, uint64_t ino, uint64_t version);
+uint64_t inode_shown(struct inode_table *t, uint64_t ino);
+int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version);
+/* Whether the last page-cache open had version; if not, forget it (the next one drops pages). */
+int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version);
+
 /* Add n kernel lookups to an existing inode. Returns 0 or -ENOENT. */
 int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n);
 

@@ -234,7 +234,8 @@ int main(int argc, char *argv[])
 	http = http_new(&(struct http_opts){ cfg.connect_timeout, cfg.timeout, cfg.max_conns, 4 });
 	api = http ? api_new(http, &(struct api_opts){ cfg.management_url, cfg.api_url,
 			     cfg.mgmt_key, cfg.api_key, cfg.page_size,
-			     cfg.read_only, cfg.upload && strcmp(cfg.upload, "files") == 0 })
+			     cfg.read_only, cfg.upload && strcmp(cfg.upload, "files") == 0,
+			     cfg.max_conns / 2 })
 		    : NULL;
 	if (!api)
 		goto out_http;

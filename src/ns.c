@@ -63,6 +63,8 @@ struct ns *ns_new(struct cache *c, struct inode_table *t, struct local *local,
 	ns->inodes = t;
 	ns->local = local;
 	pthread_mutex_init(&ns->secrets_lock, NULL);
+	pthread_mutex_init(&ns->notify_lock, NULL);
+	cache_set_hook(c, ns_replaced, ns);
 	ns->o = *o;
 	ns->mount_time = time(NULL);
 	/* The fixed nodes exist from the start, pinned. */
@@ -93,6 +95,7 @@ void ns_free(struct ns *ns)
 		ns_secret_free(s);
 	}
 	pthread_mutex_destroy(&ns->secrets_lock);
+	pthread_mutex_destroy(&ns->notify_lock);
 	free(ns);
 }
 
@@ -111,11 +114,14 @@ int ns_set_secret(struct ns *ns, const char *key_id, const char *secret)
 	s->next = ns->secrets;
 	ns->secrets = s;
 	pthread_mutex_unlock(&ns->secrets_lock);
+	ns_key_changed(ns, key_id);
 	return 0;
 }
 
 void ns_forget_secret(struct ns *ns, const char *key_id)
 {
+	int found = 0;
+
 	pthread_mutex_lock(&ns->secrets_lock);
 	for (struct ns_secret **p = &ns->secrets; *p; p = &(*p)->next) {
 		if (strcmp((*p)->key_id, key_id) == 0) {
@@ -123,10 +129,14 @@ void ns_forget_secret(struct ns *ns, const char *key_id)
 
 			*p = s->next;
 			ns_secret_free(s);
+			found = 1;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&ns->secrets_lock);
+	/* The kernel's pages of the key may hold the secret: take them back. */
+	if (found)
+		ns_key_changed(ns, key_id);
 }
 
 /*
@@ -253,6 +263,7 @@ void ns_stat_base(struct ns *ns, enum node_kind kind, int64_t mtime, off_t size,
 	e->st.st_atime = e->st.st_mtime;
 	e->entry_ttl = ns->o.entry_ttl;
 	e->attr_ttl = ns->o.entry_ttl;
+	e->version = 0;
 }
 
 /* Attributes of a listed resource of the given kind. */
@@ -264,10 +275,19 @@ void ns_stat_res(struct ns *ns, enum node_kind kind, const struct res *r,
 	char *owned = NULL;
 	size_t len;
 
-	if (kind == NODE_KEY && ns_key_bytes(ns, r, &owned, &data, &len) == 0)
+	uint64_t version = 0;
+
+	if (kind == NODE_KEY && ns_key_bytes(ns, r, &owned, &data, &len) == 0) {
 		size = (off_t)len;
+		version = ns_version(data, len);
+	} else if (kind != NODE_DOC && !ns_is_dir_kind(kind)) {
+		version = ns_version(r->json, r->json_len);
+	}
+	if (owned)
+		explicit_bzero(owned, len);
 	free(owned);
 	ns_stat_base(ns, kind, r->mtime, ns_is_dir_kind(kind) ? 0 : size, e);
+	e->version = version;
 }
 
 /* Attributes of a file that lives only in the mount. */
@@ -284,7 +304,7 @@ void ns_stat_local(struct ns *ns, const struct local_info *li, struct ns_entry *
 /* .xaifs/stats: the mount's counters as JSON (never a credential). */
 int ns_render_stats(struct ns *ns, char **out, size_t *len)
 {
-	struct model_counter c[API_ROUTE_COUNT + 16];
+	struct model_counter c[API_ROUTE_COUNT + 32];
 	struct api *api = cache_api(ns->cache);
 	struct cache_stats cs;
 	struct http_stats hs = { 0 };
@@ -296,6 +316,14 @@ int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	for (int r = 0; api && r < API_ROUTE_COUNT; r++)
 		c[n++] = (struct model_counter){ "requests", api_route_name(r),
 						 api_route_count(api, r) };
+	if (api) {
+		c[n++] = (struct model_counter){ "uploads", "streamed",
+						 api_stream_counter(api, API_STREAMS) };
+		c[n++] = (struct model_counter){ "uploads", "streamed_bytes",
+						 api_stream_counter(api, API_STREAM_BYTES) };
+		c[n++] = (struct model_counter){ "uploads", "abandoned",
+						 api_stream_counter(api, API_STREAMS_ABANDONED) };
+	}
 	c[n++] = (struct model_counter){ "http", "requests", hs.requests };
 	c[n++] = (struct model_counter){ "http", "retries", hs.retries };
 	c[n++] = (struct model_counter){ "http", "errors", hs.errors };
@@ -309,6 +337,10 @@ int ns_render_stats(struct ns *ns, char **out, size_t *len)
 	c[n++] = (struct model_counter){ "cache", "document_misses", cs.doc_misses };
 	c[n++] = (struct model_counter){ "cache", "write_through", cs.write_through };
 	c[n++] = (struct model_counter){ "inodes", "count", inode_count(ns->inodes) };
+	c[n++] = (struct model_counter){ "fuse", "opens",
+					 __atomic_load_n(&ns->opens, __ATOMIC_RELAXED) };
+	c[n++] = (struct model_counter){ "fuse", "reads",
+					 __atomic_load_n(&ns->reads, __ATOMIC_RELAXED) };
 	return model_render_counters(c, n, out, len);
 }
 
@@ -372,6 +404,7 @@ static int ns_stat_text(struct ns *ns, enum node_kind kind, const char *id, stru
 	if (rc < 0)
 		return rc;
 	ns_stat_base(ns, kind, kind == NODE_REGIONS ? 0 : v->fetched, (off_t)v->len, e);
+	e->version = v->text ? ns_version(v->text, v->len) : 0;
 	if (kind != NODE_REGIONS) {
 		e->attr_ttl = ns->o.live_ttl;
 		e->entry_ttl = ns->o.live_ttl;
@@ -562,6 +595,7 @@ int ns_getattr(struct ns *ns, uint64_t ino, struct ns_entry *out)
 	if (rc == 0) {
 		out->ino = ino;
 		out->st.st_ino = (ino_t)ino;
+		ns_shown(ns, ino, out);
 	}
 	node_id_release(&n);
 	return rc;
@@ -729,8 +763,10 @@ int ns_lookup(struct ns *ns, uint64_t parent, const char *name, struct ns_entry 
 	} else {
 		rc = ns_lookup_listed(ns, &p, name, out);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		out->st.st_ino = (ino_t)out->ino;
+		ns_shown(ns, out->ino, out);
+	}
 	node_id_release(&p);
 	return rc;
 }

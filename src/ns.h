@@ -53,6 +53,7 @@ struct ns_entry {
 	struct stat st;
 	double entry_ttl;
 	double attr_ttl;
+	uint64_t version;	/* hash of a JSON file's bytes (st_size's); 0: none */
 };
 
 /* local may be NULL (a mount without local files, e.g. in tests). */
@@ -84,6 +85,35 @@ int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
 		 const char **name, struct ns_entry *e);
 void ns_closedir(struct ns_dir *d);
 
+/*
+ * The page cache. JSON files (keys, models, metadata, collection.json,
+ * usage, billing, regions, audit) are served from the kernel's page cache
+ * when the kernel can be trusted to hold the same version as the open:
+ *
+ *  - Every attribute reply of a JSON file records its version (a hash of
+ *    the bytes its st_size was taken from) in the inode table; a reply with
+ *    another version than the last one queues an invalidation of the
+ *    inode's attributes and pages.
+ *  - An open whose snapshot is the recorded version uses the page cache;
+ *    it keeps the pages (keep_cache) when the last page-cache open had the
+ *    same version, else the kernel drops them at this open. Any other open
+ *    is served straight from its snapshot (direct_io), whatever the size
+ *    the kernel holds, so a reader never sees bytes of one version cut to
+ *    the size of another.
+ *  - When a listing or rendering is replaced (a refetch, the mount's own
+ *    write-through), the entries whose bytes or names changed are taken
+ *    back from the kernel (ns_set_notify()); so are a key's pages when its
+ *    one-time secret is set or forgotten.
+ */
+struct ns_notify {
+	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
+	void (*inval_inode)(void *ctx, uint64_t ino);
+	void *ctx;
+};
+
+/* Set where kernel invalidations go (queued, never sent from a request); NULL fields: none. */
+void ns_set_notify(struct ns *ns, const struct ns_notify *n);
+
 /* An open file: a JSON snapshot in memory, or document bytes in a private spool file. */
 struct ns_file {
 	struct cval *val;	/* keeps data alive; NULL for documents */
@@ -94,11 +124,25 @@ struct ns_file {
 	int direct_io;		/* serve with FOPEN_DIRECT_IO */
 	int keep_cache;		/* the kernel may keep pages from an earlier open */
 	struct blobs_dl *dl;	/* documents still downloading: wait before reads */
+	uint64_t ino;		/* JSON read through the page cache: its inode */
+	uint64_t version;	/* and the version of data (see "The page cache") */
 };
 
 /* Open ino for reading (flags are open(2) flags). */
 int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out);
 void ns_release(struct ns_file *f);
+
+/* Count a read that reached the daemon (shown in .xaifs/stats as fuse.reads). */
+void ns_count_read(struct ns *ns);
+
+/*
+ * A read of a file opened as (f->ino, f->version) was answered (pass
+ * copies: the handle may be released once the reply is out). When it reads
+ * through the page cache (ino != 0) but its version is no longer the one
+ * the cache is for (a newer open took over), the pages it just filled are
+ * taken back.
+ */
+void ns_read_done(struct ns *ns, uint64_t ino, uint64_t version);
 
 /*
  * Hold a key's one-time secret (from create or rotate) for the life of the

@@ -175,6 +175,7 @@ static int ns_dir_fixed_entry(struct ns *ns, struct ns_dir *d, size_t i, int plu
 		return rc;
 	e->ino = inode_get(ns->inodes, f->kind, d->cid, "", 1);
 	e->st.st_ino = (ino_t)e->ino;
+	ns_shown(ns, e->ino, e);
 	return e->ino ? 0 : -ENOMEM;
 }
 
@@ -209,6 +210,8 @@ int ns_dir_entry(struct ns *ns, struct ns_dir *d, size_t i, int plus,
 		if (!e->ino)
 			return -ENOMEM;
 		e->st.st_ino = (ino_t)e->ino;
+		if (e->attr_ttl > 0)
+			ns_shown(ns, e->ino, e);
 	}
 	return 0;
 }

@@ -52,7 +52,8 @@ static int ns_open_document(struct ns *ns, const struct node_id *n, struct ns_fi
 	return 0;
 }
 
-static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *f)
+static int ns_open_json(struct ns *ns, uint64_t ino, const struct node_id *n,
+			struct ns_file *f)
 {
 	const struct res *r = NULL;
 	struct cval *v = NULL;
@@ -103,7 +104,10 @@ static int ns_open_json(struct ns *ns, const struct node_id *n, struct ns_file *
 	f->len = rendered ? v->len : r->json_len;
 	if (n->kind == NODE_KEY)
 		rc = ns_key_bytes(ns, r, &f->owned, &f->data, &f->len);
-	f->direct_io = 1;
+	/* See ns.h, "The page cache". */
+	f->version = ns_version(f->data, f->len);
+	f->direct_io = rc < 0 || !ns_page_cache(ns, ino, f->version, &f->keep_cache);
+	f->ino = f->direct_io ? 0 : ino;
 	return rc;
 }
 
@@ -134,6 +138,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
 	struct ns_file *f = NULL;
 	int rc;
 
+	__atomic_add_fetch(&ns->opens, 1, __ATOMIC_RELAXED);
 	rc = inode_find(ns->inodes, ino, &n);
 	if (rc < 0)
 		return rc;
@@ -148,7 +153,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
 	}
 	f->fd = -1;
 	if (n.kind == NODE_LOCAL && ns_local_target(ns, ino, &n) == 0) {
-		rc = n.kind == NODE_DOC ? ns_open_document(ns, &n, f) : ns_open_json(ns, &n, f);
+		rc = n.kind == NODE_DOC ? ns_open_document(ns, &n, f) : ns_open_json(ns, ino, &n, f);
 	} else if (n.kind == NODE_LOCAL) {
 		rc = ns->local ? local_open_fd(ns->local, ino) : -ENOENT;
 		f->fd = rc;
@@ -157,7 +162,7 @@ int ns_open(struct ns *ns, uint64_t ino, int flags, struct ns_file **out)
 	} else if (n.kind == NODE_DOC)
 		rc = ns_open_document(ns, &n, f);
 	else
-		rc = ns_open_json(ns, &n, f);
+		rc = ns_open_json(ns, ino, &n, f);
 	if (rc == 0) {
 		*out = f;
 		f = NULL;
@@ -166,6 +171,11 @@ out:
 	ns_release(f);
 	node_id_release(&n);
 	return rc;
+}
+
+void ns_count_read(struct ns *ns)
+{
+	__atomic_add_fetch(&ns->reads, 1, __ATOMIC_RELAXED);
 }
 
 void ns_release(struct ns_file *f)

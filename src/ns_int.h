@@ -26,6 +26,10 @@ struct ns {
 	time_t mount_time;
 	pthread_mutex_t secrets_lock;
 	struct ns_secret *secrets;	/* protected by secrets_lock */
+	uint64_t opens;			/* atomic: files opened for reading */
+	uint64_t reads;			/* atomic: reads that reached the daemon */
+	pthread_mutex_t notify_lock;
+	struct ns_notify notify;	/* protected by notify_lock */
 };
 
 struct ns_fixed {
@@ -69,5 +73,18 @@ int ns_is_dir_kind(enum node_kind k);
 int ns_local_target(struct ns *ns, uint64_t ino, struct node_id *n);
 /* Whether name may be a search file's name (see docs/semantics.md, "Search"). */
 int ns_search_name_ok(const char *name);
+
+/* ns_kernel.c: versions and kernel invalidations (see ns.h, "The page cache"). */
+uint64_t ns_version(const char *data, size_t len);
+/* Attributes of ino with e->version are about to reach the kernel. */
+void ns_shown(struct ns *ns, uint64_t ino, const struct ns_entry *e);
+/* Whether an open of ino with this snapshot version may use the page cache; *keep: keep its pages. */
+int ns_page_cache(struct ns *ns, uint64_t ino, uint64_t version, int *keep);
+void ns_inval_inode(struct ns *ns, uint64_t ino);
+void ns_inval_entry(struct ns *ns, uint64_t parent, const char *name);
+/* The cache's replacement hook (cache_set_hook()). */
+void ns_replaced(void *ctx, const char *key, const struct cval *old, const struct cval *nv);
+/* A key's bytes changed outside any listing (its one-time secret). */
+void ns_key_changed(struct ns *ns, const char *key_id);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ void wr_changed_collections(struct wr *w)
 	cache_invalidate(w->cache, "audit");
 }
 
-static const char *wr_content_type(const char *name)
+const char *wr_content_type(const char *name)
 {
 	static const char *const map[][2] = {
 		{ ".pdf", "application/pdf" }, { ".txt", "text/plain" },
@@ -224,6 +225,7 @@ struct wr_file *wr_file_new(enum wr_target t, uint64_t ino, uint64_t parent,
 		free(f);
 		return NULL;
 	}
+	pthread_mutex_init(&f->up_lock, NULL);
 	return f;
 }
 
@@ -231,6 +233,7 @@ static void wr_file_free(struct wr_file *f)
 {
 	if (!f)
 		return;
+	pthread_mutex_destroy(&f->up_lock);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->cid);
@@ -496,7 +499,7 @@ ssize_t wr_read(struct wr_file *f, char *buf, size_t size, off_t off)
 	return n < 0 ? -errno : n;
 }
 
-ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
+ssize_t wr_write(struct wr *w, struct wr_file *f, const char *buf, size_t size, off_t off)
 {
 	ssize_t n;
 
@@ -520,6 +523,7 @@ ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off)
 	if (n < 0)
 		return -errno;
 	f->dirty = 1;
+	wr_stream_write(w, f, buf, (size_t)n, off);
 	return n;
 }
 
@@ -635,16 +639,35 @@ int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t 
  * replaced), remove that one once the new one is in. *id gets the new id.
  */
 int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd,
-			 const char *old_id, char **id)
+		  struct upstream *up, const char *old_id, char **id)
 {
 	struct res out = { 0 };
 	off_t size = spool_size(fd);
 	int rc;
 
-	if (size < 0)
+	if (size < 0) {
+		upstream_free(up);
 		return (int)size;
-	rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size, wr_content_type(name),
-				 old_id, &out);
+	}
+	/* Streamed: only the tail and the answer are left (wr_stream.c). */
+	if (up) {
+		rc = upstream_finish(up, &out);
+		upstream_free(up);
+	}
+	/*
+	 * A 429 refuses before anything is carried out: send the spool (every
+	 * byte is there), which waits such refusals out.
+	 */
+	if (up && rc == -EAGAIN) {
+		res_release(&out);
+		log_info("upload of '%s' was refused (429) while streaming: sending it whole",
+			 name);
+		up = NULL;
+	}
+	if (!up) {
+		rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size,
+					 wr_content_type(name), old_id, &out);
+	}
 	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
 	if (rc == 0 && !out.id) {
 		if (old_id && *old_id)
@@ -776,7 +799,7 @@ int wr_flush(struct wr *w, struct wr_file *f)
 		return 0;
 	f->dirty = 0;
 	if (f->target == WR_DOC || f->target == WR_NEW_DOC)
-		rc = wr_commit_doc(w, f->cid, f->name, f->fd,
+		rc = wr_commit_doc(w, f->cid, f->name, f->fd, wr_stream_take(f),
 				   f->target == WR_DOC ? f->id : NULL, &new_id);
 	else
 		rc = wr_commit_json(w, f, &new_id);
@@ -826,6 +849,8 @@ void wr_abandon(struct wr *w, struct wr_file *f)
 {
 	(void)w;
 	if (f)
+		wr_stream_drop(f);
+	if (f)
 		wr_file_free(f);
 }
 
@@ -848,5 +873,6 @@ void wr_release(struct wr *w, struct wr_file *f)
 		wr_inval_entry(w, f->parent, f->name);
 	}
 	local_info_release(&li);
+	wr_stream_drop(f);
 	wr_file_free(f);
 }

@@ -67,9 +67,13 @@ int wr_create(struct wr *w, uint64_t parent, const char *name, int flags, struct
 /* Open an existing file for writing (flags as open(2)). */
 int wr_open(struct wr *w, uint64_t ino, int flags, struct wr_file **out);
 
-/* Read and write a handle's spool. Return bytes, or -errno. */
+/*
+ * Read and write a handle's spool. Return bytes, or -errno. A document
+ * written in order from offset 0 is also uploaded while it is written
+ * (wr_stream.c); the spool keeps every byte for when it cannot be.
+ */
 ssize_t wr_read(struct wr_file *f, char *buf, size_t size, off_t off);
-ssize_t wr_write(struct wr_file *f, const char *buf, size_t size, off_t off);
+ssize_t wr_write(struct wr *w, struct wr_file *f, const char *buf, size_t size, off_t off);
 
 /* Send what was written (create, update, upload). Returns 0 or -errno. */
 int wr_flush(struct wr *w, struct wr_file *f);

@@ -6,6 +6,8 @@
 #ifndef XAIFS_WR_INT_H
 #define XAIFS_WR_INT_H
 
+#include <pthread.h>
+#include "upstream.h"
 #include "wr.h"
 
 #define WR_JSON_MAX (1u << 20)	/* a key or collection.json written is at most this */
@@ -47,6 +49,16 @@ struct wr_file {
 	int whole_only;		/* a document opened without O_TRUNC: only a
 				 * truncation to 0 may start a new version */
 	int err;		/* last commit error, returned by later flushes */
+	/*
+	 * Streaming (wr_stream.c); up_lock guards these fields, in case two
+	 * writes of one handle ever run at once (taken before no other lock;
+	 * held while a write waits for room in the ring).
+	 */
+	pthread_mutex_t up_lock;
+	struct upstream *up;	/* the upload fed by the writes, or NULL */
+	uint64_t up_off;	/* bytes written in order from 0: the next write must start here */
+	int up_off_order;	/* a write came out of order before a stream started */
+	int up_err;		/* its request ended early with this error */
 };
 
 /* wr_ops.c: collections/NAME.json, a collection made with options mkdir cannot carry. */
@@ -65,7 +77,21 @@ void wr_gone(struct wr *w, enum node_kind dir, const char *cid, const char *id);
 void wr_changed_collections(struct wr *w);
 void wr_inval_entry(struct wr *w, uint64_t parent, const char *name);
 void wr_inval_inode(struct wr *w, uint64_t ino);
-int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd, const char *old_id, char **id);
+int wr_commit_doc(struct wr *w, const char *cid, const char *name, int fd, struct upstream *up,
+		  const char *old_id, char **id);
+const char *wr_content_type(const char *name);
+
+/*
+ * wr_stream.c: documents written from offset 0 onwards are uploaded while
+ * they are written (upstream.h); everything else keeps to the spool.
+ * wr_stream_write() follows a write that reached the spool; wr_stream_cut()
+ * a truncation to size; wr_stream_take() hands the upload to the commit
+ * (NULL: commit the spool); wr_stream_drop() abandons it.
+ */
+void wr_stream_write(struct wr *w, struct wr_file *f, const char *buf, size_t n, off_t off);
+void wr_stream_cut(struct wr_file *f, off_t size);
+struct upstream *wr_stream_take(struct wr_file *f);
+void wr_stream_drop(struct wr_file *f);
 int wr_commit_key_update(struct wr *w, const char *id, const char *label, const char *in, size_t len);
 int wr_commit_key_create(struct wr *w, const char *name, const char *in, size_t len, char **id);
 int wr_log_invalid(const char *what, const char *name, const struct model_change *c);

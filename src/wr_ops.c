@@ -312,7 +312,7 @@ static int wr_commit_local(struct wr *w, enum node_kind dir, const char *cid,
 	if (fd < 0)
 		return fd;
 	if (dir == NODE_DOCS_DIR) {
-		rc = wr_commit_doc(w, cid, newname, fd, dst ? dst->id : NULL, &id);
+		rc = wr_commit_doc(w, cid, newname, fd, NULL, dst ? dst->id : NULL, &id);
 	} else {
 		rc = spool_read_all(fd, WR_JSON_MAX, &in, &len);
 		if (rc == 0 && dst)
@@ -461,6 +461,7 @@ int wr_setattr(struct wr *w, uint64_t ino, struct wr_file *f, const struct stat 
 	} else if (set_size && f && f->whole_only && attr->st_size != 0) {
 		rc = -EOPNOTSUPP;
 	} else if (set_size && f) {
+		wr_stream_cut(f, attr->st_size);
 		if (ftruncate(f->fd, attr->st_size) < 0)
 			rc = -errno;
 		f->dirty = 1;

@@ -286,8 +286,33 @@ static void test_threads(void)
 	inode_table_free(race_t);
 }
 
+static void test_lookup_and_versions(void)
+{
+	struct inode_table *t = inode_table_new();
+	uint64_t ino;
+
+	TEST_CTX("lookup and versions");
+	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, "", "k1"), 0);
+	CHECK_EQ_INT(inode_count(t), 0);	/* a lookup creates nothing */
+	ino = inode_get(t, NODE_KEY, NULL, "k1", 1);
+	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, NULL, "k1"), ino);
+	CHECK_EQ_INT(inode_lookup(t, NODE_DOC, "", "k1"), 0);
+	CHECK_EQ_INT(inode_shown(t, ino), 0);
+	CHECK_EQ_INT(inode_set_shown(t, ino, 7), 0);
+	CHECK_EQ_INT(inode_set_shown(t, ino, 8), 7);
+	CHECK_EQ_INT(inode_shown(t, ino), 8);
+	CHECK_EQ_INT(inode_page_open(t, ino, 8), 0);
+	CHECK_EQ_INT(inode_page_open(t, ino, 8), 1);
+	CHECK_EQ_INT(inode_page_open(t, ino, 9), 0);
+	CHECK_EQ_INT(inode_set_shown(t, 999, 1), 0);	/* unknown numbers: nothing */
+	inode_forget(t, ino, 1);
+	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, NULL, "k1"), 0);
+	inode_table_free(t);
+}
+
 int main(void)
 {
+	test_lookup_and_versions();
 	test_root_and_fixed();
 	test_identity();
 	test_forget();

@@ -684,6 +684,173 @@ static void test_modes(void)
 	teardown();
 }
 
+/* ---- Page cache: versions and invalidations ---- */
+
+#define NOTES_MAX 64
+static char notes[NOTES_MAX][300];
+static size_t n_notes;
+
+static void note_entry(void *ctx, uint64_t parent, const char *name)
+{
+	if (n_notes < NOTES_MAX)
+		snprintf(notes[n_notes++], sizeof(notes[0]), "entry %llu %s",
+			 (unsigned long long)parent, name);
+}
+
+static void note_inode(void *ctx, uint64_t ino)
+{
+	if (n_notes < NOTES_MAX)
+		snprintf(notes[n_notes++], sizeof(notes[0]), "inode %llu",
+			 (unsigned long long)ino);
+}
+
+static int noted(const char *what, uint64_t n, const char *name)
+{
+	char want[300];
+
+	snprintf(want, sizeof(want), "%s %llu%s%s", what, (unsigned long long)n,
+		 name ? " " : "", name ? name : "");
+	for (size_t i = 0; i < n_notes; i++)
+		if (strcmp(notes[i], want) == 0)
+			return 1;
+	return 0;
+}
+
+/* Open ino: whether it may use the page cache, and whether its pages are kept. */
+static int open_mode(uint64_t ino, int *keep)
+{
+	struct ns_file *f = NULL;
+	int page;
+
+	if (ns_open(ns, ino, O_RDONLY, &f) != 0)
+		return -1;
+	page = !f->direct_io;
+	*keep = f->keep_cache;
+	ns_release(f);
+	return page;
+}
+
+static void test_page_cache_rule(void)
+{
+	struct ns_entry e;
+	uint64_t alpha;
+	int keep = -1;
+
+	TEST_CTX("page cache rule");
+	setup(1);
+	n_notes = 0;
+	ns_set_notify(ns, &(struct ns_notify){ note_entry, note_inode, NULL });
+	/* Not yet given to the kernel: served straight. */
+	alpha = inode_get(itab, NODE_KEY, "", "k-alpha", 0);
+	CHECK_EQ_INT(open_mode(alpha, &keep), 0);
+	/* Its attributes were given: the page cache, pages dropped at the first open. */
+	CHECK_EQ_INT(walk("keys/alpha", &e), alpha);
+	CHECK(e.version != 0);
+	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
+	CHECK_EQ_INT(keep, 0);
+	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
+	CHECK_EQ_INT(keep, 1);
+	CHECK_EQ_INT(n_notes, 0);
+	/* A secret set: its pages are taken back; the new bytes are served straight
+	 * until their size reaches the kernel. */
+	CHECK_EQ_INT(ns_set_secret(ns, "k-alpha", "xai-NEWSECRET"), 0);
+	CHECK(noted("inode", alpha, NULL));
+	CHECK_EQ_INT(open_mode(alpha, &keep), 0);
+	n_notes = 0;
+	CHECK_EQ_INT(ns_getattr(ns, alpha, &e), 0);
+	CHECK_EQ_INT(n_notes, 0);	/* already taken back: no second invalidation */
+	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
+	CHECK_EQ_INT(keep, 0);		/* pages of the version before are dropped */
+	/* An older page-cache handle reading after a newer open took over:
+	 * its pages are taken back, and the next open starts from none. */
+	{
+		struct ns_file *old = NULL, *cur = NULL;
+
+		CHECK_EQ_INT(ns_open(ns, alpha, O_RDONLY, &old), 0);
+		CHECK(old && !old->direct_io && old->ino == alpha);
+		ns_forget_secret(ns, "k-alpha");
+		CHECK(noted("inode", alpha, NULL));
+		CHECK_EQ_INT(ns_getattr(ns, alpha, &e), 0);
+		CHECK_EQ_INT(ns_open(ns, alpha, O_RDONLY, &cur), 0);
+		CHECK(cur && !cur->direct_io && !cur->keep_cache);
+		n_notes = 0;
+		ns_read_done(ns, cur->ino, cur->version);
+		CHECK_EQ_INT(n_notes, 0);
+		ns_read_done(ns, old->ino, old->version);
+		CHECK(noted("inode", alpha, NULL));
+		ns_release(cur);
+		ns_release(old);
+		CHECK_EQ_INT(open_mode(alpha, &keep), 1);
+		CHECK_EQ_INT(keep, 0);
+	}
+	/* A version given without a hook having run (e.g. a stale answer) still
+	 * takes the old pages back. */
+	n_notes = 0;
+	inode_set_shown(itab, alpha, 12345);
+	CHECK_EQ_INT(ns_getattr(ns, alpha, &e), 0);
+	CHECK(noted("inode", alpha, NULL));
+	teardown();
+}
+
+static void test_relisting_invalidates_what_changed(void)
+{
+	static const char keys2_json[] =
+		"{\"apiKeys\":["
+		"{\"apiKeyId\":\"k-alpha\",\"name\":\"alpha\",\"qps\":9},"	/* changed */
+		"{\"apiKeyId\":\"k-beta\",\"name\":\"beta2\"},"		/* renamed */
+		"{\"apiKeyId\":\"k-slash\",\"name\":\"a/b\"},"
+		"{\"apiKeyId\":\"k-new\",\"name\":\"fresh\"}"			/* new */
+		"]}";	/* k-dotdot, k-dup*, k-esc gone */
+	struct ns_entry e;
+	uint64_t dir, alpha, beta, slash, esc;
+
+	TEST_CTX("relisting invalidates what changed");
+	setup(1);
+	n_notes = 0;
+	ns_set_notify(ns, &(struct ns_notify){ note_entry, note_inode, NULL });
+	dir = walk("keys", &e);
+	alpha = walk("keys/alpha", &e);
+	beta = walk("keys/beta", &e);
+	slash = walk("keys/a%2Fb", &e);
+	esc = walk("keys/%1B[31mred", &e);
+	CHECK(dir && alpha && beta && slash && esc);
+	CHECK_EQ_INT(n_notes, 0);
+	prime(cache, "keys", listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	CHECK(noted("inode", alpha, NULL));
+	CHECK(!noted("entry", dir, "alpha"));
+	CHECK(noted("entry", dir, "beta"));
+	CHECK(noted("entry", dir, "beta2"));
+	CHECK(noted("inode", beta, NULL));
+	CHECK(!noted("inode", slash, NULL));
+	CHECK(!noted("entry", dir, "a%2Fb"));
+	CHECK(noted("entry", dir, "fresh"));
+	CHECK(noted("entry", dir, "%1B[31mred"));
+	CHECK(noted("inode", esc, NULL));
+	/* The same listing again: nothing to take back. */
+	n_notes = 0;
+	prime(cache, "keys", listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	CHECK_EQ_INT(n_notes, 0);
+	/* A rendering that changes: its inode; one that does not: nothing. */
+	walk("usage", &e);
+	n_notes = 0;
+	prime(cache, "usage", NULL, usage_text, strlen(usage_text));
+	CHECK_EQ_INT(n_notes, 0);
+	prime(cache, "usage", NULL, "{}\n", 3);
+	CHECK(noted("inode", e.ino, NULL));
+	/* Documents: the metadata file's entry and inode go with the document's. */
+	walk("collections/Docs/documents", NULL);
+	walk("collections/Docs/metadata/report.pdf.json", &e);
+	n_notes = 0;
+	prime(cache, "documents/collection_1",
+	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5), NULL, 0);
+	CHECK(noted("inode", e.ino, NULL));
+	CHECK(noted("entry", ns_dir_ino(ns, NODE_META_DIR, "collection_1"),
+		    "report.pdf.json"));
+	CHECK(noted("entry", ns_dir_ino(ns, NODE_DOCS_DIR, "collection_1"),
+		    "notes.txt"));
+	teardown();
+}
+
 int main(void)
 {
 	test_modes();
@@ -694,5 +861,7 @@ int main(void)
 	test_search_names();
 	test_readdir();
 	test_readdir_plus();
+	test_page_cache_rule();
+	test_relisting_invalidates_what_changed();
 	return test_done();
 }
