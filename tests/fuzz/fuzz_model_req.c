@@ -78,10 +78,31 @@ void fm_key_create(const struct fuzz_parts *p)
 	free(name);
 }
 
+/* Each update names an operation the API knows and a definition with a key. */
+static void check_fielddef_updates(struct json_object *a)
+{
+	size_t n;
+
+	FUZZ_CHECK(json_object_is_type(a, json_type_array));
+	n = json_object_array_length(a);
+	FUZZ_CHECK(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *u = json_object_array_get_idx(a, i), *d = NULL;
+		const char *op = fm_member_str(u, "operation");
+
+		FUZZ_CHECK(op && (strcmp(op, "FIELD_DEFINITION_ADD") == 0 ||
+				  strcmp(op, "FIELD_DEFINITION_DELETE") == 0));
+		FUZZ_CHECK(json_object_object_get_ex(u, "field_definition", &d) &&
+			   json_object_is_type(d, json_type_object));
+		FUZZ_CHECK(fm_member_str(d, "key") && *fm_member_str(d, "key"));
+	}
+}
+
 void fm_update(int key, const struct fuzz_parts *p)
 {
 	static const char *const coll_fields[] = {
-		"collection_name", "collection_description", "chunk_configuration", NULL
+		"collection_name", "collection_description", "chunk_configuration",
+		"field_definition_updates", NULL
 	};
 	char *cur = fuzz_dup_exact(p->p[0], p->len[0]);
 	const char *in_p = p->n > 1 ? p->p[1] : "";
@@ -112,10 +133,11 @@ void fm_update(int key, const struct fuzz_parts *p)
 			json_object_object_foreach(o, field, v) {
 				size_t i;
 
-				(void)v;
 				for (i = 0; coll_fields[i] && strcmp(field, coll_fields[i]); i++)
 					;
 				FUZZ_CHECK(coll_fields[i] != NULL);
+				if (strcmp(field, "field_definition_updates") == 0)
+					check_fielddef_updates(v);
 				n++;
 			}
 			FUZZ_CHECK(n > 0);
