@@ -146,7 +146,19 @@ static int same_as_current(struct json_object *cur, const struct field *f,
 	return same;
 }
 
-int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out)
+/*
+ * A field's rule in a create request: -EINVAL refuses the value, else 0 with
+ * *wire set to the name it is sent under (f->wire unless the rule says).
+ */
+typedef int (*create_rule)(const struct field *f, struct json_object *v, const char **wire);
+
+/*
+ * The body of a create from the user's JSON: name_wire is set to name (the
+ * file's name; the JSON may repeat it but not change it), every other member
+ * must be a field of t with the right type, given once, and pass rule.
+ */
+static int create_body(const struct field *t, const char *name_wire, const char *name,
+		       create_rule rule, const char *in, size_t in_len, struct model_change *out)
 {
 	struct json_object *o = NULL, *req = NULL;
 	int rc;
@@ -160,24 +172,27 @@ int model_key_create(const char *name, const char *in, size_t in_len, struct mod
 		rc = -ENOMEM;
 		goto out;
 	}
-	mj_put_member(req, "name", json_object_new_string(name), &rc);
+	mj_put_member(req, name_wire, json_object_new_string(name), &rc);
 	json_object_object_foreach(o, k, v) {
-		const struct field *f = find_field(key_fields, k);
+		const struct field *f = find_field(t, k);
+		const char *wire = f ? f->wire : NULL;
 
 		if (rc < 0)
 			break;
-		if (!f || strcmp(f->wire, "disabled") == 0 || !type_ok(f, v)) {
+		if (!f || !type_ok(f, v) || (rule && rule(f, v, &wire) < 0)) {
 			rc = bad_field(out, k);
 			break;
 		}
-		if (strcmp(f->wire, "name") == 0) {
+		if (strcmp(f->wire, name_wire) == 0) {
 			if (strcmp(json_object_get_string(v), name) != 0)
 				rc = bad_field(out, k);
 			continue;
 		}
-		/* The create request spells the ACL list "acls". */
-		mj_put_member(req, strcmp(f->wire, "aclStrings") == 0 ? "acls" : f->wire,
-			      wire_value(f, v), &rc);
+		if (mj_member(req, wire, NULL)) {	/* two spellings of one field */
+			rc = bad_field(out, k);
+			break;
+		}
+		mj_put_member(req, wire, wire_value(f, v), &rc);
 	}
 	if (rc == 0)
 		rc = mj_render(req, &out->body, NULL);
@@ -185,6 +200,22 @@ out:
 	json_object_put(o);
 	json_object_put(req);
 	return rc;
+}
+
+/* Keys are created enabled, and the create request spells the ACL list "acls". */
+static int key_create_rule(const struct field *f, struct json_object *v, const char **wire)
+{
+	(void)v;
+	if (strcmp(f->wire, "disabled") == 0)
+		return -EINVAL;
+	if (strcmp(f->wire, "aclStrings") == 0)
+		*wire = "acls";
+	return 0;
+}
+
+int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out)
+{
+	return create_body(key_fields, "name", name, key_create_rule, in, in_len, out);
 }
 
 /* Whether the comma-separated mask already names field. */
@@ -436,47 +467,17 @@ static int fielddef_updates(struct json_object *cur, struct json_object *in,
 	return rc;
 }
 
+static int coll_create_rule(const struct field *f, struct json_object *v, const char **wire)
+{
+	(void)wire;
+	return strcmp(f->wire, "field_definitions") == 0 && !fielddefs_ok(v) ? -EINVAL : 0;
+}
+
 int model_collection_create(const char *name, const char *in, size_t in_len,
 			    struct model_change *out)
 {
-	struct json_object *o = NULL, *req = NULL;
-	int rc;
-
-	change_init(out);
-	rc = parse_input(in, in_len, &o, out);
-	if (rc < 0)
-		return rc;
-	req = json_object_new_object();
-	if (!req) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	mj_put_member(req, "collection_name", json_object_new_string(name), &rc);
-	json_object_object_foreach(o, k, v) {
-		const struct field *f = find_field(coll_create_fields, k);
-
-		if (rc < 0)
-			break;
-		if (!f || !type_ok(f, v) ||
-		    (strcmp(f->wire, "collection_name") != 0 && mj_member(req, f->wire, NULL)) ||
-		    (strcmp(f->wire, "field_definitions") == 0 && !fielddefs_ok(v))) {
-			rc = bad_field(out, k);
-			break;
-		}
-		/* The name is the file's: a different one in the JSON is a mistake. */
-		if (strcmp(f->wire, "collection_name") == 0) {
-			if (strcmp(json_object_get_string(v), name) != 0)
-				rc = bad_field(out, k);
-			continue;
-		}
-		mj_put_member(req, f->wire, json_object_get(v), &rc);
-	}
-	if (rc == 0)
-		rc = mj_render(req, &out->body, NULL);
-out:
-	json_object_put(o);
-	json_object_put(req);
-	return rc;
+	return create_body(coll_create_fields, "collection_name", name, coll_create_rule, in,
+			   in_len, out);
 }
 
 int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
