@@ -26,7 +26,7 @@
 #include <time.h>
 #include "http.h"
 #include "model.h"
-#include "res.h"
+#include "reslist.h"
 
 struct api;
 
@@ -204,7 +204,7 @@ void api_http_stats(const struct api *a, struct http_stats *out);
 uint64_t api_route_count(const struct api *a, enum api_route r);
 const char *api_route_name(enum api_route r);
 
-/* ---- the rest of the account (api_acct.c) ---- */
+/* ---- the rest of the account (api_account.c) ---- */
 
 /*
  * POST api.x.ai/v1/documents/search with the inference key; body is the

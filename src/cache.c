@@ -11,7 +11,7 @@
 #include "log.h"
 #include "model.h"
 #include "names.h"
-#include "spool.h"
+#include "anonfile.h"
 
 #define CACHE_BUCKETS 1024
 
@@ -698,7 +698,7 @@ static int cache_fill_document(void *ctx, const char *file_id, int fd, uint64_t 
 }
 
 int cache_open_document(struct cache *c, const char *file_id, const char *hash,
-			struct blobs_dl **dl)
+			struct doccache_dl **dl)
 {
 	uint64_t bytes = 0;
 	int fd, rc;
@@ -706,11 +706,11 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 	*dl = NULL;
 	if (!c->api)
 		return -ENOTCONN;
-	if (c->o.blobs) {
+	if (c->o.doccache) {
 		/* Readers of one uncached document share one download. */
-		fd = blobs_open_async(c->o.blobs, file_id, hash, cache_fill_document, c, dl);
+		fd = doccache_open_async(c->o.doccache, file_id, hash, cache_fill_document, c, dl);
 	} else {
-		fd = spool_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
+		fd = anonfile_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
 		rc = fd < 0 ? fd : api_download_file(c->api, file_id, fd, &bytes);
 		if (fd >= 0 && rc < 0) {
 			close(fd);
@@ -718,7 +718,7 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 		}
 	}
 	pthread_mutex_lock(&c->lock);
-	if (fd >= 0 && c->o.blobs && !*dl)
+	if (fd >= 0 && c->o.doccache && !*dl)
 		c->stats.doc_hits++;
 	else if (fd >= 0)
 		c->stats.doc_misses++;
@@ -728,8 +728,8 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 
 void cache_drop_all(struct cache *c)
 {
-	if (c->o.blobs)
-		blobs_clear(c->o.blobs);
+	if (c->o.doccache)
+		doccache_clear(c->o.doccache);
 	pthread_mutex_lock(&c->lock);
 	c->generation++;
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)

@@ -33,8 +33,8 @@
 #include <stdint.h>
 #include <time.h>
 #include "api.h"
-#include "blobs.h"
-#include "res.h"
+#include "doccache.h"
+#include "reslist.h"
 
 struct cache;
 
@@ -65,8 +65,8 @@ struct cache_opts {
 	double ttl;		/* seconds for listings; 0 = every read fetches */
 	double live_ttl;	/* seconds for usage and billing */
 	size_t max_entries;	/* bound on entries (LRU eviction of idle ones) */
-	struct blobs *blobs;	/* on-disk document bytes (borrowed); NULL: none */
-	const char *tmpdir;	/* spool directory when blobs is NULL */
+	struct doccache *doccache;	/* on-disk document bytes (borrowed); NULL: none */
+	const char *tmpdir;	/* spool directory when doccache is NULL */
 	double (*now)(void);	/* monotonic seconds; NULL = CLOCK_MONOTONIC */
 };
 
@@ -102,11 +102,11 @@ int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *
 /*
  * A read-only fd on a document's bytes, from the on-disk cache (keyed by
  * file id and content hash), or on the file a download is filling: then
- * *dl is set (release with blobs_dl_unref()) and readers must call
- * blobs_dl_wait() for the bytes they read. Returns fd or -errno.
+ * *dl is set (release with doccache_dl_unref()) and readers must call
+ * doccache_dl_wait() for the bytes they read. Returns fd or -errno.
  */
 int cache_open_document(struct cache *c, const char *file_id, const char *hash,
-			struct blobs_dl **dl);
+			struct doccache_dl **dl);
 
 /*
  * The generic getter behind the typed ones: the value stored under key, or

@@ -1,4 +1,4 @@
-/* fsops.c - FUSE low-level operations: decode, call ns, reply once; see fsops.h. */
+/* fsops.c - FUSE low-level operations: decode, call tree, reply once; see fsops.h. */
 #include "fsops.h"
 
 #include <errno.h>
@@ -44,7 +44,7 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = FSOPS_MAX_IO;
 }
 
-static void fsops_entry_param(const struct ns_entry *e, struct fuse_entry_param *p)
+static void fsops_entry_param(const struct tree_entry *e, struct fuse_entry_param *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ino = e->ino;
@@ -57,14 +57,14 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fuse_entry_param p;
-	struct ns_entry e;
+	struct tree_entry e;
 	int rc;
 
-	rc = ns_lookup(fs->ns, parent, name, &e);
+	rc = tree_lookup(fs->tree, parent, name, &e);
 	if (rc == -ENOENT) {
 		/* A negative entry: the kernel remembers the miss for a while. */
 		memset(&p, 0, sizeof(p));
-		p.entry_timeout = ns_is_probe(name) ? 3600 :
+		p.entry_timeout = tree_is_probe(name) ? 3600 :
 				  kernel_cache_miss(fs->kc, parent, name, fs->negative_ttl);
 		fuse_reply_entry(req, &p);
 		return;
@@ -75,12 +75,12 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	fsops_entry_param(&e, &p);
 	if (fuse_reply_entry(req, &p) != 0)
-		ns_forget(fs->ns, e.ino, 1);
+		tree_forget(fs->tree, e.ino, 1);
 }
 
 static void fsops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	ns_forget(fsops_of(req)->ns, ino, nlookup);
+	tree_forget(fsops_of(req)->tree, ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -89,14 +89,14 @@ static void fsops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 	struct fsops *fs = fsops_of(req);
 
 	for (size_t i = 0; i < count; i++)
-		ns_forget(fs->ns, f[i].ino, f[i].nlookup);
+		tree_forget(fs->tree, f[i].ino, f[i].nlookup);
 	fuse_reply_none(req);
 }
 
 static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ns_entry e;
-	int rc = ns_getattr(fsops_of(req)->ns, ino, &e);
+	struct tree_entry e;
+	int rc = tree_getattr(fsops_of(req)->tree, ino, &e);
 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -105,15 +105,15 @@ static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 }
 
 /*
- * An open file or directory: a read snapshot (ns), a write handle (wr) or a
+ * An open file or directory: a read snapshot (tree), a write handle (change) or a
  * directory snapshot. Every handle is on fs->handles from just before its
  * reply until RELEASE/RELEASEDIR, so the ones the kernel never released (a
  * SIGTERM or an unmount while files were open) are freed by fsops_stop().
  */
 struct fsops_fh {
-	struct ns_file *rf;
-	struct wr_file *wf;
-	struct ns_dir *dir;
+	struct tree_file *rf;
+	struct change_file *wf;
+	struct tree_dir *dir;
 	struct fsops_fh *prev, *next;	/* fs->handles; fs->lock */
 };
 
@@ -155,12 +155,12 @@ static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h, int commit)
 {
 	if (!h)
 		return;
-	ns_release(h->rf);
-	ns_closedir(h->dir);
+	tree_release(h->rf);
+	tree_closedir(h->dir);
 	if (h->wf && commit)
-		wr_release(fs->wr, h->wf);
+		change_release(fs->change, h->wf);
 	else if (h->wf)
-		wr_abandon(fs->wr, h->wf);
+		change_abandon(fs->change, h->wf);
 	free(h);
 }
 
@@ -168,7 +168,7 @@ static void fsops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = calloc(1, sizeof(*h));
-	int rc = h ? ns_opendir(fs->ns, ino, &h->dir) : -ENOMEM;
+	int rc = h ? tree_opendir(fs->tree, ino, &h->dir) : -ENOMEM;
 
 	if (rc < 0) {
 		free(h);
@@ -192,7 +192,7 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 				 struct fuse_file_info *fi, int plus)
 {
 	struct fsops *fs = fsops_of(req);
-	struct ns_dir *d = fsops_fh_of(fi)->dir;
+	struct tree_dir *d = fsops_fh_of(fi)->dir;
 	size_t cap = size < FSOPS_DIRBUF_MAX ? size : FSOPS_DIRBUF_MAX, used = 0;
 	char *buf = malloc(cap);
 	int rc = 0;
@@ -203,7 +203,7 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 	}
 	for (off_t o = off; ; o++) {
 		struct fuse_entry_param p;
-		struct ns_entry e;
+		struct tree_entry e;
 		const char *name;
 		size_t need;
 
@@ -212,10 +212,10 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 			name = o == 0 ? "." : "..";
 			e.st.st_mode = S_IFDIR;
 			e.st.st_ino = o == 0 ? ino : FUSE_ROOT_ID;
-		} else if ((size_t)(o - 2) >= ns_dir_count(d)) {
+		} else if ((size_t)(o - 2) >= tree_dir_count(d)) {
 			break;
 		} else {
-			rc = ns_dir_entry(fs->ns, d, (size_t)(o - 2), plus, &name, &e);
+			rc = tree_dir_entry(fs->tree, d, (size_t)(o - 2), plus, &name, &e);
 			if (rc < 0)
 				break;
 		}
@@ -229,7 +229,7 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 		}
 		if (need > cap - used) {
 			if (plus && e.ino)
-				ns_forget(fs->ns, e.ino, 1);
+				tree_forget(fs->tree, e.ino, 1);
 			break;
 		}
 		used += need;
@@ -269,7 +269,7 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	int sent;
 
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* Write handles bypass the page cache; read handles as ns decided (ns.h). */
+	/* Write handles bypass the page cache; read handles as tree decided (tree.h). */
 	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
 	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
@@ -292,10 +292,10 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (wr_wants_write(fi->flags))
-		rc = fs->read_only ? -EROFS : wr_open(fs->wr, ino, fi->flags, &h->wf);
+	if (change_wants_write(fi->flags))
+		rc = fs->read_only ? -EROFS : change_open(fs->change, ino, fi->flags, &h->wf);
 	else
-		rc = ns_open(fs->ns, ino, fi->flags, &h->rf);
+		rc = tree_open(fs->tree, ino, fi->flags, &h->rf);
 	if (rc < 0) {
 		free(h);
 		fuse_reply_err(req, -rc);
@@ -310,14 +310,14 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = calloc(1, sizeof(*h));
 	struct fuse_entry_param p;
-	struct ns_entry e;
+	struct tree_entry e;
 	int rc;
 
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = fs->read_only ? -EROFS : wr_create(fs->wr, parent, name, fi->flags, &e, &h->wf);
+	rc = fs->read_only ? -EROFS : change_create(fs->change, parent, name, fi->flags, &e, &h->wf);
 	if (rc < 0) {
 		free(h);
 		fuse_reply_err(req, -rc);
@@ -334,7 +334,7 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
  * returns, so the reply is made from a copy, wiped after (a key's bytes may
  * hold its secret).
  */
-static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct ns_file *f,
+static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct tree_file *f,
 				size_t size, off_t off)
 {
 	size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
@@ -351,7 +351,7 @@ static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct n
 	fuse_reply_buf(req, copy, n);
 	explicit_bzero(copy, n);
 	free(copy);
-	ns_read_done(fs->ns, ino, version);	/* req and perhaps f are gone */
+	tree_read_done(fs->tree, ino, version);	/* req and perhaps f are gone */
 }
 
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -359,17 +359,17 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
-	struct ns_file *f = h->rf;
+	struct tree_file *f = h->rf;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	ns_count_read(fs->ns);
+	tree_count_read(fs->tree);
 	if (h->wf) {
 		char *buf = malloc(size ? size : 1);
-		ssize_t n = buf ? wr_read(h->wf, buf, size, off) : -ENOMEM;
+		ssize_t n = buf ? change_read(h->wf, buf, size, off) : -ENOMEM;
 
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
@@ -384,7 +384,7 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (f->dl) {
 		/* A document still downloading: wait for the bytes asked for. */
-		int rc = blobs_dl_wait(f->dl, f->fd, (uint64_t)off + size);
+		int rc = doccache_dl_wait(f->dl, f->fd, (uint64_t)off + size);
 
 		if (rc < 0) {
 			fuse_reply_err(req, rc == -ENOMEM ? ENOMEM : EIO);
@@ -407,7 +407,7 @@ static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	n = wr_write(fsops_of(req)->wr, h->wf, buf, size, off);
+	n = change_write(fsops_of(req)->change, h->wf, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -418,7 +418,7 @@ static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
-	int rc = h->wf ? wr_flush(fs->wr, h->wf) : 0;
+	int rc = h->wf ? change_flush(fs->change, h->wf) : 0;
 
 	/*
 	 * close() returns once the kernel has forgotten what the commit made
@@ -469,13 +469,13 @@ static void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fi ? fsops_fh_of(fi) : NULL;
-	struct ns_entry e;
+	struct tree_entry e;
 	int rc;
 
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
 	/* Modes, owners and atimes mean nothing to the API: accepted, ignored. */
-	rc = wr_setattr(fs->wr, ino, h ? h->wf : NULL, attr, !!(to_set & FUSE_SET_ATTR_SIZE),
+	rc = change_setattr(fs->change, ino, h ? h->wf : NULL, attr, !!(to_set & FUSE_SET_ATTR_SIZE),
 			!!(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)), &e);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -506,8 +506,8 @@ static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 {
 	struct fsops *fs = fsops_of(req);
 	struct fuse_entry_param p;
-	struct ns_entry e;
-	int rc = wr_mkdir(fs->wr, parent, name, &e);
+	struct tree_entry e;
+	int rc = change_mkdir(fs->change, parent, name, &e);
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -515,23 +515,23 @@ static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	}
 	fsops_entry_param(&e, &p);
 	if (fuse_reply_entry(req, &p) != 0)
-		ns_forget(fs->ns, e.ino, 1);
+		tree_forget(fs->tree, e.ino, 1);
 }
 
 static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -wr_unlink(fsops_of(req)->wr, parent, name));
+	fuse_reply_err(req, -change_unlink(fsops_of(req)->change, parent, name));
 }
 
 static void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -wr_rmdir(fsops_of(req)->wr, parent, name));
+	fuse_reply_err(req, -change_rmdir(fsops_of(req)->change, parent, name));
 }
 
 static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -wr_rename(fsops_of(req)->wr, parent, name, newparent, newname,
+	fuse_reply_err(req, -change_rename(fsops_of(req)->change, parent, name, newparent, newname,
 				       flags));
 }
 
@@ -554,7 +554,7 @@ static void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 {
 	char *val = NULL;
 	size_t len = 0;
-	int rc = xattr_get(fsops_of(req)->ns, ino, name, &val, &len);
+	int rc = xattr_get(fsops_of(req)->tree, ino, name, &val, &len);
 
 	fsops_reply_xattr(req, rc, val, len, size);
 	free(val);
@@ -564,7 +564,7 @@ static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char *val = NULL;
 	size_t len = 0;
-	int rc = xattr_list(fsops_of(req)->ns, ino, &val, &len);
+	int rc = xattr_list(fsops_of(req)->tree, ino, &val, &len);
 
 	fsops_reply_xattr(req, rc, val, len, size);
 	free(val);
@@ -573,7 +573,7 @@ static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			   const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, -wr_setxattr(fsops_of(req)->wr, ino, name, value, size));
+	fuse_reply_err(req, -change_setxattr(fsops_of(req)->change, ino, name, value, size));
 }
 
 static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -608,15 +608,15 @@ int fsops_start(struct fsops *fs, struct fuse_session *se)
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->handles = NULL;
 	fs->tracking = 1;
-	wr_set_notify(fs->wr, &(struct wr_notify){ fsops_note_entry, fsops_note_inode,
+	change_set_notify(fs->change, &(struct change_notify){ fsops_note_entry, fsops_note_inode,
 						   fsops_note_refresh, kc });
-	ns_set_notify(fs->ns, &(struct ns_notify){ fsops_note_entry, fsops_note_inode, kc });
+	tree_set_notify(fs->tree, &(struct tree_notify){ fsops_note_entry, fsops_note_inode, kc });
 	return 0;
 }
 
 void fsops_refresh(struct fsops *fs)
 {
-	wr_refresh(fs->wr);
+	change_refresh(fs->change);
 	kernel_cache_drain(fs->kc);
 }
 
@@ -624,8 +624,8 @@ void fsops_stop(struct fsops *fs)
 {
 	if (!fs || !fs->kc)
 		return;
-	wr_set_notify(fs->wr, &(struct wr_notify){ NULL, NULL, NULL, NULL });
-	ns_set_notify(fs->ns, &(struct ns_notify){ NULL, NULL, NULL });
+	change_set_notify(fs->change, &(struct change_notify){ NULL, NULL, NULL, NULL });
+	tree_set_notify(fs->tree, &(struct tree_notify){ NULL, NULL, NULL });
 	kernel_cache_stop(fs->kc);
 	fs->kc = NULL;
 	/* The loop has ended: no request runs. Handles never released go now. */

@@ -43,7 +43,7 @@ enum node_kind {
 	NODE_META_DIR,
 	NODE_DOC,
 	NODE_DOC_META,
-	NODE_LOCAL,	/* a file only in the mount (local.h); id "local:<n>" */
+	NODE_LOCAL,	/* a file only in the mount (scratch.h); id "local:<n>" */
 	NODE_CTL_DIR,	/* .xaifs/ */
 	NODE_CTL_STATS,	/* .xaifs/stats */
 	NODE_CTL_REFRESH,	/* .xaifs/refresh */
@@ -87,7 +87,7 @@ uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *ci
 
 /*
  * Versions of a file's bytes (hashes, never 0; 0 = none or unknown), for
- * ns's page cache rule (ns.h, "The page cache"). inode_set_shown() records
+ * tree's page cache rule (tree.h, "The page cache"). inode_set_shown() records
  * the version whose size the kernel was last given for ino and returns the
  * one before; inode_shown() reads it. inode_page_open() records the version
  * of an open that uses the page cache and returns whether the last such

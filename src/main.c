@@ -1,6 +1,6 @@
 /*
  * main.c - startup and teardown only:
- * config -> log -> http -> api (credential check) -> cache -> inodes -> ns
+ * config -> log -> http -> api (credential check) -> cache -> inodes -> tree
  * -> FUSE session -> loop, and back down in reverse order; the service
  * manager (sdnotify) hears READY=1 before the loop and STOPPING=1 after it.
  */
@@ -16,17 +16,17 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "blobs.h"
+#include "doccache.h"
 #include "cache.h"
 #include "config.h"
 #include "fsops.h"
 #include "http.h"
 #include "inode.h"
-#include "local.h"
+#include "scratch.h"
 #include "log.h"
-#include "ns.h"
+#include "tree.h"
 #include "sdnotify.h"
-#include "wr.h"
+#include "change.h"
 
 /* SIGHUP drops every cache: the handler only posts; a thread does the work. */
 static sem_t main_hup_sem;
@@ -197,13 +197,13 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct inode_table *inodes = NULL;
-	struct local *local = NULL;
-	struct blobs *blobs = NULL;
-	struct wr *wr = NULL;
+	struct scratch *local = NULL;
+	struct doccache *doccache = NULL;
+	struct change *change = NULL;
 	struct cache *cache = NULL;
 	struct http *http = NULL;
 	struct api *api = NULL;
-	struct ns *ns = NULL;
+	struct tree *tree = NULL;
 	struct config cfg;
 	const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	int rc = 1;
@@ -242,32 +242,32 @@ int main(int argc, char *argv[])
 	if (main_check_credentials(&cfg, api) < 0)
 		goto out_http;
 	snprintf(main_status, sizeof(main_status), "team %s on %s", cfg.team_id, cfg.mountpoint);
-	blobs = blobs_new(cfg.cache_dir, tmpdir, cfg.cache_size);
-	if (!blobs) {
+	doccache = doccache_new(cfg.cache_dir, tmpdir, cfg.cache_size);
+	if (!doccache) {
 		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
 			cfg.cache_dir ? cfg.cache_dir : tmpdir, strerror(errno));
 		goto out_http;
 	}
-	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, blobs,
+	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, doccache,
 						     tmpdir, NULL });
 	inodes = inode_table_new();
-	local = inodes ? local_new(inodes, tmpdir) : NULL;
-	ns = cache && local ? ns_new(cache, inodes, local, &(struct ns_opts){ cfg.uid, cfg.gid,
+	local = inodes ? scratch_new(inodes, tmpdir) : NULL;
+	tree = cache && local ? tree_new(cache, inodes, local, &(struct tree_opts){ cfg.uid, cfg.gid,
 				     cfg.cache_ttl, cfg.live_ttl, tmpdir, cfg.umask,
 				     cfg.read_only }) : NULL;
-	wr = ns ? wr_new(ns, cache, local, cfg.read_only, tmpdir) : NULL;
-	if (!wr)
+	change = tree ? change_new(tree, cache, local, cfg.read_only, tmpdir) : NULL;
+	if (!change)
 		goto out_http;
-	rc = main_run(&cfg, &args, &(struct fsops){ .ns = ns, .wr = wr, .read_only = cfg.read_only,
+	rc = main_run(&cfg, &args, &(struct fsops){ .tree = tree, .change = change, .read_only = cfg.read_only,
 				     .negative_ttl = cfg.cache_ttl },
 		      cache);
 out_http:
-	wr_free(wr);
-	ns_free(ns);
-	local_free(local);
+	change_free(change);
+	tree_free(tree);
+	scratch_free(local);
 	inode_table_free(inodes);
 	cache_free(cache);
-	blobs_free(blobs);
+	doccache_free(doccache);
 	api_free(api);
 	http_free(http);
 	http_global_cleanup();

@@ -4,7 +4,7 @@
  * json-c reference rules, relied on everywhere below:
  *  - a parse result and every json_object_new_*() value start with one
  *    reference, owned by us until given away;
- *  - children found with json_object_object_get_ex() (mj_member()) or
+ *  - children found with json_object_object_get_ex() (member()) or
  *    json_object_array_get_idx() are borrowed: never put them;
  *  - json_object_object_add() and json_object_array_add() steal the value's
  *    reference on success; on failure we still own it and put it.
@@ -66,25 +66,25 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = mj_parse_object(body, len, &root);
+	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	scope = mj_member_str(root, "scope", NULL);
-	scope_id = mj_member_str(root, "scopeId", "scope_id");
-	team = mj_member_str(root, "teamId", "team_id");
+	scope = member_str(root, "scope", NULL);
+	scope_id = member_str(root, "scopeId", "scope_id");
+	team = member_str(root, "teamId", "team_id");
 	if (!scope)
 		scope = "";
-	if (mj_nonempty(scope_id) && (!*scope || !strcmp(scope, "SCOPE_TEAM") ||
+	if (nonempty(scope_id) && (!*scope || !strcmp(scope, "SCOPE_TEAM") ||
 				   !strcmp(scope, "SCOPE_UNSPECIFIED")))
 		pick = scope_id;
-	else if (mj_nonempty(team))
+	else if (nonempty(team))
 		pick = team;
-	else if (mj_nonempty(scope_id) && strcmp(scope, "SCOPE_ORGANIZATION") != 0)
+	else if (nonempty(scope_id) && strcmp(scope, "SCOPE_ORGANIZATION") != 0)
 		pick = scope_id;	/* an organization's id is never a team's */
-	out->team_id = mj_dup_or_empty(pick);
-	out->scope = mj_dup_or_empty(scope);
-	out->key_id = mj_dup_or_empty(mj_member_str(root, "apiKeyId", "api_key_id"));
-	out->name = mj_dup_or_empty(mj_member_str(root, "name", NULL));
+	out->team_id = dup_or_empty(pick);
+	out->scope = dup_or_empty(scope);
+	out->key_id = dup_or_empty(member_str(root, "apiKeyId", "api_key_id"));
+	out->name = dup_or_empty(member_str(root, "name", NULL));
 	if (!out->team_id || !out->scope || !out->key_id || !out->name) {
 		whoami_release(out);
 		rc = -ENOMEM;
@@ -118,10 +118,10 @@ static int parse_page(const char *body, size_t len, struct reslist *out,
 
 	if (next)
 		*next = NULL;
-	rc = mj_parse_object(body, len, &root);
+	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	arr = mj_member(root, k->list[0], k->list[1]);
+	arr = member(root, k->list[0], k->list[1]);
 	if (arr && !json_object_is_type(arr, json_type_array)) {
 		rc = -EIO;
 		goto out;
@@ -139,8 +139,8 @@ static int parse_page(const char *body, size_t len, struct reslist *out,
 			goto out;
 	}
 	rc = 0;
-	tok = mj_member_str(root, k->token[0], k->token[1]);
-	if (mj_nonempty(tok) && next) {
+	tok = member_str(root, k->token[0], k->token[1]);
+	if (nonempty(tok) && next) {
 		nt = strdup(tok);
 		if (!nt)
 			rc = -ENOMEM;
@@ -153,18 +153,18 @@ out:
 
 static int key_entry(struct json_object *o, struct res *r)
 {
-	const char *id = mj_member_str(o, "apiKeyId", "api_key_id");
+	const char *id = member_str(o, "apiKeyId", "api_key_id");
 	int64_t t;
 
-	if (!mj_nonempty(id))
+	if (!nonempty(id))
 		return 1;
 	/* the secret never reaches a rendering (id is another member) */
 	json_object_object_del(o, "apiKey");
 	json_object_object_del(o, "api_key");
-	t = mj_member_time(o, "modifyTime", "modify_time");
+	t = member_time(o, "modifyTime", "modify_time");
 	if (!t)
-		t = mj_member_time(o, "createTime", "create_time");
-	if (mj_res_init(r, id, mj_member_str(o, "name", NULL), o) < 0)
+		t = member_time(o, "createTime", "create_time");
+	if (res_init_from(r, id, member_str(o, "name", NULL), o) < 0)
 		return -ENOMEM;
 	r->mtime = t;
 	return 0;
@@ -172,37 +172,37 @@ static int key_entry(struct json_object *o, struct res *r)
 
 static int collection_entry(struct json_object *o, struct res *r)
 {
-	const char *id = mj_member_str(o, "collection_id", "collectionId");
-	const char *name = mj_member_str(o, "collection_name", "collectionName");
+	const char *id = member_str(o, "collection_id", "collectionId");
+	const char *name = member_str(o, "collection_name", "collectionName");
 	int64_t c;
 
-	if (!mj_nonempty(id))
+	if (!nonempty(id))
 		return 1;
-	if (mj_res_init(r, id, name, o) < 0)
+	if (res_init_from(r, id, name, o) < 0)
 		return -ENOMEM;
-	r->mtime = mj_member_time(o, "created_at", "createdAt");
-	if (mj_member_int64(o, "documents_count", "documentsCount", &c) == 0 && c > 0)
+	r->mtime = member_time(o, "created_at", "createdAt");
+	if (member_int64(o, "documents_count", "documentsCount", &c) == 0 && c > 0)
 		r->count = c;
 	return 0;
 }
 
 static int document_entry(struct json_object *o, struct res *r)
 {
-	struct json_object *fm = mj_member(o, "file_metadata", "fileMetadata");
-	const char *id = mj_member_str(fm, "file_id", "fileId");
+	struct json_object *fm = member(o, "file_metadata", "fileMetadata");
+	const char *id = member_str(fm, "file_id", "fileId");
 	int64_t s;
 
-	if (!mj_nonempty(id))
+	if (!nonempty(id))
 		return 1;
-	if (mj_res_init(r, id, mj_member_str(fm, "name", NULL), o) < 0)
+	if (res_init_from(r, id, member_str(fm, "name", NULL), o) < 0)
 		return -ENOMEM;
-	if (mj_nonempty(mj_member_str(fm, "hash", NULL)) &&
-	    !(r->hash = strdup(mj_member_str(fm, "hash", NULL)))) {
+	if (nonempty(member_str(fm, "hash", NULL)) &&
+	    !(r->hash = strdup(member_str(fm, "hash", NULL)))) {
 		res_release(r);
 		return -ENOMEM;
 	}
-	r->mtime = mj_member_time(fm, "created_at", "createdAt");
-	if (mj_member_int64(fm, "size_bytes", "sizeBytes", &s) == 0 && s >= 0)
+	r->mtime = member_time(fm, "created_at", "createdAt");
+	if (member_int64(fm, "size_bytes", "sizeBytes", &s) == 0 && s >= 0)
 		r->size = s;
 	return 0;
 }
@@ -278,7 +278,7 @@ static int push_unique(struct json_object *a, const char *s)
 	for (i = 0; i < n; i++)
 		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s))
 			return 0;
-	return mj_array_push(a, json_object_new_string(s));
+	return array_push(a, json_object_new_string(s));
 }
 
 /* First sighting of a model: tag it and remember it. */
@@ -287,11 +287,11 @@ static int models_first(struct models *m, struct json_object *model,
 {
 	int rc = 0;
 
-	mj_put_member(model, "modelType", json_object_new_string(type), &rc);
-	mj_put_member(model, "clusters", json_object_new_array(), &rc);
-	mj_put_ref(m->seen, name, model, &rc);
+	put_member(model, "modelType", json_object_new_string(type), &rc);
+	put_member(model, "clusters", json_object_new_array(), &rc);
+	put_ref(m->seen, name, model, &rc);
 	if (rc == 0)
-		rc = mj_array_push(m->order, json_object_get(model));
+		rc = array_push(m->order, json_object_get(model));
 	return rc;
 }
 
@@ -305,18 +305,18 @@ struct region {
 static int models_take(struct models *m, struct json_object *model,
 		       const char *type, struct region *rg)
 {
-	const char *name = mj_member_str(model, "name", NULL);
+	const char *name = member_str(model, "name", NULL);
 	struct json_object *prev = NULL;
 	int rc = 0;
 
-	if (!json_object_is_type(model, json_type_object) || !mj_nonempty(name))
+	if (!json_object_is_type(model, json_type_object) || !nonempty(name))
 		return 0;
 	/* listed twice in one cluster: everything below is done already */
 	if (json_object_object_get_ex(rg->seen, name, NULL))
 		return 0;
-	mj_put_ref(rg->seen, name, NULL, &rc);
+	put_ref(rg->seen, name, NULL, &rc);
 	if (rc == 0)
-		rc = mj_array_push(rg->models, json_object_new_string(name));
+		rc = array_push(rg->models, json_object_new_string(name));
 	if (rc < 0)
 		return rc;
 	if (!json_object_object_get_ex(m->seen, name, &prev)) {
@@ -326,7 +326,7 @@ static int models_take(struct models *m, struct json_object *model,
 	/* a model's cluster list is short; the scan only guards against two
 	 * clusters sent with the same clusterName */
 	if (rc == 0 && *rg->cname)
-		rc = push_unique(mj_member(prev, "clusters", NULL), rg->cname);
+		rc = push_unique(member(prev, "clusters", NULL), rg->cname);
 	return rc;
 }
 
@@ -349,15 +349,15 @@ static int region_open(struct models *m, struct region *rg)
 
 	rg->models = json_object_new_array();
 	rg->seen = json_object_new_object();
-	if (!rg->models || !rg->seen || mj_array_push(m->regions, o) < 0) {
+	if (!rg->models || !rg->seen || array_push(m->regions, o) < 0) {
 		if (!rg->models || !rg->seen)
 			json_object_put(o);	/* else array_push put it */
 		json_object_put(rg->models);
 		return -ENOMEM;
 	}
 	/* o and rg->models stay valid as borrowed children of m->regions */
-	mj_put_member(o, "clusterName", json_object_new_string(rg->cname), &rc);
-	mj_put_member(o, "models", rg->models, &rc);
+	put_member(o, "clusterName", json_object_new_string(rg->cname), &rc);
+	put_member(o, "models", rg->models, &rc);
 	return rc;
 }
 
@@ -369,7 +369,7 @@ static int models_cluster(struct models *m, struct json_object *cluster)
 	const char *type;
 	int rc;
 
-	rg.cname = mj_member_str(cluster, "clusterName", "cluster_name");
+	rg.cname = member_str(cluster, "clusterName", "cluster_name");
 	if (!rg.cname)
 		rg.cname = "";
 	rc = region_open(m, &rg);
@@ -396,8 +396,8 @@ static int models_append(struct models *m, struct reslist *out)
 
 	for (i = 0; i < n && rc == 0; i++) {
 		model = json_object_array_get_idx(m->order, i);
-		name = mj_member_str(model, "name", NULL);
-		rc = mj_res_init(&r, name, name, model);
+		name = member_str(model, "name", NULL);
+		rc = res_init_from(&r, name, name, model);
 		if (rc == 0)
 			rc = reslist_append(out, &r);
 	}
@@ -409,9 +409,9 @@ static int models_regions(struct models *m, char **regions, size_t *regions_len)
 	struct json_object *o = json_object_new_object();
 	int rc = o ? 0 : -ENOMEM;
 
-	mj_put_ref(o, "regions", m->regions, &rc);
+	put_ref(o, "regions", m->regions, &rc);
 	if (rc == 0 && regions)
-		rc = mj_render(o, regions, regions_len);
+		rc = render_json(o, regions, regions_len);
 	json_object_put(o);
 	return rc;
 }
@@ -428,11 +428,11 @@ int model_parse_models(const char *body, size_t len, struct reslist *out,
 		*regions = NULL;
 	if (regions_len)
 		*regions_len = 0;
-	rc = mj_parse_object(body, len, &root);
+	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
 	rc = -EIO;
-	clusters = mj_member(root, "clusterConfigs", "cluster_configs");
+	clusters = member(root, "clusterConfigs", "cluster_configs");
 	if (clusters && !json_object_is_type(clusters, json_type_array))
 		goto out;
 	if (clusters)
@@ -469,7 +469,7 @@ out:
 static int parse_one(const char *body, size_t len, entry_fn fn, struct res *out)
 {
 	struct json_object *o = NULL;
-	int rc = mj_parse_object(body, len, &o);
+	int rc = parse_object(body, len, &o);
 
 	if (rc == 0)
 		rc = fn(o, out);
@@ -484,11 +484,11 @@ int model_parse_key(const char *body, size_t len, struct res *out, char **secret
 	int rc;
 
 	*secret = NULL;
-	rc = mj_parse_object(body, len, &o);
+	rc = parse_object(body, len, &o);
 	if (rc < 0)
 		return rc;
-	s = mj_member_str(o, "apiKey", "api_key");
-	if (mj_nonempty(s) && !(*secret = strdup(s)))
+	s = member_str(o, "apiKey", "api_key");
+	if (nonempty(s) && !(*secret = strdup(s)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = key_entry(o, out);
@@ -516,14 +516,14 @@ int model_parse_document(const char *body, size_t len, struct res *out)
 /* A file id anywhere an upload answer may carry one. */
 static const char *upload_answer_id(struct json_object *o)
 {
-	const char *id = mj_member_str(o, "file_id", "fileId");
+	const char *id = member_str(o, "file_id", "fileId");
 
-	if (!mj_nonempty(id))
-		id = mj_member_str(o, "id", NULL);
-	if (!mj_nonempty(id))
-		id = mj_member_str(mj_member(o, "file_metadata", "fileMetadata"), "file_id",
+	if (!nonempty(id))
+		id = member_str(o, "id", NULL);
+	if (!nonempty(id))
+		id = member_str(member(o, "file_metadata", "fileMetadata"), "file_id",
 				   "fileId");
-	return mj_nonempty(id) ? id : NULL;
+	return nonempty(id) ? id : NULL;
 }
 
 int model_parse_upload_answer(const char *body, size_t len, struct res *out, char **id)
@@ -532,10 +532,10 @@ int model_parse_upload_answer(const char *body, size_t len, struct res *out, cha
 	int rc;
 
 	*id = NULL;
-	if (mj_parse_object(body, len, &o) < 0)
+	if (parse_object(body, len, &o) < 0)
 		return 1;	/* stored all the same: the 2xx says so */
-	fm = mj_member(o, "file_metadata", "fileMetadata");
-	if (mj_nonempty(mj_member_str(fm, "name", NULL))) {
+	fm = member(o, "file_metadata", "fileMetadata");
+	if (nonempty(member_str(fm, "name", NULL))) {
 		rc = document_entry(o, out);
 		if (rc <= 0) {
 			json_object_put(o);
@@ -555,7 +555,7 @@ int model_collection_set_count(struct res *r, int64_t count)
 	const char *k = "documents_count";
 	char *json = NULL, num[32];
 	size_t len = 0;
-	int rc = mj_parse_object(r->json, r->json_len, &o);
+	int rc = parse_object(r->json, r->json_len, &o);
 
 	if (rc < 0)
 		return rc;
@@ -568,9 +568,9 @@ int model_collection_set_count(struct res *r, int64_t count)
 	snprintf(num, sizeof(num), "%lld", (long long)count);
 	v = json_object_object_get_ex(o, k, &old) && json_object_is_type(old, json_type_string)
 		    ? json_object_new_string(num) : json_object_new_int64(count);
-	mj_put_member(o, k, v, &rc);
+	put_member(o, k, v, &rc);
 	if (rc == 0)
-		rc = mj_render(o, &json, &len);
+		rc = render_json(o, &json, &len);
 	json_object_put(o);
 	if (rc < 0)
 		return rc;
@@ -585,12 +585,12 @@ int model_parse_file_id(const char *body, size_t len, char **id)
 {
 	struct json_object *o = NULL;
 	const char *s;
-	int rc = mj_parse_object(body, len, &o);
+	int rc = parse_object(body, len, &o);
 
 	*id = NULL;
 	if (rc == 0) {
-		s = mj_member_str(o, "id", "file_id");
-		if (!mj_nonempty(s))
+		s = member_str(o, "id", "file_id");
+		if (!nonempty(s))
 			rc = -EIO;
 		else if (!(*id = strdup(s)))
 			rc = -ENOMEM;

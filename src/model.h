@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include "res.h"
+#include "reslist.h"
 
 /* GET /auth/management-keys/validation */
 struct whoami {

@@ -18,11 +18,11 @@
 #define RENDER_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
 		       JSON_C_TO_STRING_NOSLASHESCAPE)
 
-int mj_is_space(char c)
+int is_json_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
-int mj_is_digit(char c)
+int is_ascii_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
@@ -30,7 +30,7 @@ int mj_is_digit(char c)
  * Parse body as one JSON object followed by nothing but whitespace. *out is
  * the caller's (put it). -EIO for anything else, -ENOMEM if no tokener.
  */
-int mj_parse_object(const char *body, size_t len, struct json_object **out)
+int parse_object(const char *body, size_t len, struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -53,7 +53,7 @@ int mj_parse_object(const char *body, size_t len, struct json_object **out)
 	if (root && json_tokener_get_error(tok) == json_tokener_success &&
 	    json_object_is_type(root, json_type_object)) {
 		end = json_tokener_get_parse_end(tok);
-		while (end < len && mj_is_space(body[end]))
+		while (end < len && is_json_space(body[end]))
 			end++;
 		if (end == len) {
 			*out = root;
@@ -65,7 +65,7 @@ int mj_parse_object(const char *body, size_t len, struct json_object **out)
 	return *out ? 0 : -EIO;
 }
 /* Borrowed member under either spelling (k2 may be NULL); NULL if absent/null. */
-struct json_object *mj_member(struct json_object *o, const char *k1,
+struct json_object *member(struct json_object *o, const char *k1,
 				  const char *k2)
 {
 	struct json_object *v = NULL;
@@ -82,7 +82,7 @@ struct json_object *mj_member(struct json_object *o, const char *k1,
  * The string value of v, or NULL if v is not a string or holds a NUL byte
  * (which would silently cut an id or a name short).
  */
-const char *mj_str_value(struct json_object *v)
+const char *str_value(struct json_object *v)
 {
 	const char *s;
 
@@ -93,18 +93,18 @@ const char *mj_str_value(struct json_object *v)
 		return NULL;
 	return s;
 }
-const char *mj_member_str(struct json_object *o, const char *k1,
+const char *member_str(struct json_object *o, const char *k1,
 			      const char *k2)
 {
-	return mj_str_value(mj_member(o, k1, k2));
+	return str_value(member(o, k1, k2));
 }
 /* Strict decimal: optional sign, digits, nothing else, no overflow. */
-int mj_str_to_int64(const char *s, int64_t *out)
+int str_to_int64(const char *s, int64_t *out)
 {
 	char *end;
 	long long v;
 
-	if (!s || !(mj_is_digit(*s) || *s == '-' || *s == '+'))
+	if (!s || !(is_ascii_digit(*s) || *s == '-' || *s == '+'))
 		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -114,7 +114,7 @@ int mj_str_to_int64(const char *s, int64_t *out)
 	return 0;
 }
 /* An int64 sent as a JSON number or as a decimal string (proto3 int64). */
-int mj_int64_value(struct json_object *v, int64_t *out)
+int int64_value(struct json_object *v, int64_t *out)
 {
 	double d;
 
@@ -130,18 +130,18 @@ int mj_int64_value(struct json_object *v, int64_t *out)
 		*out = (int64_t)d;
 		return 0;
 	case json_type_string:
-		return mj_str_to_int64(mj_str_value(v), out);
+		return str_to_int64(str_value(v), out);
 	default:
 		return -EINVAL;
 	}
 }
-int mj_member_int64(struct json_object *o, const char *k1, const char *k2,
+int member_int64(struct json_object *o, const char *k1, const char *k2,
 			int64_t *out)
 {
-	return mj_int64_value(mj_member(o, k1, k2), out);
+	return int64_value(member(o, k1, k2), out);
 }
 /* A finite double sent as a number or a numeric string. */
-int mj_double_value(struct json_object *v, double *out)
+int double_value(struct json_object *v, double *out)
 {
 	const char *s;
 	char *end;
@@ -153,8 +153,8 @@ int mj_double_value(struct json_object *v, double *out)
 		d = json_object_get_double(v);
 		break;
 	case json_type_string:
-		s = mj_str_value(v);
-		if (!s || !*s || mj_is_space(*s))
+		s = str_value(v);
+		if (!s || !*s || is_json_space(*s))
 			return -EINVAL;
 		d = strtod(s, &end);
 		if (*end)
@@ -169,16 +169,16 @@ int mj_double_value(struct json_object *v, double *out)
 	return 0;
 }
 /* A timestamp (RFC 3339 string or Unix seconds); 0 when missing or bad. */
-int64_t mj_member_time(struct json_object *o, const char *k1,
+int64_t member_time(struct json_object *o, const char *k1,
 			   const char *k2)
 {
-	struct json_object *v = mj_member(o, k1, k2);
+	struct json_object *v = member(o, k1, k2);
 	int64_t t = 0;
 
 	if (json_object_is_type(v, json_type_string)) {
-		if (model_parse_time(mj_str_value(v), &t) < 0)
+		if (model_parse_time(str_value(v), &t) < 0)
 			t = 0;
-	} else if (mj_int64_value(v, &t) < 0) {
+	} else if (int64_value(v, &t) < 0) {
 		t = 0;
 	}
 	return t;
@@ -187,7 +187,7 @@ int64_t mj_member_time(struct json_object *o, const char *k1,
  * Add an owned value v under k. *rc keeps the first error, so a run of adds
  * is checked once at its end; v is put whenever it is not added.
  */
-void mj_put_member(struct json_object *o, const char *k,
+void put_member(struct json_object *o, const char *k,
 		       struct json_object *v, int *rc)
 {
 	if (*rc == 0 && v && json_object_object_add(o, k, v) == 0)
@@ -197,7 +197,7 @@ void mj_put_member(struct json_object *o, const char *k,
 		*rc = -ENOMEM;
 }
 /* Add a new reference to a borrowed value (NULL is written as null). */
-void mj_put_ref(struct json_object *o, const char *k,
+void put_ref(struct json_object *o, const char *k,
 		    struct json_object *borrowed, int *rc)
 {
 	if (*rc)
@@ -208,7 +208,7 @@ void mj_put_ref(struct json_object *o, const char *k,
 		*rc = -ENOMEM;
 	}
 }
-int mj_array_push(struct json_object *a, struct json_object *v)
+int array_push(struct json_object *a, struct json_object *v)
 {
 	if (v && json_object_array_add(a, v) == 0)
 		return 0;
@@ -216,7 +216,7 @@ int mj_array_push(struct json_object *a, struct json_object *v)
 	return -ENOMEM;
 }
 /* Pretty rendering plus '\n' into a new string. */
-int mj_render(struct json_object *o, char **out, size_t *out_len)
+int render_json(struct json_object *o, char **out, size_t *out_len)
 {
 	const char *s;
 	size_t n;
@@ -237,24 +237,24 @@ int mj_render(struct json_object *o, char **out, size_t *out_len)
 	return 0;
 }
 /* Fill r with copies of id and name and the rendering of obj. */
-int mj_res_init(struct res *r, const char *id, const char *name,
+int res_init_from(struct res *r, const char *id, const char *name,
 		    struct json_object *obj)
 {
 	memset(r, 0, sizeof(*r));
 	r->size = -1;
 	r->id = strdup(id);
 	r->raw_name = strdup(name ? name : "");
-	if (!r->id || !r->raw_name || mj_render(obj, &r->json, &r->json_len)) {
+	if (!r->id || !r->raw_name || render_json(obj, &r->json, &r->json_len)) {
 		res_release(r);
 		return -ENOMEM;
 	}
 	return 0;
 }
-int mj_nonempty(const char *s)
+int nonempty(const char *s)
 {
 	return s && *s;
 }
-char *mj_dup_or_empty(const char *s)
+char *dup_or_empty(const char *s)
 {
 	return strdup(s ? s : "");
 }

@@ -60,7 +60,7 @@ static int digits(const char *s, int n, int *out)
 	int i, v = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!mj_is_digit(s[i]))
+		if (!is_ascii_digit(s[i]))
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -91,7 +91,7 @@ int model_parse_time(const char *s, int64_t *out)
 
 	if (!s || !*s)
 		return -EINVAL;
-	if (mj_str_to_int64(s, out) == 0)
+	if (str_to_int64(s, out) == 0)
 		return 0;
 	/* each test runs only if the previous ones matched, so no overread */
 	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
@@ -102,9 +102,9 @@ int model_parse_time(const char *s, int64_t *out)
 		return -EINVAL;
 	p = s + 19;
 	if (*p == '.') {
-		if (!mj_is_digit(*++p))
+		if (!is_ascii_digit(*++p))
 			return -EINVAL;
-		while (mj_is_digit(*p))
+		while (is_ascii_digit(*p))
 			p++;
 	}
 	if (parse_zone(p, &east) < 0)
@@ -216,15 +216,15 @@ static double usage_total(struct json_object *series)
 
 	for (i = 0; i < n; i++) {
 		s = json_object_array_get_idx(series, i);
-		pts = mj_member(s, "dataPoints", "data_points");
+		pts = member(s, "dataPoints", "data_points");
 		if (!json_object_is_type(pts, json_type_array))
 			continue;
 		np = json_object_array_length(pts);
 		for (j = 0; j < np; j++) {
-			vals = mj_member(json_object_array_get_idx(pts, j), "values", NULL);
+			vals = member(json_object_array_get_idx(pts, j), "values", NULL);
 			if (json_object_is_type(vals, json_type_array) &&
 			    json_object_array_length(vals) > 0 &&
-			    mj_double_value(json_object_array_get_idx(vals, 0), &v) == 0)
+			    double_value(json_object_array_get_idx(vals, 0), &v) == 0)
 				sum += v;
 		}
 	}
@@ -268,11 +268,11 @@ static int render_usage_for(const struct period *p, const char *body, size_t len
 	*out = NULL;
 	if (out_len)
 		*out_len = 0;
-	rc = mj_parse_object(body, len, &root);
+	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	ts = mj_member(root, "timeSeries", "time_series");
-	lr = mj_member(root, "limitReached", "limit_reached");
+	ts = member(root, "timeSeries", "time_series");
+	lr = member(root, "limitReached", "limit_reached");
 	rc = -EIO;
 	if (ts && !json_object_is_type(ts, json_type_array))
 		goto out;
@@ -281,24 +281,24 @@ static int render_usage_for(const struct period *p, const char *body, size_t len
 	if (!o)
 		goto out;
 	rc = 0;
-	mj_put_member(o, "startTime", json_object_new_string(p->start), &rc);
-	mj_put_member(o, "endTime", json_object_new_string(p->end), &rc);
-	mj_put_member(o, "timezone", json_object_new_string("Etc/GMT"), &rc);
-	mj_put_member(o, "timeUnit", json_object_new_string("TIME_UNIT_DAY"), &rc);
+	put_member(o, "startTime", json_object_new_string(p->start), &rc);
+	put_member(o, "endTime", json_object_new_string(p->end), &rc);
+	put_member(o, "timezone", json_object_new_string("Etc/GMT"), &rc);
+	put_member(o, "timeUnit", json_object_new_string("TIME_UNIT_DAY"), &rc);
 	usd = ts ? usd_number(usage_total(ts)) : usd_number(0);
 	if (usd)
-		mj_put_member(o, "totalUsd", usd, &rc);
+		put_member(o, "totalUsd", usd, &rc);
 	else
-		mj_put_ref(o, "totalUsd", NULL, &rc);
+		put_ref(o, "totalUsd", NULL, &rc);
 	if (ts)
-		mj_put_ref(o, "timeSeries", ts, &rc);
+		put_ref(o, "timeSeries", ts, &rc);
 	else
-		mj_put_member(o, "timeSeries", json_object_new_array(), &rc);
-	mj_put_member(o, "limitReached", json_object_new_boolean(
+		put_member(o, "timeSeries", json_object_new_array(), &rc);
+	put_member(o, "limitReached", json_object_new_boolean(
 			   json_object_is_type(lr, json_type_boolean) &&
 			   json_object_get_boolean(lr)), &rc);
 	if (rc == 0)
-		rc = mj_render(o, out, out_len);
+		rc = render_json(o, out, out_len);
 out:
 	json_object_put(o);
 	json_object_put(root);
@@ -313,18 +313,18 @@ out:
 static int parse_opt(const char *body, size_t len, struct json_object **out)
 {
 	*out = NULL;
-	return body ? mj_parse_object(body, len, out) : 0;
+	return body ? parse_object(body, len, out) : 0;
 }
 
 /* abs(total.val) of a prepaid balance (negative means credit left). */
 static int64_t prepaid_cents(struct json_object *balance)
 {
-	struct json_object *t = mj_member(balance, "total", NULL);
+	struct json_object *t = member(balance, "total", NULL);
 	int64_t v;
 
 	if (json_object_is_type(t, json_type_object))
-		t = mj_member(t, "val", NULL);
-	if (mj_int64_value(t, &v) < 0)
+		t = member(t, "val", NULL);
+	if (int64_value(t, &v) < 0)
 		return 0;
 	if (v == INT64_MIN)
 		return INT64_MAX;
@@ -345,7 +345,7 @@ const char *model_billing_part_name(enum model_billing_part p)
 int model_is_object(const char *body, size_t len)
 {
 	struct json_object *o = NULL;
-	int rc = mj_parse_object(body, len, &o);
+	int rc = parse_object(body, len, &o);
 
 	json_object_put(o);
 	return rc;
@@ -363,7 +363,7 @@ static struct json_object *billing_errors(const struct model_billing *b, int *rc
 			*rc = -ENOMEM;
 			break;
 		}
-		mj_put_member(e, billing_parts[i],
+		put_member(e, billing_parts[i],
 			      json_object_new_string(b->error[i] ? b->error[i] : "unavailable"), rc);
 	}
 	return e;
@@ -387,19 +387,19 @@ int model_render_billing(const struct model_billing *b, char **out, size_t *out_
 		goto out;
 	}
 	if (part[MODEL_BALANCE])
-		mj_put_member(o, "prepaidCreditCents",
+		put_member(o, "prepaidCreditCents",
 			      json_object_new_int64(prepaid_cents(part[MODEL_BALANCE])), &rc);
 	else
-		mj_put_ref(o, "prepaidCreditCents", NULL, &rc);
-	mj_put_ref(o, "balance", part[MODEL_BALANCE], &rc);
-	mj_put_ref(o, "spendingLimits",
-		   mj_member(part[MODEL_LIMITS], "spendingLimits", "spending_limits"), &rc);
-	mj_put_ref(o, "invoicePreview", part[MODEL_PREVIEW], &rc);
+		put_ref(o, "prepaidCreditCents", NULL, &rc);
+	put_ref(o, "balance", part[MODEL_BALANCE], &rc);
+	put_ref(o, "spendingLimits",
+		   member(part[MODEL_LIMITS], "spendingLimits", "spending_limits"), &rc);
+	put_ref(o, "invoicePreview", part[MODEL_PREVIEW], &rc);
 	errs = billing_errors(b, &rc);
 	if (errs)
-		mj_put_member(o, "errors", errs, &rc);
+		put_member(o, "errors", errs, &rc);
 	if (rc == 0)
-		rc = mj_render(o, out, out_len);
+		rc = render_json(o, out, out_len);
 out:
 	json_object_put(o);
 	for (int i = 0; i < MODEL_BILLING_PARTS; i++)
@@ -441,7 +441,7 @@ static void copy_line(const char *s, size_t n, char *msg, size_t msgsz)
 	unsigned char c;
 	int cut = 0;
 
-	while (i < n && mj_is_space(s[i]))
+	while (i < n && is_json_space(s[i]))
 		i++;
 	for (; i < n && s[i] != '\n' && s[i] != '\r'; i++) {
 		c = (unsigned char)s[i];
@@ -470,14 +470,14 @@ void model_error_message(const char *body, size_t len, char *msg, size_t msgsz)
 	msg[0] = '\0';
 	if (!body || len == 0)
 		return;
-	if (mj_parse_object(body, len, &root) == 0) {
-		s = mj_member_str(root, "error", NULL);
-		if (!mj_nonempty(s))
-			s = mj_member_str(root, "message", NULL);
-		if (!mj_nonempty(s))
-			s = mj_member_str(mj_member(root, "error", NULL), "message", NULL);
+	if (parse_object(body, len, &root) == 0) {
+		s = member_str(root, "error", NULL);
+		if (!nonempty(s))
+			s = member_str(root, "message", NULL);
+		if (!nonempty(s))
+			s = member_str(member(root, "error", NULL), "message", NULL);
 	}
-	if (mj_nonempty(s))
+	if (nonempty(s))
 		copy_line(s, strlen(s), msg, msgsz);
 	else
 		copy_line(body, len, msg, msgsz);
@@ -490,7 +490,7 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
 	int rc = root ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct json_object *sec = mj_member(root, c[i].section, NULL);
+		struct json_object *sec = member(root, c[i].section, NULL);
 
 		if (!sec) {
 			sec = json_object_new_object();
@@ -498,13 +498,13 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
 				rc = -ENOMEM;
 				break;
 			}
-			mj_put_member(root, c[i].section, sec, &rc);
+			put_member(root, c[i].section, sec, &rc);
 		}
 		if (rc == 0)
-			mj_put_member(sec, c[i].name, json_object_new_int64((int64_t)c[i].value), &rc);
+			put_member(sec, c[i].name, json_object_new_int64((int64_t)c[i].value), &rc);
 	}
 	if (rc == 0)
-		rc = mj_render(root, out, out_len);
+		rc = render_json(root, out, out_len);
 	json_object_put(root);
 	return rc;
 }
@@ -512,10 +512,10 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
 int model_pretty(const char *body, size_t len, char **out, size_t *out_len)
 {
 	struct json_object *o = NULL;
-	int rc = mj_parse_object(body, len, &o);
+	int rc = parse_object(body, len, &o);
 
 	if (rc == 0)
-		rc = mj_render(o, out, out_len);
+		rc = render_json(o, out, out_len);
 	json_object_put(o);
 	return rc;
 }
@@ -529,10 +529,10 @@ int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *co
 	int rc;
 
 	*next = NULL;
-	rc = mj_parse_object(body, len, &root);
+	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	events = mj_member(root, "events", NULL);
+	events = member(root, "events", NULL);
 	if (events && !json_object_is_type(events, json_type_array)) {
 		rc = -EIO;
 		goto out;
@@ -551,8 +551,8 @@ int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *co
 		if (rc == 0)
 			(*count)++;
 	}
-	tok = mj_member_str(root, "nextPageToken", "next_page_token");
-	if (rc == 0 && mj_nonempty(tok) && !(*next = strdup(tok)))
+	tok = member_str(root, "nextPageToken", "next_page_token");
+	if (rc == 0 && nonempty(tok) && !(*next = strdup(tok)))
 		rc = -ENOMEM;
 out:
 	json_object_put(root);
@@ -563,10 +563,10 @@ int model_document_status(const char *json, size_t len, char *out, size_t outsz)
 {
 	struct json_object *o = NULL;
 	const char *st;
-	int rc = mj_parse_object(json, len, &o);
+	int rc = parse_object(json, len, &o);
 
 	if (rc == 0) {
-		st = mj_member_str(o, "status", NULL);
+		st = member_str(o, "status", NULL);
 		snprintf(out, outsz, "%s", st ? st : "DOCUMENT_STATUS_UNKNOWN");
 	}
 	json_object_put(o);

@@ -36,7 +36,7 @@
 #define XAIFS_NAMES_H
 
 #include <stddef.h>
-#include "res.h"
+#include "reslist.h"
 
 #define NAMES_MAX 255	/* NAME_MAX of Linux */
 

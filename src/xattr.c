@@ -19,7 +19,7 @@ static int xattr_is_doc(enum node_kind k)
 	return k == NODE_DOC || k == NODE_DOC_META;
 }
 
-int xattr_list(struct ns *ns, uint64_t ino, char **out, size_t *len)
+int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len)
 {
 	static const char common[] = XATTR_ID "\0" XATTR_NAME "\0" XATTR_JSON;
 	const char *extra = NULL;
@@ -31,7 +31,7 @@ int xattr_list(struct ns *ns, uint64_t ino, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	rc = ns_resource(ns, ino, &n, &v, &r);
+	rc = tree_resource(tree, ino, &n, &v, &r);
 	cval_unref(v);
 	if (rc == -ENOENT) {
 		node_id_release(&n);
@@ -68,7 +68,7 @@ static int xattr_copy(const char *s, size_t n, char **out, size_t *len)
 	return 0;
 }
 
-int xattr_get(struct ns *ns, uint64_t ino, const char *name, char **out, size_t *len)
+int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, size_t *len)
 {
 	struct node_id n = { 0 };
 	const struct res *r = NULL;
@@ -87,7 +87,7 @@ int xattr_get(struct ns *ns, uint64_t ino, const char *name, char **out, size_t 
 		return -ENOTSUP;
 	if (strncmp(name, "user.xai.", 9) != 0)
 		return -ENODATA;
-	rc = ns_resource(ns, ino, &n, &v, &r);
+	rc = tree_resource(tree, ino, &n, &v, &r);
 	if (rc == -ENOENT)
 		rc = -ENODATA;
 	if (rc < 0)
@@ -103,7 +103,7 @@ int xattr_get(struct ns *ns, uint64_t ino, const char *name, char **out, size_t 
 		if (rc == 0)
 			rc = xattr_copy(status, strlen(status), out, len);
 	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && n.kind == NODE_KEY) {
-		api = cache_api(ns_cache(ns));
+		api = cache_api(tree_cache(tree));
 		rc = api ? api_key_propagation(api, r->id, out, len) : -ENOTCONN;
 	} else {
 		rc = -ENODATA;

@@ -8,21 +8,21 @@
  *   user.xai.status       documents: DOCUMENT_STATUS_*
  *   user.xai.propagation  keys: propagation to the clusters (fetched when read)
  *
- * Owns nothing; reads through ns (listings) and the api (propagation).
+ * Owns nothing; reads through tree (listings) and the api (propagation).
  * Thread safe. Values are returned in malloc'd buffers the caller frees.
- * Actions (setfattr) are wr's: see wr_setxattr().
+ * Actions (setfattr) are change's: see change_setxattr().
  */
 #ifndef XAIFS_XATTR_H
 #define XAIFS_XATTR_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "ns.h"
+#include "tree.h"
 
 /* The NUL-separated names that apply to ino, in *out. Returns 0 or -errno. */
-int xattr_list(struct ns *ns, uint64_t ino, char **out, size_t *len);
+int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len);
 
 /* One value. -ENODATA for a name that does not apply. */
-int xattr_get(struct ns *ns, uint64_t ino, const char *name, char **out, size_t *len);
+int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, size_t *len);
 
 #endif

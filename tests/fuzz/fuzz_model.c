@@ -8,7 +8,7 @@
  * exact length. Beyond "no crash, no leak, no UB" every result is checked:
  * renderings are one JSON object ending in exactly one '\n', list entries
  * have an id and re-parse to themselves, error codes are the documented ones.
- * The drivers of the write helpers (model_req.c) are in fuzz_model_req.c.
+ * The drivers of the write helpers (model_body.c) are in fuzz_model_body.c.
  * The seeds in corpus/model/ are made by make_corpus.py.
  */
 #include <errno.h>
@@ -22,7 +22,7 @@
 
 #include "buf.h"
 #include "model.h"
-#include "res.h"
+#include "reslist.h"
 #include "fuzz.h"
 #include "fuzz_model.h"
 
@@ -49,7 +49,7 @@ enum sel {
 	SEL_DOCUMENT_STATUS,	/* body */
 	SEL_PRETTY,		/* body */
 	SEL_AUDIT_PAGE,		/* body */
-	SEL_SEARCH,		/* body (fuzz_model_acct.c) */
+	SEL_SEARCH,		/* body (fuzz_model_account.c) */
 	SEL_INVOICES,		/* body */
 	SEL_LIMITS,		/* body */
 	SEL_LIMITS_UPDATE,	/* current rendering \0 input */

@@ -1,7 +1,7 @@
 /*
  * fuzz_model.h - what the two files of the fuzz_model target share: the
  * checks of renderings and bodies (fuzz_model.c) and the write drivers
- * (fuzz_model_req.c). Every check aborts on failure.
+ * (fuzz_model_body.c). Every check aborts on failure.
  */
 #ifndef XAIFS_FUZZ_MODEL_H
 #define XAIFS_FUZZ_MODEL_H
@@ -36,7 +36,7 @@ void fm_update(int key, const struct fuzz_parts *p);
 void fm_key_with_secret(const struct fuzz_parts *p);
 void fm_counters(const struct fuzz_parts *p);
 void fm_name_bodies(const char *b, size_t len);
-/* fuzz_model_acct.c */
+/* fuzz_model_account.c */
 void fm_search(const char *b, size_t len);
 void fm_invoices(const char *b, size_t len);
 void fm_limits(const char *b, size_t len);

@@ -1,6 +1,6 @@
 /*
  * fuzz_names.c - libFuzzer target for the name rules: names_encode(),
- * names_assign(), names_is_probe(), local_is_temp_name() and
+ * names_assign(), names_is_probe(), scratch_is_temp_name() and
  * config_url_allowed().
  *
  * Input: byte 0 is maxlen (0 = default), byte 1 holds flags (below), the
@@ -22,9 +22,9 @@
 #include <curl/curl.h>
 
 #include "config.h"
-#include "local.h"
+#include "scratch.h"
 #include "names.h"
-#include "res.h"
+#include "reslist.h"
 #include "fuzz.h"
 
 enum flags {
@@ -82,7 +82,7 @@ static void check_encode(const char *raw, const char *id, size_t maxlen)
 static void check_temp_name(const char *s)
 {
 	size_t n = strlen(s), i;
-	int t = local_is_temp_name(s);
+	int t = scratch_is_temp_name(s);
 
 	FUZZ_CHECK(t == 0 || t == 1);
 	if (n == 0)

@@ -212,7 +212,7 @@ def record_bodies(emu, seed, model, names):
     pre = emu.call("GET", bp + "/postpaid/invoice/preview")
     model.add("billing-%s" % tag, bytes([SEL_BILLING]) + parts(bal, lim, pre))
     model.add("billing-no-limits-%s" % tag, bytes([SEL_BILLING]) + parts(bal, b"", pre))
-    # the account files (fuzz_model_acct.c)
+    # the account files (fuzz_model_account.c)
     model.add("invoices-%s" % tag, bytes([SEL_INVOICES]) + emu.call("GET", bp + "/invoices"))
     model.add("limits-%s" % tag, bytes([SEL_LIMITS]) + lim)
     cur_limits = {"softSl": 20000, "effectiveSl": 20000, "hardSlAuto": 50000,

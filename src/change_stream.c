@@ -1,0 +1,177 @@
+/*
+ * change_stream.c - streamed uploads of documents: a file written in order from
+ * offset 0 is sent while it is written; a write elsewhere, or a truncation,
+ * abandons the stream (its request is cut before its end, so the server
+ * stores nothing) and the spool, which always holds every byte, is
+ * uploaded at close as before. See change_int.h and docs/semantics.md.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "anonfile.h"
+#include "change_int.h"
+
+/* Memory between a writer and its connection: four 1 MiB FUSE writes. */
+#define CHANGE_STREAM_RING (4u << 20)
+/*
+ * A file streams once this much was written in order: smaller ones go up
+ * whole at close with a Content-Length, as one request either way.
+ */
+#define CHANGE_STREAM_MIN (1u << 20)
+#define CHANGE_STREAM_FEED (256u << 10)	/* spool bytes handed over per read */
+
+static int change_stream_eligible(const struct change *w, const struct change_file *f)
+{
+	return (f->target == CHANGE_NEW_DOC || f->target == CHANGE_DOC) && !f->whole_only &&
+	       !f->err && w->api && api_upload_streams(w->api) &&
+	       anonfile_size(f->fd) == (off_t)f->up_off;
+}
+
+static void change_stream_abandon(struct change_file *f, const char *why)
+{
+	log_debug("upload of '%s' goes back to the spool: %s", f->name, why);
+	upload_stream_abort(f->up);
+	upload_stream_free(f->up);
+	f->up = NULL;
+	f->up_err = 0;
+	f->up_off_order = 1;	/* never again for this handle */
+}
+
+/* Hand the first len bytes of the spool to a new stream. 0 or -errno. */
+static int change_stream_feed(struct change_file *f, uint64_t len)
+{
+	char *buf = malloc(CHANGE_STREAM_FEED);
+	uint64_t done = 0;
+	int rc = buf ? 0 : -ENOMEM;
+
+	while (rc == 0 && done < len) {
+		size_t want = len - done < CHANGE_STREAM_FEED ? (size_t)(len - done) : CHANGE_STREAM_FEED;
+		ssize_t got = pread(f->fd, buf, want, (off_t)done);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			rc = got < 0 ? -errno : -EIO;
+		else if ((rc = upload_stream_write(f->up, buf, (size_t)got)) == 0)
+			done += (uint64_t)got;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Enough was written in order: start the stream with what the spool holds. */
+static void change_stream_begin(struct change *w, struct change_file *f)
+{
+	int rc;
+
+	if (!change_stream_eligible(w, f)) {
+		f->up_off_order = 1;
+		return;
+	}
+	rc = upload_stream_start(w->api, f->cid, f->name, change_content_type(f->name),
+			    f->target == CHANGE_DOC ? f->id : NULL, CHANGE_STREAM_RING, &f->up);
+	if (rc < 0) {
+		if (rc != -EBUSY)
+			log_warn("upload of '%s' cannot be streamed (%s): it is sent at close",
+				 f->name, strerror(-rc));
+		f->up_off_order = 1;
+		return;
+	}
+	rc = change_stream_feed(f, f->up_off);
+	if (rc < 0)
+		f->up_err = rc;	/* reported by the commit at close */
+}
+
+static void change_stream_write_locked(struct change *w, struct change_file *f, const char *buf, size_t n,
+				   off_t off)
+{
+	int rc;
+
+	if (!f->up) {
+		/* Not streaming (yet): count the bytes written in order from 0. */
+		if (f->up_off_order || (uint64_t)off != f->up_off) {
+			f->up_off_order = 1;
+			return;
+		}
+		f->up_off += n;
+		if (f->up_off >= CHANGE_STREAM_MIN)
+			change_stream_begin(w, f);
+		return;
+	}
+	if (f->up_err)
+		return;
+	if ((uint64_t)off != f->up_off) {
+		change_stream_abandon(f, "written out of order");
+		return;
+	}
+	rc = upload_stream_write(f->up, buf, n);
+	if (rc < 0)
+		f->up_err = rc;	/* reported by the commit at close */
+	else
+		f->up_off += n;
+}
+
+static void change_stream_cut_locked(struct change_file *f, off_t size)
+{
+	if (size >= 0 && (uint64_t)size == f->up_off)
+		return;
+	if (f->up)
+		change_stream_abandon(f, "truncated");
+	f->up_off_order = 1;
+}
+
+static struct upload_stream *change_stream_take_locked(struct change_file *f)
+{
+	struct upload_stream *up = f->up;
+
+	/*
+	 * A request that ended early gives its error at the commit. A spool
+	 * that differs from what was streamed (not expected) is sent instead.
+	 */
+	if (up && !f->up_err && anonfile_size(f->fd) != (off_t)f->up_off) {
+		change_stream_abandon(f, "the spool holds more");
+		return NULL;
+	}
+	f->up = NULL;
+	return up;
+}
+
+static void change_stream_drop_locked(struct change_file *f)
+{
+	if (f->up)
+		change_stream_abandon(f, "the file was not committed");
+}
+
+void change_stream_write(struct change *w, struct change_file *f, const char *buf, size_t n, off_t off)
+{
+	pthread_mutex_lock(&f->up_lock);
+	change_stream_write_locked(w, f, buf, n, off);
+	pthread_mutex_unlock(&f->up_lock);
+}
+
+void change_stream_cut(struct change_file *f, off_t size)
+{
+	pthread_mutex_lock(&f->up_lock);
+	change_stream_cut_locked(f, size);
+	pthread_mutex_unlock(&f->up_lock);
+}
+
+struct upload_stream *change_stream_take(struct change_file *f)
+{
+	struct upload_stream *up;
+
+	pthread_mutex_lock(&f->up_lock);
+	up = change_stream_take_locked(f);
+	pthread_mutex_unlock(&f->up_lock);
+	return up;
+}
+
+void change_stream_drop(struct change_file *f)
+{
+	pthread_mutex_lock(&f->up_lock);
+	change_stream_drop_locked(f);
+	pthread_mutex_unlock(&f->up_lock);
+}

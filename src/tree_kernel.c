@@ -1,0 +1,253 @@
+/*
+ * tree_kernel.c - what the kernel may cache of the namespace: versions of
+ * JSON files and the invalidations that keep its pages, attributes and
+ * entries true; see tree.h, "The page cache".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "tree_int.h"
+
+void tree_set_notify(struct tree *tree, const struct tree_notify *n)
+{
+	pthread_mutex_lock(&tree->notify_lock);
+	tree->notify = *n;
+	pthread_mutex_unlock(&tree->notify_lock);
+}
+
+static struct tree_notify tree_notify_get(struct tree *tree)
+{
+	struct tree_notify n;
+
+	pthread_mutex_lock(&tree->notify_lock);
+	n = tree->notify;
+	pthread_mutex_unlock(&tree->notify_lock);
+	return n;
+}
+
+void tree_inval_inode(struct tree *tree, uint64_t ino)
+{
+	struct tree_notify n = tree_notify_get(tree);
+
+	if (ino && n.inval_inode)
+		n.inval_inode(n.ctx, ino);
+}
+
+void tree_inval_entry(struct tree *tree, uint64_t parent, const char *name)
+{
+	struct tree_notify n = tree_notify_get(tree);
+
+	if (parent && name && n.inval_entry)
+		n.inval_entry(n.ctx, parent, name);
+}
+
+uint64_t tree_version(const char *data, size_t len)
+{
+	uint64_t h = 14695981039346656037ull ^ (uint64_t)len;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+void tree_shown(struct tree *tree, uint64_t ino, const struct tree_entry *e)
+{
+	uint64_t prev;
+
+	if (!ino || !e->version)
+		return;
+	/*
+	 * Attributes the kernel may not keep (cache_ttl=0, live_ttl=0) are
+	 * asked again at every read past the size it holds, each time a fetch:
+	 * such files are served directly, as before the page cache.
+	 */
+	prev = inode_set_shown(tree->inodes, ino, e->attr_ttl > 0 ? e->version : 0);
+	/* Pages of the version before must not stay under this one's size. */
+	if (prev && prev != e->version)
+		tree_inval_inode(tree, ino);
+}
+
+int tree_page_cache(struct tree *tree, uint64_t ino, uint64_t version, int *keep)
+{
+	*keep = 0;
+	if (!ino || !version || inode_shown(tree->inodes, ino) != version)
+		return 0;
+	*keep = inode_page_open(tree->inodes, ino, version);
+	return 1;
+}
+
+void tree_read_done(struct tree *tree, uint64_t ino, uint64_t version)
+{
+	if (ino && !inode_page_check(tree->inodes, ino, version))
+		tree_inval_inode(tree, ino);
+}
+
+/* Take back an inode's attributes and pages, if the table has it. */
+static void tree_inval_node(struct tree *tree, enum node_kind kind, const char *cid, const char *id)
+{
+	uint64_t ino = inode_lookup(tree->inodes, kind, cid, id);
+
+	if (!ino)
+		return;
+	/* The next attribute reply records a version without a second invalidation. */
+	inode_set_shown(tree->inodes, ino, 0);
+	tree_inval_inode(tree, ino);
+}
+
+static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
+{
+	struct tree *tree = ctx;
+
+	/* Called with the inode table locked: only the kernel_cache queue is touched. */
+	if (kind == NODE_LOCAL)
+		tree_inval_inode(tree, ino);
+}
+
+/* How a listing's entries show in the tree. */
+struct tree_shape {
+	enum node_kind dir;	/* the directory listing them */
+	enum node_kind child;	/* the kind of an entry */
+	const char *cid;	/* the collection of a documents listing, else "" */
+	int meta;		/* documents: also metadata/<name>.json */
+};
+
+static int tree_shape_of(const char *key, struct tree_shape *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cid = "";
+	if (strcmp(key, "keys") == 0) {
+		s->dir = NODE_KEYS_DIR;
+		s->child = NODE_KEY;
+	} else if (strcmp(key, "models") == 0) {
+		s->dir = NODE_MODELS_DIR;
+		s->child = NODE_MODEL;
+	} else if (strcmp(key, "collections") == 0) {
+		s->dir = NODE_COLLS_DIR;
+		s->child = NODE_COLL_DIR;
+	} else if (strncmp(key, "documents/", 10) == 0) {
+		s->dir = NODE_DOCS_DIR;
+		s->child = NODE_DOC;
+		s->cid = key + 10;
+		s->meta = 1;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Forget name (and its metadata file) in the listing's directories. */
+static void tree_inval_name(struct tree *tree, const struct tree_shape *s, const char *name)
+{
+	uint64_t dir = inode_lookup(tree->inodes, s->dir, s->cid, "");
+	char meta[1024];
+
+	tree_inval_entry(tree, dir, name);
+	if (!s->meta || (size_t)snprintf(meta, sizeof(meta), "%s%s", name, TREE_META_SUFFIX) >=
+				sizeof(meta))
+		return;
+	tree_inval_entry(tree, inode_lookup(tree->inodes, NODE_META_DIR, s->cid, ""), meta);
+}
+
+/* Forget the nodes of entry r (its bytes or attributes changed, or it is gone). */
+static void tree_inval_res(struct tree *tree, const struct tree_shape *s, const struct res *r, int bytes)
+{
+	if (s->child == NODE_COLL_DIR) {
+		tree_inval_node(tree, NODE_COLL_DIR, r->id, "");
+		tree_inval_node(tree, NODE_COLL_JSON, r->id, "");
+		return;
+	}
+	/* A document's bytes never change under one id: only its listed size may. */
+	if (s->child != NODE_DOC || bytes)
+		tree_inval_node(tree, s->child, s->cid, r->id);
+	if (s->meta)
+		tree_inval_node(tree, NODE_DOC_META, s->cid, r->id);
+}
+
+static int tree_res_differs(const struct res *a, const struct res *b)
+{
+	return a->json_len != b->json_len || memcmp(a->json, b->json, a->json_len) != 0 ||
+	       a->size != b->size || a->mtime != b->mtime;
+}
+
+/* Compare two listings by id; returns how many entries changed. */
+static size_t tree_diff_lists(struct tree *tree, const struct tree_shape *s, const struct reslist *old,
+			    const struct reslist *nv)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < old->n; i++) {
+		const struct res *o = &old->v[i];
+		const struct res *n = reslist_by_id(nv, o->id);
+		int renamed = n && (!o->name || !n->name || strcmp(o->name, n->name) != 0);
+
+		if (!n || renamed) {
+			if (o->name)
+				tree_inval_name(tree, s, o->name);
+			if (n && n->name)
+				tree_inval_name(tree, s, n->name);
+		}
+		if (!n || renamed || tree_res_differs(o, n)) {
+			tree_inval_res(tree, s, o, !n || (n && o->size != n->size));
+			changed++;
+		}
+	}
+	for (size_t i = 0; i < nv->n; i++) {
+		const struct res *n = &nv->v[i];
+
+		/* A new name: the kernel may remember that it was missing. */
+		if (!reslist_by_id(old, n->id) && n->name) {
+			tree_inval_name(tree, s, n->name);
+			changed++;
+		}
+	}
+	return changed;
+}
+
+static int tree_text_differs(const struct cval *a, const struct cval *b)
+{
+	if (!a->text || !b->text)
+		return a->text != b->text;
+	return a->len != b->len || memcmp(a->text, b->text, a->len) != 0;
+}
+
+/* The rendered file stored under key, if it is one. */
+static enum node_kind tree_rendered_of(const char *key, const char **id)
+{
+	*id = "";
+	if (strcmp(key, "models") == 0)
+		return NODE_REGIONS;
+	if (strcmp(key, "usage") == 0)
+		return NODE_USAGE;
+	if (strcmp(key, "billing") == 0)
+		return NODE_BILLING;
+	if (strcmp(key, "audit") == 0)
+		return NODE_AUDIT;
+	if (strncmp(key, "usage/", 6) == 0) {
+		*id = key + 6;
+		return NODE_USAGE_MONTH;
+	}
+	return NODE_NONE;
+}
+
+void tree_replaced(void *ctx, const char *key, const struct cval *old, const struct cval *nv)
+{
+	struct tree *tree = ctx;
+	struct tree_shape s;
+	const char *id;
+	enum node_kind text = tree_rendered_of(key, &id);
+
+	if (text != NODE_NONE && tree_text_differs(old, nv))
+		tree_inval_node(tree, text, "", id);
+	if (tree_shape_of(key, &s) < 0 || !old->list || !nv->list)
+		return;
+	/* Files made through the mount keep their local inode until forgotten. */
+	if (tree_diff_lists(tree, &s, old->list, nv->list) && (s.dir == NODE_KEYS_DIR || s.meta))
+		inode_each(tree->inodes, tree_inval_scratch, tree);
+}
+
+void tree_key_changed(struct tree *tree, const char *key_id)
+{
+	tree_inval_node(tree, NODE_KEY, "", key_id);
+	inode_each(tree->inodes, tree_inval_scratch, tree);
+}
