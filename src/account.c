@@ -94,28 +94,28 @@ static int account_search_cids(struct account_names *an, const char *cid, const 
 	return 0;
 }
 
-/* key: "search/<name>/<cid>" (names hold no '/'). */
-static int fetch_search(struct cache *c, const char *key, struct cval *v)
+/* arg: "<cid>/<name>" (ids and names hold no '/'; cid "" for every collection). */
+static int fetch_search(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	struct account_names an = { .cache = c };
 	struct model_search_q q;
-	const char *name = key + strlen("search/"), *slash = strchr(name, '/');
+	const char *slash = strchr(arg, '/');
 	const char **cids = NULL;
-	char *qname = NULL, *req = NULL, *body = NULL;
+	char *qname = NULL, *cid = NULL, *req = NULL, *body = NULL;
 	size_t n = 0, len = 0;
 	int rc;
 
-	if (!cache_api(c))
-		return -ENOTCONN;
-	if (!slash || !(qname = strndup(name, (size_t)(slash - name))))
+	if (!slash || !(qname = strdup(slash + 1)))
 		return slash ? -ENOMEM : -ENOENT;
 	rc = model_search_query(qname, &q);
+	if (rc == 0 && (cid = strndup(arg, (size_t)(slash - arg))) == NULL)
+		rc = -ENOMEM;
 	if (rc == 0)
-		rc = account_search_cids(&an, slash + 1, &cids, &n);
+		rc = account_search_cids(&an, cid, &cids, &n);
 	if (rc == 0 && n > 0)
 		rc = model_search_request(&q, cids, n, &req);
 	if (rc == 0 && n > 0)
-		rc = api_search(cache_api(c), req, &body, &len);
+		rc = api_search(api, req, &body, &len);
 	v->fetched = time(NULL);
 	if (rc == 0 && n == 0) {
 		v->text = strdup("");	/* no collection: nothing matches, nothing is sent */
@@ -130,6 +130,7 @@ static int fetch_search(struct cache *c, const char *key, struct cval *v)
 	free(body);
 	free(req);
 	free(qname);
+	free(cid);
 	return rc;
 }
 
@@ -144,37 +145,33 @@ int account_search(struct cache *c, const char *cid, const char *name, struct cv
 	key = malloc(n);
 	if (!key)
 		return -ENOMEM;
-	snprintf(key, n, "search/%s/%s", name, cid);
-	rc = cache_get(c, key, fetch_search, key, cache_ttl(c, 0), out);
+	snprintf(key, n, "%s/%s", cid, name);
+	rc = cache_get(c, CACHE_KEY(CACHE_SEARCH, key), fetch_search, cache_ttl(c, 0), out);
 	free(key);
 	return rc;
 }
 
 /* ---- endpoints, invoices, spending limits ---- */
 
-static int fetch_endpoints(struct cache *c, const char *arg, struct cval *v)
+static int fetch_endpoints(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	(void)arg;
-	if (!cache_api(c))
-		return -ENOTCONN;
 	v->fetched = time(NULL);
-	return api_endpoints(cache_api(c), &v->text, &v->len);
+	return api_endpoints(api, &v->text, &v->len);
 }
 
 int account_endpoints(struct cache *c, struct cval **out)
 {
-	return cache_get(c, "endpoints", fetch_endpoints, NULL, cache_ttl(c, 0), out);
+	return cache_get(c, CACHE_KEY(CACHE_ENDPOINTS, NULL), fetch_endpoints, cache_ttl(c, 0), out);
 }
 
-static int fetch_invoices(struct cache *c, const char *arg, struct cval *v)
+static int fetch_invoices(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	int rc;
 
 	(void)arg;
-	if (!cache_api(c))
-		return -ENOTCONN;
 	v->fetched = time(NULL);
-	rc = api_list_invoices(cache_api(c), &v->list);
+	rc = api_list_invoices(api, &v->list);
 	if (rc == 0 && (rc = names_assign(v->list, NAMES_MAX, NULL)) < 0)
 		log_error("cannot name invoices: %s", strerror(-rc));
 	return rc;
@@ -182,24 +179,22 @@ static int fetch_invoices(struct cache *c, const char *arg, struct cval *v)
 
 int account_invoices(struct cache *c, struct cval **out)
 {
-	return cache_get(c, "invoices", fetch_invoices, NULL, cache_ttl(c, 0), out);
+	return cache_get(c, CACHE_KEY(CACHE_INVOICES, NULL), fetch_invoices, cache_ttl(c, 0), out);
 }
 
-static int fetch_limits(struct cache *c, const char *arg, struct cval *v)
+static int fetch_limits(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	(void)arg;
-	if (!cache_api(c))
-		return -ENOTCONN;
 	v->fetched = time(NULL);
-	return api_spending_limits(cache_api(c), &v->text, &v->len);
+	return api_spending_limits(api, &v->text, &v->len);
 }
 
 int account_limits(struct cache *c, struct cval **out)
 {
-	return cache_get(c, "spending-limits", fetch_limits, NULL, cache_ttl(c, 1), out);
+	return cache_get(c, CACHE_KEY(CACHE_LIMITS, NULL), fetch_limits, cache_ttl(c, 1), out);
 }
 
-static int fetch_usage_svg(struct cache *c, const char *arg, struct cval *v)
+static int fetch_usage_svg(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	struct cval *u = NULL;
 	int rc;
@@ -218,11 +213,10 @@ static int fetch_usage_svg(struct cache *c, const char *arg, struct cval *v)
 
 int account_usage_svg(struct cache *c, struct cval **out)
 {
-	return cache_get(c, "usage.svg", fetch_usage_svg, NULL, cache_ttl(c, 1), out);
+	return cache_get(c, CACHE_KEY(CACHE_USAGE_SVG, NULL), fetch_usage_svg, cache_ttl(c, 1), out);
 }
 
 void account_limits_changed(struct cache *c)
 {
-	cache_invalidate(c, "spending-limits");
-	cache_invalidate(c, "billing");
+	cache_changed(c, CACHE_LIMITS, NULL);
 }

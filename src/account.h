@@ -4,10 +4,10 @@
  * /search/<query>), the endpoint ACL catalogue (/endpoints), invoices
  * (/invoices/), the spending limits (/spending-limits) and /usage.svg.
  *
- * Owns: their cache keys ("search/<query>/<collection_id>" with "" for
- * every collection, "endpoints", "invoices", "spending-limits",
- * "usage.svg", drawn from "usage") and the
- * mapping of search matches to display names. Built on cache (cache_get():
+ * Owns: the fetches of their cache families (CACHE_SEARCH, argument
+ * "<collection_id>/<query>" with "" for every collection; CACHE_ENDPOINTS,
+ * CACHE_INVOICES, CACHE_LIMITS; CACHE_USAGE_SVG, drawn from CACHE_USAGE)
+ * and the mapping of search matches to display names. Built on cache (cache_get():
  * TTL, single flight, errors not cached) and api; knows nothing of inodes
  * or FUSE.
  *

@@ -3,16 +3,20 @@
  * rendered JSON with a TTL, shared by every reader, one request in flight per
  * resource.
  *
- * Owns: the entries (keyed by resource: "keys", "collections",
- * "documents/<collection_id>", "models", "usage", "billing"), their values,
- * and the hit/miss/join counters.
+ * Owns: the entries, each under a typed key (struct cache_key: a family
+ * of answers and, for some families, an argument such as a collection id),
+ * their values, and the hit/miss/join counters. cache.c holds the entries and
+ * single flight, cache_write.c what a change does to them (write-through and
+ * invalidation, one entry point per family), cache_fetch.c what each family
+ * fetches. The API is used only through the fetches it runs: no upper layer
+ * reaches it through the cache.
  *
  * Coherence: an entry is fresh for cache_ttl seconds (live_ttl for usage and
  * billing). A listing is the authority for its directory: a name missing from
  * a fresh listing is a cached negative answer, so lookups of missing names
  * and of entries already listed cost no request. cache_drop_all() (SIGHUP,
- * .xaifs/refresh) and cache_invalidate() (after the mount's own changes) make
- * the next read fetch again; a fetch that was in flight while they ran is
+ * .xaifs/refresh), cache_changed() and cache_invalidate() make the next read
+ * fetch again; a fetch that was in flight while they ran is
  * handed to its waiters but not kept.
  *
  * Single flight: concurrent readers of a missing or expired entry share one
@@ -34,6 +38,7 @@
 #include <time.h>
 #include "api.h"
 #include "doccache.h"
+#include "model.h"
 #include "reslist.h"
 
 struct cache;
@@ -84,6 +89,32 @@ struct cache_stats {
 struct cache *cache_new(struct api *api, const struct cache_opts *o);
 void cache_free(struct cache *c);
 
+/* What the cache keeps: one family per kind of answer. */
+enum cache_family {
+	CACHE_KEYS,		/* the API keys (listing) */
+	CACHE_COLLECTIONS,	/* the collections (listing) */
+	CACHE_DOCUMENTS,	/* the documents of the collection arg (listing) */
+	CACHE_MODELS,		/* the models (listing; regions come from it too) */
+	CACHE_USAGE,		/* this month's usage (text) */
+	CACHE_USAGE_MONTH,	/* the usage of month arg, "YYYY-MM" (text) */
+	CACHE_BILLING,		/* billing information (text) */
+	CACHE_AUDIT,		/* recent audit events (text: JSON lines) */
+	CACHE_SEARCH,		/* arg "<collection id>/<query>"; "" id: every collection */
+	CACHE_ENDPOINTS,	/* the endpoint ACL catalogue (text) */
+	CACHE_INVOICES,		/* invoices (listing) */
+	CACHE_LIMITS,		/* spending limits (text) */
+	CACHE_USAGE_SVG,	/* /usage.svg, drawn from CACHE_USAGE (text) */
+	CACHE_FAMILY_COUNT
+};
+
+/* The key of an entry; arg is NULL (or "") for families without one. */
+struct cache_key {
+	enum cache_family family;
+	const char *arg;
+};
+
+#define CACHE_KEY(f, a) (&(const struct cache_key){ (f), (a) })
+
 /* Listings, whole (every page). Return 0 and a referenced value, or -errno. */
 int cache_keys(struct cache *c, struct cval **out);
 int cache_collections(struct cache *c, struct cval **out);
@@ -95,6 +126,15 @@ int cache_billing(struct cache *c, struct cval **out);	/* text */
 int cache_audit(struct cache *c, struct cval **out);	/* text: JSON lines */
 /* Usage of a calendar month, "YYYY-MM" (text); past months keep for the listing TTL. */
 int cache_usage_month(struct cache *c, const char *month, struct cval **out);
+/* A key's propagation to the clusters (text), asked of the server every time. */
+int cache_key_propagation(struct cache *c, const char *key_id, char **text, size_t *len);
+/*
+ * The counters of the cache and of the API and HTTP client under it
+ * (requests by route, uploads, retries, bytes, hits...), in out[] (room for
+ * CACHE_COUNTERS_MAX); returns how many. For .xaifs/stats.
+ */
+#define CACHE_COUNTERS_MAX (API_ROUTE_COUNT + 24)
+size_t cache_counters(struct cache *c, struct model_counter *out);
 
 /* Document bytes into fd, straight from the API (not kept). */
 int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);
@@ -110,56 +150,56 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 
 /*
  * The generic getter behind the typed ones: the value stored under key, or
- * fetch(c, arg, v) to fill a new one (v is zeroed; return 0 or -errno),
- * kept for ttl seconds. Single flight as above. Exposed for tests.
+ * fetch(c, api, key->arg, v) to fill a new one (v is zeroed; return 0 or
+ * -errno; never called when the cache has no api: -ENOTCONN), kept for ttl
+ * seconds. Single flight as above. Used by account.c and by tests.
  */
-typedef int (*cache_fetch_fn)(struct cache *c, const char *arg, struct cval *v);
-int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, const char *arg,
+typedef int (*cache_fetch_fn)(struct cache *c, struct api *api, const char *arg,
+			      struct cval *v);
+int cache_get(struct cache *c, const struct cache_key *key, cache_fetch_fn fetch,
 	      double ttl, struct cval **out);
 
 /*
  * Store v under key as a fresh value (for the listing TTL), replacing what was
- * there; used after the mount's own changes, and by tests to prime the cache.
- * Takes a new reference to v. Returns 0 or -ENOMEM.
+ * there; used by tests to prime the cache. Takes a new reference to v.
+ * Returns 0 or -ENOMEM.
  */
-int cache_store(struct cache *c, const char *key, struct cval *v);
+int cache_store(struct cache *c, const struct cache_key *key, struct cval *v);
 
 /* A new empty value with one reference, or NULL on ENOMEM. */
 struct cval *cval_new(void);
 
 /*
- * Make one entry stale ("keys", "collections", "documents/<collection_id>",
- * "models", "usage", "billing"): the next read fetches, and a fetch already
- * in flight is handed to its waiters but not kept.
+ * Make the one entry under (family, arg) stale: the next read fetches, and
+ * a fetch already in flight is handed to its waiters but not kept. For a
+ * read that must see the server (a write compared with what is listed);
+ * after a change, use cache_changed(), which also reaches what depends on it.
  */
-void cache_invalidate(struct cache *c, const char *key);
-
-/* The listings that writes change in place. */
-enum cache_list {
-	CACHE_KEYS,
-	CACHE_COLLECTIONS,
-	CACHE_DOCUMENTS,	/* of one collection (cid) */
-};
+void cache_invalidate(struct cache *c, enum cache_family f, const char *arg);
 
 /*
- * Write-through after a change the server accepted, so the next read costs
- * no request: cache_put() puts r in place of the listed entry with r's id
- * (or adds it) and takes r's strings; cache_remove() takes out the entry
- * with id. cid names the collection for CACHE_DOCUMENTS (else ignored).
+ * After a change the server accepted, one entry point per family
+ * (cache_write.c; every rule of what depends on what is there):
+ *
+ * cache_put() puts r in place of the listed entry with r's id (or adds it)
+ * and takes r's strings; cache_remove() takes out the entry with id
+ * (CACHE_KEYS, CACHE_COLLECTIONS, or CACHE_DOCUMENTS of collection cid).
  * Names are assigned again by the name rule; the listing keeps its expiry.
  * When there is no fresh listing, or another change, drop or fetch raced
  * with this one, the listing is invalidated instead (the next read fetches).
+ * A document put or removed also changes its collection's documents_count
+ * in place; a collection removed takes its documents listing with it.
+ *
+ * cache_changed() is for a change whose result the answer does not tell:
+ * the entry becomes stale, with what depends on it (a collection's
+ * documents: the collections listing, for documents_count; the spending
+ * limits: billing).
+ *
+ * Every one of them also makes CACHE_AUDIT stale: each change is an event.
  */
-void cache_put(struct cache *c, enum cache_list which, const char *cid, struct res *r);
-void cache_remove(struct cache *c, enum cache_list which, const char *cid, const char *id);
-
-/*
- * A document was added to (delta 1) or removed from (delta -1) a collection:
- * its documents_count in the collections listing changes in place, under the
- * same rules (no fresh listing, or a race: the listing is invalidated).
- */
-void cache_count_documents(struct cache *c, const char *collection_id, int delta);
-void cache_invalidate_documents(struct cache *c, const char *collection_id);
+void cache_put(struct cache *c, enum cache_family f, const char *cid, struct res *r);
+void cache_remove(struct cache *c, enum cache_family f, const char *cid, const char *id);
+void cache_changed(struct cache *c, enum cache_family f, const char *arg);
 
 /*
  * Told after the value under key was replaced by another (a refetch, a
@@ -170,8 +210,8 @@ void cache_invalidate_documents(struct cache *c, const char *collection_id);
  * is nothing the kernel could hold from before), nor for values that were
  * dropped without a replacement (eviction: see docs/performance.md).
  */
-typedef void (*cache_replaced_fn)(void *ctx, const char *key, const struct cval *old,
-				  const struct cval *nv);
+typedef void (*cache_replaced_fn)(void *ctx, const struct cache_key *key,
+				  const struct cval *old, const struct cval *nv);
 
 /* Set the replacement hook; call once, before the cache is shared between threads. */
 void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx);
@@ -180,9 +220,6 @@ void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx);
 void cache_drop_all(struct cache *c);
 
 void cache_get_stats(struct cache *c, struct cache_stats *out);
-
-/* The api behind the cache (for calls that are never cached). */
-struct api *cache_api(struct cache *c);
 
 /* The cache's TTLs in seconds: the listing TTL, or with live the live TTL. */
 double cache_ttl(const struct cache *c, int live);

@@ -19,7 +19,7 @@
 #include "change_int.h"
 
 
-struct change *change_new(struct tree *tree, struct cache *c, struct scratch *l, int read_only,
+struct change *change_new(struct tree *tree, struct cache *c, struct api *api, struct scratch *l, int read_only,
 		  const char *tmpdir)
 {
 	struct change *w = calloc(1, sizeof(*w));
@@ -30,7 +30,7 @@ struct change *change_new(struct tree *tree, struct cache *c, struct scratch *l,
 	}
 	w->tree = tree;
 	w->cache = c;
-	w->api = cache_api(c);
+	w->api = api;
 	w->local = l;
 	w->read_only = read_only;
 	return w;
@@ -129,13 +129,10 @@ int change_find_id(struct change *w, enum node_kind dir, const char *cid, const 
 
 void change_changed(struct change *w, enum node_kind dir, const char *cid)
 {
-	cache_invalidate(w->cache, "audit");	/* the change is an audit event */
-	if (dir == NODE_KEYS_DIR) {
-		cache_invalidate(w->cache, "keys");
-	} else {
-		cache_invalidate_documents(w->cache, cid);
-		cache_invalidate(w->cache, "collections");	/* documents_count */
-	}
+	if (dir == NODE_KEYS_DIR)
+		cache_changed(w->cache, CACHE_KEYS, NULL);
+	else
+		cache_changed(w->cache, CACHE_DOCUMENTS, cid);
 }
 
 /*
@@ -146,36 +143,28 @@ void change_changed(struct change *w, enum node_kind dir, const char *cid)
  */
 void change_learned(struct change *w, enum node_kind dir, const char *cid, struct res *out)
 {
-	cache_invalidate(w->cache, "audit");	/* the change is an audit event */
-	if (dir == NODE_KEYS_DIR) {
+	if (dir == NODE_KEYS_DIR)
 		cache_put(w->cache, CACHE_KEYS, NULL, out);
-	} else if (dir == NODE_COLLS_DIR) {
+	else if (dir == NODE_COLLS_DIR)
 		cache_put(w->cache, CACHE_COLLECTIONS, NULL, out);
-	} else {
+	else
 		cache_put(w->cache, CACHE_DOCUMENTS, cid, out);
-		cache_count_documents(w->cache, cid, 1);	/* uploads always make a new id */
-	}
 }
 
 /* The server removed resource id of (dir, cid): the listing forgets it in place. */
 void change_gone(struct change *w, enum node_kind dir, const char *cid, const char *id)
 {
-	cache_invalidate(w->cache, "audit");
-	if (dir == NODE_KEYS_DIR) {
+	if (dir == NODE_KEYS_DIR)
 		cache_remove(w->cache, CACHE_KEYS, NULL, id);
-	} else if (dir == NODE_COLLS_DIR) {
+	else if (dir == NODE_COLLS_DIR)
 		cache_remove(w->cache, CACHE_COLLECTIONS, NULL, id);
-		cache_invalidate_documents(w->cache, id);
-	} else {
+	else
 		cache_remove(w->cache, CACHE_DOCUMENTS, cid, id);
-		cache_count_documents(w->cache, cid, -1);
-	}
 }
 
 void change_changed_collections(struct change *w)
 {
-	cache_invalidate(w->cache, "collections");
-	cache_invalidate(w->cache, "audit");
+	cache_changed(w->cache, CACHE_COLLECTIONS, NULL);
 }
 
 const char *change_content_type(const char *name)
@@ -583,7 +572,7 @@ int change_commit_key_update(struct change *w, const char *id, const char *label
 	if (rc == 0 && !ch.body && !ch.rotate) {
 		model_change_release(&ch);
 		memset(&ch, 0, sizeof(ch));
-		cache_invalidate(w->cache, "keys");
+		cache_invalidate(w->cache, CACHE_KEYS, NULL);
 		rc = change_key_change(w, id, in, len, &ch);
 	}
 	if (rc == -EINVAL)
@@ -724,7 +713,7 @@ static int change_commit_coll_json(struct change *w, const char *cid, const char
 		/* As for keys: check with the server before dropping the write. */
 		model_change_release(&ch);
 		memset(&ch, 0, sizeof(ch));
-		cache_invalidate(w->cache, "collections");
+		cache_invalidate(w->cache, CACHE_COLLECTIONS, NULL);
 		rc = change_coll_change(w, cid, in, len, &ch);
 	}
 	if (rc == -EINVAL)

@@ -41,7 +41,7 @@ struct change_notify {
 	void *ctx;
 };
 
-struct change *change_new(struct tree *tree, struct cache *c, struct scratch *l, int read_only,
+struct change *change_new(struct tree *tree, struct cache *c, struct api *api, struct scratch *l, int read_only,
 		  const char *tmpdir);
 void change_free(struct change *w);
 void change_set_notify(struct change *w, const struct change_notify *n);

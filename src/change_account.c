@@ -51,7 +51,7 @@ int change_commit_limits(struct change *w, const char *in, size_t len)
 	if (rc == -EINVAL)
 		rc = change_log_invalid("set spending limits", CHANGE_LIMITS_NAME, &ch);
 	if (rc == 0 && ch.body) {
-		rc = api_set_soft_limit(cache_api(w->cache), ch.body);
+		rc = api_set_soft_limit(w->api, ch.body);
 		account_limits_changed(w->cache);
 		if (rc == 0)
 			log_info("spending limits: soft limit set");

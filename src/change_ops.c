@@ -103,7 +103,7 @@ static int change_collection_empty(struct change *w, const char *cid)
 	long nl = 0;
 	int rc;
 
-	cache_invalidate_documents(w->cache, cid);
+	cache_invalidate(w->cache, CACHE_DOCUMENTS, cid);
 	rc = cache_documents(w->cache, cid, &v);
 	if (rc < 0)
 		return rc;

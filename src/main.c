@@ -125,10 +125,37 @@ static struct fuse_loop_config *main_loop_config(void)
 	return lc;
 }
 
+/* READY=1 for the service manager, with the pid that runs the mount. */
+static void main_tell_ready(const struct config *cfg)
+{
+	char ready[64];
+
+	sdnotify_status(&main_sd, main_status);
+	if (cfg->foreground) {
+		sdnotify_send(&main_sd, "READY=1");
+		return;
+	}
+	snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%ld", (long)getpid());
+	sdnotify_send(&main_sd, ready);
+}
+
+/* Serve requests until unmounted or signalled; libfuse's result. */
+static int main_loop(struct fuse_session *se, const struct config *cfg)
+{
+	struct fuse_loop_config *lc;
+	int rc;
+
+	if (cfg->single_thread)
+		return fuse_session_loop(se);
+	lc = main_loop_config();
+	rc = lc ? fuse_session_loop_mt(se, lc) : 1;
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
 static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs,
 		    struct cache *cache)
 {
-	struct fuse_loop_config *lc = NULL;
 	struct fuse_session *se;
 	pthread_t hup;
 	int rc = 1, hup_started = 0;
@@ -159,22 +186,8 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 	 * the one the service manager started, hence MAINPID (a unit should
 	 * run xaifs with -f, as contrib/xaifs.service does).
 	 */
-	sdnotify_status(&main_sd, main_status);
-	if (cfg->foreground)
-		sdnotify_send(&main_sd, "READY=1");
-	else {
-		char ready[64];
-
-		snprintf(ready, sizeof(ready), "READY=1\nMAINPID=%ld", (long)getpid());
-		sdnotify_send(&main_sd, ready);
-	}
-	if (cfg->single_thread) {
-		rc = fuse_session_loop(se);
-	} else {
-		lc = main_loop_config();
-		rc = lc ? fuse_session_loop_mt(se, lc) : 1;
-		fuse_loop_cfg_destroy(lc);
-	}
+	main_tell_ready(cfg);
+	rc = main_loop(se, cfg);
 	sdnotify_send(&main_sd, "STOPPING=1");
 	if (hup_started) {
 		main_hup_stop = 1;
@@ -193,31 +206,98 @@ out_session:
 	return rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 }
 
+/* Every layer of the mount, built bottom up by main_build(). */
+struct main_parts {
+	struct http *http;
+	struct api *api;
+	struct doccache *doccache;
+	struct cache *cache;
+	struct inode_table *inodes;
+	struct scratch *scratch;
+	struct tree *tree;
+	struct change *change;
+};
+
+/* The HTTP client and the API, with the credentials checked. 0 or -1. */
+static int main_build_api(struct config *cfg, struct main_parts *p)
+{
+	if (http_global_init() < 0)
+		return -1;
+	p->http = http_new(&(struct http_opts){ cfg->connect_timeout, cfg->timeout,
+						cfg->max_conns, 4 });
+	p->api = p->http ? api_new(p->http, &(struct api_opts){ cfg->management_url,
+				   cfg->api_url, cfg->mgmt_key, cfg->api_key, cfg->page_size,
+				   cfg->read_only,
+				   cfg->upload && strcmp(cfg->upload, "files") == 0,
+				   cfg->max_conns / 2 })
+			 : NULL;
+	if (!p->api || main_check_credentials(cfg, p->api) < 0)
+		return -1;
+	snprintf(main_status, sizeof(main_status), "team %s on %s", cfg->team_id,
+		 cfg->mountpoint);
+	return 0;
+}
+
+/* Every layer above the API. 0 or -1 (with a message). */
+static int main_build(struct config *cfg, const char *tmpdir, struct main_parts *p)
+{
+	if (main_build_api(cfg, p) < 0)
+		return -1;
+	p->doccache = doccache_new(cfg->cache_dir, tmpdir, cfg->cache_size);
+	if (!p->doccache) {
+		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
+			cfg->cache_dir ? cfg->cache_dir : tmpdir, strerror(errno));
+		return -1;
+	}
+	p->cache = cache_new(p->api, &(struct cache_opts){ cfg->cache_ttl, cfg->live_ttl, 4096,
+							   p->doccache, tmpdir, NULL });
+	p->inodes = inode_table_new();
+	p->scratch = p->inodes ? scratch_new(p->inodes, tmpdir) : NULL;
+	p->tree = p->cache && p->scratch ?
+		tree_new(p->cache, p->inodes, p->scratch, &(struct tree_opts){ cfg->uid, cfg->gid,
+			 cfg->cache_ttl, cfg->live_ttl, tmpdir, cfg->umask, cfg->read_only })
+		: NULL;
+	p->change = p->tree ? change_new(p->tree, p->cache, p->api, p->scratch, cfg->read_only, tmpdir)
+			    : NULL;
+	return p->change ? 0 : -1;
+}
+
+/* Free what main_build() made, top down (any part may be NULL). */
+static void main_teardown(struct main_parts *p)
+{
+	change_free(p->change);
+	tree_free(p->tree);
+	scratch_free(p->scratch);
+	inode_table_free(p->inodes);
+	cache_free(p->cache);
+	doccache_free(p->doccache);
+	api_free(p->api);
+	http_free(p->http);
+	http_global_cleanup();
+}
+
+/* --help and --version: 1 when one of them was asked for (and printed). */
+static int main_info(const struct config *cfg, const char *prog)
+{
+	if (cfg->show_help)
+		config_print_help(prog);
+	else if (cfg->show_version)
+		printf("xaifs %s (libfuse %d, %s)\n", XAIFS_VERSION, fuse_version(),
+		       curl_version());
+	return cfg->show_help || cfg->show_version;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct inode_table *inodes = NULL;
-	struct scratch *local = NULL;
-	struct doccache *doccache = NULL;
-	struct change *change = NULL;
-	struct cache *cache = NULL;
-	struct http *http = NULL;
-	struct api *api = NULL;
-	struct tree *tree = NULL;
+	struct main_parts parts = { 0 };
 	struct config cfg;
 	const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	int rc = 1;
 
 	if (config_parse(&cfg, &args) < 0)
 		goto out;
-	if (cfg.show_help) {
-		config_print_help(argv[0]);
-		rc = 0;
-		goto out;
-	}
-	if (cfg.show_version) {
-		printf("xaifs %s (libfuse %d, %s)\n", XAIFS_VERSION, fuse_version(),
-		       curl_version());
+	if (main_info(&cfg, argv[0])) {
 		rc = 0;
 		goto out;
 	}
@@ -229,48 +309,11 @@ int main(int argc, char *argv[])
 	if (sdnotify_init(&main_sd, getenv("NOTIFY_SOCKET")) < 0)
 		log_warn("cannot tell the service manager how the mount is doing: "
 			 "bad NOTIFY_SOCKET '%s'", getenv("NOTIFY_SOCKET"));
-	if (http_global_init() < 0)
-		goto out;
-	http = http_new(&(struct http_opts){ cfg.connect_timeout, cfg.timeout, cfg.max_conns, 4 });
-	api = http ? api_new(http, &(struct api_opts){ cfg.management_url, cfg.api_url,
-			     cfg.mgmt_key, cfg.api_key, cfg.page_size,
-			     cfg.read_only, cfg.upload && strcmp(cfg.upload, "files") == 0,
-			     cfg.max_conns / 2 })
-		    : NULL;
-	if (!api)
-		goto out_http;
-	if (main_check_credentials(&cfg, api) < 0)
-		goto out_http;
-	snprintf(main_status, sizeof(main_status), "team %s on %s", cfg.team_id, cfg.mountpoint);
-	doccache = doccache_new(cfg.cache_dir, tmpdir, cfg.cache_size);
-	if (!doccache) {
-		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
-			cfg.cache_dir ? cfg.cache_dir : tmpdir, strerror(errno));
-		goto out_http;
-	}
-	cache = cache_new(api, &(struct cache_opts){ cfg.cache_ttl, cfg.live_ttl, 4096, doccache,
-						     tmpdir, NULL });
-	inodes = inode_table_new();
-	local = inodes ? scratch_new(inodes, tmpdir) : NULL;
-	tree = cache && local ? tree_new(cache, inodes, local, &(struct tree_opts){ cfg.uid, cfg.gid,
-				     cfg.cache_ttl, cfg.live_ttl, tmpdir, cfg.umask,
-				     cfg.read_only }) : NULL;
-	change = tree ? change_new(tree, cache, local, cfg.read_only, tmpdir) : NULL;
-	if (!change)
-		goto out_http;
-	rc = main_run(&cfg, &args, &(struct fsops){ .tree = tree, .change = change, .read_only = cfg.read_only,
-				     .negative_ttl = cfg.cache_ttl },
-		      cache);
-out_http:
-	change_free(change);
-	tree_free(tree);
-	scratch_free(local);
-	inode_table_free(inodes);
-	cache_free(cache);
-	doccache_free(doccache);
-	api_free(api);
-	http_free(http);
-	http_global_cleanup();
+	if (main_build(&cfg, tmpdir, &parts) == 0)
+		rc = main_run(&cfg, &args, &(struct fsops){ .tree = parts.tree,
+				      .change = parts.change, .read_only = cfg.read_only,
+				      .negative_ttl = cfg.cache_ttl }, parts.cache);
+	main_teardown(&parts);
 out:
 	sdnotify_release(&main_sd);
 	log_clear_secrets();

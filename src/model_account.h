@@ -3,6 +3,9 @@
  * search results (search/<query>), invoices (invoices/<YYYY-MM>) and the
  * spending limits (/spending-limits). Part of the model module: the rules
  * of model.h (tolerance, ownership, renderings, no I/O, no locks) apply.
+ *
+ * Owns: the shapes of those answers (struct model_search_match, the
+ * invoice list) and their renderings; every result is the caller's.
  */
 #ifndef XAIFS_MODEL_ACCOUNT_H
 #define XAIFS_MODEL_ACCOUNT_H

@@ -31,4 +31,9 @@ int res_init_from(struct res *r, const char *id, const char *name, struct json_o
 int nonempty(const char *s);
 char *dup_or_empty(const char *s);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (model_time.c). */
+int64_t days_from_civil(int64_t y, int m, int d);
+/* The date of a day number: the inverse of days_from_civil() (model_time.c). */
+void civil_from_days(int64_t z, int64_t *y, int *m, int *d);
+
 #endif

@@ -168,21 +168,6 @@ int double_value(struct json_object *v, double *out)
 	*out = d;
 	return 0;
 }
-/* A timestamp (RFC 3339 string or Unix seconds); 0 when missing or bad. */
-int64_t member_time(struct json_object *o, const char *k1,
-			   const char *k2)
-{
-	struct json_object *v = member(o, k1, k2);
-	int64_t t = 0;
-
-	if (json_object_is_type(v, json_type_string)) {
-		if (model_parse_time(str_value(v), &t) < 0)
-			t = 0;
-	} else if (int64_value(v, &t) < 0) {
-		t = 0;
-	}
-	return t;
-}
 /*
  * Add an owned value v under k. *rc keeps the first error, so a run of adds
  * is checked once at its end; v is put whenever it is not added.

@@ -304,38 +304,9 @@ void tree_stat_scratch(struct tree *tree, const struct scratch_info *li, struct 
 /* .xaifs/stats: the mount's counters as JSON (never a credential). */
 int tree_render_stats(struct tree *tree, char **out, size_t *len)
 {
-	struct model_counter c[API_ROUTE_COUNT + 32];
-	struct api *api = cache_api(tree->cache);
-	struct cache_stats cs;
-	struct http_stats hs = { 0 };
-	size_t n = 0;
+	struct model_counter c[CACHE_COUNTERS_MAX + 8];
+	size_t n = cache_counters(tree->cache, c);
 
-	cache_get_stats(tree->cache, &cs);
-	if (api)
-		api_http_stats(api, &hs);
-	for (int r = 0; api && r < API_ROUTE_COUNT; r++)
-		c[n++] = (struct model_counter){ "requests", api_route_name(r),
-						 api_route_count(api, r) };
-	if (api) {
-		c[n++] = (struct model_counter){ "uploads", "streamed",
-						 api_stream_counter(api, API_STREAMS) };
-		c[n++] = (struct model_counter){ "uploads", "streamed_bytes",
-						 api_stream_counter(api, API_STREAM_BYTES) };
-		c[n++] = (struct model_counter){ "uploads", "abandoned",
-						 api_stream_counter(api, API_STREAMS_ABANDONED) };
-	}
-	c[n++] = (struct model_counter){ "http", "requests", hs.requests };
-	c[n++] = (struct model_counter){ "http", "retries", hs.retries };
-	c[n++] = (struct model_counter){ "http", "errors", hs.errors };
-	c[n++] = (struct model_counter){ "http", "bytes_up", hs.bytes_up };
-	c[n++] = (struct model_counter){ "http", "bytes_down", hs.bytes_down };
-	c[n++] = (struct model_counter){ "cache", "hits", cs.hits };
-	c[n++] = (struct model_counter){ "cache", "misses", cs.misses };
-	c[n++] = (struct model_counter){ "cache", "joins", cs.joins };
-	c[n++] = (struct model_counter){ "cache", "entries", cs.entries };
-	c[n++] = (struct model_counter){ "cache", "document_hits", cs.doc_hits };
-	c[n++] = (struct model_counter){ "cache", "document_misses", cs.doc_misses };
-	c[n++] = (struct model_counter){ "cache", "write_through", cs.write_through };
 	c[n++] = (struct model_counter){ "inodes", "count", inode_count(tree->inodes) };
 	c[n++] = (struct model_counter){ "fuse", "opens",
 					 __atomic_load_n(&tree->opens, __ATOMIC_RELAXED) };

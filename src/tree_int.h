@@ -83,7 +83,7 @@ int tree_page_cache(struct tree *tree, uint64_t ino, uint64_t version, int *keep
 void tree_inval_inode(struct tree *tree, uint64_t ino);
 void tree_inval_entry(struct tree *tree, uint64_t parent, const char *name);
 /* The cache's replacement hook (cache_set_hook()). */
-void tree_replaced(void *ctx, const char *key, const struct cval *old, const struct cval *nv);
+void tree_replaced(void *ctx, const struct cache_key *key, const struct cval *old, const struct cval *nv);
 /* A key's bytes changed outside any listing (its one-time secret). */
 void tree_key_changed(struct tree *tree, const char *key_id);
 

@@ -112,23 +112,23 @@ struct tree_shape {
 	int meta;		/* documents: also metadata/<name>.json */
 };
 
-static int tree_shape_of(const char *key, struct tree_shape *s)
+static int tree_shape_of(const struct cache_key *key, struct tree_shape *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->cid = "";
-	if (strcmp(key, "keys") == 0) {
+	if (key->family == CACHE_KEYS) {
 		s->dir = NODE_KEYS_DIR;
 		s->child = NODE_KEY;
-	} else if (strcmp(key, "models") == 0) {
+	} else if (key->family == CACHE_MODELS) {
 		s->dir = NODE_MODELS_DIR;
 		s->child = NODE_MODEL;
-	} else if (strcmp(key, "collections") == 0) {
+	} else if (key->family == CACHE_COLLECTIONS) {
 		s->dir = NODE_COLLS_DIR;
 		s->child = NODE_COLL_DIR;
-	} else if (strncmp(key, "documents/", 10) == 0) {
+	} else if (key->family == CACHE_DOCUMENTS) {
 		s->dir = NODE_DOCS_DIR;
 		s->child = NODE_DOC;
-		s->cid = key + 10;
+		s->cid = key->arg ? key->arg : "";
 		s->meta = 1;
 	} else {
 		return -1;
@@ -212,25 +212,27 @@ static int tree_text_differs(const struct cval *a, const struct cval *b)
 }
 
 /* The rendered file stored under key, if it is one. */
-static enum node_kind tree_rendered_of(const char *key, const char **id)
+static enum node_kind tree_rendered_of(const struct cache_key *key, const char **id)
 {
 	*id = "";
-	if (strcmp(key, "models") == 0)
+	switch (key->family) {
+	case CACHE_MODELS:
 		return NODE_REGIONS;
-	if (strcmp(key, "usage") == 0)
+	case CACHE_USAGE:
 		return NODE_USAGE;
-	if (strcmp(key, "billing") == 0)
+	case CACHE_BILLING:
 		return NODE_BILLING;
-	if (strcmp(key, "audit") == 0)
+	case CACHE_AUDIT:
 		return NODE_AUDIT;
-	if (strncmp(key, "usage/", 6) == 0) {
-		*id = key + 6;
+	case CACHE_USAGE_MONTH:
+		*id = key->arg ? key->arg : "";
 		return NODE_USAGE_MONTH;
+	default:
+		return NODE_NONE;
 	}
-	return NODE_NONE;
 }
 
-void tree_replaced(void *ctx, const char *key, const struct cval *old, const struct cval *nv)
+void tree_replaced(void *ctx, const struct cache_key *key, const struct cval *old, const struct cval *nv)
 {
 	struct tree *tree = ctx;
 	struct tree_shape s;

@@ -74,7 +74,6 @@ int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, siz
 	const struct res *r = NULL;
 	struct cval *v = NULL;
 	char status[64];
-	struct api *api;
 	int rc;
 
 	*out = NULL;
@@ -103,8 +102,7 @@ int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, siz
 		if (rc == 0)
 			rc = xattr_copy(status, strlen(status), out, len);
 	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && n.kind == NODE_KEY) {
-		api = cache_api(tree_cache(tree));
-		rc = api ? api_key_propagation(api, r->id, out, len) : -ENOTCONN;
+		rc = cache_key_propagation(tree_cache(tree), r->id, out, len);
 	} else {
 		rc = -ENODATA;
 	}

@@ -18,6 +18,27 @@
 static char dummy_api_mem;
 #define DUMMY_API ((struct api *)(void *)&dummy_api_mem)
 
+/*
+ * The key a test names: "keys" and "documents/<id>" are those listings;
+ * any other name is a key of its own (a search family entry, which the
+ * cache treats like any other).
+ */
+static enum cache_family key_family(const char *s)
+{
+	if (strcmp(s, "keys") == 0)
+		return CACHE_KEYS;
+	return strncmp(s, "documents/", 10) == 0 ? CACHE_DOCUMENTS : CACHE_SEARCH;
+}
+
+static const char *key_arg(const char *s)
+{
+	if (strcmp(s, "keys") == 0)
+		return NULL;
+	return strncmp(s, "documents/", 10) == 0 ? s + 10 : s;
+}
+
+#define KEY(s) (&(const struct cache_key){ key_family(s), key_arg(s) })
+
 static double fake_time = 1000;
 
 static double fake_clock(void)
@@ -48,7 +69,7 @@ static int fetches;		/* atomic: fetch calls so far */
 static const char *last_arg;
 
 /* Fills v->text with "v<N>" (N = this fetch's number). */
-static int fetch_count(struct cache *c, const char *arg, struct cval *v)
+static int fetch_count(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	int n = __atomic_add_fetch(&fetches, 1, __ATOMIC_SEQ_CST);
 	char s[32];
@@ -59,7 +80,7 @@ static int fetch_count(struct cache *c, const char *arg, struct cval *v)
 	return v->text ? 0 : -ENOMEM;
 }
 
-static int fetch_fail(struct cache *c, const char *arg, struct cval *v)
+static int fetch_fail(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	__atomic_add_fetch(&fetches, 1, __ATOMIC_SEQ_CST);
 	v->text = strdup("partial");	/* must be freed, not kept */
@@ -86,7 +107,7 @@ static void gate_set(int open, int rc)
 	pthread_mutex_unlock(&gate.lock);
 }
 
-static int fetch_gated(struct cache *c, const char *arg, struct cval *v)
+static int fetch_gated(struct cache *c, struct api *api, const char *arg, struct cval *v)
 {
 	pthread_mutex_lock(&gate.lock);
 	gate.entered++;
@@ -94,7 +115,7 @@ static int fetch_gated(struct cache *c, const char *arg, struct cval *v)
 	while (!gate.open)
 		pthread_cond_wait(&gate.cond, &gate.lock);
 	pthread_mutex_unlock(&gate.lock);
-	return gate.rc < 0 ? (fetch_fail(c, arg, v), gate.rc) : fetch_count(c, arg, v);
+	return gate.rc < 0 ? (fetch_fail(c, api, arg, v), gate.rc) : fetch_count(c, api, arg, v);
 }
 
 static void gate_wait_entered(void)
@@ -127,16 +148,13 @@ static void test_null_api(void)
 	struct cache *c = new_cache(NULL, 60, 0);
 	struct cval *v = NULL;
 
-	TEST_CTX("NULL api: the API fetches fail with ENOTCONN, a given fetcher still runs");
+	TEST_CTX("NULL api: every fetch fails with ENOTCONN and no fetcher runs");
 	fetches = 0;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 60, &v), 0);
-	CHECK(v != NULL);
-	CHECK_EQ_INT(fetches, 1);
-	cval_unref(v);
-	v = NULL;
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 60, &v), -ENOTCONN);
+	CHECK(v == NULL);
+	CHECK_EQ_INT(fetches, 0);
 	CHECK_EQ_INT(cache_keys(c, &v), -ENOTCONN);
 	CHECK_EQ_INT(cache_documents(c, "collection_x", &v), -ENOTCONN);
-	CHECK(cache_api(c) == NULL);
 	cache_free(c);
 	cache_free(NULL);
 }
@@ -149,21 +167,21 @@ static void test_ttl(void)
 	TEST_CTX("first get fetches");
 	fetches = 0;
 	fake_time = 1000;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, "arg-1", 10, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 10, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v1");
-	CHECK_EQ_STR(last_arg, "arg-1");
+	CHECK_EQ_STR(last_arg, "k");
 	CHECK_EQ_INT(v ? v->refs : 0, 3);	/* ours, the entry's, the last flight's */
 
 	TEST_CTX("fresh until the ttl runs out");
 	fake_time = 1009.999;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 10, &w), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 10, &w), 0);
 	CHECK(w == v);
 	CHECK_EQ_INT(fetches, 1);
 	cval_unref(w);
 
 	TEST_CTX("expired at exactly fetch time + ttl");
 	fake_time = 1010;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 10, &w), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 10, &w), 0);
 	CHECK_EQ_STR(w ? w->text : NULL, "v2");
 	CHECK_EQ_INT(fetches, 2);
 	CHECK_EQ_STR(v->text, "v1");	/* the old value is still ours */
@@ -172,7 +190,7 @@ static void test_ttl(void)
 	cval_unref(w);
 
 	TEST_CTX("keys are independent");
-	CHECK_EQ_INT(cache_get(c, "other", fetch_count, NULL, 10, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("other"), fetch_count, 10, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v3");
 	cval_unref(v);
 
@@ -189,7 +207,7 @@ static void test_ttl(void)
 	for (int i = 1; i <= 5; i++) {
 		char want[8];
 
-		CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 0, &v), 0);
+		CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 0, &v), 0);
 		snprintf(want, sizeof(want), "v%d", i);
 		CHECK_EQ_STR(v ? v->text : NULL, want);
 		cval_unref(v);
@@ -207,18 +225,18 @@ static void test_errors_not_cached(void)
 	TEST_CTX("an error is returned and not kept");
 	fetches = 0;
 	fake_time = 3000;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_fail, NULL, 60, &v), -EIO);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_fail, 60, &v), -EIO);
 	CHECK(v == NULL);
-	CHECK_EQ_INT(cache_get(c, "k", fetch_fail, NULL, 60, &v), -EIO);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_fail, 60, &v), -EIO);
 	CHECK_EQ_INT(fetches, 2);
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v3");
 	cval_unref(v);
 
 	TEST_CTX("an expired value is not served when the refetch fails");
 	fake_time = 3060;
 	v = NULL;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_fail, NULL, 60, &v), -EIO);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_fail, 60, &v), -EIO);
 	CHECK(v == NULL);
 	CHECK_EQ_INT(stats(c).misses, 4);
 	CHECK_EQ_INT(stats(c).hits, 0);
@@ -239,31 +257,31 @@ static void test_store(void)
 	TEST_CTX("a stored value is fresh");
 	fetches = 0;
 	fake_time = 4000;
-	CHECK_EQ_INT(cache_store(c, "k", s), 0);
+	CHECK_EQ_INT(cache_store(c, KEY("k"), s), 0);
 	CHECK_EQ_INT(s->refs, 2);
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 30, &v), 0);
 	CHECK(v == s);
 	CHECK_EQ_INT(fetches, 0);
 	cval_unref(v);
 
 	TEST_CTX("a store replaces a fresh value");
-	CHECK_EQ_INT(cache_store(c, "k", s2), 0);
+	CHECK_EQ_INT(cache_store(c, KEY("k"), s2), 0);
 	CHECK_EQ_INT(s->refs, 1);	/* the cache let go of it */
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 30, &v), 0);
 	CHECK(v == s2);
 	cval_unref(v);
 
 	TEST_CTX("a stored value expires after the listing ttl");
 	fake_time = 4030;
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 30, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v1");
 	CHECK_EQ_INT(fetches, 1);
 	cval_unref(v);
 
 	TEST_CTX("a store after a drop is fresh again");
 	cache_drop_all(c);
-	CHECK_EQ_INT(cache_store(c, "k", s), 0);
-	CHECK_EQ_INT(cache_get(c, "k", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_store(c, KEY("k"), s), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 30, &v), 0);
 	CHECK(v == s);
 	CHECK_EQ_INT(fetches, 1);
 	cval_unref(v);
@@ -280,32 +298,32 @@ static void test_invalidate(void)
 	TEST_CTX("invalidate: only that key fetches again");
 	fetches = 0;
 	fake_time = 5500;
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 60, &v), 0);
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "documents/c1", fetch_count, "c1", 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c1"), fetch_count, 60, &v), 0);
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "documents/c2", fetch_count, "c2", 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c2"), fetch_count, 60, &v), 0);
 	cval_unref(v);
-	cache_invalidate(c, "keys");
-	cache_invalidate(c, "no such key");
-	cache_invalidate_documents(c, "c1");
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 60, &v), 0);
+	cache_invalidate(c, CACHE_KEYS, NULL);
+	cache_invalidate(c, CACHE_SEARCH, "no such key");
+	cache_invalidate(c, CACHE_DOCUMENTS, "c1");
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v4");
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "documents/c1", fetch_count, "c1", 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c1"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v5");
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "documents/c2", fetch_count, "c2", 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c2"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v3");	/* untouched */
 	cval_unref(v);
 	CHECK_EQ_INT(fetches, 5);
 
 	TEST_CTX("drop_all: every key fetches again");
 	cache_drop_all(c);
-	CHECK_EQ_INT(cache_get(c, "documents/c2", fetch_count, "c2", 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c2"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v6");
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v7");
 	cval_unref(v);
 	cache_free(c);
@@ -329,7 +347,7 @@ static void *getter_run(void *p)
 	struct getter *g = p;
 
 	g->v = NULL;
-	g->rc = cache_get(g->c, "shared", fetch_gated, NULL, 60, &g->v);
+	g->rc = cache_get(g->c, KEY("shared"), fetch_gated, 60, &g->v);
 	return NULL;
 }
 
@@ -354,7 +372,7 @@ static void run_flight(struct cache *c, struct getter *g, int rc, int drop)
 	if (drop == 1)
 		cache_drop_all(c);
 	else if (drop == 2)
-		cache_invalidate(c, "shared");
+		cache_invalidate(c, CACHE_SEARCH, "shared");
 	gate_set(1, 0);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(g[i].th, NULL);
@@ -386,7 +404,7 @@ static void test_single_flight(void)
 		cval_unref(g[i].v);
 
 	TEST_CTX("single flight: the value is kept afterwards");
-	CHECK_EQ_INT(cache_get(c, "shared", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("shared"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v1");
 	CHECK_EQ_INT(fetches, 1);
 	CHECK_EQ_INT(stats(c).hits, 1);
@@ -415,7 +433,7 @@ static void test_single_flight_error(void)
 	CHECK_EQ_INT(stats(c).joins, NTHREADS - 1);
 
 	TEST_CTX("single flight error: not cached");
-	CHECK_EQ_INT(cache_get(c, "shared", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("shared"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v2");
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
@@ -440,11 +458,11 @@ static void single_flight_drop(int how)
 	CHECK_EQ_STR(g[0].v ? g[0].v->text : NULL, "v1");
 
 	TEST_CTX("drop during a fetch: the next get fetches again");
-	CHECK_EQ_INT(cache_get(c, "shared", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("shared"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v2");
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
-	CHECK_EQ_INT(cache_get(c, "shared", fetch_count, NULL, 60, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("shared"), fetch_count, 60, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v2");	/* and keeps that one */
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
@@ -470,7 +488,7 @@ static int get_fetched(struct cache *c, const char *key)
 	struct cval *v = NULL;
 
 	fake_time += 1;		/* distinct access times */
-	if (cache_get(c, key, fetch_count, NULL, 1e6, &v) != 0)
+	if (cache_get(c, KEY(key), fetch_count, 1e6, &v) != 0)
 		return -1;
 	cval_unref(v);
 	return fetches != before;
@@ -502,7 +520,7 @@ static void test_lru(void)
 
 	TEST_CTX("lru: an evicted value held by a reader stays valid");
 	fake_time += 1;
-	CHECK_EQ_INT(cache_get(c, "held", fetch_count, NULL, 1e6, &held), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("held"), fetch_count, 1e6, &held), 0);
 	for (int i = 0; i < 5; i++) {
 		char key[8];
 
@@ -562,8 +580,8 @@ static void test_write_through(void)
 
 	fetches = 0;
 	fake_time = 9000;
-	cache_store(c, "keys", l);
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &held), 0);
+	cache_store(c, KEY("keys"), l);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &held), 0);
 	CHECK(held == l);
 	cval_unref(l);	/* held and the cache keep it */
 
@@ -571,7 +589,7 @@ static void test_write_through(void)
 	r = mkres("k2", "renamed");
 	cache_put(c, CACHE_KEYS, NULL, &r);
 	CHECK(!r.id && !r.json);	/* strings taken */
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(fetches, 0);
 	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
 	CHECK_EQ_STR(id_at(v, 1), "k2");
@@ -587,7 +605,7 @@ static void test_write_through(void)
 	r = mkres("k4", "name4");
 	cache_put(c, CACHE_KEYS, NULL, &r);
 	cache_remove(c, CACHE_KEYS, NULL, "k1");
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(fetches, 0);
 	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
 	CHECK_EQ_STR(id_at(v, 0), "k2");
@@ -599,7 +617,7 @@ static void test_write_through(void)
 	TEST_CTX("write-through: two entries that now share a name follow the name rule");
 	r = mkres("k3", "name4");
 	cache_put(c, CACHE_KEYS, NULL, &r);
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
 	CHECK(v && reslist_by_name(v->list, "name4") && reslist_by_name(v->list, "name4~k4"));
 	cval_unref(v);
 
@@ -608,7 +626,7 @@ static void test_write_through(void)
 	r = mkres("k9", "name9");
 	cache_put(c, CACHE_KEYS, NULL, &r);
 	CHECK_EQ_INT(stats(c).write_through, 4);
-	CHECK_EQ_INT(cache_get(c, "keys", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(fetches, 1);
 	cval_unref(v);
 
@@ -617,18 +635,78 @@ static void test_write_through(void)
 	cache_put(c, CACHE_DOCUMENTS, "c1", &r);
 	cache_remove(c, CACHE_COLLECTIONS, NULL, "c1");
 	CHECK_EQ_INT(stats(c).write_through, 4);
-	CHECK_EQ_INT(cache_get(c, "documents/c1", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c1"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
 
 	TEST_CTX("write-through: documents of one collection are keyed by its id");
 	l = listing(2);
-	cache_store(c, "documents/c7", l);
+	cache_store(c, KEY("documents/c7"), l);
 	cval_unref(l);
 	cache_remove(c, CACHE_DOCUMENTS, "c7", "k2");
-	CHECK_EQ_INT(cache_get(c, "documents/c7", fetch_count, NULL, 30, &v), 0);
+	CHECK_EQ_INT(cache_get(c, KEY("documents/c7"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 1);
 	cval_unref(v);
+	cache_free(c);
+}
+
+/* Whether the entry under key fetches on its next get (ttl 60 at fake_time). */
+static int refetches(struct cache *c, const struct cache_key *key)
+{
+	struct cval *v = NULL;
+	int before = fetches;
+
+	if (cache_get(c, key, fetch_count, 60, &v) != 0)
+		return -1;
+	cval_unref(v);
+	return fetches != before;
+}
+
+static void test_dependants(void)
+{
+	const struct cache_key *audit = CACHE_KEY(CACHE_AUDIT, NULL);
+	const struct cache_key *colls = CACHE_KEY(CACHE_COLLECTIONS, NULL);
+	const struct cache_key *billing = CACHE_KEY(CACHE_BILLING, NULL);
+	const struct cache_key *docs = CACHE_KEY(CACHE_DOCUMENTS, "c1");
+	const struct cache_key *keys = CACHE_KEY(CACHE_KEYS, NULL);
+	struct cache *c = new_cache(DUMMY_API, 60, 0);
+
+	fetches = 0;
+	fake_time = 9000;
+	TEST_CTX("first gets fetch, second ones do not");
+	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) + refetches(c, billing) +
+		     refetches(c, docs) + refetches(c, keys), 5);
+	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) + refetches(c, billing) +
+		     refetches(c, docs) + refetches(c, keys), 0);
+
+	TEST_CTX("a changed documents listing takes documents_count and the audit log with it");
+	cache_changed(c, CACHE_DOCUMENTS, "c1");
+	CHECK_EQ_INT(refetches(c, docs), 1);
+	CHECK_EQ_INT(refetches(c, colls), 1);
+	CHECK_EQ_INT(refetches(c, audit), 1);
+	CHECK_EQ_INT(refetches(c, keys), 0);
+	CHECK_EQ_INT(refetches(c, billing), 0);
+
+	TEST_CTX("changed spending limits take billing with them");
+	cache_changed(c, CACHE_LIMITS, NULL);
+	CHECK_EQ_INT(refetches(c, billing), 1);
+	CHECK_EQ_INT(refetches(c, audit), 1);
+	CHECK_EQ_INT(refetches(c, docs), 0);
+
+	TEST_CTX("a removal from a listing that is not cached still reaches the audit log");
+	cache_remove(c, CACHE_DOCUMENTS, "c9", "d1");
+	CHECK_EQ_INT(refetches(c, audit), 1);
+	CHECK_EQ_INT(refetches(c, keys), 0);
+
+	TEST_CTX("removing a collection forgets its documents listing");
+	cache_remove(c, CACHE_COLLECTIONS, NULL, "c1");
+	CHECK_EQ_INT(refetches(c, docs), 1);
+	CHECK_EQ_INT(refetches(c, audit), 1);
+
+	TEST_CTX("cache_invalidate() reaches only its entry");
+	cache_invalidate(c, CACHE_KEYS, NULL);
+	CHECK_EQ_INT(refetches(c, keys), 1);
+	CHECK_EQ_INT(refetches(c, audit), 0);
 	cache_free(c);
 }
 
@@ -644,5 +722,6 @@ int main(void)
 	test_single_flight_drop();
 	test_lru();
 	test_write_through();
+	test_dependants();
 	return test_done();
 }

@@ -61,7 +61,7 @@ static struct reslist *listing(page_fn parse, const char *json, size_t maxlen)
 }
 
 /* Store list and/or text under key; the cache keeps its own reference. */
-static void prime(struct cache *c, const char *key, struct reslist *l, const char *text,
+static void prime(struct cache *c, const struct cache_key *key, struct reslist *l, const char *text,
 		  size_t len)
 {
 	struct cval *v = cval_new();
@@ -86,21 +86,21 @@ static void prime_all(struct cache *c)
 	keys = listing(model_parse_keys_page, keys_json, NAMES_MAX);
 	colls = listing(model_parse_collections_page, colls_json, NAMES_MAX);
 	docs1 = listing(model_parse_documents_page, docs1_json, NAMES_MAX - 5);
-	prime(c, "keys", keys, NULL, 0);
-	prime(c, "collections", colls, NULL, 0);
-	prime(c, "documents/collection_1", docs1, NULL, 0);
-	prime(c, "documents/collection_2",
+	prime(c, CACHE_KEY(CACHE_KEYS, NULL), keys, NULL, 0);
+	prime(c, CACHE_KEY(CACHE_COLLECTIONS, NULL), colls, NULL, 0);
+	prime(c, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"), docs1, NULL, 0);
+	prime(c, CACHE_KEY(CACHE_DOCUMENTS, "collection_2"),
 	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5), NULL, 0);
 	models = reslist_new();
 	if (model_parse_models(models_json, strlen(models_json), models, &regions, &rlen) ||
 	    names_assign(models, NAMES_MAX, NULL))
 		abort();
-	prime(c, "models", models, regions, rlen);
+	prime(c, CACHE_KEY(CACHE_MODELS, NULL), models, regions, rlen);
 	snprintf(regions_text, sizeof(regions_text), "%s", regions);
 	regions_len = rlen;
 	free(regions);
-	prime(c, "usage", NULL, usage_text, strlen(usage_text));
-	prime(c, "billing", NULL, billing_text, strlen(billing_text));
+	prime(c, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text, strlen(usage_text));
+	prime(c, CACHE_KEY(CACHE_BILLING, NULL), NULL, billing_text, strlen(billing_text));
 }
 
 static struct cache *cache;
@@ -358,7 +358,7 @@ static void test_relisting(void)
 	TEST_CTX("rename keeps the inode; an inode whose resource is gone is ESTALE");
 	alpha = walk("keys/alpha", NULL);
 	beta = walk("keys/beta", NULL);
-	prime(cache, "keys", listing(model_parse_keys_page,
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page,
 	      "{\"apiKeys\":[{\"apiKeyId\":\"k-alpha\",\"name\":\"renamed\"}]}", NAMES_MAX),
 	      NULL, 0);
 	CHECK_EQ_INT(walk("keys/renamed", NULL), alpha);
@@ -602,7 +602,7 @@ static void test_readdir_plus(void)
 
 	TEST_CTX("a snapshot outlives a relisting");
 	CHECK_EQ_INT(tree_opendir(tree, keys_ino, &d), 0);
-	prime(cache, "keys", listing(model_parse_keys_page, "{\"apiKeys\":[]}", NAMES_MAX),
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, "{\"apiKeys\":[]}", NAMES_MAX),
 	      NULL, 0);
 	CHECK_EQ_INT(tree_dir_count(d), 7);
 	CHECK_EQ_INT(tree_dir_entry(tree, d, 6, 0, &name, &e), 0);
@@ -815,7 +815,7 @@ static void test_relisting_invalidates_what_changed(void)
 	esc = walk("keys/%1B[31mred", &e);
 	CHECK(dir && alpha && beta && slash && esc);
 	CHECK_EQ_INT(n_notes, 0);
-	prime(cache, "keys", listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
 	CHECK(noted("inode", alpha, NULL));
 	CHECK(!noted("entry", dir, "alpha"));
 	CHECK(noted("entry", dir, "beta"));
@@ -828,20 +828,20 @@ static void test_relisting_invalidates_what_changed(void)
 	CHECK(noted("inode", esc, NULL));
 	/* The same listing again: nothing to take back. */
 	n_notes = 0;
-	prime(cache, "keys", listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
 	CHECK_EQ_INT(n_notes, 0);
 	/* A rendering that changes: its inode; one that does not: nothing. */
 	walk("usage", &e);
 	n_notes = 0;
-	prime(cache, "usage", NULL, usage_text, strlen(usage_text));
+	prime(cache, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text, strlen(usage_text));
 	CHECK_EQ_INT(n_notes, 0);
-	prime(cache, "usage", NULL, "{}\n", 3);
+	prime(cache, CACHE_KEY(CACHE_USAGE, NULL), NULL, "{}\n", 3);
 	CHECK(noted("inode", e.ino, NULL));
 	/* Documents: the metadata file's entry and inode go with the document's. */
 	walk("collections/Docs/documents", NULL);
 	walk("collections/Docs/metadata/report.pdf.json", &e);
 	n_notes = 0;
-	prime(cache, "documents/collection_1",
+	prime(cache, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"),
 	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5), NULL, 0);
 	CHECK(noted("inode", e.ino, NULL));
 	CHECK(noted("entry", tree_dir_ino(tree, NODE_META_DIR, "collection_1"),

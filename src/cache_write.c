@@ -1,0 +1,163 @@
+/*
+ * cache_write.c - what a change the server accepted does to the cache:
+ * listings edited in place (write-through) and, where the answer does not
+ * tell enough, entries made stale, with every rule of which family depends
+ * on which. See cache.h ("After a change").
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_int.h"
+#include "model.h"
+#include "names.h"
+
+/* Longest display name in a listing of family f (documents leave room for ".json"). */
+static size_t cache_name_max(enum cache_family f)
+{
+	return f == CACHE_DOCUMENTS ? NAMES_MAX - 5 : NAMES_MAX;
+}
+
+/* One change to a listing (see cache_put() and cache_remove()). */
+struct cache_change {
+	const char *gone_id;	/* entry to take out, or NULL */
+	struct res *add;	/* entry to put in place of its id (strings taken), or NULL */
+	const char *count_id;	/* collection whose documents_count changes, or NULL */
+	int count_delta;
+};
+
+/* A copy of entry r as ch changes it (r is kept when ch does not touch it). */
+static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct reslist *l)
+{
+	struct res copy;
+	int rc;
+
+	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
+		return 0;
+	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
+		return reslist_append(l, ch->add);	/* zeroes *ch->add */
+	rc = res_copy(r, &copy);
+	if (rc == 0 && ch->count_id && strcmp(r->id, ch->count_id) == 0)
+		rc = model_collection_set_count(&copy, copy.count + ch->count_delta);
+	if (rc < 0) {
+		res_release(&copy);
+		return rc;
+	}
+	return reslist_append(l, &copy);
+}
+
+/* A named copy of old changed by ch (ch->add's strings are taken). NULL on error. */
+static struct reslist *cache_list_edit(const struct reslist *old, struct cache_change *ch,
+				       size_t maxlen)
+{
+	struct reslist *l = reslist_new();
+	int rc = l ? 0 : -ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < old->n; i++)
+		rc = cache_entry_edit(&old->v[i], ch, l);
+	if (rc == 0 && ch->add && ch->add->id)
+		rc = reslist_append(l, ch->add);
+	res_release(ch->add);
+	if (rc == 0)
+		rc = names_assign(l, maxlen, NULL);
+	if (rc < 0) {
+		reslist_unref(l);
+		return NULL;
+	}
+	return l;
+}
+
+/*
+ * Change the fresh listing under key by one entry. The new list is built
+ * outside the lock from a referenced snapshot and stored only if nothing
+ * else changed the entry meanwhile; otherwise, and when there is no fresh
+ * listing to change, the entry is invalidated as before.
+ */
+static void cache_edit(struct cache *c, const struct cache_key *key, struct cache_change *ch)
+{
+	struct cval *old = NULL, *nv = NULL, *replaced = NULL;
+	struct centry *e;
+	unsigned gen = 0, cgen = 0;
+
+	pthread_mutex_lock(&c->lock);
+	e = cache_find_locked(c, key);
+	if (e && e->val && e->val->list && !cval_stale(e->val) && c->o.now() < e->expires) {
+		old = cval_ref(e->val);
+		gen = e->gen;
+		cgen = c->generation;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (old && (nv = cval_new()) &&
+	    !(nv->list = cache_list_edit(old->list, ch, cache_name_max(key->family)))) {
+		cval_unref(nv);
+		nv = NULL;
+	}
+	res_release(ch->add);
+	if (nv)
+		nv->fetched = old->fetched;
+	pthread_mutex_lock(&c->lock);
+	e = cache_find_locked(c, key);
+	if (e && nv && e->val == old && e->gen == gen && c->generation == cgen) {
+		e->gen++;	/* a fetch in flight predates this value */
+		cval_mark_stale(e->val);
+		replaced = e->val;
+		e->val = cval_ref(nv);
+		c->stats.write_through++;
+	} else if (e) {
+		cache_invalidate_locked(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	cache_tell_replaced(c, key, replaced, nv);
+	cval_unref(old);
+	cval_unref(nv);
+}
+
+/* Whether f is a listing that cache_put() and cache_remove() edit. */
+static int cache_editable(enum cache_family f)
+{
+	return f == CACHE_KEYS || f == CACHE_COLLECTIONS || f == CACHE_DOCUMENTS;
+}
+
+void cache_put(struct cache *c, enum cache_family f, const char *cid, struct res *r)
+{
+	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
+
+	cache_invalidate(c, CACHE_AUDIT, NULL);
+	if (!cache_editable(f) || !r->id || !*r->id || !r->json) {
+		res_release(r);
+		cache_changed(c, f, arg);
+		return;
+	}
+	cache_edit(c, CACHE_KEY(f, arg), &(struct cache_change){ .add = r });
+	if (f == CACHE_DOCUMENTS)	/* an upload always makes a new id */
+		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
+			   &(struct cache_change){ .count_id = cid, .count_delta = 1 });
+}
+
+void cache_remove(struct cache *c, enum cache_family f, const char *cid, const char *id)
+{
+	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
+
+	cache_invalidate(c, CACHE_AUDIT, NULL);
+	if (!cache_editable(f)) {
+		cache_changed(c, f, arg);
+		return;
+	}
+	cache_edit(c, CACHE_KEY(f, arg), &(struct cache_change){ .gone_id = id });
+	if (f == CACHE_DOCUMENTS)
+		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
+			   &(struct cache_change){ .count_id = cid, .count_delta = -1 });
+	else if (f == CACHE_COLLECTIONS)
+		cache_invalidate(c, CACHE_DOCUMENTS, id);
+}
+
+void cache_changed(struct cache *c, enum cache_family f, const char *arg)
+{
+	cache_invalidate(c, CACHE_AUDIT, NULL);
+	cache_invalidate(c, f, arg);
+	if (f == CACHE_DOCUMENTS)	/* its documents_count */
+		cache_invalidate(c, CACHE_COLLECTIONS, NULL);
+	else if (f == CACHE_LIMITS)
+		cache_invalidate(c, CACHE_BILLING, NULL);
+}
