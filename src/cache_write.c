@@ -47,8 +47,85 @@ static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct
 	return reslist_append(l, &copy);
 }
 
-/* A named copy of old changed by ch (ch->add's strings are taken). NULL on error. */
-static struct reslist *cache_list_edit(const struct reslist *old, struct cache_change *ch,
+/*
+ * Sharing: a listing changed by one entry shares the strings of the entries
+ * it keeps with the listing it replaces (reslist.h, "donor"), when no other
+ * name changes (names_plain_add()). The chain of lists kept alive that way
+ * is bounded, in length and in the entries it holds; past either bound the
+ * change copies every entry and names them again, as a fetch would.
+ */
+#define CACHE_SHARE_DEPTH 8
+#define CACHE_SHARE_ENTRIES 200000	/* entries over the whole chain */
+
+static int cache_can_share(const struct reslist *old, const struct cache_change *ch,
+			   size_t maxlen)
+{
+	const struct res *replaced;
+
+	if (!old->names_plain || old->depth >= CACHE_SHARE_DEPTH ||
+	    old->n * (old->depth + 1) > CACHE_SHARE_ENTRIES)
+		return 0;
+	if (!ch->add || !ch->add->id)
+		return 1;	/* an entry leaves, or a count changes: no name does */
+	replaced = reslist_by_id(old, ch->add->id);
+	return names_plain_add(old, ch->add, replaced, maxlen);
+}
+
+/* Append ch->add (its strings taken) under its own server name. */
+static int cache_append_added(struct reslist *l, struct res *add)
+{
+	free(add->name);
+	add->name = strdup(add->raw_name ? add->raw_name : "");
+	return add->name ? reslist_append(l, add) : -ENOMEM;
+}
+
+/* Entry r of a shared copy, as ch changes it. */
+static int cache_entry_share(const struct res *r, struct cache_change *ch, struct reslist *l)
+{
+	struct res copy;
+	int rc;
+
+	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
+		return 0;
+	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
+		return cache_append_added(l, ch->add);	/* zeroes *ch->add */
+	if (!ch->count_id || strcmp(r->id, ch->count_id) != 0)
+		return reslist_append_borrowed(l, r);
+	rc = res_copy(r, &copy);
+	if (rc == 0)
+		rc = model_collection_set_count(&copy, copy.count + ch->count_delta);
+	if (rc == 0 && !(copy.name = strdup(r->name)))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		res_release(&copy);
+		return rc;
+	}
+	return reslist_append(l, &copy);
+}
+
+/* old changed by ch, sharing what it keeps (cache_can_share()). NULL on error. */
+static struct reslist *cache_list_share(struct reslist *old, struct cache_change *ch)
+{
+	struct reslist *l = reslist_new();
+	int rc = l ? reslist_borrow_from(l, old) : -ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < old->n; i++)
+		rc = cache_entry_share(&old->v[i], ch, l);
+	if (rc == 0 && ch->add && ch->add->id)
+		rc = cache_append_added(l, ch->add);
+	res_release(ch->add);
+	if (rc == 0)
+		rc = reslist_index_build(l);
+	if (rc < 0) {
+		reslist_unref(l);
+		return NULL;
+	}
+	l->names_plain = 1;
+	return l;
+}
+
+/* A copy of old changed by ch, every entry copied and named again. NULL on error. */
+static struct reslist *cache_list_copy(const struct reslist *old, struct cache_change *ch,
 				       size_t maxlen)
 {
 	struct reslist *l = reslist_new();
@@ -66,6 +143,15 @@ static struct reslist *cache_list_edit(const struct reslist *old, struct cache_c
 		return NULL;
 	}
 	return l;
+}
+
+/* A named copy of old changed by ch (ch->add's strings are taken). NULL on error. */
+static struct reslist *cache_list_edit(struct reslist *old, struct cache_change *ch,
+				       size_t maxlen)
+{
+	if (cache_can_share(old, ch, maxlen))
+		return cache_list_share(old, ch);
+	return cache_list_copy(old, ch, maxlen);
 }
 
 /*

@@ -359,6 +359,8 @@ int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved)
 	size_t i, nres = 0;
 	int rc = -ENOMEM;
 
+	if (l->donor)
+		return -EINVAL;	/* its names are borrowed (reslist.h) */
 	maxlen = clamp_maxlen(maxlen);
 	while (reserved && reserved[nres])
 		nres++;
@@ -378,6 +380,7 @@ int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved)
 	rc = assign_sorted(v, l->n, maxlen, reserved, &taken);
 	if (rc < 0)
 		goto out;
+	l->names_plain = 1;
 	for (i = 0; i < l->n; i++) {
 		free(v[i].r->name);
 		v[i].r->name = v[i].winner ? v[i].base : v[i].alt;
@@ -385,6 +388,8 @@ int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved)
 			v[i].base = NULL;
 		else
 			v[i].alt = NULL;
+		if (strcmp(v[i].r->name, v[i].r->raw_name) != 0)
+			l->names_plain = 0;
 	}
 	rc = reslist_index_build(l);
 out:
@@ -395,4 +400,22 @@ out:
 	free(v);
 	free(taken.slot);
 	return rc;
+}
+
+int names_plain_add(const struct reslist *l, const struct res *r, const struct res *replaced,
+		    size_t maxlen)
+{
+	const struct res *same;
+	char *base;
+	int plain;
+
+	if (!l->names_plain || !r->raw_name || !*r->raw_name || names_is_probe(r->raw_name))
+		return 0;
+	same = reslist_by_name(l, r->raw_name);
+	if (same && same != replaced)
+		return 0;
+	base = names_encode(r->raw_name, r->id, maxlen);
+	plain = base && strcmp(base, r->raw_name) == 0;
+	free(base);
+	return plain;
 }

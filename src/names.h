@@ -66,4 +66,16 @@ char *names_encode(const char *raw, const char *id, size_t maxlen);
  */
 int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved);
 
+/*
+ * A list whose every display name is its server name (names_assign() sets
+ * l->names_plain: nothing escaped, cut or renamed for a duplicate) keeps
+ * every name when an entry leaves it, and when r joins it (in place of
+ * replaced, an entry of l, or NULL) if r would be shown under its own
+ * server name: 1 then, else 0. What lets a listing be changed in place
+ * without naming every entry again; the result is what names_assign()
+ * would give (test_names.c checks it on random lists).
+ */
+int names_plain_add(const struct reslist *l, const struct res *r, const struct res *replaced,
+		    size_t maxlen);
+
 #endif

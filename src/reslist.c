@@ -110,9 +110,12 @@ void reslist_unref(struct reslist *l)
 	if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	for (i = 0; i < l->n; i++)
-		res_release(&l->v[i]);
+		if (!l->borrowed || !l->borrowed[i])
+			res_release(&l->v[i]);
 	drop_indexes(l);
 	free(l->v);
+	free(l->borrowed);
+	reslist_unref(l->donor);	/* the chain is at most a few lists long */
 	free(l);
 }
 
@@ -127,7 +130,41 @@ static int grow(struct reslist *l)
 	if (!v)
 		return -ENOMEM;
 	l->v = v;
+	if (l->donor) {
+		unsigned char *b = realloc(l->borrowed, cap);
+
+		if (!b)
+			return -ENOMEM;	/* l->v grew; l->cap stays: still consistent */
+		memset(b + l->cap, 0, cap - l->cap);
+		l->borrowed = b;
+	}
 	l->cap = cap;
+	return 0;
+}
+
+int reslist_borrow_from(struct reslist *l, struct reslist *donor)
+{
+	if (l->n || l->donor)
+		return -EINVAL;
+	l->borrowed = calloc(l->cap ? l->cap : 1, 1);
+	if (!l->borrowed)
+		return -ENOMEM;
+	l->donor = reslist_ref(donor);
+	l->depth = donor->depth + 1;
+	return 0;
+}
+
+int reslist_append_borrowed(struct reslist *l, const struct res *r)
+{
+	int rc;
+
+	if (!l->donor)
+		return -EINVAL;
+	if (l->n == l->cap && (rc = grow(l)) < 0)
+		return rc;
+	l->v[l->n] = *r;
+	l->borrowed[l->n++] = 1;
+	drop_indexes(l);
 	return 0;
 }
 
@@ -152,6 +189,8 @@ int reslist_append(struct reslist *l, struct res *r)
 			goto fail;
 	}
 	r->json_len = strlen(r->json);
+	if (l->borrowed)
+		l->borrowed[l->n] = 0;
 	l->v[l->n++] = *r;
 	memset(r, 0, sizeof(*r));
 	drop_indexes(l);

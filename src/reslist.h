@@ -42,6 +42,17 @@ struct reslist {
 	struct reslist_index *by_name;	/* built by reslist_index_build() */
 	struct reslist_index *by_id;
 	int refs;		/* atomic reference count */
+	/*
+	 * A list made from another by a few changes (cache write-through)
+	 * shares the strings of the entries it did not change: borrowed[i]
+	 * says entry i's strings (display name included) belong to donor, or
+	 * to donor's own donor; the list holds a reference on donor and never
+	 * frees them. depth is the length of that chain (0: owns everything).
+	 */
+	struct reslist *donor;
+	unsigned char *borrowed;	/* cap bytes, or NULL: nothing borrowed */
+	unsigned depth;
+	int names_plain;	/* every display name is the server name (names.h) */
 };
 
 /* New empty list with one reference. NULL on ENOMEM. */
@@ -61,6 +72,16 @@ void reslist_unref(struct reslist *l);
  * until reslist_index_build() runs again). Returns 0, -EINVAL or -ENOMEM.
  */
 int reslist_append(struct reslist *l, struct res *r);
+
+/*
+ * Make l borrow strings from donor (takes a reference on donor; l must be
+ * new and empty), then append shallow copies of donor's entries, or of
+ * entries donor borrowed itself, with reslist_append_borrowed(): they keep
+ * their display names. names_assign() must not be run on such a list (it
+ * replaces names); reslist_index_build() must. Returns 0 or -ENOMEM.
+ */
+int reslist_borrow_from(struct reslist *l, struct reslist *donor);
+int reslist_append_borrowed(struct reslist *l, const struct res *r);
 
 /* Free the strings of one entry (not the entry itself). */
 void res_release(struct res *r);

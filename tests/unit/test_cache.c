@@ -662,6 +662,82 @@ static int refetches(struct cache *c, const struct cache_key *key)
 	return fetches != before;
 }
 
+/*
+ * Every name in v's listing is the one names_assign() gives a fresh copy of
+ * it: what a shared (write-through) listing shows is what a fetch would.
+ */
+static int names_as_assigned(const struct cval *v)
+{
+	struct reslist *fresh = reslist_new();
+	int same = fresh != NULL;
+
+	for (size_t i = 0; same && i < v->list->n; i++) {
+		struct res copy;
+
+		same = res_copy(&v->list->v[i], &copy) == 0 && reslist_append(fresh, &copy) == 0;
+	}
+	same = same && names_assign(fresh, 255, NULL) == 0;
+	for (size_t i = 0; same && i < v->list->n; i++) {
+		const struct res *r = reslist_by_id(fresh, v->list->v[i].id);
+
+		same = r && strcmp(r->name, v->list->v[i].name) == 0 &&
+		       reslist_by_name(v->list, r->name) == &v->list->v[i];
+	}
+	reslist_unref(fresh);
+	return same;
+}
+
+static void test_write_through_shares(void)
+{
+	static const char *const raw[] = { "alpha", "beta", "gamma", "delta", "a/b", "a%2Fb",
+					   "", ".", "Thumbs.db", "x~k3" };
+	struct cache *c = new_cache(DUMMY_API, 30, 0);
+	struct cval *l = listing(40), *v = NULL;
+	unsigned seed = 12345, shared = 0, copied = 0;
+	int bad = 0;
+
+	fetches = 0;
+	fake_time = 9500;
+	cache_store(c, KEY("keys"), l);
+	cval_unref(l);
+	TEST_CTX("write-through: 2,000 random changes, each listing named as a fetch would");
+	for (int i = 0; i < 2000 && !bad; i++) {
+		unsigned op = (seed = seed * 1103515245u + 12345u) >> 16;
+		char id[16], name[32];
+		struct res r;
+
+		snprintf(id, sizeof(id), "k%u", (op >> 3) % 100);
+		if (op % 2 == 0) {
+			cache_remove(c, CACHE_KEYS, NULL, id);
+		} else {
+			if ((op >> 10) % 150 != 0)
+				snprintf(name, sizeof(name), "n%u", (op >> 3) % 1000);
+			else
+				snprintf(name, sizeof(name), "%s", raw[(op >> 4) % 10]);
+			r = mkres(id, name);
+			r.mtime = (int64_t)(op % 5);
+			cache_put(c, CACHE_KEYS, NULL, &r);
+		}
+		if (cache_get(c, KEY("keys"), fetch_count, 30, &v) != 0) {
+			bad = 1;
+			break;
+		}
+		if (v->list->depth > 0)
+			shared++;
+		else
+			copied++;
+		bad = !names_as_assigned(v);
+		cval_unref(v);
+	}
+	CHECK(!bad);
+	CHECK_EQ_INT(fetches, 0);
+	TEST_CTX("write-through: both ways are taken (shared listings, full copies)");
+	printf("write-through: %u listings shared, %u copied\n", shared, copied);
+	CHECK(shared > 500);
+	CHECK(copied > 200);
+	cache_free(c);
+}
+
 static void test_dependants(void)
 {
 	const struct cache_key *audit = CACHE_KEY(CACHE_AUDIT, NULL);
@@ -723,5 +799,6 @@ int main(void)
 	test_lru();
 	test_write_through();
 	test_dependants();
+	test_write_through_shares();
 	return test_done();
 }
