@@ -1,22 +1,30 @@
 /*
  * api.h - one function per xAI Management API call xaifs makes.
  *
- * Owns: URL building (escaping of ids and page tokens), the choice of
- * credential per host, pagination to the end of every listing (which also
+ * Owns: the route table (api_route.c: per route its method, path template,
+ * host and credential, whether it mutates, its counter label) and the one
+ * request path every call takes: URL building (ids and page tokens
+ * percent-escaped, a URL over 64 KiB refused rather than cut), the
+ * read-only refusal, the request counters by route, and the "malformed
+ * answer" log line. Also pagination to the end of every listing (which also
  * ends, with a log line, on a repeated page token or an empty page that
- * carries a token), and the request counters by route. api_upload.c holds
- * the uploads and how their outcome is learned. Built on http (transport) and model (JSON);
- * json-c types never appear here.
+ * carries a token; api.c), the uploads and how their outcome is learned
+ * (api_upload.c) and the account files' calls (api_account.c). Built on http
+ * (transport) and model (JSON); json-c types never appear here.
  *
  * Threads: every function may be called from any thread at once; the
- * struct api is read-only after api_set_team() except the route counters
- * (atomic).
+ * struct api is read-only after api_set_team() except the route counters,
+ * the stream slots and the stream counters (all atomic). No lock is taken
+ * here; the http client has its own.
  *
  * Ownership: output lists and strings belong to the caller (reslist_unref(),
- * free()). The keys given in api_opts are borrowed and must outlive the api.
+ * free()). The keys given in api_opts are borrowed and must outlive the api;
+ * the team id is copied.
  *
  * Returns: 0 or -errno (see http.h for the errno of each HTTP status; -EIO
- * for malformed answers). Each failure is logged once, by http.c or here.
+ * for malformed answers, -EROFS for a write on a read-only mount, -EACCES
+ * for an inference route without an inference key, -ENAMETOOLONG for a URL
+ * too long to send). Each failure is logged once, by http.c or here.
  */
 #ifndef XAIFS_API_H
 #define XAIFS_API_H

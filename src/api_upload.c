@@ -23,6 +23,11 @@
 /* Server clocks may differ from ours: a found document may predate the upload this much. */
 #define API_UPLOAD_SKEW_S 300
 
+static int api_ans_file_id(void *ctx, struct buf *body)
+{
+	return model_parse_file_id(body->data ? body->data : "", body->len, ctx);
+}
+
 /* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is the file's. */
 static int api_files_upload(struct api *a, const char *name, int fd, uint64_t size,
 			    const char *content_type, char **id)
@@ -31,77 +36,41 @@ static int api_files_upload(struct api *a, const char *name, int fd, uint64_t si
 		{ .name = "purpose", .value = "assistants", .fd = -1 },
 		{ .name = "file", .fd = fd, .size = size, .filename = name, .type = content_type },
 	};
-	struct http_req req = {
-		.method = "POST", .route = api_routes[API_FILE_UPLOAD],
-		.bearer = a->o.api_key, .out_fd = -1,
-		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	struct api_req rq = {
+		.route = API_FILE_UPLOAD, .parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+		.subject = name,
 	};
-	struct http_resp resp;
-	int rc;
 
-	req.url = api_url_id(a->o.api_url, "/v1/files", NULL, NULL);
-	if (!req.url)
-		return -ENOMEM;
-	__atomic_add_fetch(&a->counts[API_FILE_UPLOAD], 1, __ATOMIC_RELAXED);
-	http_resp_init(&resp);
-	rc = http_do(a->http, &req, &resp);
-	if (rc == 0 && (rc = model_parse_file_id(resp.body.data, resp.body.len, id)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_FILE_UPLOAD]);
-	http_resp_release(&resp);
-	free((char *)req.url);
-	return rc;
-}
-
-static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type, struct res *out)
-{
-	char *file_id = NULL, *url = NULL, *body = NULL;
-	size_t len;
-	int rc;
-
-	if (!a->o.api_key) {
-		log_error("cannot upload '%s' through the Files API: -o upload=files needs an "
-			  "inference key (XAI_API_KEY or -o api_key_file=PATH)", name);
-		return -EACCES;
-	}
-	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
-	if (rc < 0)
-		return rc;
-	rc = api_write(a, API_ADD_FILE, "POST", api_document_url(a, collection_id, file_id),
-		       "{}", NULL, NULL);
-	if (rc < 0) {
-		/* Nothing half-made: the file must not stay behind on the server. */
-		url = api_url_id(a->o.api_url, "/v1/files/", file_id, NULL);
-		if (url)
-			api_call(a, API_FILE_DELETE, "DELETE", url, a->o.api_key, NULL, &body, &len);
-		goto out;
-	}
-	url = api_document_url(a, collection_id, file_id);
-	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
-		 : -ENOMEM;
-	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
-out:
-	free(body);
-	free(url);
-	free(file_id);
-	return rc;
+	return api_send(a, &rq, api_ans_file_id, id);
 }
 
 /* GET the document by id into out. */
 static int api_get_document(struct api *a, const char *collection_id, const char *file_id,
 			    struct res *out)
 {
-	char *url = api_document_url(a, collection_id, file_id), *body = NULL;
-	size_t len;
+	struct api_res_ans c = { model_parse_document, out };
+	struct api_req rq = { .route = API_GET_DOCUMENT, .id = { collection_id, file_id } };
+
+	return api_send(a, &rq, api_ans_res, &c);
+}
+
+static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
+				int fd, uint64_t size, const char *content_type, struct res *out)
+{
+	char *file_id = NULL;
 	int rc;
 
-	rc = url ? api_call(a, API_GET_DOCUMENT, "GET", url, a->o.mgmt_key, NULL, &body, &len)
-		 : -ENOMEM;
-	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
-		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
-	free(body);
-	free(url);
+	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	if (rc < 0)
+		return rc;
+	rc = api_send(a, &(struct api_req){ .route = API_ADD_FILE, .id = { collection_id, file_id },
+					    .json = "{}" }, NULL, NULL);
+	if (rc < 0)	/* Nothing half-made: the file must not stay behind on the server. */
+		api_send(a, &(struct api_req){ .route = API_FILE_DELETE, .id = { file_id } }, NULL,
+			 NULL);
+	else
+		rc = api_get_document(a, collection_id, file_id, out);
+	free(file_id);
 	return rc;
 }
 
@@ -223,22 +192,16 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 		{ .name = "content_type", .value = content_type, .fd = -1 },
 		{ .name = "fields", .value = "{}", .fd = -1 },
 	};
-	struct http_req req = {
-		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
-		.bearer = a->o.mgmt_key, .out_fd = -1,
-		.parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+	struct api_req rq = {
+		.route = API_UPLOAD_DOCUMENT, .id = { collection_id }, .parts = parts,
+		.n_parts = sizeof(parts) / sizeof(parts[0]), .subject = name,
 	};
 	struct http_resp resp;
 	time_t start = time(NULL);
 	int rc;
 
-	req.url = api_url_id(a->o.management_url, "/v1/collections/", collection_id,
-			     "/documents");
-	if (!req.url)
-		return -ENOMEM;
-	__atomic_add_fetch(&a->counts[API_UPLOAD_DOCUMENT], 1, __ATOMIC_RELAXED);
 	http_resp_init(&resp);
-	rc = http_do(a->http, &req, &resp);
+	rc = api_exchange(a, &rq, &resp);
 	/* A 2xx whose body was cut off is stored all the same. */
 	if (rc == 0 || (resp.status >= 200 && resp.status < 300))
 		rc = api_upload_learn(a, collection_id, name, *size, replaces, start, &resp.body,
@@ -246,7 +209,6 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 	else if (resp.unanswered)
 		rc = api_upload_check(a, collection_id, name, *size, replaces, start, rc, out);
 	http_resp_release(&resp);
-	free((char *)req.url);
 	return rc;
 }
 
@@ -259,10 +221,6 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 	};
 
 	memset(out, 0, sizeof(*out));
-	if (a->o.read_only) {
-		log_error("%s refused: the mount is read-only", api_routes[API_UPLOAD_DOCUMENT]);
-		return -EROFS;
-	}
 	if (a->o.upload_files)
 		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
 	return api_upload_direct(a, collection_id, name, &data, &size, content_type, replaces,

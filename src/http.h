@@ -2,14 +2,19 @@
  * http.h - the HTTP client: libcurl requests with timeouts, retries, a bound
  * on requests in flight, and the one HTTP-status-to-errno table.
  *
- * Owns: a pool of curl easy handles (reused for keep-alive), a CURLSH that
- * shares DNS and TLS sessions, and request counters. Knows nothing of JSON or
- * of the API's routes beyond the label it is given for logs and stats.
+ * Owns: the client (struct http): its options, its request counters, and
+ * through its parts a pool of curl easy handles reused for keep-alive with a
+ * CURLSH sharing DNS and TLS sessions (http_pool.h), the pacer (http_pace.h),
+ * one try's transfer (http_xfer.h) and the status table (http_status.h).
+ * Knows nothing of JSON or of the API's routes beyond the label it is given
+ * for logs and stats: the server's message in an error body is read by the
+ * caller's http_msg_fn.
  *
  * Threads: http_do() may be called from any number of threads. At most
  * max_conns requests run at once; further callers wait for a free handle.
- * Locks: pool_lock guards the handle pool; each share kind has its own lock;
- * stats_lock guards the counters. No lock is held while a request runs.
+ * Locks: the pool's and the pacer's own (see their headers); stats_lock
+ * guards the counters. No lock is held while a request runs, and none is
+ * taken while holding another.
  *
  * Security: TLS peer and host verification are always on; the bearer token
  * is only ever placed in the Authorization header and never logged (log.c
@@ -17,8 +22,8 @@
  * to another host.
  *
  * Pacing: after a 429 every request waits for a gap since the previous one;
- * the gap doubles with each 429 (50 ms to 5 s) and shrinks by a quarter with
- * each success, so a rate-limited server sees the mount slow down.
+ * the gap doubles with each 429 (50 ms to 1 s) and halves with each success,
+ * so a rate-limited server sees the mount slow down.
  *
  * Retries: only requests marked idempotent are retried, on connection
  * failures, 429 and 5xx, with capped exponential backoff and jitter,
@@ -71,6 +76,12 @@ struct http_part {
 	void *read_ctx;
 };
 
+/*
+ * Copy the server's message out of an error body into msg (NUL-terminated,
+ * at most msgsz bytes; "" when there is none). body may be NULL when len is 0.
+ */
+typedef void (*http_msg_fn)(const char *body, size_t len, char *msg, size_t msgsz);
+
 struct http_req {
 	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *url;	/* full URL, already escaped */
@@ -84,6 +95,7 @@ struct http_req {
 	const struct http_part *parts;	/* multipart body (instead of body), or NULL */
 	size_t n_parts;
 	const char *accept;	/* Accept header value; NULL: application/json */
+	http_msg_fn message;	/* the server's message for the failure's log line, or NULL */
 };
 
 struct http_resp {

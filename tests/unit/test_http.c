@@ -1,8 +1,9 @@
-/* test_http.c - the one HTTP-status-to-errno table and the transient set. */
+/* test_http.c - the one HTTP-status-to-errno table, the transient sets, and libcurl failures. */
 #include <errno.h>
 #include <stdio.h>
 
 #include "http.h"
+#include "http_status.h"
 #include "test.h"
 
 struct status_row {
@@ -81,9 +82,38 @@ static void test_status_sweep(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* What a libcurl failure means (http_status.h), including the client's own cuts. */
+static void test_curl_failures(void)
+{
+	struct http_cut none = { 0 }, stall = { .stalled = 1 }, src = { .read_aborted = 1 };
+	struct http_cut cap = { .failed_write = 1 }, fd = { .failed_write = 2 };
+
+	TEST_CTX("libcurl failures to errno");
+	CHECK_EQ_INT(http_curl_errno(CURLE_OPERATION_TIMEDOUT, &none), -ETIMEDOUT);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &stall), -ETIMEDOUT);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &src), -ECANCELED);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &none), -EIO);
+	CHECK_EQ_INT(http_curl_errno(CURLE_OUT_OF_MEMORY, &none), -ENOMEM);
+	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &cap), -EIO);
+	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &fd), -ENOSPC);
+	CHECK_EQ_INT(http_curl_errno(CURLE_COULDNT_CONNECT, &none), -EIO);
+	CHECK_EQ_INT(http_curl_errno(CURLE_SSL_CONNECT_ERROR, &none), -EIO);
+	TEST_CTX("transient libcurl failures");
+	CHECK(http_curl_transient(CURLE_COULDNT_CONNECT));
+	CHECK(http_curl_transient(CURLE_GOT_NOTHING));
+	CHECK(http_curl_transient(CURLE_SEND_ERROR));
+	CHECK(http_curl_transient(CURLE_RECV_ERROR));
+	CHECK(http_curl_transient(CURLE_PARTIAL_FILE));
+	CHECK(!http_curl_transient(CURLE_OPERATION_TIMEDOUT));
+	CHECK(!http_curl_transient(CURLE_ABORTED_BY_CALLBACK));
+	CHECK(!http_curl_transient(CURLE_PEER_FAILED_VERIFICATION));
+	CHECK(!http_curl_transient(CURLE_OK));
+}
+
 int main(void)
 {
 	test_status_table();
 	test_status_sweep();
+	test_curl_failures();
 	return test_done();
 }

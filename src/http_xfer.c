@@ -1,0 +1,337 @@
+/* http_xfer.c - one try's options, headers, body and byte callbacks; see http_xfer.h. */
+#include "http_xfer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http_pace.h"
+
+static size_t http_write_cb(char *p, size_t size, size_t n, void *data)
+{
+	struct http_sink *s = data;
+	size_t len = size * n;
+
+	s->resp->bytes += len;
+	if (s->out_fd >= 0 && s->status >= 200 && s->status < 300) {
+		size_t done = 0;
+
+		while (done < len) {
+			ssize_t w = write(s->out_fd, p + done, len - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				s->cut.failed_write = 2;
+				return 0;
+			}
+			done += (size_t)w;
+		}
+		return len;
+	}
+	if (buf_append(&s->resp->body, p, len) < 0) {
+		s->cut.failed_write = 1;
+		return 0;
+	}
+	return len;
+}
+
+static size_t http_header_cb(char *p, size_t size, size_t n, void *data)
+{
+	struct http_sink *s = data;
+	long code;
+
+	/* Each status line starts a new response (after 100-continue, too). */
+	if (size * n > 9 && strncmp(p, "HTTP/", 5) == 0) {
+		const char *sp = memchr(p, ' ', size * n);
+
+		if (sp && sscanf(sp + 1, "%ld", &code) == 1)
+			s->status = code;
+	}
+	return size * n;
+}
+
+/*
+ * Stall detection: no byte moved in either direction for stall_ms ends the
+ * try. (libcurl's low-speed limit averages over a window, so a small upload
+ * followed by a silent server would take several times longer to notice.)
+ */
+static int http_progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow,
+			    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http_sink *s = data;
+	uint64_t now = http_now_ms();
+
+	if (dlnow + ulnow != s->moved || !s->moved_at) {
+		s->moved = dlnow + ulnow;
+		s->moved_at = now;
+		return 0;
+	}
+	if (now - s->moved_at >= s->stall_ms) {
+		s->cut.stalled = 1;
+		return 1;	/* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
+}
+
+/* ---- multipart bodies ---- */
+
+struct http_fd_src {
+	int fd;
+	uint64_t off;
+	uint64_t size;
+};
+
+static size_t http_fd_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_fd_src *s = arg;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (s->off >= s->size)
+		return 0;
+	if (want > s->size - s->off)
+		want = (size_t)(s->size - s->off);
+	do
+		got = pread(s->fd, p, want, (off_t)s->off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;	/* the spool file shrank or failed */
+	s->off += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int http_fd_seek(void *arg, curl_off_t off, int origin)
+{
+	struct http_fd_src *s = arg;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > s->size)
+		return CURL_SEEKFUNC_FAIL;
+	s->off = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static void http_src_free(void *arg)
+{
+	free(arg);
+}
+
+/* A streamed part (http_part.read): its bytes as they come. */
+struct http_stream_src {
+	http_read_fn read;
+	void *ctx;
+	struct http_sink *sink;
+};
+
+static size_t http_stream_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_stream_src *s = arg;
+	ssize_t got = s->read(s->ctx, p, size * n);
+
+	/* Waiting for the writer is not a stall of the connection. */
+	s->sink->moved_at = 0;
+	if (got < 0) {
+		s->sink->cut.read_aborted = 1;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)got;
+}
+
+int http_xfer_streams(const struct http_req *req)
+{
+	for (size_t i = 0; i < req->n_parts; i++)
+		if (req->parts[i].read)
+			return 1;
+	return 0;
+}
+
+static int http_mime_stream(curl_mimepart *mp, const struct http_part *p,
+			    struct http_sink *sink)
+{
+	struct http_stream_src *src = calloc(1, sizeof(*src));
+
+	if (!src)
+		return -ENOMEM;
+	src->read = p->read;
+	src->ctx = p->read_ctx;
+	src->sink = sink;
+	/* Size -1: sent with chunked transfer encoding (or HTTP/2 frames). */
+	if (curl_mime_data_cb(mp, -1, http_stream_read, NULL, http_src_free, src) != CURLE_OK) {
+		free(src);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int http_mime_fd(curl_mimepart *mp, const struct http_part *p)
+{
+	struct http_fd_src *src = calloc(1, sizeof(*src));
+
+	if (!src)
+		return -ENOMEM;
+	src->fd = p->fd;
+	src->size = p->size;
+	if (curl_mime_data_cb(mp, (curl_off_t)p->size, http_fd_read, http_fd_seek,
+			      http_src_free, src) != CURLE_OK) {
+		free(src);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One part: its name, filename and type, then a value, a stream or an fd's bytes. */
+static int http_mime_part(curl_mime *m, const struct http_part *p, struct http_sink *sink)
+{
+	curl_mimepart *mp = curl_mime_addpart(m);
+
+	if (!mp || curl_mime_name(mp, p->name) != CURLE_OK)
+		return -ENOMEM;
+	if (p->filename && curl_mime_filename(mp, p->filename) != CURLE_OK)
+		return -ENOMEM;
+	if (p->type && curl_mime_type(mp, p->type) != CURLE_OK)
+		return -ENOMEM;
+	if (p->value)
+		return curl_mime_data(mp, p->value, CURL_ZERO_TERMINATED) == CURLE_OK ? 0 : -ENOMEM;
+	if (p->read)
+		return http_mime_stream(mp, p, sink);
+	return http_mime_fd(mp, p);
+}
+
+int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink)
+{
+	curl_mime *m = curl_mime_init(c);
+
+	for (size_t i = 0; m && i < req->n_parts; i++) {
+		if (http_mime_part(m, &req->parts[i], sink) < 0) {
+			curl_mime_free(m);
+			m = NULL;
+		}
+	}
+	sink->mime = m;
+	return m ? 0 : -ENOMEM;
+}
+
+/* ---- options and headers ---- */
+
+/* The method and the body: JSON, multipart, or an empty one for a bare POST/PUT. */
+static void http_setup_body(CURL *c, const struct http_req *req, struct http_sink *sink)
+{
+	if (strcmp(req->method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (sink->mime) {
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, sink->mime);
+	} else if (req->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+}
+
+void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
+		     const struct http_req *req, struct curl_slist *hdrs, struct http_sink *sink)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_SHARE, share);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Big buffers: fewer callbacks and syscalls when moving document bytes. */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "xaifs/" XAIFS_VERSION);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
+	/* Stall detection on every request; a total limit on metadata calls. */
+	sink->stall_ms = (uint64_t)o->timeout * 1000;
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, sink);
+	if (req->out_fd < 0 && !req->parts)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)o->timeout);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sink);
+	if (req->range)
+		curl_easy_setopt(c, CURLOPT_RANGE, req->range);
+	/*
+	 * libcurl sends a request again by itself when a reused connection
+	 * turns out dead before any answer. A request that may change the
+	 * account must never be sent twice: give it a connection of its own.
+	 */
+	if (!req->idempotent)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	http_setup_body(c, req, sink);
+}
+
+/* Append one header line; on ENOMEM the whole list is freed and NULL returned. */
+static struct curl_slist *http_header_add(struct curl_slist *l, const char *line)
+{
+	struct curl_slist *t = curl_slist_append(l, line);
+
+	if (!t)
+		http_xfer_headers_free(l);
+	return t;
+}
+
+struct curl_slist *http_xfer_headers(const struct http_req *req)
+{
+	struct curl_slist *l;
+	char accept[128];
+	char *auth;
+	size_t n;
+
+	snprintf(accept, sizeof(accept), "Accept: %s",
+		 req->accept ? req->accept : "application/json");
+	l = curl_slist_append(NULL, accept);
+	/* No "Expect: 100-continue" round trip before a multipart body. */
+	if (l && req->parts)
+		l = http_header_add(l, "Expect:");
+	if (l && req->body)
+		l = http_header_add(l, "Content-Type: application/json");
+	if (l && req->bearer) {
+		n = strlen(req->bearer) + 32;
+		auth = malloc(n);
+		if (!auth) {
+			http_xfer_headers_free(l);
+			return NULL;
+		}
+		snprintf(auth, n, "Authorization: Bearer %s", req->bearer);
+		l = http_header_add(l, auth);
+		explicit_bzero(auth, n);
+		free(auth);
+	}
+	return l;
+}
+
+void http_xfer_headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/*
+ * A failure before the request went out (no connection, no name) cannot have
+ * reached the server; after, it may have.
+ */
+int http_xfer_was_sent(CURL *c, CURLcode cc)
+{
+	long req_bytes = 0;
+
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_OUT_OF_MEMORY)
+		return 0;
+	curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &req_bytes);
+	return req_bytes > 0;
+}
