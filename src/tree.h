@@ -9,10 +9,15 @@
  * through the cache (never the API directly) and keeps the kernel's lookup
  * counts in the inode table. Knows nothing of FUSE requests or replies.
  *
+ * What each kind of node is (directory or file, mode, listing, how it is
+ * opened, ...) is node.h's table; tree reads it and never compares kinds to
+ * decide such a property.
+ *
  * Threads: every function is thread safe; struct tree is read-only after
  * tree_new(). A struct tree_dir or tree_file belongs to one open handle; the
  * kernel does not run two operations on one handle at once for directories,
- * and file reads only read immutable snapshot data.
+ * and file reads only read immutable snapshot data. Locks: see "Lock order"
+ * at the end of this file.
  *
  * Returns: 0 or -errno (-ENOENT for names and inodes that do not exist now,
  * errors of the cache/API passed through).
@@ -160,6 +165,13 @@ void tree_forget_secret(struct tree *tree, const char *key_id);
 int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cval **v,
 		const struct res **r);
 
+/*
+ * The listing list (for documents: of collection cid) through the cache:
+ * the one place that says which cache call serves which enum node_list.
+ * *out is a new reference (cval_unref()). -ENOENT for NODE_LIST_NONE.
+ */
+int tree_listing(struct tree *tree, enum node_list list, const char *cid, struct cval **out);
+
 /* The cache behind the namespace. */
 struct cache *tree_cache(struct tree *tree);
 
@@ -175,5 +187,26 @@ void tree_each_inode(struct tree *tree, void (*fn)(void *ctx, uint64_t ino, enum
 
 /* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
 int tree_is_probe(const char *name);
+
+/*
+ * Lock order of the program, written here once (other headers point here).
+ * A lock may be taken while holding only locks above it in this list:
+ *
+ *   1. change_file.up_lock   one write handle's streaming state (change_int.h);
+ *                            held while a write waits for room in the ring
+ *   2. upload_stream u->lock its ring (upload_stream.h)
+ *   3. scratch l->lock       the table of local files (scratch.h)
+ *   4. inode table t->lock   (inode.h); inode_each() callbacks run under it
+ *   5. innermost, each held alone to read or change its own fields and
+ *      never while taking another: kernel_cache kc->lock (queued
+ *      invalidations), tree notify_lock and secrets_lock (tree_int.h),
+ *      cache c->lock (cache.h), doccache b->lock and a download's lock,
+ *      http pool_lock, share, stats and pace locks, fsops fs->lock.
+ *
+ * No lock is held across HTTP, a fuse_reply_*() call or disk I/O other
+ * than a spool's fstat/ftruncate/pread; the one wait under a lock is (1),
+ * which waits for the upload thread, and that thread never takes (1).
+ * The cache's replacement hook (tree_replaced()) runs outside c->lock.
+ */
 
 #endif
