@@ -138,6 +138,11 @@ int node_is_dir(enum node_kind k)
 	return node_of(k)->mode == NODE_MODE_DIR;
 }
 
+int node_is_scratch(enum node_kind k)
+{
+	return node_of(k)->write == NODE_W_SCRATCH;
+}
+
 const struct node_fixed *node_fixed_find(enum node_kind dir, const char *name)
 {
 	const struct node_info *d = node_of(dir);

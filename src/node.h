@@ -174,6 +174,9 @@ const struct node_info *node_of(enum node_kind k);
 /* Whether kind k is a directory. */
 int node_is_dir(enum node_kind k);
 
+/* Whether kind k is a local file: it lives in the scratch table (NODE_W_SCRATCH). */
+int node_is_scratch(enum node_kind k);
+
 /* The entry of directory dir named name, or NULL (only NODE_E_FIXED directories have any). */
 const struct node_fixed *node_fixed_find(enum node_kind dir, const char *name);
 

@@ -68,7 +68,7 @@ int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cva
 
 	if (rc < 0)
 		return rc;
-	if (n->kind == NODE_LOCAL && tree_scratch_target(tree, ino, n) < 0)
+	if (node_is_scratch(n->kind) && tree_scratch_target(tree, ino, n) < 0)
 		return -ENOENT;
 	k = node_of(n->kind);
 	if (!k->resource)
@@ -104,7 +104,7 @@ int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out)
 	struct scratch_info li = { 0 };
 	int rc = inode_find(tree->inodes, ino, &n);
 
-	if (rc == 0 && n.kind == NODE_LOCAL) {
+	if (rc == 0 && node_is_scratch(n.kind)) {
 		rc = tree->local ? scratch_get_ino(tree->local, ino, &li) : -ENOENT;
 		if (rc == 0 && li.redirect_id) {
 			struct node_id r = { li.redirect, li.cid, li.redirect_id };
@@ -258,7 +258,7 @@ int tree_lookup(struct tree *tree, uint64_t parent, const char *name, struct tre
 void tree_forget(struct tree *tree, uint64_t ino, uint64_t n)
 {
 	/* A local file whose name is gone lives until the kernel forgets it. */
-	if (inode_forget(tree->inodes, ino, n) == NODE_LOCAL && tree->local) {
+	if (node_is_scratch(inode_forget(tree->inodes, ino, n)) && tree->local) {
 		struct scratch_info li;
 
 		if (scratch_get_ino(tree->local, ino, &li) == 0) {

@@ -329,14 +329,29 @@ void tree_stat_res(struct tree *tree, enum node_kind kind, const struct res *r,
 	e->version = version;
 }
 
+/* How long the kernel may keep what e says of a node of kind (node.h, enum node_ttl). */
+static void tree_apply_ttl(struct tree *tree, enum node_kind kind, struct tree_entry *e)
+{
+	switch (node_of(kind)->ttl) {
+	case NODE_TTL_LIVE:
+		e->attr_ttl = tree->o.live_ttl;
+		e->entry_ttl = tree->o.live_ttl;
+		break;
+	case NODE_TTL_ZERO:
+		e->attr_ttl = 0;	/* its size changes with every write or read */
+		break;
+	default:
+		break;
+	}
+}
+
 void tree_stat_scratch(struct tree *tree, const struct scratch_info *li, struct tree_entry *e)
 {
 	tree_stat_base(tree, NODE_LOCAL, li->mtime.tv_sec, li->size, e);
 	e->st.st_mtim = li->mtime;
 	e->st.st_ctim = li->mtime;
 	e->st.st_atim = li->mtime;
-	/* Its size changes with every write: let the kernel ask again (NODE_TTL_ZERO). */
-	e->attr_ttl = 0;
+	tree_apply_ttl(tree, NODE_LOCAL, e);
 }
 
 /* Attributes of a rendered file (NODE_O_TEXT). */
@@ -351,10 +366,7 @@ static int tree_stat_text(struct tree *tree, const struct node_id *n, struct tre
 		return rc;
 	tree_stat_base(tree, n->kind, k->fetched_mtime ? v->fetched : 0, (off_t)v->len, e);
 	e->version = k->page_cache && v->text ? tree_version(v->text, v->len) : 0;
-	if (k->ttl == NODE_TTL_LIVE) {
-		e->attr_ttl = tree->o.live_ttl;
-		e->entry_ttl = tree->o.live_ttl;
-	}
+	tree_apply_ttl(tree, n->kind, e);
 	cval_unref(v);
 	return 0;
 }
@@ -368,7 +380,7 @@ static int tree_stat_stats(struct tree *tree, enum node_kind kind, struct tree_e
 
 	free(text);
 	tree_stat_base(tree, kind, 0, (off_t)len, e);
-	e->attr_ttl = 0;	/* NODE_TTL_ZERO */
+	tree_apply_ttl(tree, kind, e);
 	return rc;
 }
 

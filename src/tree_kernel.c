@@ -100,7 +100,7 @@ static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
 	struct tree *tree = ctx;
 
 	/* Called with the inode table locked: only the kernel_cache queue is touched. */
-	if (kind == NODE_LOCAL)
+	if (node_is_scratch(kind))
 		tree_inval_inode(tree, ino);
 }
 
