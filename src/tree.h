@@ -197,16 +197,18 @@ int tree_is_probe(const char *name);
  *   2. upload_stream u->lock its ring (upload_stream.h)
  *   3. scratch l->lock       the table of local files (scratch.h)
  *   4. inode table t->lock   (inode.h); inode_each() callbacks run under it
- *   5. innermost, each held alone to read or change its own fields and
- *      never while taking another: kernel_cache kc->lock (queued
- *      invalidations), tree notify_lock and secrets_lock (tree_int.h),
- *      cache c->lock (cache.h), doccache b->lock and a download's lock,
- *      http pool_lock, share, stats and pace locks, fsops fs->lock.
+ *                            and may only queue kernel invalidations
+ *   5. each held alone, taking no other lock: kernel_cache kc->lock (the
+ *      queue of invalidations), tree notify_lock and secrets_lock
+ *      (tree_int.h), cache c->lock (cache.h), doccache b->lock and a
+ *      download's lock, http pool_lock, share, stats and pace locks,
+ *      fsops fs->lock (open handles).
  *
- * No lock is held across HTTP, a fuse_reply_*() call or disk I/O other
- * than a spool's fstat/ftruncate/pread; the one wait under a lock is (1),
- * which waits for the upload thread, and that thread never takes (1).
- * The cache's replacement hook (tree_replaced()) runs outside c->lock.
+ * No lock is held across HTTP or a fuse_reply_*() call. The one long wait
+ * under a lock is (1): a write waits for the upload thread, which never
+ * takes (1). Short file operations under a lock are named in the owning
+ * header (scratch.h, doccache.h). The cache's replacement hook
+ * (tree_replaced()) runs outside c->lock.
  */
 
 #endif
