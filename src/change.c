@@ -172,7 +172,7 @@ static int change_open_refresh(struct change *w, uint64_t ino, const struct chan
 	return 0;
 }
 
-static int change_open_node(struct change *w, struct node_id *n, uint64_t ino, int flags,
+static int change_open_node(struct change *w, const struct node_id *n, uint64_t ino, int flags,
 			    struct change_file **out);
 
 /* A local file: its own spool, or the resource it became. */
@@ -215,7 +215,7 @@ out:
 }
 
 /* The one dispatch on how a kind is written (node.h, enum node_write). */
-static int change_open_node(struct change *w, struct node_id *n, uint64_t ino, int flags,
+static int change_open_node(struct change *w, const struct node_id *n, uint64_t ino, int flags,
 			    struct change_file **out)
 {
 	enum node_write how = node_of(n->kind)->write;

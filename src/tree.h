@@ -39,8 +39,8 @@ struct tree;
  * Owner and modes: every node shows uid and gid. A directory shows
  * 0777 & ~umask, plus x wherever it shows r; a file 0666 & ~umask, without
  * the write bits when it can never be written (usage, billing, regions,
- * models, metadata, stats, audit) or the mount is read-only, when
- * directories lose theirs too. The kernel enforces these modes
+ * models, metadata, stats, audit: NODE_MODE_RO in node.h) or the mount is
+ * read-only, when directories lose theirs too. The kernel enforces these modes
  * (default_permissions), so they are the whole access policy.
  */
 struct tree_opts {
