@@ -4,11 +4,13 @@
  * editors and copy tools make on the way (see docs/semantics.md, "Writes").
  *
  * Owns: write handles (struct change_file: a private spool file per open for
- * writing), the rule that turns a write, a close or a rename into API calls,
- * and keeping the cache and the kernel's caches true after each change.
- * Depends on tree (to resolve names and inodes), local, cache and api; knows
- * nothing of FUSE requests (kernel invalidations go through struct
- * change_notify).
+ * writing), the rule that turns a write, a close or a rename into API calls
+ * (the write state machine: change_state.h), and keeping the cache and the
+ * kernel's caches true after each change. What each kind of node allows
+ * (written as JSON, replaced whole, files made in it, ...) is node.h's
+ * table. Depends on tree (to resolve names and inodes), scratch, cache and
+ * api; knows nothing of FUSE requests (kernel invalidations go through
+ * struct change_notify). Its files and their layers: change_int.h.
  *
  * Errors of a write surface at flush (close): the commit happens there, once
  * per batch of writes, and its error is returned and logged once. A failed
@@ -17,7 +19,7 @@
  * Threads: every function is thread safe; a struct change_file is used by one
  * request at a time (the kernel serialises flush/release per handle; writes
  * to one spool at different offsets are safe with pwrite). No lock is held
- * across HTTP.
+ * across HTTP. Locks: see tree.h, "Lock order".
  */
 #ifndef XAIFS_CHANGE_H
 #define XAIFS_CHANGE_H

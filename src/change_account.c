@@ -1,6 +1,7 @@
 /*
  * change_account.c - writes to the account files: /spending-limits, whose softSl
  * sets the soft spending limit (see change.h for the rules every write follows).
+ * Calls change_base.c and the layers below change only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,8 @@
 
 #define CHANGE_LIMITS_NAME "spending-limits"
 
-int change_open_limits(struct change *w, uint64_t ino, int flags, struct change_file **out)
+int change_open_limits(struct change *w, uint64_t ino, int flags, const struct change_state *st,
+		       struct change_file **out)
 {
 	struct cval *v = NULL;
 	int rc, fd;
@@ -27,12 +29,11 @@ int change_open_limits(struct change *w, uint64_t ino, int flags, struct change_
 	cval_unref(v);
 	if (fd < 0)
 		return fd;
-	*out = change_file_new(CHANGE_LIMITS, ino, 0, NODE_ROOT, "", "", CHANGE_LIMITS_NAME, fd);
+	*out = change_file_new(st, ino, 0, "", "", CHANGE_LIMITS_NAME, fd);
 	if (!*out) {
 		close(fd);
 		return -ENOMEM;
 	}
-	(*out)->dirty = (flags & O_TRUNC) != 0;
 	return 0;
 }
 

@@ -1,29 +1,27 @@
 /*
- * change_int.h - what change.c (handles and commits) and change_ops.c (names,
- * attributes, actions) share; never included outside the change module.
- * Ownership and locking as in change.h.
+ * change_int.h - what the files of the change module share; never included
+ * outside it. Ownership as in change.h.
+ *
+ * Owns: struct change and struct change_file. Files, in layers (each calls
+ * only those below it, and the layers under change: tree, scratch, cache,
+ * api):
+ *
+ *   change.c (handles: create, open, write, flush, close)
+ *   change_ops.c (unlink, rmdir, mkdir, rename, setattr, setxattr)
+ *   change_stream.c (streamed uploads)  change_commit.c (keys, documents,
+ *       collections: the API calls of a commit)  change_account.c (limits)
+ *   change_base.c   finding resources, keeping caches true, spools, handles
+ *   change_state.c  the write state machine (pure; change_state.h)
+ *
+ * Locks (see tree.h, "Lock order"): f->up_lock guards a handle's stream.
  */
 #ifndef XAIFS_CHANGE_INT_H
 #define XAIFS_CHANGE_INT_H
 
 #include <pthread.h>
-#include "upload_stream.h"
 #include "change.h"
-
-#define CHANGE_JSON_MAX (1u << 20)	/* a key or collection.json written is at most this */
-#define CHANGE_META_SUFFIX ".json"
-
-enum change_target {
-	CHANGE_SCRATCH,	/* a local file: nothing is sent */
-	CHANGE_KEY,		/* an existing key: update on flush */
-	CHANGE_NEW_KEY,	/* a key to create on flush */
-	CHANGE_DOC,		/* an existing document: replace on flush */
-	CHANGE_NEW_DOC,	/* a document to upload on flush */
-	CHANGE_COLL_JSON,	/* collection.json: update the collection on flush */
-	CHANGE_NEW_COLL,	/* collections/NAME.json: create collection NAME on flush */
-	CHANGE_REFRESH,	/* .xaifs/refresh: drop every cache on flush */
-	CHANGE_LIMITS,	/* /spending-limits: set the soft limit on flush (change_account.c) */
-};
+#include "change_state.h"
+#include "upload_stream.h"
 
 struct change {
 	struct tree *tree;
@@ -36,77 +34,93 @@ struct change {
 };
 
 struct change_file {
-	enum change_target target;
+	struct change_state st;	/* target, dirty, closing, whole_only, err */
 	uint64_t ino;		/* the file's inode */
-	uint64_t parent;	/* its directory's inode */
-	enum node_kind dir;	/* its directory's kind */
+	uint64_t parent;	/* its directory's inode (0: not needed) */
 	char *cid;		/* collection id ("" for keys) */
 	char *id;		/* the resource's id (existing targets) */
 	char *name;		/* file name */
 	int fd;			/* spool */
-	int dirty;		/* written since the last commit */
-	int closing;		/* change_release() is committing what is left */
-	int whole_only;		/* a document opened without O_TRUNC: only a
-				 * truncation to 0 may start a new version */
-	int err;		/* last commit error, returned by later flushes */
 	/*
-	 * Streaming (change_stream.c); up_lock guards these fields, in case two
-	 * writes of one handle ever run at once (taken before no other lock;
+	 * Streaming (change_stream.c); up_lock guards these, in case two
+	 * writes of one handle ever run at once (first in the lock order;
 	 * held while a write waits for room in the ring).
 	 */
 	pthread_mutex_t up_lock;
 	struct upload_stream *up;	/* the upload fed by the writes, or NULL */
-	uint64_t up_off;	/* bytes written in order from 0: the next write must start here */
-	int up_off_order;	/* a write came out of order before a stream started */
-	int up_err;		/* its request ended early with this error */
+	struct change_stream_pos pos;	/* how far it was written in order */
 };
 
-/* change_ops.c: collections/NAME.json, a collection made with options mkdir cannot carry. */
-int change_is_collection_spec(const char *name);
+/* ---- change_base.c ---- */
+
+/* Queue taking back the kernel's entry name of directory parent. */
+void change_inval_entry(struct change *w, uint64_t parent, const char *name);
+/* Queue taking back the kernel's attributes and pages of ino. */
+void change_inval_inode(struct change *w, uint64_t ino);
+/* The directory a change is made in (a copy of its identity); -EROFS on a read-only mount. */
+int change_parent(struct change *w, uint64_t parent, struct node_id *p);
+/* The listing list (of collection cid) through tree_listing(); cval_unref() *out. */
+int change_listing(struct change *w, enum node_list list, const char *cid, struct cval **out);
+/* The resource named name in listing list: *v holds the listing, *r points into it; -ENOENT. */
+int change_find(struct change *w, enum node_list list, const char *cid, const char *name, struct cval **v, const struct res **r);
+/* Same, by id. */
+int change_find_id(struct change *w, enum node_list list, const char *cid, const char *id, struct cval **v, const struct res **r);
+/* A change whose outcome is unknown (or not answered): fetch the listing again. */
+void change_changed(struct change *w, enum node_list list, const char *cid);
+/* The server accepted a change: the listing learns *out (strings taken) in place. */
+void change_learned(struct change *w, enum node_list list, const char *cid, struct res *out);
+/* The server removed id: the listing forgets it in place. */
+void change_gone(struct change *w, enum node_list list, const char *cid, const char *id);
+/* The Content-Type an upload of name is sent with (by its extension). */
+const char *change_content_type(const char *name);
+/* Log (once) why JSON written to name could not be used to "what"; returns -EINVAL. */
+int change_log_invalid(const char *what, const char *name, const struct model_change *c);
+/* Keep a key's new one-time secret in tree for the mount's life; wipes and frees secret. */
+void change_keep_secret(struct change *w, const char *id, char *secret);
+/* Write all of data at offset 0 of fd. */
+int change_spool_write(int fd, const char *data, size_t len);
+/* A new spool holding json (empty when trunc); the fd, or -errno. */
+int change_json_spool(struct change *w, const char *json, size_t len, int trunc);
+/* A new handle in state *st; strings are copied, fd is taken. NULL on ENOMEM (fd not closed). */
+struct change_file *change_file_new(const struct change_state *st, uint64_t ino, uint64_t parent, const char *cid,
+				    const char *id, const char *name, int fd);
+/* Free a handle (closes its spool); its stream must be gone. NULL-safe. */
+void change_file_free(struct change_file *f);
+
+/* ---- change_commit.c: what a commit asks of the API ---- */
+
+/* Update key id from the JSON in (label: its file name, for logs); rotate when asked. */
+int change_commit_key_update(struct change *w, const char *id, const char *label, const char *in, size_t len);
+/* Create key name from JSON; *id gets its id. -ENODATA when in was empty. */
+int change_commit_key_create(struct change *w, const char *name, const char *in, size_t len, char **id);
+/* Upload fd (or finish stream up) as document name; replaces old_id if given; *id: the new id. */
+int change_commit_doc(struct change *w, const char *cid, const char *name, int fd, struct upload_stream *up,
+		      const char *old_id, char **id);
+/* Update collection cid from the JSON of its collection.json. */
+int change_commit_coll_json(struct change *w, const char *cid, const char *label, const char *in, size_t len);
+/* collections/NAME.json was written: create collection NAME with its options. */
 int change_commit_new_collection(struct change *w, const char *file_name, const char *in, size_t len);
 
-int change_find(struct change *w, enum node_kind dir, const char *cid, const char *name, struct cval **v, const struct res **r);
-int change_find_id(struct change *w, enum node_kind dir, const char *cid, const char *id, struct cval **v, const struct res **r);
-int change_listing(struct change *w, enum node_kind dir, const char *cid, struct cval **out);
-/* A change whose outcome is unknown (or not answered): fetch the listing again. */
-void change_changed(struct change *w, enum node_kind dir, const char *cid);
-/* The server accepted a change: the listing learns *out (strings taken) in place. */
-void change_learned(struct change *w, enum node_kind dir, const char *cid, struct res *out);
-/* The server removed id: the listing forgets it in place. */
-void change_gone(struct change *w, enum node_kind dir, const char *cid, const char *id);
-void change_changed_collections(struct change *w);
-void change_inval_entry(struct change *w, uint64_t parent, const char *name);
-void change_inval_inode(struct change *w, uint64_t ino);
-int change_commit_doc(struct change *w, const char *cid, const char *name, int fd, struct upload_stream *up,
-		  const char *old_id, char **id);
-const char *change_content_type(const char *name);
+/* ---- change_account.c: /spending-limits ---- */
 
-/*
- * change_stream.c: documents written from offset 0 onwards are uploaded while
- * they are written (upload_stream.h); everything else keeps to the spool.
- * change_stream_write() follows a write that reached the spool; change_stream_cut()
- * a truncation to size; change_stream_take() hands the upload to the commit
- * (NULL: commit the spool); change_stream_drop() abandons it.
- */
-void change_stream_write(struct change *w, struct change_file *f, const char *buf, size_t n, off_t off);
-void change_stream_cut(struct change_file *f, off_t size);
-struct upload_stream *change_stream_take(struct change_file *f);
-void change_stream_drop(struct change_file *f);
-int change_commit_key_update(struct change *w, const char *id, const char *label, const char *in, size_t len);
-int change_commit_key_create(struct change *w, const char *name, const char *in, size_t len, char **id);
-int change_log_invalid(const char *what, const char *name, const struct model_change *c);
-void change_keep_secret(struct change *w, const char *id, char *secret);
-int change_spool_write(int fd, const char *data, size_t len);
-int change_dir_writable(enum node_kind k);
-
-struct change_file *change_file_new(enum change_target t, uint64_t ino, uint64_t parent, enum node_kind dir,
-			    const char *cid, const char *id, const char *name, int fd);
-int change_json_spool(struct change *w, const char *json, size_t len, int trunc);
-/* change_account.c: open /spending-limits for writing, and commit what was written. */
-int change_open_limits(struct change *w, uint64_t ino, int flags, struct change_file **out);
+/* Open /spending-limits for writing (st from change_state_open()). */
+int change_open_limits(struct change *w, uint64_t ino, int flags, const struct change_state *st,
+		       struct change_file **out);
+/* Set the soft spending limit from the JSON written. */
 int change_commit_limits(struct change *w, const char *in, size_t len);
 
-/* The directory a change is made in; -EROFS on a read-only mount. */
-int change_parent(struct change *w, uint64_t parent, struct node_id *p);
+/*
+ * ---- change_stream.c: documents written from offset 0 onwards are uploaded
+ * while they are written (upload_stream.h); everything else keeps to the spool ----
+ */
+
+/* Follow a write of n bytes at off that reached the spool. */
+void change_stream_write(struct change *w, struct change_file *f, const char *buf, size_t n, off_t off);
+/* Follow a truncation of the spool to size. */
+void change_stream_cut(struct change_file *f, off_t size);
+/* Hand the upload to the commit; NULL: commit the spool. */
+struct upload_stream *change_stream_take(struct change_file *f);
+/* Abandon the upload (the file is not committed). */
+void change_stream_drop(struct change_file *f);
 
 #endif

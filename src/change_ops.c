@@ -1,4 +1,9 @@
-/* change_ops.c - removing, making, renaming, attributes and actions; see change.h. */
+/*
+ * change_ops.c - removing, making, renaming, attributes and actions; see
+ * change.h. What a directory allows is its node.h row (.write). Calls
+ * change_base.c, change_commit.c, change_stream.c and change_state.c, never
+ * change.c.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -16,23 +21,23 @@
 
 /* ---- names ---- */
 
-/* Remove a server resource by name from a writable directory. */
-static int change_remove_resource(struct change *w, enum node_kind dir, const char *cid,
-			      const char *name)
+/* Remove a server resource by name from the listing list (keys or documents). */
+static int change_remove_resource(struct change *w, enum node_list list, const char *cid,
+				  const char *name)
 {
 	const struct res *r;
 	struct cval *v = NULL;
 	char *id;
 	int rc;
 
-	rc = change_find(w, dir == NODE_META_DIR ? NODE_DOCS_DIR : dir, cid, name, &v, &r);
+	rc = change_find(w, list, cid, name, &v, &r);
 	if (rc < 0)
 		return rc;
 	id = strdup(r->id);
 	cval_unref(v);
 	if (!id)
 		return -ENOMEM;
-	if (dir == NODE_KEYS_DIR) {
+	if (list == NODE_LIST_KEYS) {
 		rc = api_delete_key(w->api, id);
 		if (rc == 0)
 			tree_forget_secret(w->tree, id);
@@ -41,55 +46,69 @@ static int change_remove_resource(struct change *w, enum node_kind dir, const ch
 	}
 	/* Gone either way: removed now, or already by someone else. */
 	if (rc == 0 || rc == -ENOENT)
-		change_gone(w, dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, cid, id);
+		change_gone(w, list, cid, id);
 	else
-		change_changed(w, dir == NODE_KEYS_DIR ? NODE_KEYS_DIR : NODE_DOCS_DIR, cid);
+		change_changed(w, list, cid);
 	free(id);
 	return rc;
 }
 
+/* metadata/<doc>.json: removing a document's metadata removes the document (rm -r works). */
+static int change_unlink_meta(struct change *w, const struct node_id *p, const char *name)
+{
+	const struct node_info *d = node_of(p->kind);
+	size_t n = strlen(name), s = strlen(d->suffix);
+	char *base;
+	int rc;
+
+	if (n <= s || strcmp(name + n - s, d->suffix) != 0)
+		return -ENOENT;
+	base = strndup(name, n - s);
+	rc = base ? change_remove_resource(w, d->lists, p->cid, base) : -ENOMEM;
+	if (rc == 0)
+		change_inval_entry(w, tree_dir_ino(w->tree, NODE_DOCS_DIR, p->cid), base);
+	free(base);
+	return rc;
+}
+
+/* A collection's views: collection.json may go freely (rm -r); its directories are directories. */
+static int change_unlink_view(const struct node_id *p, const char *name)
+{
+	const struct node_fixed *f = node_fixed_find(p->kind, name);
+
+	if (!f)
+		return -ENOENT;
+	return node_is_dir(f->kind) ? -EISDIR : 0;
+}
+
 int change_unlink(struct change *w, uint64_t parent, const char *name)
 {
+	const struct node_info *d;
 	struct node_id p = { 0 };
-	char *base = NULL;
-	size_t n = strlen(name), s = strlen(CHANGE_META_SUFFIX);
 	int rc;
 
 	rc = change_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
-	switch (p.kind) {
-	case NODE_KEYS_DIR:
-	case NODE_DOCS_DIR:
+	d = node_of(p.kind);
+	switch (d->write) {
+	case NODE_W_ENTRIES:
 		if (w->local && scratch_remove(w->local, p.kind, p.cid, name) == 0)
 			break;
-		rc = change_remove_resource(w, p.kind, p.cid, name);
+		rc = change_remove_resource(w, d->lists, p.cid, name);
 		break;
-	case NODE_META_DIR:
-		/* Removing a document's metadata removes the document (rm -r works). */
-		if (n <= s || strcmp(name + n - s, CHANGE_META_SUFFIX) != 0) {
-			rc = -ENOENT;
-			break;
-		}
-		base = strndup(name, n - s);
-		rc = base ? change_remove_resource(w, NODE_META_DIR, p.cid, base) : -ENOMEM;
-		if (rc == 0)
-			change_inval_entry(w, tree_dir_ino(w->tree, NODE_DOCS_DIR, p.cid), base);
+	case NODE_W_META:
+		rc = change_unlink_meta(w, &p, name);
 		break;
-	case NODE_COLL_DIR:
-		/* collection.json is a view of the collection: rm -r may remove it freely. */
-		rc = strcmp(name, "collection.json") == 0 ? 0 :
-		     strcmp(name, "documents") == 0 || strcmp(name, "metadata") == 0 ||
-		     strcmp(name, "search") == 0 ? -EISDIR :
-		     -ENOENT;
+	case NODE_W_VIEWS:
+		rc = change_unlink_view(&p, name);
 		break;
 	default:
 		rc = -EACCES;
 		break;
 	}
-	if (rc == 0 && p.kind == NODE_DOCS_DIR)
+	if (rc == 0 && d->write == NODE_W_ENTRIES && d->lists == NODE_LIST_DOCUMENTS)
 		change_inval_entry(w, tree_dir_ino(w->tree, NODE_META_DIR, p.cid), name);
-	free(base);
 	node_id_release(&p);
 	return rc;
 }
@@ -118,35 +137,33 @@ static int change_collection_empty(struct change *w, const char *cid)
 	return rc && nl <= 0;
 }
 
-int change_rmdir(struct change *w, uint64_t parent, const char *name)
+/* rmdir of a collection's view: documents/ and metadata/ go with their collection. */
+static int change_rmdir_view(struct change *w, const struct node_id *p, const char *name)
 {
-	struct node_id p = { 0 };
+	const struct node_fixed *f = node_fixed_find(p->kind, name);
+	int rc;
+
+	if (!f)
+		return -ENOENT;
+	if (!node_is_dir(f->kind))
+		return -ENOTDIR;
+	/* Always empty (search/): rm -r of a collection passes through it. */
+	if (node_of(f->kind)->entries != NODE_E_LISTED)
+		return 0;
+	/* Empty ones may be "removed". */
+	rc = change_collection_empty(w, p->cid);
+	return rc == 1 ? 0 : rc == 0 ? -ENOTEMPTY : rc;
+}
+
+/* rmdir of collections/NAME: the collection, when it has no documents. */
+static int change_rmdir_collection(struct change *w, const char *name)
+{
 	const struct res *r;
 	struct cval *v = NULL;
 	char *cid = NULL;
 	int rc;
 
-	rc = change_parent(w, parent, &p);
-	if (rc < 0)
-		return rc;
-	if (p.kind == NODE_COLL_DIR) {
-		/* documents/ and metadata/ go with their collection; empty ones may be "removed". */
-		if (strcmp(name, "search") == 0) {
-			rc = 0;	/* always empty: rm -r of a collection passes through it */
-			goto out;
-		}
-		if (strcmp(name, "documents") != 0 && strcmp(name, "metadata") != 0)
-			rc = strcmp(name, "collection.json") == 0 ? -ENOTDIR : -ENOENT;
-		else
-			rc = change_collection_empty(w, p.cid);
-		rc = rc == 1 ? 0 : rc == 0 ? -ENOTEMPTY : rc;
-		goto out;
-	}
-	if (p.kind != NODE_COLLS_DIR) {
-		rc = p.kind == NODE_KEYS_DIR || p.kind == NODE_DOCS_DIR ? -ENOTDIR : -EACCES;
-		goto out;
-	}
-	rc = change_find(w, NODE_COLLS_DIR, "", name, &v, &r);
+	rc = change_find(w, NODE_LIST_COLLECTIONS, "", name, &v, &r);
 	if (rc == 0 && !(cid = strdup(r->id)))
 		rc = -ENOMEM;
 	cval_unref(v);
@@ -157,9 +174,33 @@ int change_rmdir(struct change *w, uint64_t parent, const char *name)
 	else if (rc == 1)
 		rc = api_delete_collection(w->api, cid);
 	if (rc == 0)
-		change_gone(w, NODE_COLLS_DIR, "", cid);
-out:
+		change_gone(w, NODE_LIST_COLLECTIONS, "", cid);
 	free(cid);
+	return rc;
+}
+
+int change_rmdir(struct change *w, uint64_t parent, const char *name)
+{
+	struct node_id p = { 0 };
+	int rc;
+
+	rc = change_parent(w, parent, &p);
+	if (rc < 0)
+		return rc;
+	switch (node_of(p.kind)->write) {
+	case NODE_W_VIEWS:
+		rc = change_rmdir_view(w, &p, name);
+		break;
+	case NODE_W_COLLECTIONS:
+		rc = change_rmdir_collection(w, name);
+		break;
+	case NODE_W_ENTRIES:
+		rc = -ENOTDIR;	/* keys and documents are files */
+		break;
+	default:
+		rc = -EACCES;
+		break;
+	}
 	node_id_release(&p);
 	return rc;
 }
@@ -174,7 +215,7 @@ int change_mkdir(struct change *w, uint64_t parent, const char *name, struct tre
 	rc = change_parent(w, parent, &p);
 	if (rc < 0)
 		return rc;
-	if (p.kind != NODE_COLLS_DIR) {
+	if (node_of(p.kind)->write != NODE_W_COLLECTIONS) {
 		rc = -EACCES;
 		goto out;
 	}
@@ -187,10 +228,10 @@ int change_mkdir(struct change *w, uint64_t parent, const char *name, struct tre
 	if (rc == 0)
 		rc = api_create_collection(w->api, body, &out);
 	if (rc < 0) {
-		change_changed_collections(w);
+		change_changed(w, NODE_LIST_COLLECTIONS, "");
 		goto out;
 	}
-	change_learned(w, NODE_COLLS_DIR, "", &out);
+	change_learned(w, NODE_LIST_COLLECTIONS, "", &out);
 	rc = tree_lookup(w->tree, parent, name, e);
 	if (rc == -ENOENT)
 		log_error("collection '%s' was created but is not listed yet", name);
@@ -198,51 +239,6 @@ out:
 	res_release(&out);
 	free(body);
 	node_id_release(&p);
-	return rc;
-}
-
-int change_is_collection_spec(const char *name)
-{
-	size_t n = strlen(name), s = strlen(".json");
-
-	return n > s && strcmp(name + n - s, ".json") == 0 && name[0] != '.' &&
-	       !scratch_is_temp_name(name);
-}
-
-/*
- * collections/NAME.json was written: create collection NAME with the options
- * in the JSON (index model, chunking, metric space, field definitions). An
- * existing NAME is -EEXIST: its collection.json is where it changes.
- */
-int change_commit_new_collection(struct change *w, const char *file_name, const char *in, size_t len)
-{
-	struct model_change ch = { 0 };
-	struct res out = { 0 };
-	const struct res *r;
-	struct cval *v = NULL;
-	char *name = strndup(file_name, strlen(file_name) - strlen(".json"));
-	int rc = name ? change_find(w, NODE_COLLS_DIR, "", name, &v, &r) : -ENOMEM;
-
-	cval_unref(v);
-	if (rc == 0) {
-		log_error("cannot create collection '%s' from %s: it exists (change it through "
-			  "collections/%s/collection.json)", name, file_name, name);
-		rc = -EEXIST;
-		goto out;
-	}
-	if (rc != -ENOENT)
-		goto out;
-	rc = model_collection_create(name, in, len, &ch);
-	if (rc == -EINVAL)
-		rc = change_log_invalid("create collection", name, &ch);
-	if (rc == 0)
-		rc = api_create_collection(w->api, ch.body, &out);
-	if (rc == 0)
-		change_learned(w, NODE_COLLS_DIR, "", &out);
-out:
-	res_release(&out);
-	model_change_release(&ch);
-	free(name);
 	return rc;
 }
 
@@ -256,11 +252,11 @@ static int change_rename_collection(struct change *w, const char *name, const ch
 	char *cid = NULL, *body = NULL;
 	int rc;
 
-	rc = change_find(w, NODE_COLLS_DIR, "", newname, &v, &r);
+	rc = change_find(w, NODE_LIST_COLLECTIONS, "", newname, &v, &r);
 	cval_unref(v);
 	if (rc == 0)
 		return -EEXIST;
-	rc = change_find(w, NODE_COLLS_DIR, "", name, &v, &r);
+	rc = change_find(w, NODE_LIST_COLLECTIONS, "", name, &v, &r);
 	if (rc == 0 && !(cid = strdup(r->id)))
 		rc = -ENOMEM;
 	cval_unref(v);
@@ -269,9 +265,9 @@ static int change_rename_collection(struct change *w, const char *name, const ch
 	if (rc == 0)
 		rc = api_update_collection(w->api, cid, body, &out);
 	if (rc == 0)
-		change_learned(w, NODE_COLLS_DIR, "", &out);
+		change_learned(w, NODE_LIST_COLLECTIONS, "", &out);
 	else if (cid && body)
-		change_changed_collections(w);
+		change_changed(w, NODE_LIST_COLLECTIONS, "");
 	res_release(&out);
 	free(body);
 	free(cid);
@@ -288,9 +284,9 @@ static int change_rename_key(struct change *w, const char *id, const char *newna
 	if (rc == 0)
 		rc = api_update_key(w->api, id, body, &out);
 	if (rc == 0)
-		change_learned(w, NODE_KEYS_DIR, "", &out);
+		change_learned(w, NODE_LIST_KEYS, "", &out);
 	else if (body)
-		change_changed(w, NODE_KEYS_DIR, "");
+		change_changed(w, NODE_LIST_KEYS, "");
 	res_release(&out);
 	free(body);
 	return rc;
@@ -308,10 +304,12 @@ static int change_commit_scratch(struct change *w, enum node_kind dir, const cha
 	size_t len = 0;
 	int rc, fd;
 
+	enum node_kind kind = node_of(dir)->child;
+
 	fd = scratch_open_fd(w->local, src->ino);
 	if (fd < 0)
 		return fd;
-	if (dir == NODE_DOCS_DIR) {
+	if (node_of(kind)->write == NODE_W_DOC) {
 		rc = change_commit_doc(w, cid, newname, fd, NULL, dst ? dst->id : NULL, &id);
 	} else {
 		rc = anonfile_read_all(fd, CHANGE_JSON_MAX, &in, &len);
@@ -326,8 +324,7 @@ static int change_commit_scratch(struct change *w, enum node_kind dir, const cha
 	}
 	close(fd);
 	if (rc == 0 && (id || dst))
-		rc = scratch_redirect(w->local, src->ino, dir == NODE_KEYS_DIR ? NODE_KEY : NODE_DOC,
-				    id ? id : dst->id);
+		rc = scratch_redirect(w->local, src->ino, kind, id ? id : dst->id);
 	free(in);
 	free(id);
 	return rc;
@@ -348,10 +345,10 @@ static int change_copy_to_scratch(struct change *w, enum node_kind dir, const ch
 	fd = scratch_open_fd(w->local, li.ino);
 	if (fd < 0)
 		rc = fd;
-	else if (dir == NODE_KEYS_DIR)
-		rc = change_spool_write(fd, r->json, r->json_len);
-	else
+	else if (node_of(node_of(dir)->child)->write == NODE_W_DOC)
 		rc = cache_read_document(w->cache, r->id, fd, &bytes);
+	else
+		rc = change_spool_write(fd, r->json, r->json_len);
 	if (fd >= 0)
 		close(fd);
 	/* scratch_create counted a lookup the kernel will not make: give it back. */
@@ -374,7 +371,7 @@ static int change_rename_file(struct change *w, enum node_kind dir, const char *
 	src_local = scratch_get(w->local, dir, cid, name, &src) == 0;
 	dst_local = scratch_get(w->local, dir, cid, newname, &other) == 0;
 	scratch_info_release(&other);
-	rc = change_listing(w, dir, cid, &v);
+	rc = change_listing(w, node_of(dir)->lists, cid, &v);
 	if (rc < 0)
 		goto out;
 	r = reslist_by_name(v->list, name);
@@ -392,7 +389,7 @@ static int change_rename_file(struct change *w, enum node_kind dir, const char *
 	} else if (dst_temp) {
 		rc = change_copy_to_scratch(w, dir, cid, r, newname);
 		change_inval_entry(w, parent, newname);
-	} else if (dir == NODE_DOCS_DIR) {
+	} else if (node_of(node_of(dir)->child)->write == NODE_W_DOC) {
 		rc = -EXDEV;	/* no rename route: mv copies and removes instead */
 	} else if (dst) {
 		rc = -EEXIST;
@@ -423,9 +420,9 @@ int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t 
 	rc = tree_node(w->tree, parent, &p);
 	if (rc < 0)
 		return rc;
-	if (p.kind == NODE_COLLS_DIR)
+	if (node_of(p.kind)->write == NODE_W_COLLECTIONS)
 		rc = change_rename_collection(w, name, newname);
-	else if (change_dir_writable(p.kind) && w->local)
+	else if (node_of(p.kind)->write == NODE_W_ENTRIES && w->local)
 		rc = change_rename_file(w, p.kind, p.cid, parent, name, newname, flags);
 	else
 		rc = -EACCES;
@@ -434,6 +431,17 @@ int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t 
 }
 
 /* ---- attributes ---- */
+
+/* A truncation through a handle: a new version starts (documents), the stream follows. */
+static int change_truncate_handle(struct change_file *f, off_t size)
+{
+	int rc = change_state_truncate(&f->st, size);
+
+	if (rc < 0)
+		return rc;
+	change_stream_cut(f, size);
+	return ftruncate(f->fd, size) < 0 ? -errno : 0;
+}
 
 static int change_truncate_scratch(struct change *w, uint64_t ino, off_t size)
 {
@@ -458,23 +466,18 @@ int change_setattr(struct change *w, uint64_t ino, struct change_file *f, const 
 		return rc;
 	if (set_size && w->read_only) {
 		rc = -EROFS;
-	} else if (set_size && f && f->whole_only && attr->st_size != 0) {
-		rc = -EOPNOTSUPP;
 	} else if (set_size && f) {
-		change_stream_cut(f, attr->st_size);
-		if (ftruncate(f->fd, attr->st_size) < 0)
-			rc = -errno;
-		f->dirty = 1;
-		f->whole_only = 0;	/* a new version starts here */
-	} else if (set_size && n.kind == NODE_LOCAL && w->local) {
+		rc = change_truncate_handle(f, attr->st_size);
+	} else if (set_size && node_is_scratch(n.kind) && w->local) {
 		rc = change_truncate_scratch(w, ino, attr->st_size);
 	}
-	if (rc == 0 && set_mtime && n.kind == NODE_LOCAL && w->local)
+	if (rc == 0 && set_mtime && node_is_scratch(n.kind) && w->local)
 		scratch_set_mtime(w->local, ino, &attr->st_mtim);
 	if (rc == 0)
 		rc = tree_getattr(w->tree, ino, out);
 	/* A size change of a server file needs an open handle (open with O_TRUNC). */
-	if (rc == 0 && set_size && !f && n.kind != NODE_LOCAL && out->st.st_size != attr->st_size)
+	if (rc == 0 && set_size && !f && !node_is_scratch(n.kind) &&
+	    out->st.st_size != attr->st_size)
 		rc = -EOPNOTSUPP;
 	if (rc == 0 && f) {
 		off_t s = anonfile_size(f->fd);
@@ -503,27 +506,27 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 	if (w->read_only)
 		return -EROFS;
 	rc = tree_resource(w->tree, ino, &n, &v, &r);
-	if (rc == -ENOENT && n.kind != NODE_NONE && n.kind != NODE_KEY && n.kind != NODE_DOC &&
-	    n.kind != NODE_DOC_META)
+	if (rc == -ENOENT && n.kind != NODE_NONE &&
+	    !(node_of(n.kind)->xattr & (NODE_XA_ROTATE | NODE_XA_REINDEX)))
 		rc = -ENOTSUP;	/* not something with actions */
 	if (rc == 0 && !(id = strdup(r->id)))
 		rc = -ENOMEM;
 	cval_unref(v);
 	if (rc < 0)
 		goto out;
-	if (rotate && n.kind == NODE_KEY) {
+	if (rotate && (node_of(n.kind)->xattr & NODE_XA_ROTATE)) {
 		rc = api_rotate_key(w->api, id, NULL, &out, &secret);
 		if (rc == 0) {
 			change_keep_secret(w, id, secret);
-			change_learned(w, NODE_KEYS_DIR, "", &out);
+			change_learned(w, NODE_LIST_KEYS, "", &out);
 			change_inval_inode(w, ino);
 		} else {
-			change_changed(w, NODE_KEYS_DIR, "");
+			change_changed(w, NODE_LIST_KEYS, "");
 		}
-	} else if (!rotate && (n.kind == NODE_DOC || n.kind == NODE_DOC_META)) {
+	} else if (!rotate && (node_of(n.kind)->xattr & NODE_XA_REINDEX)) {
 		rc = api_reindex_document(w->api, n.cid, id);
 		if (rc == 0)
-			change_changed(w, NODE_DOCS_DIR, n.cid);
+			change_changed(w, NODE_LIST_DOCUMENTS, n.cid);
 	} else {
 		rc = -ENOTSUP;
 	}

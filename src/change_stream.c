@@ -3,7 +3,9 @@
  * offset 0 is sent while it is written; a write elsewhere, or a truncation,
  * abandons the stream (its request is cut before its end, so the server
  * stores nothing) and the spool, which always holds every byte, is
- * uploaded at close as before. See change_int.h and docs/semantics.md.
+ * uploaded at close as before. The decisions are change_state.c's. Calls
+ * change_base.c, change_state.c and the layers below change only. See
+ * change_int.h and docs/semantics.md.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,18 +18,13 @@
 
 /* Memory between a writer and its connection: four 1 MiB FUSE writes. */
 #define CHANGE_STREAM_RING (4u << 20)
-/*
- * A file streams once this much was written in order: smaller ones go up
- * whole at close with a Content-Length, as one request either way.
- */
-#define CHANGE_STREAM_MIN (1u << 20)
 #define CHANGE_STREAM_FEED (256u << 10)	/* spool bytes handed over per read */
 
+/* Streams start at CHANGE_STREAM_MIN (change_state.h). */
 static int change_stream_eligible(const struct change *w, const struct change_file *f)
 {
-	return (f->target == CHANGE_NEW_DOC || f->target == CHANGE_DOC) && !f->whole_only &&
-	       !f->err && w->api && api_upload_streams(w->api) &&
-	       anonfile_size(f->fd) == (off_t)f->up_off;
+	return change_state_streamable(&f->st, anonfile_size(f->fd), &f->pos) && w->api &&
+	       api_upload_streams(w->api);
 }
 
 static void change_stream_abandon(struct change_file *f, const char *why)
@@ -36,8 +33,8 @@ static void change_stream_abandon(struct change_file *f, const char *why)
 	upload_stream_abort(f->up);
 	upload_stream_free(f->up);
 	f->up = NULL;
-	f->up_err = 0;
-	f->up_off_order = 1;	/* never again for this handle */
+	f->pos.err = 0;
+	f->pos.broken = 1;	/* never again for this handle */
 }
 
 /* Hand the first len bytes of the spool to a new stream. 0 or -errno. */
@@ -68,21 +65,21 @@ static void change_stream_begin(struct change *w, struct change_file *f)
 	int rc;
 
 	if (!change_stream_eligible(w, f)) {
-		f->up_off_order = 1;
+		f->pos.broken = 1;
 		return;
 	}
 	rc = upload_stream_start(w->api, f->cid, f->name, change_content_type(f->name),
-			    f->target == CHANGE_DOC ? f->id : NULL, CHANGE_STREAM_RING, &f->up);
+			    f->st.target == CHANGE_DOC ? f->id : NULL, CHANGE_STREAM_RING, &f->up);
 	if (rc < 0) {
 		if (rc != -EBUSY)
 			log_warn("upload of '%s' cannot be streamed (%s): it is sent at close",
 				 f->name, strerror(-rc));
-		f->up_off_order = 1;
+		f->pos.broken = 1;
 		return;
 	}
-	rc = change_stream_feed(f, f->up_off);
+	rc = change_stream_feed(f, f->pos.off);
 	if (rc < 0)
-		f->up_err = rc;	/* reported by the commit at close */
+		f->pos.err = rc;	/* reported by the commit at close */
 }
 
 static void change_stream_write_locked(struct change *w, struct change_file *f, const char *buf, size_t n,
@@ -90,37 +87,29 @@ static void change_stream_write_locked(struct change *w, struct change_file *f, 
 {
 	int rc;
 
-	if (!f->up) {
-		/* Not streaming (yet): count the bytes written in order from 0. */
-		if (f->up_off_order || (uint64_t)off != f->up_off) {
-			f->up_off_order = 1;
-			return;
-		}
-		f->up_off += n;
-		if (f->up_off >= CHANGE_STREAM_MIN)
-			change_stream_begin(w, f);
-		return;
-	}
-	if (f->up_err)
-		return;
-	if ((uint64_t)off != f->up_off) {
+	switch (change_state_stream_write(&f->pos, f->up != NULL, off, n)) {
+	case CHANGE_STREAM_START:
+		change_stream_begin(w, f);
+		break;
+	case CHANGE_STREAM_ABANDON:
 		change_stream_abandon(f, "written out of order");
-		return;
+		break;
+	case CHANGE_STREAM_SEND:
+		rc = upload_stream_write(f->up, buf, n);
+		if (rc < 0)
+			f->pos.err = rc;	/* reported by the commit at close */
+		else
+			f->pos.off += n;
+		break;
+	default:
+		break;
 	}
-	rc = upload_stream_write(f->up, buf, n);
-	if (rc < 0)
-		f->up_err = rc;	/* reported by the commit at close */
-	else
-		f->up_off += n;
 }
 
 static void change_stream_cut_locked(struct change_file *f, off_t size)
 {
-	if (size >= 0 && (uint64_t)size == f->up_off)
-		return;
-	if (f->up)
+	if (change_state_stream_cut(&f->pos, size) && f->up)
 		change_stream_abandon(f, "truncated");
-	f->up_off_order = 1;
 }
 
 static struct upload_stream *change_stream_take_locked(struct change_file *f)
@@ -131,7 +120,7 @@ static struct upload_stream *change_stream_take_locked(struct change_file *f)
 	 * A request that ended early gives its error at the commit. A spool
 	 * that differs from what was streamed (not expected) is sent instead.
 	 */
-	if (up && !f->up_err && anonfile_size(f->fd) != (off_t)f->up_off) {
+	if (up && !f->pos.err && anonfile_size(f->fd) != (off_t)f->pos.off) {
 		change_stream_abandon(f, "the spool holds more");
 		return NULL;
 	}

@@ -137,14 +137,6 @@ static void inode_grow_locked(struct inode_table *t)
 	t->nbuckets = nb;
 }
 
-static int inode_is_fixed(enum node_kind k)
-{
-	return k == NODE_ROOT || k == NODE_KEYS_DIR || k == NODE_MODELS_DIR ||
-	       k == NODE_COLLS_DIR || k == NODE_REGIONS || k == NODE_USAGE ||
-	       k == NODE_BILLING || k == NODE_CTL_DIR || k == NODE_CTL_STATS ||
-	       k == NODE_CTL_REFRESH || k == NODE_AUDIT || k == NODE_USAGE_DIR;
-}
-
 static struct inode *inode_by_id_locked(struct inode_table *t, enum node_kind kind,
 					const char *cid, const char *id)
 {
@@ -246,7 +238,7 @@ uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 			goto out;
 		}
 		n->kind = kind;
-		n->pinned = inode_is_fixed(kind);
+		n->pinned = node_of(kind)->pinned;
 		n->ino = kind == NODE_ROOT ? INODE_ROOT : ++t->next;
 		n->next_id = t->by_id[h];
 		t->by_id[h] = n;

@@ -25,40 +25,7 @@
 #define XAIFS_INODE_H
 
 #include <stdint.h>
-
-enum node_kind {
-	NODE_NONE = 0,
-	NODE_ROOT,
-	NODE_KEYS_DIR,
-	NODE_MODELS_DIR,
-	NODE_COLLS_DIR,
-	NODE_REGIONS,
-	NODE_USAGE,
-	NODE_BILLING,
-	NODE_KEY,
-	NODE_MODEL,
-	NODE_COLL_DIR,
-	NODE_COLL_JSON,
-	NODE_DOCS_DIR,
-	NODE_META_DIR,
-	NODE_DOC,
-	NODE_DOC_META,
-	NODE_LOCAL,	/* a file only in the mount (scratch.h); id "local:<n>" */
-	NODE_CTL_DIR,	/* .xaifs/ */
-	NODE_CTL_STATS,	/* .xaifs/stats */
-	NODE_CTL_REFRESH,	/* .xaifs/refresh */
-	NODE_AUDIT,	/* /audit.jsonl */
-	NODE_USAGE_DIR,	/* /usage-by-month/ */
-	NODE_USAGE_MONTH,	/* /usage-by-month/YYYY-MM; id "YYYY-MM" */
-	NODE_SEARCH_DIR,	/* /search/ (cid "") or collections/<c>/search/ */
-	NODE_SEARCH,	/* a search file: id = the file name (query) */
-	NODE_ENDPOINTS,	/* /endpoints */
-	NODE_INVOICES_DIR,	/* /invoices/ */
-	NODE_INVOICE,	/* /invoices/<YYYY-MM>; id = invoiceId */
-	NODE_LIMITS,	/* /spending-limits */
-	NODE_USAGE_SVG,	/* /usage.svg */
-	NODE_KIND_COUNT
-};
+#include "node.h"	/* enum node_kind: what each kind of node is */
 
 struct node_id {
 	enum node_kind kind;

@@ -10,8 +10,10 @@
  * API: committing a local file to the server is change.c's job.
  *
  * Threads: every function is thread safe; l->lock guards the table and is
- * never held across I/O other than fstat/ftruncate of a spool. Lock order:
- * local lock before the inode table lock.
+ * never held across I/O other than making, sizing (fstat, ftruncate) and
+ * closing a spool. It comes
+ * before the inode table lock (scratch_create() counts a lookup under it);
+ * the order of every lock: tree.h, "Lock order".
  *
  * Ownership: scratch_get() fills a struct scratch_info with copies (free with
  * scratch_info_release()); scratch_open_fd() returns a dup'd fd the caller closes.

@@ -9,10 +9,15 @@
  * through the cache (never the API directly) and keeps the kernel's lookup
  * counts in the inode table. Knows nothing of FUSE requests or replies.
  *
+ * What each kind of node is (directory or file, mode, listing, how it is
+ * opened, ...) is node.h's table; tree reads it and never compares kinds to
+ * decide such a property.
+ *
  * Threads: every function is thread safe; struct tree is read-only after
  * tree_new(). A struct tree_dir or tree_file belongs to one open handle; the
  * kernel does not run two operations on one handle at once for directories,
- * and file reads only read immutable snapshot data.
+ * and file reads only read immutable snapshot data. Locks: see "Lock order"
+ * at the end of this file.
  *
  * Returns: 0 or -errno (-ENOENT for names and inodes that do not exist now,
  * errors of the cache/API passed through).
@@ -34,8 +39,8 @@ struct tree;
  * Owner and modes: every node shows uid and gid. A directory shows
  * 0777 & ~umask, plus x wherever it shows r; a file 0666 & ~umask, without
  * the write bits when it can never be written (usage, billing, regions,
- * models, metadata, stats, audit) or the mount is read-only, when
- * directories lose theirs too. The kernel enforces these modes
+ * models, metadata, stats, audit: NODE_MODE_RO in node.h) or the mount is
+ * read-only, when directories lose theirs too. The kernel enforces these modes
  * (default_permissions), so they are the whole access policy.
  */
 struct tree_opts {
@@ -160,6 +165,13 @@ void tree_forget_secret(struct tree *tree, const char *key_id);
 int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cval **v,
 		const struct res **r);
 
+/*
+ * The listing list (for documents: of collection cid) through the cache:
+ * the one place that says which cache call serves which enum node_list.
+ * *out is a new reference (cval_unref()). -ENOENT for NODE_LIST_NONE.
+ */
+int tree_listing(struct tree *tree, enum node_list list, const char *cid, struct cval **out);
+
 /* The cache behind the namespace. */
 struct cache *tree_cache(struct tree *tree);
 
@@ -175,5 +187,28 @@ void tree_each_inode(struct tree *tree, void (*fn)(void *ctx, uint64_t ino, enum
 
 /* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
 int tree_is_probe(const char *name);
+
+/*
+ * Lock order of the program, written here once (other headers point here).
+ * A lock may be taken while holding only locks above it in this list:
+ *
+ *   1. change_file.up_lock   one write handle's streaming state (change_int.h);
+ *                            held while a write waits for room in the ring
+ *   2. upload_stream u->lock its ring (upload_stream.h)
+ *   3. scratch l->lock       the table of local files (scratch.h)
+ *   4. inode table t->lock   (inode.h); inode_each() callbacks run under it
+ *                            and may only queue kernel invalidations
+ *   5. each held alone, taking no other lock: kernel_cache kc->lock (the
+ *      queue of invalidations), tree notify_lock and secrets_lock
+ *      (tree_int.h), cache c->lock (cache.h), doccache b->lock and a
+ *      download's lock, http pool_lock, share, stats and pace locks,
+ *      fsops fs->lock (open handles).
+ *
+ * No lock is held across HTTP or a fuse_reply_*() call. The one long wait
+ * under a lock is (1): a write waits for the upload thread, which never
+ * takes (1). Short file operations under a lock are named in the owning
+ * header (scratch.h, doccache.h). The cache's replacement hook
+ * (tree_replaced()) runs outside c->lock.
+ */
 
 #endif

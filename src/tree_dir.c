@@ -1,4 +1,7 @@
-/* tree_dir.c - directory snapshots for readdir; see tree.h. */
+/*
+ * tree_dir.c - directory snapshots for readdir; see tree.h. Calls
+ * tree_attr.c and tree_kernel.c (tree_int.h), never tree.c or tree_file.c.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,20 +18,21 @@
 
 /* ---- directories ---- */
 
-static int tree_dir_meta_names(struct tree_dir *d)
+/* metadata/: each listed name with the directory's suffix ("<doc>.json"). */
+static int tree_dir_suffixed(struct tree_dir *d, const char *suffix)
 {
 	const struct reslist *l = d->val->list;
 
-	d->meta_names = calloc(l->n ? l->n : 1, sizeof(*d->meta_names));
-	if (!d->meta_names)
+	d->suffixed = calloc(l->n ? l->n : 1, sizeof(*d->suffixed));
+	if (!d->suffixed)
 		return -ENOMEM;
 	for (size_t i = 0; i < l->n; i++) {
-		size_t n = strlen(l->v[i].name) + sizeof(TREE_META_SUFFIX);
+		size_t n = strlen(l->v[i].name) + strlen(suffix) + 1;
 
-		d->meta_names[i] = malloc(n);
-		if (!d->meta_names[i])
+		d->suffixed[i] = malloc(n);
+		if (!d->suffixed[i])
 			return -ENOMEM;
-		snprintf(d->meta_names[i], n, "%s%s", l->v[i].name, TREE_META_SUFFIX);
+		snprintf(d->suffixed[i], n, "%s%s", l->v[i].name, suffix);
 	}
 	return 0;
 }
@@ -38,7 +42,7 @@ static int tree_dir_meta_names(struct tree_dir *d)
 /* usage-by-month/: month names, newest first, as a fixed list. */
 static int tree_dir_months(struct tree_dir *d)
 {
-	struct tree_fixed *f = calloc(TREE_LISTED_MONTHS, sizeof(*f));
+	struct node_fixed *f = calloc(TREE_LISTED_MONTHS, sizeof(*f));
 	time_t now = time(NULL);
 	struct tm tm;
 	int y, m;
@@ -58,7 +62,7 @@ static int tree_dir_months(struct tree_dir *d)
 		}
 		snprintf(name, 8, "%04d-%02d", y, m);
 		f[i].name = name;
-		f[i].kind = NODE_USAGE_MONTH;
+		f[i].kind = node_of(d->kind)->child;
 		if (--m == 0) {
 			m = 12;
 			y--;
@@ -70,10 +74,59 @@ static int tree_dir_months(struct tree_dir *d)
 	return 0;
 }
 
+/* A listed directory: its listing, and the local files it holds. */
+static int tree_dir_listed(struct tree *tree, struct tree_dir *d)
+{
+	const struct node_info *k = node_of(d->kind);
+	long n;
+	int rc;
+
+	rc = tree_listing(tree, k->lists, d->cid, &d->val);
+	if (rc == 0 && k->suffix)
+		rc = tree_dir_suffixed(d, k->suffix);
+	/* Local files are listed where files are made (not collections/NAME.json). */
+	if (rc < 0 || k->write != NODE_W_ENTRIES || !tree->local)
+		return rc;
+	n = scratch_list(tree->local, d->kind, d->cid, &d->scratch_names, &d->scratch_inos);
+	d->n_local = n < 0 ? 0 : (size_t)n;
+	return n < 0 ? (int)n : 0;
+}
+
+/* What a directory holds, by what its entries are (node.h). */
+static int tree_dir_fill(struct tree *tree, struct tree_dir *d)
+{
+	const struct node_info *k = node_of(d->kind);
+	struct node_id n = { d->kind, d->cid, (char *)"" };
+	struct tree_entry e;
+
+	if (k->mode != NODE_MODE_DIR)
+		return -ENOTDIR;
+	/* Fixed and query entries do not prove the directory is still there. */
+	if (k->entries != NODE_E_LISTED && tree_in_listing(&n)) {
+		int rc = tree_stale(n.kind, tree_attr(tree, &n, &e));
+
+		if (rc < 0)
+			return rc;
+	}
+	switch (k->entries) {
+	case NODE_E_FIXED:
+		d->fixed = k->fixed;
+		d->n_fixed = k->n_fixed;
+		return 0;
+	case NODE_E_MONTHS:
+		return tree_dir_months(d);
+	case NODE_E_QUERIES:
+		return 0;	/* always empty: listing must never start a search */
+	case NODE_E_LISTED:
+		return tree_dir_listed(tree, d);
+	default:
+		return -ENOTDIR;
+	}
+}
+
 int tree_opendir(struct tree *tree, uint64_t ino, struct tree_dir **out)
 {
 	struct node_id n = { 0 };
-	struct tree_entry e;
 	struct tree_dir *d;
 	int rc;
 
@@ -88,39 +141,7 @@ int tree_opendir(struct tree *tree, uint64_t ino, struct tree_dir **out)
 	d->kind = n.kind;
 	d->cid = n.cid;
 	n.cid = NULL;
-	if (n.kind == NODE_ROOT) {
-		d->fixed = tree_root_children;
-		d->n_fixed = TREE_COUNT(tree_root_children);
-	} else if (n.kind == NODE_CTL_DIR) {
-		d->fixed = tree_ctl_children;
-		d->n_fixed = TREE_COUNT(tree_ctl_children);
-	} else if (n.kind == NODE_USAGE_DIR) {
-		rc = tree_dir_months(d);
-	} else if (n.kind == NODE_SEARCH_DIR) {
-		/* Always empty: listing must never start a search. */
-		n.cid = d->cid;
-		rc = *d->cid ? tree_stale(n.kind, tree_attr(tree, &n, &e)) : 0;
-		n.cid = NULL;
-	} else if (n.kind == NODE_COLL_DIR) {
-		d->fixed = tree_coll_children;
-		d->n_fixed = TREE_COUNT(tree_coll_children);
-		n.cid = d->cid;
-		rc = tree_stale(n.kind, tree_attr(tree, &n, &e));	/* the collection must still exist */
-		n.cid = NULL;
-	} else if (tree_child_kind(n.kind) != NODE_NONE) {
-		rc = tree_listing(tree, n.kind, d->cid, &d->val);
-		if (rc == 0 && n.kind == NODE_META_DIR)
-			rc = tree_dir_meta_names(d);
-		if (rc == 0 && (n.kind == NODE_KEYS_DIR || n.kind == NODE_DOCS_DIR) && tree->local) {
-			long k = scratch_list(tree->local, n.kind, d->cid, &d->scratch_names,
-					    &d->scratch_inos);
-
-			rc = k < 0 ? (int)k : 0;
-			d->n_local = k < 0 ? 0 : (size_t)k;
-		}
-	} else {
-		rc = -ENOTDIR;
-	}
+	rc = tree_dir_fill(tree, d);
 out:
 	if (rc < 0)
 		tree_closedir(d);
@@ -159,12 +180,13 @@ static int tree_dir_scratch_entry(struct tree *tree, struct tree_dir *d, size_t 
 static int tree_dir_fixed_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
 			      struct tree_entry *e)
 {
-	const struct tree_fixed *f = &d->fixed[i];
+	const struct node_fixed *f = &d->fixed[i];
 	struct node_id child = { f->kind, d->cid, (char *)"" };
+	enum node_open open = node_of(f->kind)->open;
 	int rc;
 
 	/* Rendered files cost requests to size: leave their attributes to lookup. */
-	if (!plus || tree_is_rendered(f->kind) || f->kind == NODE_CTL_STATS) {
+	if (!plus || open == NODE_O_TEXT || open == NODE_O_STATS) {
 		tree_stat_base(tree, f->kind, 0, 0, e);
 		e->ino = 0;
 		e->st.st_ino = TREE_UNKNOWN_INO;
@@ -182,7 +204,7 @@ static int tree_dir_fixed_entry(struct tree *tree, struct tree_dir *d, size_t i,
 int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
 		 const char **name, struct tree_entry *e)
 {
-	enum node_kind kind = tree_child_kind(d->kind);
+	enum node_kind kind = node_of(d->kind)->child;
 	const char *cid, *id;
 	const struct res *r;
 
@@ -195,7 +217,7 @@ int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
 		return tree_dir_fixed_entry(tree, d, i, plus, e);
 	}
 	r = &d->val->list->v[i];
-	*name = d->meta_names ? d->meta_names[i] : r->name;
+	*name = d->suffixed ? d->suffixed[i] : r->name;
 	tree_stat_res(tree, kind, r, e);
 	/* A snapshot a change has overtaken must not seed the kernel's caches. */
 	if (cval_stale(d->val)) {
@@ -220,10 +242,10 @@ void tree_closedir(struct tree_dir *d)
 {
 	if (!d)
 		return;
-	if (d->meta_names && d->val)
+	if (d->suffixed && d->val)
 		for (size_t i = 0; i < d->val->list->n; i++)
-			free(d->meta_names[i]);
-	free(d->meta_names);
+			free(d->suffixed[i]);
+	free(d->suffixed);
 	for (size_t i = 0; d->months && i < d->n_fixed; i++)
 		free((char *)d->months[i].name);
 	free(d->months);

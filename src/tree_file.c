@@ -1,4 +1,7 @@
-/* tree_file.c - open files: JSON snapshots and document bytes; see tree.h. */
+/*
+ * tree_file.c - open files: JSON snapshots and document bytes; see tree.h.
+ * Calls tree_attr.c and tree_kernel.c (tree_int.h), never tree.c or tree_dir.c.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,49 +55,24 @@ static int tree_open_document(struct tree *tree, const struct node_id *n, struct
 	return 0;
 }
 
+/* A JSON (or SVG) file: a snapshot of its text or of its listing entry. */
 static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id *n,
-			struct tree_file *f)
+			  struct tree_file *f)
 {
+	const struct node_info *k = node_of(n->kind);
+	int rendered = k->open == NODE_O_TEXT;
 	const struct res *r = NULL;
 	struct cval *v = NULL;
-	int rendered = tree_is_rendered(n->kind);
 	int rc;
 
-	switch (n->kind) {
-	case NODE_CTL_STATS:
-		rc = tree_render_stats(tree, &f->owned, &f->len);
-		f->data = f->owned;
-		f->direct_io = 1;
-		return rc;
-	case NODE_CTL_REFRESH:
-		f->data = "";
-		f->len = 0;
-		f->direct_io = 1;
-		return 0;
-	case NODE_REGIONS:
-	case NODE_USAGE:
-	case NODE_BILLING:
-	case NODE_AUDIT:
-	case NODE_USAGE_MONTH:
-	case NODE_ENDPOINTS:
-	case NODE_LIMITS:
-	case NODE_USAGE_SVG:
-		rc = tree_text(tree, n->kind, n->id, &v);
-		break;
-	case NODE_SEARCH:
-		rc = tree_search_name_ok(n->id) ? account_search(tree->cache, n->cid, n->id, &v) : -ENOENT;
-		break;
-	case NODE_COLL_JSON:
-		rc = cache_collections(tree->cache, &v);
-		r = rc == 0 ? reslist_by_id(v->list, n->cid) : NULL;
-		break;
-	default:
-		rc = tree_listing(tree, n->kind, n->cid, &v);
-		r = rc == 0 ? reslist_by_id(v->list, n->id) : NULL;
-		break;
-	}
+	if (rendered)
+		rc = tree_text(tree, n, &v);
+	else
+		rc = tree_in_listing(n) ? tree_listing(tree, k->in, n->cid, &v) : -ENOENT;
 	if (rc < 0)
 		return rc;
+	if (!rendered)
+		r = reslist_by_id(v->list, k->by == NODE_BY_CID ? n->cid : n->id);
 	if (rendered ? !v->text : !r) {
 		cval_unref(v);
 		return tree_stale(n->kind, -ENOENT);
@@ -102,7 +80,7 @@ static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id 
 	f->val = v;
 	f->data = rendered ? v->text : r->json;
 	f->len = rendered ? v->len : r->json_len;
-	if (n->kind == NODE_KEY)
+	if (k->open == NODE_O_KEY)
 		rc = tree_key_bytes(tree, r, &f->owned, &f->data, &f->len);
 	/* See tree.h, "The page cache". */
 	f->version = tree_version(f->data, f->len);
@@ -111,25 +89,53 @@ static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id 
 	return rc;
 }
 
-/* When ino is a local file that became a resource, turn n into that resource. */
-int tree_scratch_target(struct tree *tree, uint64_t ino, struct node_id *n)
+/* .xaifs/stats (rendered at each open) and .xaifs/refresh (always empty). */
+static int tree_open_control(struct tree *tree, const struct node_id *n, struct tree_file *f)
 {
-	struct scratch_info li;
+	f->direct_io = 1;
+	if (node_of(n->kind)->open == NODE_O_STATS) {
+		int rc = tree_render_stats(tree, &f->owned, &f->len);
 
-	if (!tree->local || scratch_get_ino(tree->local, ino, &li) < 0)
-		return -ENOENT;
-	if (!li.redirect_id) {
-		scratch_info_release(&li);
-		return -ENOENT;
+		f->data = f->owned;
+		return rc;
 	}
-	node_id_release(n);
-	n->kind = li.redirect;
-	n->cid = li.cid;
-	n->id = li.redirect_id;
-	li.cid = NULL;
-	li.redirect_id = NULL;
-	scratch_info_release(&li);
+	f->data = "";
+	f->len = 0;
 	return 0;
+}
+
+/* A local file: its spool. */
+static int tree_open_scratch(struct tree *tree, uint64_t ino, struct tree_file *f)
+{
+	int fd = tree->local ? scratch_open_fd(tree->local, ino) : -ENOENT;
+
+	f->fd = fd;
+	f->direct_io = 1;
+	return fd < 0 ? fd : 0;
+}
+
+/* The one dispatch on how a kind is opened (node.h, enum node_open). */
+static int tree_open_node(struct tree *tree, uint64_t ino, struct node_id *n,
+			  struct tree_file *f)
+{
+	switch (node_of(n->kind)->open) {
+	case NODE_O_SCRATCH:
+		/* A local file that became a resource opens as that resource. */
+		if (tree_scratch_target(tree, ino, n) == 0)
+			return tree_open_node(tree, ino, n, f);
+		return tree_open_scratch(tree, ino, f);
+	case NODE_O_DOC:
+		return tree_open_document(tree, n, f);
+	case NODE_O_ENTRY:
+	case NODE_O_KEY:
+	case NODE_O_TEXT:
+		return tree_open_json(tree, ino, n, f);
+	case NODE_O_STATS:
+	case NODE_O_EMPTY:
+		return tree_open_control(tree, n, f);
+	default:
+		return node_is_dir(n->kind) ? -EISDIR : -ENOENT;
+	}
 }
 
 int tree_open(struct tree *tree, uint64_t ino, int flags, struct tree_file **out)
@@ -142,7 +148,7 @@ int tree_open(struct tree *tree, uint64_t ino, int flags, struct tree_file **out
 	rc = inode_find(tree->inodes, ino, &n);
 	if (rc < 0)
 		return rc;
-	if (tree_is_dir_kind(n.kind)) {
+	if (node_is_dir(n.kind)) {
 		rc = -EISDIR;
 		goto out;
 	}
@@ -152,17 +158,7 @@ int tree_open(struct tree *tree, uint64_t ino, int flags, struct tree_file **out
 		goto out;
 	}
 	f->fd = -1;
-	if (n.kind == NODE_LOCAL && tree_scratch_target(tree, ino, &n) == 0) {
-		rc = n.kind == NODE_DOC ? tree_open_document(tree, &n, f) : tree_open_json(tree, ino, &n, f);
-	} else if (n.kind == NODE_LOCAL) {
-		rc = tree->local ? scratch_open_fd(tree->local, ino) : -ENOENT;
-		f->fd = rc;
-		f->direct_io = 1;
-		rc = rc < 0 ? rc : 0;
-	} else if (n.kind == NODE_DOC)
-		rc = tree_open_document(tree, &n, f);
-	else
-		rc = tree_open_json(tree, ino, &n, f);
+	rc = tree_open_node(tree, ino, &n, f);
 	if (rc == 0) {
 		*out = f;
 		f = NULL;

@@ -100,68 +100,92 @@ static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
 	struct tree *tree = ctx;
 
 	/* Called with the inode table locked: only the kernel_cache queue is touched. */
-	if (kind == NODE_LOCAL)
+	if (node_is_scratch(kind))
 		tree_inval_inode(tree, ino);
 }
 
-/* How a listing's entries show in the tree. */
+/* Which listing a cache key holds (and the collection of a documents listing). */
 struct tree_shape {
-	enum node_kind dir;	/* the directory listing them */
-	enum node_kind child;	/* the kind of an entry */
-	const char *cid;	/* the collection of a documents listing, else "" */
-	int meta;		/* documents: also metadata/<name>.json */
+	enum node_list list;
+	const char *cid;	/* "" but for documents */
 };
 
 static int tree_shape_of(const struct cache_key *key, struct tree_shape *s)
 {
-	memset(s, 0, sizeof(*s));
 	s->cid = "";
-	if (key->family == CACHE_KEYS) {
-		s->dir = NODE_KEYS_DIR;
-		s->child = NODE_KEY;
-	} else if (key->family == CACHE_MODELS) {
-		s->dir = NODE_MODELS_DIR;
-		s->child = NODE_MODEL;
-	} else if (key->family == CACHE_COLLECTIONS) {
-		s->dir = NODE_COLLS_DIR;
-		s->child = NODE_COLL_DIR;
-	} else if (key->family == CACHE_DOCUMENTS) {
-		s->dir = NODE_DOCS_DIR;
-		s->child = NODE_DOC;
+	switch (key->family) {
+	case CACHE_KEYS:
+		s->list = NODE_LIST_KEYS;
+		break;
+	case CACHE_MODELS:
+		s->list = NODE_LIST_MODELS;
+		break;
+	case CACHE_COLLECTIONS:
+		s->list = NODE_LIST_COLLECTIONS;
+		break;
+	case CACHE_DOCUMENTS:
+		s->list = NODE_LIST_DOCUMENTS;
 		s->cid = key->arg ? key->arg : "";
-		s->meta = 1;
-	} else {
+		break;
+	default:
 		return -1;
 	}
 	return 0;
 }
 
-/* Forget name (and its metadata file) in the listing's directories. */
+/* Forget name in every directory that shows the listing (documents/ and metadata/). */
 static void tree_inval_name(struct tree *tree, const struct tree_shape *s, const char *name)
 {
-	uint64_t dir = inode_lookup(tree->inodes, s->dir, s->cid, "");
-	char meta[1024];
+	char buf[1024];
 
-	tree_inval_entry(tree, dir, name);
-	if (!s->meta || (size_t)snprintf(meta, sizeof(meta), "%s%s", name, TREE_META_SUFFIX) >=
-				sizeof(meta))
-		return;
-	tree_inval_entry(tree, inode_lookup(tree->inodes, NODE_META_DIR, s->cid, ""), meta);
+	for (int k = 0; k < NODE_KIND_COUNT; k++) {
+		const struct node_info *d = node_of((enum node_kind)k);
+		const char *shown = name;
+
+		if (d->entries != NODE_E_LISTED || d->lists != s->list)
+			continue;
+		if (d->suffix) {
+			if ((size_t)snprintf(buf, sizeof(buf), "%s%s", name, d->suffix) >= sizeof(buf))
+				continue;
+			shown = buf;
+		}
+		tree_inval_entry(tree, inode_lookup(tree->inodes, (enum node_kind)k, s->cid, ""), shown);
+	}
 }
 
-/* Forget the nodes of entry r (its bytes or attributes changed, or it is gone). */
-static void tree_inval_res(struct tree *tree, const struct tree_shape *s, const struct res *r, int bytes)
+/*
+ * Forget the resources entry r is shown as (its bytes or attributes changed,
+ * or it is gone): a key, a collection and its collection.json, a document
+ * and its metadata file, ...
+ */
+static void tree_inval_res(struct tree *tree, const struct tree_shape *s, const struct res *r,
+			   int bytes)
 {
-	if (s->child == NODE_COLL_DIR) {
-		tree_inval_node(tree, NODE_COLL_DIR, r->id, "");
-		tree_inval_node(tree, NODE_COLL_JSON, r->id, "");
-		return;
+	for (int k = 0; k < NODE_KIND_COUNT; k++) {
+		const struct node_info *n = node_of((enum node_kind)k);
+
+		if (!n->resource || n->in != s->list)
+			continue;
+		/* A document's bytes never change under one id: only its listed size may. */
+		if (n->open == NODE_O_DOC && !bytes)
+			continue;
+		if (n->by == NODE_BY_CID)
+			tree_inval_node(tree, (enum node_kind)k, r->id, "");
+		else
+			tree_inval_node(tree, (enum node_kind)k, s->cid, r->id);
 	}
-	/* A document's bytes never change under one id: only its listed size may. */
-	if (s->child != NODE_DOC || bytes)
-		tree_inval_node(tree, s->child, s->cid, r->id);
-	if (s->meta)
-		tree_inval_node(tree, NODE_DOC_META, s->cid, r->id);
+}
+
+/* Whether a listing's directories hold local files (scratch.h) whose inodes outlive their names. */
+static int tree_shows_scratch(enum node_list list)
+{
+	for (int k = 0; k < NODE_KIND_COUNT; k++) {
+		const struct node_info *d = node_of((enum node_kind)k);
+
+		if (d->entries == NODE_E_LISTED && d->lists == list && d->write == NODE_W_ENTRIES)
+			return 1;
+	}
+	return 0;
 }
 
 static int tree_res_differs(const struct res *a, const struct res *b)
@@ -244,7 +268,7 @@ void tree_replaced(void *ctx, const struct cache_key *key, const struct cval *ol
 	if (tree_shape_of(key, &s) < 0 || !old->list || !nv->list)
 		return;
 	/* Files made through the mount keep their local inode until forgotten. */
-	if (tree_diff_lists(tree, &s, old->list, nv->list) && (s.dir == NODE_KEYS_DIR || s.meta))
+	if (tree_diff_lists(tree, &s, old->list, nv->list) && tree_shows_scratch(s.list))
 		inode_each(tree->inodes, tree_inval_scratch, tree);
 }
 

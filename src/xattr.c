@@ -14,9 +14,10 @@
 #define XATTR_STATUS "user.xai.status"
 #define XATTR_PROPAGATION "user.xai.propagation"
 
-static int xattr_is_doc(enum node_kind k)
+/* Whether kind shows xattr flag (node.h, enum node_xattr). */
+static int xattr_has(enum node_kind k, unsigned flag)
 {
-	return k == NODE_DOC || k == NODE_DOC_META;
+	return (node_of(k)->xattr & flag) != 0;
 }
 
 int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len)
@@ -39,9 +40,9 @@ int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len)
 	}
 	if (rc < 0)
 		goto out;
-	if (xattr_is_doc(n.kind))
+	if (xattr_has(n.kind, NODE_XA_STATUS))
 		extra = XATTR_STATUS;
-	else if (n.kind == NODE_KEY)
+	else if (xattr_has(n.kind, NODE_XA_PROPAGATION))
 		extra = XATTR_PROPAGATION;
 	elen = extra ? strlen(extra) + 1 : 0;
 	*out = malloc(base + elen);
@@ -97,11 +98,11 @@ int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, siz
 		rc = xattr_copy(r->raw_name, strlen(r->raw_name), out, len);
 	} else if (strcmp(name, XATTR_JSON) == 0) {
 		rc = xattr_copy(r->json, r->json_len, out, len);
-	} else if (strcmp(name, XATTR_STATUS) == 0 && xattr_is_doc(n.kind)) {
+	} else if (strcmp(name, XATTR_STATUS) == 0 && xattr_has(n.kind, NODE_XA_STATUS)) {
 		rc = model_document_status(r->json, r->json_len, status, sizeof(status));
 		if (rc == 0)
 			rc = xattr_copy(status, strlen(status), out, len);
-	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && n.kind == NODE_KEY) {
+	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && xattr_has(n.kind, NODE_XA_PROPAGATION)) {
 		rc = cache_key_propagation(tree_cache(tree), r->id, out, len);
 	} else {
 		rc = -ENODATA;

@@ -9,6 +9,7 @@
  *   user.xai.propagation  keys: propagation to the clusters (fetched when read)
  *
  * Owns nothing; reads through tree (listings) and the api (propagation).
+ * Which nodes show which names is node.h's table (.resource, .xattr).
  * Thread safe. Values are returned in malloc'd buffers the caller frees.
  * Actions (setfattr) are change's: see change_setxattr().
  */

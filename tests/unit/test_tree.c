@@ -179,6 +179,155 @@ static int open_equals(uint64_t ino, const char *want, size_t len)
 	return ok;
 }
 
+/* ---- The table of node kinds (node.h) ---- */
+
+/* Whether kind k is an entry of some fixed directory, under its row's name. */
+static int fixed_somewhere(enum node_kind k)
+{
+	int found = 0;
+
+	for (int d = 0; d < NODE_KIND_COUNT; d++) {
+		const struct node_info *dir = node_of((enum node_kind)d);
+
+		for (size_t i = 0; i < dir->n_fixed; i++)
+			if (dir->fixed[i].kind == k) {
+				CHECK_EQ_STR(dir->fixed[i].name, node_of(k)->name);
+				found = 1;
+			}
+	}
+	return found;
+}
+
+static void check_dir_row(enum node_kind k, const struct node_info *n)
+{
+	CHECK(n->entries != NODE_E_NONE);
+	CHECK_EQ_INT(n->open, NODE_O_NONE);
+	CHECK(!n->page_cache && !n->xattr && n->ttl == NODE_TTL_ENTRY);
+	CHECK(n->write == NODE_W_NEVER || n->write >= NODE_W_ENTRIES);
+	/* Fixed entries: sorted, distinct, each a kind with that fixed name. */
+	CHECK_EQ_INT(n->entries == NODE_E_FIXED, n->fixed != NULL && n->n_fixed > 0);
+	for (size_t i = 0; i < n->n_fixed; i++) {
+		CHECK(node_of(n->fixed[i].kind)->mode != NODE_MODE_NONE);
+		CHECK(i == 0 || strcmp(n->fixed[i - 1].name, n->fixed[i].name) < 0);
+		CHECK(node_fixed_find(k, n->fixed[i].name) == &n->fixed[i]);
+	}
+	/* Listed, month and query entries have a kind; listed ones come from a listing. */
+	CHECK_EQ_INT(n->child != NODE_NONE, n->entries != NODE_E_FIXED);
+	CHECK(n->child == NODE_NONE || node_of(n->child)->name == NULL);
+	CHECK_EQ_INT(n->lists != NODE_LIST_NONE, n->entries == NODE_E_LISTED);
+	if (n->entries == NODE_E_LISTED)
+		CHECK_EQ_INT(node_of(n->child)->in, n->lists);
+	if (n->entries == NODE_E_MONTHS || n->entries == NODE_E_QUERIES)
+		CHECK_EQ_INT(node_of(n->child)->open, NODE_O_TEXT);
+	CHECK(!n->suffix || n->entries == NODE_E_LISTED);
+	/* What the mount does to its entries fits what they are. */
+	if (n->write == NODE_W_ENTRIES)
+		CHECK(n->entries == NODE_E_LISTED && !n->suffix &&
+		      (node_of(n->child)->write == NODE_W_JSON ||
+		       node_of(n->child)->write == NODE_W_DOC));
+	if (n->write == NODE_W_COLLECTIONS)
+		CHECK(n->entries == NODE_E_LISTED && node_is_dir(n->child));
+	if (n->write == NODE_W_META)
+		CHECK(n->entries == NODE_E_LISTED && n->suffix && *n->suffix);
+	if (n->write == NODE_W_VIEWS)
+		CHECK_EQ_INT(n->entries, NODE_E_FIXED);
+}
+
+static void check_file_row(const struct node_info *n)
+{
+	CHECK(n->entries == NODE_E_NONE && n->child == NODE_NONE && !n->fixed && !n->lists &&
+	      !n->suffix);
+	CHECK(n->open != NODE_O_NONE);
+	CHECK(n->write < NODE_W_ENTRIES);
+	/* Write bits exactly where the mount writes it. */
+	CHECK_EQ_INT(n->mode == NODE_MODE_RW, n->write != NODE_W_NEVER);
+	/* Served from its entry exactly when it is in a listing. */
+	CHECK_EQ_INT(n->in != NODE_LIST_NONE,
+		     n->open == NODE_O_ENTRY || n->open == NODE_O_KEY || n->open == NODE_O_DOC);
+	CHECK(!n->page_cache || n->open == NODE_O_ENTRY || n->open == NODE_O_KEY ||
+	      n->open == NODE_O_TEXT);
+	CHECK(n->ttl != NODE_TTL_LIVE || n->open == NODE_O_TEXT);
+	CHECK(n->ttl != NODE_TTL_ZERO || n->open == NODE_O_STATS || n->open == NODE_O_SCRATCH);
+	CHECK(!n->fetched_mtime || n->open == NODE_O_TEXT);
+}
+
+static void test_node_table(void)
+{
+	const char *seen[NODE_KIND_COUNT] = { 0 };
+
+	for (int i = 0; i < NODE_KIND_COUNT; i++) {
+		enum node_kind k = (enum node_kind)i;
+		const struct node_info *n = node_of(k);
+
+		TEST_CTX(n->kind_name ? n->kind_name : "a kind without a row");
+		/* Every kind has a row, named once. */
+		CHECK(n->kind_name && strncmp(n->kind_name, "NODE_", 5) == 0);
+		for (int j = 0; n->kind_name && j < i; j++)
+			CHECK(strcmp(seen[j], n->kind_name) != 0);
+		seen[i] = n->kind_name ? n->kind_name : "";
+		CHECK_EQ_INT(n->mode == NODE_MODE_NONE, k == NODE_NONE);
+		if (k == NODE_NONE)
+			continue;
+		if (n->mode == NODE_MODE_DIR)
+			check_dir_row(k, n);
+		else
+			check_file_row(n);
+		CHECK_EQ_INT(node_is_dir(k), n->mode == NODE_MODE_DIR);
+		CHECK_EQ_INT(node_is_scratch(k), n->open == NODE_O_SCRATCH);
+		/* A fixed name exactly for the entries of fixed directories. */
+		CHECK_EQ_INT(n->name != NULL, fixed_somewhere(k));
+		CHECK(!n->pinned || k == NODE_ROOT || n->name);
+		/* Its entry: found by id, or by collection id in the collections. */
+		CHECK(n->by == NODE_BY_ID || n->in == NODE_LIST_COLLECTIONS);
+		CHECK(!n->resource || n->in != NODE_LIST_NONE);
+		CHECK(!n->stale || n->in != NODE_LIST_NONE);
+		CHECK(!n->xattr || n->resource);
+		CHECK(!(n->xattr & NODE_XA_ROTATE) || n->write == NODE_W_JSON);
+	}
+	TEST_CTX("node_of() outside the table");
+	CHECK(node_of(NODE_KIND_COUNT) == node_of(NODE_NONE));
+	CHECK(node_of((enum node_kind)-1) == node_of(NODE_NONE));
+	CHECK(node_fixed_find(NODE_KEYS_DIR, "keys") == NULL);
+	CHECK(node_fixed_find(NODE_ROOT, "nope") == NULL);
+	CHECK_EQ_INT(node_fixed_find(NODE_ROOT, "keys")->kind, NODE_KEYS_DIR);
+}
+
+/* readdir of every fixed directory shows each entry as its row says (type, write bits). */
+static void test_table_shows(void)
+{
+	static const char *const dirs[] = { "", ".xaifs", "collections/Docs" };
+
+	setup(1);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		uint64_t ino = *dirs[i] ? walk(dirs[i], NULL) : 1;
+		struct tree_dir *d = NULL;
+
+		TEST_CTX(*dirs[i] ? dirs[i] : "/");
+		CHECK_EQ_INT(tree_opendir(tree, ino, &d), 0);
+		for (size_t j = 0; d && j < tree_dir_count(d); j++) {
+			const struct node_fixed *f = NULL;
+			const char *name = NULL;
+			struct node_id n = { 0 };
+			struct tree_entry e;
+
+			CHECK_EQ_INT(tree_dir_entry(tree, d, j, 0, &name, &e), 0);
+			CHECK_EQ_INT(tree_node(tree, ino, &n), 0);
+			f = name ? node_fixed_find(n.kind, name) : NULL;
+			node_id_release(&n);
+			CHECK(f != NULL);
+			if (!f)
+				continue;
+			TEST_CTX(name);
+			CHECK_EQ_INT(S_ISDIR(e.st.st_mode), node_is_dir(f->kind));
+			if (!node_is_dir(f->kind))
+				CHECK_EQ_INT((e.st.st_mode & 0200) != 0,
+					     node_of(f->kind)->mode == NODE_MODE_RW);
+		}
+		tree_closedir(d);
+	}
+	teardown();
+}
+
 /* ---- Lookup ---- */
 
 struct path_row {
@@ -853,6 +1002,8 @@ static void test_relisting_invalidates_what_changed(void)
 
 int main(void)
 {
+	test_node_table();
+	test_table_shows();
 	test_modes();
 	test_lookup_table();
 	test_sizes_and_content();
