@@ -19,6 +19,7 @@
 
 #include "api_int.h"
 #include "log.h"
+#include "model_fields.h"
 
 /* Server clocks may differ from ours: a found document may predate the upload this much. */
 #define API_UPLOAD_SKEW_S 300
@@ -53,9 +54,10 @@ static int api_files_upload(struct api *a, const char *name, int fd, uint64_t si
 }
 
 static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type, struct res *out)
+				int fd, uint64_t size, const char *content_type,
+				const char *fields, struct res *out)
 {
-	char *file_id = NULL, *url = NULL, *body = NULL;
+	char *file_id = NULL, *url = NULL, *body = NULL, *add = NULL;
 	size_t len;
 	int rc;
 
@@ -64,11 +66,14 @@ static int api_upload_two_steps(struct api *a, const char *collection_id, const 
 			  "inference key (XAI_API_KEY or -o api_key_file=PATH)", name);
 		return -EACCES;
 	}
-	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	rc = model_fields_add_body(fields ? fields : "{}", &add);
 	if (rc < 0)
 		return rc;
+	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	if (rc < 0)
+		goto out;
 	rc = api_write(a, API_ADD_FILE, "POST", api_document_url(a, collection_id, file_id),
-		       "{}", NULL, NULL);
+		       add, NULL, NULL);
 	if (rc < 0) {
 		/* Nothing half-made: the file must not stay behind on the server. */
 		url = api_url_id(a->o.api_url, "/v1/files/", file_id, NULL);
@@ -82,6 +87,7 @@ static int api_upload_two_steps(struct api *a, const char *collection_id, const 
 	if (rc == 0 && (rc = model_parse_document(body, len, out)) == -EIO)
 		log_error("%s: malformed answer", api_routes[API_GET_DOCUMENT]);
 out:
+	free(add);
 	free(body);
 	free(url);
 	free(file_id);
@@ -214,14 +220,15 @@ static int api_upload_check(struct api *a, const char *collection_id, const char
 
 /* The direct upload of data (an fd, or a stream whose length is *size once it ended). */
 static int api_upload_direct(struct api *a, const char *collection_id, const char *name,
-			     const struct http_part *data, const uint64_t *size,
-			     const char *content_type, const char *replaces, struct res *out)
+			     const struct http_part *data, const struct http_part *fields,
+			     const uint64_t *size, const char *content_type, const char *replaces,
+			     struct res *out)
 {
 	const struct http_part parts[] = {
 		{ .name = "name", .value = name, .fd = -1 },
 		*data,
 		{ .name = "content_type", .value = content_type, .fd = -1 },
-		{ .name = "fields", .value = "{}", .fd = -1 },
+		*fields,
 	};
 	struct http_req req = {
 		.method = "POST", .route = api_routes[API_UPLOAD_DOCUMENT],
@@ -251,12 +258,13 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 }
 
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *replaces,
-			struct res *out)
+			uint64_t size, const char *content_type, const char *fields,
+			const char *replaces, struct res *out)
 {
 	const struct http_part data = {
 		.name = "data", .fd = fd, .size = size, .filename = name, .type = content_type,
 	};
+	const struct http_part fpart = { .name = "fields", .value = fields ? fields : "{}", .fd = -1 };
 
 	memset(out, 0, sizeof(*out));
 	if (a->o.read_only) {
@@ -264,9 +272,10 @@ int api_upload_document(struct api *a, const char *collection_id, const char *na
 		return -EROFS;
 	}
 	if (a->o.upload_files)
-		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
-	return api_upload_direct(a, collection_id, name, &data, &size, content_type, replaces,
-				 out);
+		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, fields,
+					    out);
+	return api_upload_direct(a, collection_id, name, &data, &fpart, &size, content_type,
+				 replaces, out);
 }
 
 int api_upload_streams(const struct api *a)
@@ -275,19 +284,23 @@ int api_upload_streams(const struct api *a)
 }
 
 int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
-			       http_read_fn read, void *ctx, const uint64_t *size,
-			       const char *content_type, const char *replaces, struct res *out)
+			       http_read_fn read, http_read_fn fields_read, void *ctx,
+			       const uint64_t *size, const char *content_type,
+			       const char *replaces, struct res *out)
 {
 	const struct http_part data = {
 		.name = "data", .fd = -1, .filename = name, .type = content_type,
 		.read = read, .read_ctx = ctx,
 	};
+	const struct http_part fields = {
+		.name = "fields", .fd = -1, .read = fields_read, .read_ctx = ctx,
+	};
 
 	memset(out, 0, sizeof(*out));
 	if (!api_upload_streams(a))
 		return -EOPNOTSUPP;
-	return api_upload_direct(a, collection_id, name, &data, size, content_type, replaces,
-				 out);
+	return api_upload_direct(a, collection_id, name, &data, &fields, size, content_type,
+				 replaces, out);
 }
 
 int api_stream_begin(struct api *a)

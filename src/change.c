@@ -24,7 +24,9 @@ struct change *change_new(struct tree *tree, struct cache *c, struct scratch *l,
 {
 	struct change *w = calloc(1, sizeof(*w));
 
-	if (!w || !(w->tmpdir = strdup(tmpdir))) {
+	if (!w || !(w->tmpdir = strdup(tmpdir)) || !(w->fields = change_fields_new())) {
+		if (w)
+			free(w->tmpdir);
 		free(w);
 		return NULL;
 	}
@@ -40,6 +42,7 @@ void change_free(struct change *w)
 {
 	if (!w)
 		return;
+	change_fields_free(w->fields);
 	free(w->tmpdir);
 	free(w);
 }
@@ -432,6 +435,7 @@ static int change_open_doc(struct change *w, const struct node_id *n, uint64_t i
 	} else {
 		(*out)->dirty = (flags & O_TRUNC) != 0;
 		(*out)->whole_only = !(flags & O_TRUNC);
+		change_fields_hold(w, ino);	/* user.xai.fields set now wait for the upload */
 	}
 	cval_unref(v);
 	return rc;
@@ -634,24 +638,44 @@ int change_commit_key_create(struct change *w, const char *name, const char *in,
 	return rc;
 }
 
+/* The upload of document name replaced old_id: remove that one. 0 or -errno. */
+static int change_doc_replaced(struct change *w, const char *cid, const char *name,
+			   const char *old_id, const char *new_id)
+{
+	int rc;
+
+	if (!old_id || !*old_id || strcmp(old_id, new_id) == 0)
+		return 0;
+	rc = api_delete_document(w->api, cid, old_id);
+	if (rc < 0)
+		log_error("document '%s' was uploaded but its old version %s could not "
+			  "be removed", name, old_id);
+	else
+		change_gone(w, NODE_DOCS_DIR, cid, old_id);
+	return rc;
+}
+
 /*
- * Upload fd as document name; when old_id is given (a document being
- * replaced), remove that one once the new one is in. *id gets the new id.
+ * Upload fd as document name, with the fields that apply to ino
+ * (change_fields.h); when old_id is given (a document being replaced),
+ * remove that one once the new one is in. *id gets the new id.
  */
 int change_commit_doc(struct change *w, const char *cid, const char *name, int fd,
-		  struct upload_stream *up, const char *old_id, char **id)
+		  struct upload_stream *up, uint64_t ino, const char *old_id, char **id)
 {
 	struct res out = { 0 };
 	off_t size = anonfile_size(fd);
-	int rc;
+	char *fields = NULL;
+	int rc = size < 0 ? (int)size : change_fields_prepare(w, ino, cid, name, old_id, &fields);
 
-	if (size < 0) {
+	/* Not sent: a stream is cut before its end, so the server stores nothing. */
+	if (rc < 0) {
 		upload_stream_free(up);
-		return (int)size;
+		return rc;
 	}
-	/* Streamed: only the tail and the answer are left (change_stream.c). */
+	/* Streamed: only the tail, the fields and the answer are left (change_stream.c). */
 	if (up) {
-		rc = upload_stream_finish(up, &out);
+		rc = upload_stream_finish(up, fields, &out);
 		upload_stream_free(up);
 	}
 	/*
@@ -666,8 +690,9 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 	}
 	if (!up) {
 		rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size,
-					 change_content_type(name), old_id, &out);
+					 change_content_type(name), fields, old_id, &out);
 	}
+	free(fields);
 	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
 	if (rc == 0 && !out.id) {
 		if (old_id && *old_id)
@@ -679,15 +704,7 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 	}
 	if (rc == 0) {
 		*id = strdup(out.id);
-		rc = *id ? 0 : -ENOMEM;
-	}
-	if (rc == 0 && old_id && *old_id && strcmp(old_id, out.id) != 0) {
-		rc = api_delete_document(w->api, cid, old_id);
-		if (rc < 0)
-			log_error("document '%s' was uploaded but its old version %s could not "
-				  "be removed", name, old_id);
-		else
-			change_gone(w, NODE_DOCS_DIR, cid, old_id);
+		rc = *id ? change_doc_replaced(w, cid, name, old_id, out.id) : -ENOMEM;
 	}
 	if (rc == 0)
 		change_learned(w, NODE_DOCS_DIR, cid, &out);
@@ -770,6 +787,8 @@ static int change_commit_json(struct change *w, struct change_file *f, char **ne
 static void change_became(struct change *w, struct change_file *f, char *id)
 {
 	scratch_redirect(w->local, f->ino, f->target == CHANGE_NEW_KEY ? NODE_KEY : NODE_DOC, id);
+	if (f->target == CHANGE_NEW_DOC)
+		change_fields_hold(w, f->ino);	/* now a rewrite, dropped at release */
 	f->target = f->target == CHANGE_NEW_KEY ? CHANGE_KEY : CHANGE_DOC;
 	free(f->id);
 	f->id = id;
@@ -799,7 +818,7 @@ int change_flush(struct change *w, struct change_file *f)
 		return 0;
 	f->dirty = 0;
 	if (f->target == CHANGE_DOC || f->target == CHANGE_NEW_DOC)
-		rc = change_commit_doc(w, f->cid, f->name, f->fd, change_stream_take(f),
+		rc = change_commit_doc(w, f->cid, f->name, f->fd, change_stream_take(f), f->ino,
 				   f->target == CHANGE_DOC ? f->id : NULL, &new_id);
 	else
 		rc = change_commit_json(w, f, &new_id);
@@ -873,6 +892,8 @@ void change_release(struct change *w, struct change_file *f)
 		change_inval_entry(w, f->parent, f->name);
 	}
 	scratch_info_release(&li);
+	if (f->target == CHANGE_DOC)
+		change_fields_drop(w, f->ino);
 	change_stream_drop(f);
 	change_file_free(f);
 }

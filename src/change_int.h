@@ -25,6 +25,8 @@ enum change_target {
 	CHANGE_LIMITS,	/* /spending-limits: set the soft limit on flush (change_account.c) */
 };
 
+struct change_fields;
+
 struct change {
 	struct tree *tree;
 	struct cache *cache;
@@ -33,6 +35,7 @@ struct change {
 	int read_only;
 	char *tmpdir;
 	struct change_notify notify;
+	struct change_fields *fields;	/* user.xai.fields of open rewrites (change_fields.c) */
 };
 
 struct change_file {
@@ -77,8 +80,9 @@ void change_gone(struct change *w, enum node_kind dir, const char *cid, const ch
 void change_changed_collections(struct change *w);
 void change_inval_entry(struct change *w, uint64_t parent, const char *name);
 void change_inval_inode(struct change *w, uint64_t ino);
+/* Upload fd (or finish up) as document name, with the fields of ino (change_fields_prepare()). */
 int change_commit_doc(struct change *w, const char *cid, const char *name, int fd, struct upload_stream *up,
-		  const char *old_id, char **id);
+		  uint64_t ino, const char *old_id, char **id);
 const char *change_content_type(const char *name);
 
 /*
@@ -105,6 +109,18 @@ int change_json_spool(struct change *w, const char *json, size_t len, int trunc)
 /* change_account.c: open /spending-limits for writing, and commit what was written. */
 int change_open_limits(struct change *w, uint64_t ino, int flags, struct change_file **out);
 int change_commit_limits(struct change *w, const char *in, size_t len);
+
+/* change_fields.c (change_fields.h): a new, empty table of open rewrites' fields; NULL on ENOMEM. */
+struct change_fields *change_fields_new(void);
+/* Free the table (NULL: no-op). */
+void change_fields_free(struct change_fields *t);
+/* An open handle rewrites the document at ino: fields set on ino wait for its upload. */
+void change_fields_hold(struct change *w, uint64_t ino);
+/* One such handle closed: what was set on ino goes with the last one. */
+void change_fields_drop(struct change *w, uint64_t ino);
+/* The fields an upload from ino sends, checked (0 with *fields, -EINVAL logged, -ENOMEM). */
+int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
+			  const char *old_id, char **fields);
 
 /* The directory a change is made in; -EROFS on a read-only mount. */
 int change_parent(struct change *w, uint64_t parent, struct node_id *p);

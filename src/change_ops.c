@@ -13,6 +13,7 @@
 #include "names.h"
 #include "anonfile.h"
 #include "change_int.h"
+#include "change_fields.h"
 
 /* ---- names ---- */
 
@@ -312,7 +313,7 @@ static int change_commit_scratch(struct change *w, enum node_kind dir, const cha
 	if (fd < 0)
 		return fd;
 	if (dir == NODE_DOCS_DIR) {
-		rc = change_commit_doc(w, cid, newname, fd, NULL, dst ? dst->id : NULL, &id);
+		rc = change_commit_doc(w, cid, newname, fd, NULL, src->ino, dst ? dst->id : NULL, &id);
 	} else {
 		rc = anonfile_read_all(fd, CHANGE_JSON_MAX, &in, &len);
 		if (rc == 0 && dst)
@@ -498,6 +499,8 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 	char *secret = NULL, *id = NULL;
 	int rc, rotate = strcmp(name, "user.xai.rotate") == 0;
 
+	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
+		return change_fields_set(w, ino, value, size);
 	if (!rotate && strcmp(name, "user.xai.reindex") != 0)
 		return -ENOTSUP;
 	if (w->read_only)

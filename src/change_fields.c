@@ -1,0 +1,418 @@
+/* change_fields.c - the fields documents are uploaded with; see change_fields.h. */
+#include "change_fields.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "anonfile.h"
+#include "log.h"
+#include "model_fields.h"
+#include "change_int.h"
+
+/* An existing document rewritten through open handles. */
+struct fields_entry {
+	uint64_t ino;
+	int handles;		/* open handles on it */
+	char *fields;		/* set while open (compact JSON), or NULL */
+	struct fields_entry *next;
+};
+
+struct change_fields {
+	pthread_mutex_t lock;
+	struct fields_entry *list;	/* protected by lock; one per open rewrite */
+};
+
+struct change_fields *change_fields_new(void)
+{
+	struct change_fields *t = calloc(1, sizeof(*t));
+
+	if (t)
+		pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+void change_fields_free(struct change_fields *t)
+{
+	struct fields_entry *e, *next;
+
+	if (!t)
+		return;
+	for (e = t->list; e; e = next) {
+		next = e->next;
+		free(e->fields);
+		free(e);
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct fields_entry *fields_find_locked(struct change_fields *t, uint64_t ino)
+{
+	for (struct fields_entry *e = t->list; e; e = e->next)
+		if (e->ino == ino)
+			return e;
+	return NULL;
+}
+
+void change_fields_hold(struct change *w, uint64_t ino)
+{
+	struct change_fields *t = w->fields;
+	struct fields_entry *e;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	e = fields_find_locked(t, ino);
+	if (!e && (e = calloc(1, sizeof(*e)))) {
+		e->ino = ino;
+		e->next = t->list;
+		t->list = e;
+	}
+	if (e)
+		e->handles++;	/* without memory, fields set on it apply to the stored document */
+	pthread_mutex_unlock(&t->lock);
+}
+
+void change_fields_drop(struct change *w, uint64_t ino)
+{
+	struct change_fields *t = w->fields;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (struct fields_entry **p = &t->list; *p; p = &(*p)->next) {
+		struct fields_entry *e = *p;
+
+		if (e->ino != ino)
+			continue;
+		if (--e->handles <= 0) {
+			*p = e->next;
+			free(e->fields);
+			free(e);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * fields (or NULL: clear) for the open rewrite of ino. Returns 1 when an
+ * open handle holds ino (set), 0 when none does, -ENOMEM.
+ */
+static int fields_set_held(struct change *w, uint64_t ino, const char *fields)
+{
+	struct change_fields *t = w->fields;
+	char *copy = fields ? strdup(fields) : NULL;
+	struct fields_entry *e;
+	int rc;
+
+	if (fields && !copy)
+		return -ENOMEM;
+	if (!t) {
+		free(copy);
+		return 0;
+	}
+	pthread_mutex_lock(&t->lock);
+	e = fields_find_locked(t, ino);
+	rc = e != NULL;
+	if (e) {
+		free(e->fields);
+		e->fields = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(copy);
+	return rc;
+}
+
+/* A copy of what was set on the open rewrite of ino: 1 (*out, maybe NULL), 0 not held, -ENOMEM. */
+static int fields_get_held(struct change *w, uint64_t ino, char **out)
+{
+	struct change_fields *t = w->fields;
+	struct fields_entry *e;
+	int rc;
+
+	*out = NULL;
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	e = fields_find_locked(t, ino);
+	rc = e != NULL;
+	if (e && e->fields && !(*out = strdup(e->fields)))
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* ---- what ino is ---- */
+
+enum fields_target {
+	FIELDS_NONE,		/* not a document */
+	FIELDS_LOCAL,		/* a local file of documents/ (new, or a temporary name) */
+	FIELDS_DOC,		/* a document (or its metadata file): cid, id */
+};
+
+struct fields_node {
+	enum fields_target t;
+	char *cid;
+	char *id;		/* the document's file id (FIELDS_DOC) */
+};
+
+static void fields_node_release(struct fields_node *f)
+{
+	free(f->cid);
+	free(f->id);
+}
+
+static int fields_node(struct change *w, uint64_t ino, struct fields_node *out)
+{
+	struct node_id n = { 0 };
+	struct scratch_info li = { 0 };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = tree_node(w->tree, ino, &n);
+	if (rc < 0)
+		return rc;
+	if (n.kind == NODE_LOCAL && w->local && scratch_get_ino(w->local, ino, &li) == 0 &&
+	    li.dir == NODE_DOCS_DIR) {
+		out->t = li.redirect_id ? (li.redirect == NODE_DOC ? FIELDS_DOC : FIELDS_NONE)
+					: FIELDS_LOCAL;
+		out->cid = li.cid;
+		out->id = li.redirect_id;
+		li.cid = NULL;
+		li.redirect_id = NULL;
+	} else if (n.kind == NODE_DOC || n.kind == NODE_DOC_META) {
+		out->t = FIELDS_DOC;
+		out->cid = n.cid;
+		out->id = n.id;
+		n.cid = NULL;
+		n.id = NULL;
+	}
+	if (out->t != FIELDS_NONE && (!out->cid || (out->t == FIELDS_DOC && !out->id)))
+		rc = -ENOMEM;
+	scratch_info_release(&li);
+	node_id_release(&n);
+	return rc;
+}
+
+/* The fields document id of collection cid has now: *out (compact), *name its server name. */
+static int fields_of_stored(struct change *w, const char *cid, const char *id, char **out,
+			    char **raw_name, char **name)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc = change_find_id(w, NODE_DOCS_DIR, cid, id, &v, &r);
+
+	if (rc == 0)
+		rc = model_fields_of_document(r->json, r->json_len, out);
+	if (rc == 0 && raw_name && !(*raw_name = strdup(r->raw_name)))
+		rc = -ENOMEM;
+	if (rc == 0 && name && !(*name = strdup(r->name)))
+		rc = -ENOMEM;
+	cval_unref(v);
+	return rc == -EIO ? -ENOENT : rc;
+}
+
+/* ---- the upload's fields ---- */
+
+/*
+ * Whether fields give every field collection cid requires: 0, or -EINVAL
+ * with one log line naming the missing field. A collection that cannot be
+ * read is left to the server.
+ */
+static int fields_check(struct change *w, const char *cid, const char *name, const char *fields)
+{
+	char missing[MODEL_FIELDS_BAD];
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc = change_find_id(w, NODE_COLLS_DIR, "", cid, &v, &r);
+
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : 0;
+	rc = model_fields_missing(r->json, r->json_len, fields, missing, sizeof(missing));
+	if (rc == 1) {
+		log_error("cannot upload '%s' to collection '%s': field '%s' is required (set it "
+			  "with setfattr -n " CHANGE_FIELDS_XATTR " -v '{\"%s\": \"...\"}')", name,
+			  r->name, missing, missing);
+		rc = -EINVAL;
+	}
+	cval_unref(v);
+	return rc == -EIO ? 0 : rc;
+}
+
+int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
+			  const char *old_id, char **fields)
+{
+	int rc = ino ? fields_get_held(w, ino, fields) : 0;
+
+	if (rc == 0 && ino && w->local) {
+		rc = scratch_get_fields(w->local, ino, fields);
+		rc = rc == -ENOENT ? 0 : rc;
+	}
+	if (rc >= 0 && !*fields && old_id && *old_id) {
+		rc = fields_of_stored(w, cid, old_id, fields, NULL, NULL);
+		rc = rc == -ENOENT ? 0 : rc;
+	}
+	if (rc >= 0 && !*fields && !(*fields = strdup("{}")))
+		rc = -ENOMEM;
+	if (rc >= 0)
+		rc = fields_check(w, cid, name, *fields);
+	if (rc < 0) {
+		free(*fields);
+		*fields = NULL;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- a stored document: uploaded again with other fields ---- */
+
+/* Upload the bytes in fd as the new version of doc id, with fields held on ino. */
+static int fields_replace(struct change *w, uint64_t ino, const struct fields_node *f,
+			  const char *raw_name, const char *name, int fd, const char *fields)
+{
+	char *new_id = NULL;
+	int rc;
+
+	change_fields_hold(w, ino);
+	rc = fields_set_held(w, ino, fields);
+	if (rc >= 0)
+		rc = change_commit_doc(w, f->cid, raw_name, fd, NULL, ino, f->id, &new_id);
+	change_fields_drop(w, ino);
+	if (rc == 0) {
+		/* A new id: the name and its metadata file must be looked up again. */
+		change_inval_entry(w, tree_dir_ino(w->tree, NODE_DOCS_DIR, f->cid), name);
+		change_inval_entry(w, tree_dir_ino(w->tree, NODE_META_DIR, f->cid), name);
+		change_inval_inode(w, ino);
+	}
+	free(new_id);
+	return rc;
+}
+
+static int fields_reupload(struct change *w, uint64_t ino, const struct fields_node *f,
+			   const char *fields)
+{
+	char *old = NULL, *raw_name = NULL, *name = NULL;
+	uint64_t bytes = 0;
+	int rc, fd = -1;
+
+	rc = fields_of_stored(w, f->cid, f->id, &old, &raw_name, &name);
+	if (rc < 0 || model_fields_equal(old, fields))
+		goto out;	/* the same fields: nothing to send */
+	rc = fields_check(w, f->cid, raw_name, fields);
+	if (rc < 0)
+		goto out;
+	fd = anonfile_open(w->tmpdir);
+	rc = fd < 0 ? fd : cache_read_document(w->cache, f->id, fd, &bytes);
+	if (rc < 0) {
+		log_error("cannot change the fields of document '%s': its bytes could not be read "
+			  "to upload it again (%s)", raw_name, strerror(-rc));
+		goto out;
+	}
+	log_info("document '%s' is uploaded again with new fields (the API cannot change a "
+		 "stored document's fields)", raw_name);
+	rc = fields_replace(w, ino, f, raw_name, name, fd, fields);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(old);
+	free(raw_name);
+	free(name);
+	return rc;
+}
+
+/* ---- the attribute ---- */
+
+static int fields_put(struct change *w, uint64_t ino, const char *fields)
+{
+	struct fields_node f;
+	int rc;
+
+	if (w->read_only)
+		return -EROFS;
+	rc = fields_node(w, ino, &f);
+	if (rc < 0)
+		return rc;
+	if (f.t == FIELDS_NONE) {
+		rc = -ENOTSUP;
+	} else if (f.t == FIELDS_LOCAL) {
+		rc = scratch_set_fields(w->local, ino, fields);
+	} else {
+		rc = fields_set_held(w, ino, fields);
+		if (rc == 0)
+			rc = fields_reupload(w, ino, &f, fields ? fields : "{}");
+		rc = rc > 0 ? 0 : rc;
+	}
+	fields_node_release(&f);
+	return rc;
+}
+
+int change_fields_set(struct change *w, uint64_t ino, const char *value, size_t size)
+{
+	char bad[MODEL_FIELDS_BAD], *fields = NULL;
+	int rc = model_fields_parse(value, size, &fields, bad, sizeof(bad));
+
+	if (rc == -EINVAL && *bad)
+		log_error("cannot set " CHANGE_FIELDS_XATTR ": field '%s' needs a non-empty name and "
+			  "a string value (fields are text: \"2024\", not 2024)", bad);
+	else if (rc == -EINVAL)
+		log_error("cannot set " CHANGE_FIELDS_XATTR ": the value is not one JSON object of "
+			  "strings, e.g. {\"author\": \"ann\"}");
+	if (rc == 0)
+		rc = fields_put(w, ino, fields);
+	free(fields);
+	return rc;
+}
+
+int change_fields_remove(struct change *w, uint64_t ino)
+{
+	char *had = NULL;
+
+	if (w->local && scratch_get_fields(w->local, ino, &had) == 0 && !had)
+		return -ENODATA;	/* a local file with nothing set */
+	free(had);
+	return fields_put(w, ino, NULL);
+}
+
+int change_fields_get(struct change *w, uint64_t ino, char **out, size_t *len)
+{
+	struct fields_node f;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = fields_node(w, ino, &f);
+	if (rc < 0)
+		return rc == -ENOENT ? -ENODATA : rc;
+	if (f.t == FIELDS_LOCAL)
+		rc = scratch_get_fields(w->local, ino, out);
+	else if (f.t == FIELDS_DOC && (rc = fields_get_held(w, ino, out)) >= 0 && !*out)
+		rc = fields_of_stored(w, f.cid, f.id, out, NULL, NULL);
+	if (rc >= 0 && !*out)
+		rc = -ENODATA;
+	if (rc >= 0) {
+		*len = strlen(*out);
+		rc = 0;
+	}
+	fields_node_release(&f);
+	return rc == -ENOENT ? -ENODATA : rc;
+}
+
+int change_fields_shown(struct change *w, uint64_t ino)
+{
+	struct fields_node f;
+	char *set = NULL;
+	int shown;
+
+	if (fields_node(w, ino, &f) < 0)
+		return 0;
+	shown = f.t == FIELDS_DOC;
+	if (f.t == FIELDS_LOCAL && scratch_get_fields(w->local, ino, &set) == 0 && set)
+		shown = 1;
+	free(set);
+	fields_node_release(&f);
+	return shown;
+}

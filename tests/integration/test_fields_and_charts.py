@@ -1,0 +1,211 @@
+"""Documents' fields as the user.xai.fields attribute (cp --preserve=xattr, rsync -X, setfattr)
+and the usage charts (usage.svg, usage-by-month/YYYY-MM.svg): docs/semantics.md, "Fields" and
+"The tree"."""
+import errno
+import json
+import os
+import subprocess
+
+import util
+
+FIELDS = "user.xai.fields"
+UPLOAD = "POST /v1/collections/{collection_id}/documents"
+ADD_FILE = "POST /v1/collections/{collection_id}/documents/{file_id}"
+DELETE = "DELETE /v1/collections/{collection_id}/documents/{file_id}"
+CONTENT = "GET /v1/files/{file_id}/content"
+SCHEMA = {"field_definitions": [{"key": "author", "required": True},
+                                {"key": "year", "description": "publication year"}]}
+
+
+def make_papers(mnt):
+    """A collection 'papers' whose schema requires 'author'."""
+    with open(mnt.p("collections", "papers.json"), "w") as f:
+        json.dump(SCHEMA, f)
+    return mnt.p("collections", "papers", "documents")
+
+
+def stored(emu, coll):
+    """{name: fields} of the documents the server holds in coll."""
+    c = next(c for c in emu.state()["collections"] if c["collection_name"] == coll)
+    return {d["file_metadata"]["name"]: d.get("fields") or {} for d in c["documents"]}
+
+
+def source(tmp_path, name, data=b"a paper\n", fields=None):
+    p = tmp_path / name
+    p.write_bytes(data)
+    if fields is not None:
+        os.setxattr(p, FIELDS, json.dumps(fields).encode())
+    return str(p)
+
+
+def errno_of(fn, *args):
+    try:
+        fn(*args)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+# -- uploads with fields ----------------------------------------------------------------------
+
+def test_a_missing_required_field_fails_close_and_sends_nothing(emu, mnt, tmp_path):
+    docs = make_papers(mnt)
+    os.listdir(docs)
+    emu.reset_stats()
+    r = util.run(["cp", source(tmp_path, "p1.txt"), docs])
+    assert r.returncode != 0 and "Invalid argument" in r.stderr, r.stderr
+    assert util.route_count(emu.stats(), UPLOAD) == 0, "the upload must not be sent"
+    assert stored(emu, "papers") == {}
+    assert os.listdir(docs) == []
+    lines = [ln for ln in mnt.stderr().splitlines() if "'author' is required" in ln]
+    assert len(lines) == 1, mnt.stderr()
+    assert "p1.txt" in lines[0] and "papers" in lines[0]
+
+
+def test_cp_preserve_xattr_uploads_the_fields(emu, mnt, tmp_path):
+    docs = make_papers(mnt)
+    src = source(tmp_path, "p2.txt", fields={"author": "ann", "year": "2024"})
+    emu.reset_stats()
+    r = util.run(["cp", "--preserve=xattr", src, docs])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    assert util.route_count(emu.stats(), UPLOAD) == 1
+    assert stored(emu, "papers") == {"p2.txt": {"author": "ann", "year": "2024"}}
+    path = os.path.join(docs, "p2.txt")
+    emu.reset_stats()
+    assert FIELDS in os.listxattr(path)
+    assert json.loads(os.getxattr(path, FIELDS)) == {"author": "ann", "year": "2024"}
+    meta = json.load(open(mnt.p("collections", "papers", "metadata", "p2.txt.json")))
+    assert meta["fields"] == {"author": "ann", "year": "2024"}
+    assert emu.stats()["total"] == 0, "the listing learned the upload's answer"
+
+
+def test_fields_of_a_streamed_upload_are_decided_at_close(emu, mnt, tmp_path):
+    docs = make_papers(mnt)
+    big = os.urandom(3 << 20)
+    src = source(tmp_path, "big.bin", big, fields={"author": "zed"})
+    r = util.run(["cp", "--preserve=xattr", src, docs])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    st = json.load(open(mnt.p(".xaifs", "stats")))
+    assert st["uploads"]["streamed"] == 1, st
+    assert stored(emu, "papers") == {"big.bin": {"author": "zed"}}
+    # The same without the field: the stream is cut before its end, nothing is stored.
+    r = util.run(["cp", source(tmp_path, "big2.bin", big), docs])
+    assert r.returncode != 0 and "Invalid argument" in r.stderr
+    assert json.load(open(mnt.p(".xaifs", "stats")))["uploads"]["streamed"] == 2
+    assert set(stored(emu, "papers")) == {"big.bin"}
+    assert sorted(os.listdir(docs)) == ["big.bin"]
+
+
+def test_fields_set_on_the_open_file_show_before_close(emu, mnt):
+    docs = make_papers(mnt)
+    path = os.path.join(docs, "open.txt")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, b"text\n")
+        assert errno_of(os.getxattr, path, FIELDS) == errno.ENODATA
+        assert FIELDS not in os.listxattr(path)
+        os.setxattr(fd, FIELDS, b'{"author":"ann"}')
+        assert os.getxattr(path, FIELDS) == b'{"author":"ann"}'
+        assert FIELDS in os.listxattr(path)
+        os.removexattr(path, FIELDS)
+        assert errno_of(os.getxattr, path, FIELDS) == errno.ENODATA
+        os.setxattr(path, FIELDS, b'{ "author" : "bea" }')
+        assert os.getxattr(path, FIELDS) == b'{"author":"bea"}'
+    finally:
+        os.close(fd)
+    assert stored(emu, "papers") == {"open.txt": {"author": "bea"}}
+
+
+def test_rsync_x_temp_name_carries_the_fields(emu, mnt, tmp_path):
+    docs = make_papers(mnt)
+    src = source(tmp_path, "r.txt", fields={"author": "rob"})
+    emu.reset_stats()
+    r = util.run(["rsync", "-X", src, docs + "/"])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    assert util.route_count(emu.stats(), UPLOAD) == 1
+    assert stored(emu, "papers") == {"r.txt": {"author": "rob"}}
+    # By hand: fields set on a closed temporary file, renamed twice, then to the final name.
+    tmp = os.path.join(docs, ".x.tmp")
+    with open(tmp, "w") as f:
+        f.write("renamed\n")
+    os.setxattr(tmp, FIELDS, b'{"author":"tia","year":"1999"}')
+    os.rename(tmp, os.path.join(docs, ".y.tmp"))
+    assert os.getxattr(os.path.join(docs, ".y.tmp"), FIELDS) == b'{"author":"tia","year":"1999"}'
+    os.rename(os.path.join(docs, ".y.tmp"), os.path.join(docs, "final.txt"))
+    assert stored(emu, "papers")["final.txt"] == {"author": "tia", "year": "1999"}
+
+
+def test_a_value_that_is_not_an_object_of_strings_is_einval(emu, mnt, tmp_path):
+    docs = make_papers(mnt)
+    path = os.path.join(docs, ".draft")
+    open(path, "w").close()
+    for bad in (b'{"year": 2024}', b"[1]", b"author=ann", b'{"": "x"}', b'{"a": "b"} x', b""):
+        assert errno_of(os.setxattr, path, FIELDS, bad) == errno.EINVAL, bad
+    log = mnt.stderr()
+    assert "field 'year' needs a non-empty name and a string value" in log
+    assert "not one JSON object of strings" in log
+    assert errno_of(os.getxattr, path, FIELDS) == errno.ENODATA
+    # Not a document: keys and JSON files have no fields.
+    assert errno_of(os.setxattr, mnt.p("keys", "ci-bot"), FIELDS, b"{}") == errno.ENOTSUP
+    assert FIELDS not in os.listxattr(mnt.p("keys", "ci-bot"))
+
+
+def test_a_stored_document_is_uploaded_again_with_new_fields(emu, mnt):
+    path = mnt.p("collections", "contracts", "documents", "msa.txt")
+    old_id = os.getxattr(path, "user.xai.id").decode()
+    data = open(path, "rb").read()
+    assert json.loads(os.getxattr(path, FIELDS)) == {"counterparty": "Acme Corporation"}
+    emu.reset_stats()
+    os.setxattr(path, FIELDS, b'{"counterparty":"Acme Corporation"}')
+    assert emu.stats()["total"] == 0, "the same fields: nothing to send"
+    os.setxattr(path, FIELDS, b'{"counterparty":"Globex"}')
+    s = emu.stats()
+    assert util.route_count(s, UPLOAD) == 1 and util.route_count(s, DELETE) == 1
+    assert util.route_count(s, CONTENT) <= 1
+    assert stored(emu, "contracts")["msa.txt"] == {"counterparty": "Globex"}
+    assert os.getxattr(path, "user.xai.id").decode() != old_id
+    assert open(path, "rb").read() == data
+    assert json.loads(os.getxattr(path, FIELDS)) == {"counterparty": "Globex"}
+    assert "uploaded again with new fields" in mnt.stderr()
+
+
+def test_replacing_a_document_keeps_its_fields(emu, mnt):
+    path = mnt.p("collections", "contracts", "documents", "msa.txt")
+    with open(path, "w") as f:
+        f.write("the new terms\n")
+    assert stored(emu, "contracts")["msa.txt"] == {"counterparty": "Acme Corporation"}
+    # sed -i writes a temporary file and renames it over the document: the same.
+    r = util.run(["sed", "-i", "s/new/newer/", path])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    assert open(path).read() == "the newer terms\n"
+    assert stored(emu, "contracts")["msa.txt"] == {"counterparty": "Acme Corporation"}
+
+
+def test_a_document_without_fields_shows_an_empty_object(emu, mnt):
+    path = mnt.p("collections", "research-notes", "documents", "reading-list.txt")
+    assert FIELDS in os.listxattr(path)
+    assert os.getxattr(path, FIELDS) == b"{}"
+
+
+def test_two_step_upload_sends_the_fields(emu, mount_factory, tmp_path):
+    m = mount_factory(["upload=files"])
+    docs = make_papers(m)
+    src = source(tmp_path, "two.txt", fields={"author": "two"})
+    emu.reset_stats()
+    r = util.run(["cp", "--preserve=xattr", src, docs])
+    assert r.returncode == 0, r.stderr + m.stderr()
+    assert util.route_count(emu.stats(), ADD_FILE) == 1
+    assert stored(emu, "papers") == {"two.txt": {"author": "two"}}
+    files = len(emu.state()["files"])
+    r = util.run(["cp", source(tmp_path, "none.txt"), docs])
+    assert r.returncode != 0
+    assert len(emu.state()["files"]) == files, "nothing was sent"
+
+
+def test_read_only_mount_refuses_fields(emu, mount_factory):
+    m = mount_factory(["ro"])
+    path = m.p("collections", "contracts", "documents", "msa.txt")
+    assert json.loads(os.getxattr(path, FIELDS)) == {"counterparty": "Acme Corporation"}
+    assert errno_of(os.setxattr, path, FIELDS, b"{}") in (errno.EROFS, errno.EACCES)
+    r = subprocess.run(["getfattr", "-d", path], capture_output=True, text=True)
+    assert 'user.xai.fields="{\\"counterparty\\":\\"Acme Corporation\\"}"' in r.stdout, r.stdout
