@@ -348,7 +348,7 @@ int tree_is_rendered(enum node_kind k)
 {
 	return k == NODE_REGIONS || k == NODE_USAGE || k == NODE_BILLING || k == NODE_AUDIT ||
 	       k == NODE_USAGE_MONTH || k == NODE_ENDPOINTS || k == NODE_LIMITS ||
-	       k == NODE_SEARCH || k == NODE_USAGE_SVG;
+	       k == NODE_SEARCH || k == NODE_USAGE_SVG || k == NODE_USAGE_MONTH_SVG;
 }
 
 /* The oldest month usage-by-month/ answers for. */
@@ -389,6 +389,8 @@ int tree_text(struct tree *tree, enum node_kind kind, const char *id, struct cva
 		return account_limits(tree->cache, v);
 	case NODE_USAGE_SVG:
 		return account_usage_svg(tree->cache, v);
+	case NODE_USAGE_MONTH_SVG:
+		return tree_month_ok(id) ? account_usage_month_svg(tree->cache, id, v) : -ENOENT;
 	default:
 		return -ENOENT;
 	}
@@ -492,6 +494,7 @@ int tree_attr(struct tree *tree, const struct node_id *n, struct tree_entry *e)
 	case NODE_ENDPOINTS:
 	case NODE_LIMITS:
 	case NODE_USAGE_SVG:
+	case NODE_USAGE_MONTH_SVG:
 		return tree_stat_text(tree, n->kind, n->id, e);
 	case NODE_SEARCH:
 		return tree_stat_search(tree, n, e);
@@ -706,13 +709,20 @@ static int tree_lookup_fixed(struct tree *tree, const struct node_id *p, const s
 	return rc;
 }
 
+/* usage-by-month/YYYY-MM, or YYYY-MM.svg: its drawing. */
 static int tree_lookup_month(struct tree *tree, const char *name, struct tree_entry *e)
 {
-	struct node_id n = { NODE_USAGE_MONTH, (char *)"", (char *)name };
-	int rc = tree_month_ok(name) ? tree_attr(tree, &n, e) : -ENOENT;
+	char month[8] = "";
+	size_t len = strlen(name);
+	int svg = len == 11 && strcmp(name + 7, ".svg") == 0;
+	struct node_id n = { svg ? NODE_USAGE_MONTH_SVG : NODE_USAGE_MONTH, (char *)"", month };
+	int rc;
 
+	if (len == 7 || svg)
+		memcpy(month, name, 7);
+	rc = tree_month_ok(month) ? tree_attr(tree, &n, e) : -ENOENT;
 	if (rc == 0) {
-		e->ino = inode_get(tree->inodes, NODE_USAGE_MONTH, "", name, 1);
+		e->ino = inode_get(tree->inodes, n.kind, "", month, 1);
 		rc = e->ino ? 0 : -ENOMEM;
 	}
 	return rc;

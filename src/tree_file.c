@@ -79,6 +79,7 @@ static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id 
 	case NODE_ENDPOINTS:
 	case NODE_LIMITS:
 	case NODE_USAGE_SVG:
+	case NODE_USAGE_MONTH_SVG:
 		rc = tree_text(tree, n->kind, n->id, &v);
 		break;
 	case NODE_SEARCH:

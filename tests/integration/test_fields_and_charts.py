@@ -4,7 +4,11 @@ and the usage charts (usage.svg, usage-by-month/YYYY-MM.svg): docs/semantics.md,
 import errno
 import json
 import os
+import stat
+import struct
 import subprocess
+import xml.etree.ElementTree as ET
+import zlib
 
 import util
 
@@ -209,3 +213,162 @@ def test_read_only_mount_refuses_fields(emu, mount_factory):
     assert errno_of(os.setxattr, path, FIELDS, b"{}") in (errno.EROFS, errno.EACCES)
     r = subprocess.run(["getfattr", "-d", path], capture_output=True, text=True)
     assert 'user.xai.fields="{\\"counterparty\\":\\"Acme Corporation\\"}"' in r.stdout, r.stdout
+
+
+# -- usage charts -----------------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+USAGE = "POST /v1/billing/teams/{team_id}/usage"
+
+
+def png_pixels(data):
+    """(width, height, rows of RGB(A) bytes, bytes per pixel) of an 8-bit, non-interlaced PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+    assert depth == 8 and ctype in (2, 6) and interlace == 0
+    bpp = 4 if ctype == 6 else 3
+    raw, stride, prev, rows, i = zlib.decompress(idat), w * bpp, bytearray(w * bpp), [], 0
+    for _ in range(h):
+        f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, rows, bpp
+
+
+def render(svg_bytes, tmp_path, name):
+    """Draw the SVG with a real renderer: {(r, g, b): pixel count} of the PNG."""
+    src, png = tmp_path / (name + ".svg"), tmp_path / (name + ".png")
+    src.write_bytes(svg_bytes)
+    r = subprocess.run(["rsvg-convert", "-w", "700", "-o", str(png), str(src)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    w, h, rows, bpp = png_pixels(png.read_bytes())
+    assert w == 700 and h > 100
+    colours = {}
+    for row in rows:
+        for x in range(0, len(row), bpp):
+            rgb = tuple(row[x:x + 3])
+            colours[rgb] = colours.get(rgb, 0) + 1
+    return colours
+
+
+def hex_rgb(s):
+    return tuple(int(s[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def series_of(usage):
+    """{label: {timestamp: usd}} of a usage file."""
+    out = {}
+    for s in usage["timeSeries"]:
+        label = " / ".join(s.get("groupLabels") or s.get("group"))
+        for p in s["dataPoints"]:
+            out.setdefault(label, {})[p["timestamp"]] = p["values"][0]
+    return out
+
+
+def check_chart(usage, raw):
+    """The SVG is a stacked bar chart of usage: one day per group, one segment per series,
+    stacked without gaps, a legend with one swatch per series, dollar ticks and dates."""
+    svg = ET.fromstring(raw)
+    assert svg.tag == SVG + "svg"
+    series = series_of(usage)
+    days = sorted({t for s in series.values() for t in s})
+    groups = [g for g in svg.iter(SVG + "g") if g.get("class") == "day"]
+    assert len(groups) == len(days) > 0
+    baseline = None
+    for day, g in zip(days, groups):
+        want = sum(s.get(day, 0) for s in series.values())
+        title = g.find(SVG + "title").text
+        assert title.startswith(day + ": $") and abs(float(title.split("$")[1]) - want) < 1e-3
+        bars = g.findall(SVG + "rect")
+        assert len(bars) == sum(1 for s in series.values() if s.get(day, 0) > 0)
+        got = 0
+        for prev, rect in zip([None] + bars, bars):
+            label, usd = rect.find(SVG + "title").text[len(day) + 1:].rsplit(": $", 1)
+            assert abs(series[label][day] - float(usd)) < 1e-3, (day, label)
+            got += float(usd)
+            bottom = float(rect.get("y")) + float(rect.get("height"))
+            if prev is None:
+                baseline = bottom if baseline is None else baseline
+                assert abs(bottom - baseline) < 0.02, "every stack starts on the axis"
+            else:
+                assert abs(bottom - float(prev.get("y"))) < 0.02, "segments touch"
+        assert abs(got - want) < 1e-3
+    swatches = [r for r in svg.iter(SVG + "rect") if r.get("class") == "swatch"]
+    legend = [t.text for t in svg.iter(SVG + "text") if t.get("class") == "legend"]
+    assert len(swatches) == len(legend) == len([s for s in series.values() if sum(s.values())])
+    for label, pts in series.items():
+        assert any(t.startswith(label) and "($%.2f)" % sum(pts.values()) in t for t in legend)
+    ticks = [t.text for t in svg.iter(SVG + "text") if t.get("class") == "tick"]
+    assert ticks[0] == "$0" and len(ticks) >= 3 and all(t.startswith("$") for t in ticks)
+    dates = [t.text for t in svg.iter(SVG + "text") if t.get("class") == "date"]
+    assert dates == [d[5:10] for d in days]
+    assert "$%.2f" % usage["totalUsd"] in raw.decode()
+    return [r.get("fill") for r in swatches]
+
+
+def check_drawn(raw, fills, tmp_path, name):
+    colours = render(raw, tmp_path, name)
+    assert len(colours) > 20, "a chart, not a blank page"
+    white = colours.get((255, 255, 255), 0)
+    assert white < sum(colours.values()) * 0.97
+    for fill in fills:
+        assert colours.get(hex_rgb(fill), 0) > 50, "series colour %s is drawn" % fill
+
+
+def test_usage_svg_is_a_stacked_chart_that_draws(emu, mnt, tmp_path):
+    with open(mnt.p("usage")) as f:
+        usage = json.load(f)
+    raw = open(mnt.p("usage.svg"), "rb").read()
+    assert os.stat(mnt.p("usage.svg")).st_size == len(raw)
+    fills = check_chart(usage, raw)
+    assert len(fills) == len(set(fills)) >= 2
+    check_drawn(raw, fills, tmp_path, "usage")
+
+
+def test_month_svg_beside_each_month_costs_no_more_requests(emu, mnt, tmp_path):
+    names = os.listdir(mnt.p("usage-by-month"))
+    months = [n for n in names if not n.endswith(".svg")]
+    assert len(months) == 13 and sorted(names) == sorted(months + [m + ".svg" for m in months])
+    month = sorted(months)[-3]
+    emu.reset_stats()
+    usage = json.load(open(mnt.p("usage-by-month", month)))
+    raw = open(mnt.p("usage-by-month", month + ".svg"), "rb").read()
+    assert util.route_count(emu.stats(), USAGE) == 1, "the drawing shares the month's answer"
+    assert emu.stats()["total"] == 1
+    assert os.stat(mnt.p("usage-by-month", month + ".svg")).st_size == len(raw)
+    assert stat.S_IMODE(os.stat(mnt.p("usage-by-month", month + ".svg")).st_mode) == 0o400
+    fills = check_chart(usage, raw)
+    assert len(fills) >= 2
+    check_drawn(raw, fills, tmp_path, "month")
+    # Any month since 2023 can be drawn, in either order of reading.
+    emu.reset_stats()
+    raw = open(mnt.p("usage-by-month", "2024-02.svg"), "rb").read()
+    usage = json.load(open(mnt.p("usage-by-month", "2024-02")))
+    assert emu.stats()["total"] == 1
+    check_chart(usage, raw)
+    for bad in ("2022-12.svg", "2024-13.svg", "2024-02.svgx", "2024-02.SVG", ".svg"):
+        assert not os.path.exists(mnt.p("usage-by-month", bad)), bad
+    assert errno_of(open, mnt.p("usage-by-month", month + ".svg"), "w") == errno.EACCES
