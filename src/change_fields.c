@@ -326,6 +326,26 @@ out:
 
 /* ---- the attribute ---- */
 
+int change_fields_ignored(struct change *w, uint64_t ino, const char *name)
+{
+	static const char *const shown[] = {
+		"user.xai.id", "user.xai.name", "user.xai.json", "user.xai.status",
+		"user.xai.propagation",
+	};
+	struct fields_node f;
+	char *held = NULL;
+	int known = 0, ignored = 0;
+
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		known |= strcmp(name, shown[i]) == 0;
+	if (!known || w->read_only || fields_node(w, ino, &f) < 0)
+		return 0;
+	ignored = f.t == FIELDS_LOCAL || (f.t == FIELDS_DOC && fields_get_held(w, ino, &held) == 1);
+	free(held);
+	fields_node_release(&f);
+	return ignored;
+}
+
 static int fields_put(struct change *w, uint64_t ino, const char *fields)
 {
 	struct fields_node f;

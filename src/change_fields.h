@@ -13,6 +13,10 @@
  *   2. else, when it replaces a document, that document's fields;
  *   3. else none.
  *
+ * The read-only attributes of documents (user.xai.id, name, json, status)
+ * set on a document being written are accepted and ignored, like chmod, so
+ * a document copied out with its attributes copies back.
+ *
  * A collection field definition with "required": true whose key is missing
  * (or empty) fails the upload before anything is sent: -EINVAL and one log
  * line naming the field. Setting fields on a stored document re-uploads it

@@ -118,6 +118,8 @@ void change_fields_free(struct change_fields *t);
 void change_fields_hold(struct change *w, uint64_t ino);
 /* One such handle closed: what was set on ino goes with the last one. */
 void change_fields_drop(struct change *w, uint64_t ino);
+/* Whether setting read-only attribute name on ino is accepted and ignored (a document being written). */
+int change_fields_ignored(struct change *w, uint64_t ino, const char *name);
 /* The fields an upload from ino sends, checked (0 with *fields, -EINVAL logged, -ENOMEM). */
 int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
 			  const char *old_id, char **fields);

@@ -501,6 +501,8 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 
 	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
 		return change_fields_set(w, ino, value, size);
+	if (change_fields_ignored(w, ino, name))
+		return 0;	/* a copy of a document's attributes (cp --preserve=xattr) */
 	if (!rotate && strcmp(name, "user.xai.reindex") != 0)
 		return -ENOTSUP;
 	if (w->read_only)

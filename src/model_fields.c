@@ -39,6 +39,15 @@ static int fields_utf8(const char *s)
 	return 1;
 }
 
+/* Whether (k, v) is an entry of the compact form: a UTF-8 key, a UTF-8 string without NUL. */
+static int fields_entry_ok(const char *k, struct json_object *v)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+
+	return *k && fields_utf8(k) && s && strlen(s) == (size_t)json_object_get_string_len(v) &&
+	       fields_utf8(s);
+}
+
 /* The compact form of o, in *out. */
 static int fields_render(struct json_object *o, char **out)
 {
@@ -59,12 +68,8 @@ int model_fields_parse(const char *value, size_t len, char **out, char *bad, siz
 		return -EINVAL;
 	rc = 0;
 	json_object_object_foreach(root, k, v) {
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-									  : NULL;
-
 		/* A string with a NUL byte would be cut: refuse it too. */
-		if (!*k || !fields_utf8(k) || !s || strlen(s) != (size_t)json_object_get_string_len(v) ||
-		    !fields_utf8(s)) {
+		if (!fields_entry_ok(k, v)) {
 			snprintf(bad, bad_size, "%s", *k && fields_utf8(k) ? k : "(a key)");
 			rc = -EINVAL;
 			break;
@@ -93,7 +98,7 @@ int model_fields_of_document(const char *doc, size_t len, char **out)
 	f = member(root, "fields", NULL);
 	if (json_object_is_type(f, json_type_object)) {
 		json_object_object_foreach(f, k, v) {
-			if (json_object_is_type(v, json_type_string))
+			if (fields_entry_ok(k, v))
 				put_ref(keep, k, v, &rc);
 		}
 	}

@@ -29,7 +29,8 @@ int model_fields_parse(const char *value, size_t len, char **out, char *bad, siz
 
 /*
  * The fields of a document as listed (DocumentMetadata JSON): the compact
- * form, "{}" when it has none. Non-string values are left out. 0, -EIO for
+ * form, "{}" when it has none. Entries the compact form cannot hold (a value
+ * that is not a string, an empty or non-UTF-8 key or value) are left out. 0, -EIO for
  * a body that is not an object, -ENOMEM.
  */
 int model_fields_of_document(const char *doc, size_t len, char **out);

@@ -139,6 +139,20 @@ def test_rsync_x_temp_name_carries_the_fields(emu, mnt, tmp_path):
     assert stored(emu, "papers")["final.txt"] == {"author": "tia", "year": "1999"}
 
 
+def test_a_document_copied_out_with_its_attributes_copies_back(emu, mnt, tmp_path):
+    src = mnt.p("collections", "contracts", "documents", "msa.txt")
+    out = str(tmp_path / "msa.txt")
+    r = util.run(["cp", "-a", src, out])
+    assert r.returncode == 0, r.stderr
+    assert "user.xai.id" in os.listxattr(out) and FIELDS in os.listxattr(out)
+    r = util.run(["cp", "--preserve=xattr", out,
+                  mnt.p("collections", "research-notes", "documents", "msa-copy.txt")])
+    assert r.returncode == 0, r.stderr + mnt.stderr()
+    assert stored(emu, "research-notes")["msa-copy.txt"] == {"counterparty": "Acme Corporation"}
+    # Stored documents keep refusing them.
+    assert errno_of(os.setxattr, src, "user.xai.id", b"x") == errno.ENOTSUP
+
+
 def test_a_value_that_is_not_an_object_of_strings_is_einval(emu, mnt, tmp_path):
     docs = make_papers(mnt)
     path = os.path.join(docs, ".draft")
