@@ -377,7 +377,7 @@ int change_fields_set(struct change *w, uint64_t ino, const char *value, size_t 
 
 	if (rc == -EINVAL && *bad)
 		log_error("cannot set " CHANGE_FIELDS_XATTR ": field '%s' needs a non-empty name and "
-			  "a string value (fields are text: \"2024\", not 2024)", bad);
+			  "a string value (fields are text: quote numbers, e.g. \"2024\")", bad);
 	else if (rc == -EINVAL)
 		log_error("cannot set " CHANGE_FIELDS_XATTR ": the value is not one JSON object of "
 			  "strings, e.g. {\"author\": \"ann\"}");

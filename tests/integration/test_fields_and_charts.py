@@ -160,7 +160,7 @@ def test_a_value_that_is_not_an_object_of_strings_is_einval(emu, mnt, tmp_path):
     for bad in (b'{"year": 2024}', b"[1]", b"author=ann", b'{"": "x"}', b'{"a": "b"} x', b""):
         assert errno_of(os.setxattr, path, FIELDS, bad) == errno.EINVAL, bad
     log = mnt.stderr()
-    assert "field 'year' needs a non-empty name and a string value" in log
+    assert "field 'year' needs a non-empty name and a string value (fields are text" in log
     assert "not one JSON object of strings" in log
     assert errno_of(os.getxattr, path, FIELDS) == errno.ENODATA
     # Not a document: keys and JSON files have no fields.
