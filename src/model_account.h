@@ -3,6 +3,10 @@
  * search results (search/<query>), invoices (invoices/<YYYY-MM>) and the
  * spending limits (/spending-limits). Part of the model module: the rules
  * of model.h (tolerance, ownership, renderings, no I/O, no locks) apply.
+ *
+ * Owns: the search file name syntax and request body, the renderings of
+ * search results, invoices and limits, and the limits update body. The
+ * usage charts are model_svg.h's.
  */
 #ifndef XAIFS_MODEL_ACCOUNT_H
 #define XAIFS_MODEL_ACCOUNT_H
