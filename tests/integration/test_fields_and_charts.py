@@ -186,6 +186,10 @@ def test_a_stored_document_is_uploaded_again_with_new_fields(emu, mnt):
     assert open(path, "rb").read() == data
     assert json.loads(os.getxattr(path, FIELDS)) == {"counterparty": "Globex"}
     assert "uploaded again with new fields" in mnt.stderr()
+    os.removexattr(path, FIELDS)    # uploaded again, without fields
+    assert stored(emu, "contracts")["msa.txt"] == {}
+    assert os.getxattr(path, FIELDS) == b"{}"
+    assert open(path, "rb").read() == data
 
 
 def test_replacing_a_document_keeps_its_fields(emu, mnt):
