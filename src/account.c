@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "model_account.h"
+#include "model_svg.h"
 #include "names.h"
 
 #define ACCOUNT_MAX_COLLS 64	/* collections whose documents a search names */
@@ -214,6 +215,38 @@ static int fetch_usage_svg(struct cache *c, struct api *api, const char *arg, st
 int account_usage_svg(struct cache *c, struct cval **out)
 {
 	return cache_get(c, CACHE_KEY(CACHE_USAGE_SVG, NULL), fetch_usage_svg, cache_ttl(c, 1), out);
+}
+
+/* Drawn from the month's cached usage: reading both costs one request. */
+static int fetch_month_svg(struct cache *c, struct api *api, const char *month, struct cval *v)
+{
+	struct cval *u = NULL;
+	int rc;
+
+	rc = cache_usage_month(c, month, &u);
+	if (rc < 0)
+		return rc;
+	v->fetched = u->fetched;
+	rc = model_render_usage_svg(u->text, u->len, &v->text, &v->len);
+	if (rc == -EIO)
+		log_error("cannot draw usage-by-month/%s.svg: the usage answer has no timeSeries",
+			  month);
+	cval_unref(u);
+	return rc;
+}
+
+int account_usage_month_svg(struct cache *c, const char *month, struct cval **out)
+{
+	char m[8], cur[8];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(cur, sizeof(cur), "%Y-%m", &tm);
+	snprintf(m, sizeof(m), "%s", month);
+	/* As cache_usage_month(): the current month is live, a past one keeps longer. */
+	return cache_get(c, CACHE_KEY(CACHE_USAGE_MONTH_SVG, m), fetch_month_svg,
+			 cache_ttl(c, strcmp(m, cur) == 0), out);
 }
 
 void account_limits_changed(struct cache *c)

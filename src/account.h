@@ -6,7 +6,8 @@
  *
  * Owns: the fetches of their cache families (CACHE_SEARCH, argument
  * "<collection_id>/<query>" with "" for every collection; CACHE_ENDPOINTS,
- * CACHE_INVOICES, CACHE_LIMITS; CACHE_USAGE_SVG, drawn from CACHE_USAGE)
+ * CACHE_INVOICES, CACHE_LIMITS; CACHE_USAGE_SVG, drawn from CACHE_USAGE, and
+ * CACHE_USAGE_MONTH_SVG, argument "YYYY-MM", drawn from CACHE_USAGE_MONTH)
  * and the mapping of search matches to display names. Built on cache (cache_get():
  * TTL, single flight, errors not cached) and api; knows nothing of inodes
  * or FUSE.
@@ -41,8 +42,15 @@ int account_invoices(struct cache *c, struct cval **out);
 /* /spending-limits (text, model_render_limits()). */
 int account_limits(struct cache *c, struct cval **out);
 
-/* /usage.svg: /usage drawn as an SVG bar chart (text), for the live TTL. */
+/* /usage.svg: /usage drawn as an SVG chart (text, model_svg.h), for the live TTL. */
 int account_usage_svg(struct cache *c, struct cval **out);
+
+/*
+ * usage-by-month/<month>.svg ("YYYY-MM", checked by the caller): that
+ * month's usage (cache_usage_month(), whose cached answer it is drawn from)
+ * as an SVG chart, kept as long as the month's usage.
+ */
+int account_usage_month_svg(struct cache *c, const char *month, struct cval **out);
 
 /* The limits changed through the mount: the next read fetches (billing too). */
 void account_limits_changed(struct cache *c);

@@ -150,9 +150,14 @@ int api_delete_collection(struct api *a, const char *collection_id);
  * request went out), the same listing decides: found is success, else the
  * upload's error. out is the caller's (res_release()) whatever the result.
  */
+/*
+ * fields: the document's fields, a JSON object in compact form
+ * (model_fields.h), or NULL for none ("{}"): the multipart `fields` part
+ * (after `data`, in the documented order), or the add-file body.
+ */
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *replaces,
-			struct res *out);
+			uint64_t size, const char *content_type, const char *fields,
+			const char *replaces, struct res *out);
 
 /*
  * Whether documents can be streamed: the direct upload (not -o upload=files,
@@ -184,12 +189,15 @@ uint64_t api_stream_counter(struct api *a, enum api_stream_counter which);
  * http_read_fn): a read that fails aborts the request before its final
  * boundary, and the server stores nothing. *size must hold the bytes read
  * once read() returned 0 (used to learn the document, as above). Same
- * answers and tolerance as api_upload_document(). -EOPNOTSUPP when
+ * answers and tolerance as api_upload_document(). The `fields` part comes
+ * after `data` and is read from fields_read(ctx) once read() returned 0, so
+ * the writer decides the fields at the end of the file. -EOPNOTSUPP when
  * api_upload_streams() is false. Blocks until the answer.
  */
 int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
-			       http_read_fn read, void *ctx, const uint64_t *size,
-			       const char *content_type, const char *replaces, struct res *out);
+			       http_read_fn read, http_read_fn fields_read, void *ctx,
+			       const uint64_t *size, const char *content_type,
+			       const char *replaces, struct res *out);
 int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
 
 /* Usage of a calendar month (see model_usage_month_request()). */

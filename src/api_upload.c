@@ -19,6 +19,7 @@
 
 #include "api_int.h"
 #include "log.h"
+#include "model_fields.h"
 
 /* Server clocks may differ from ours: a found document may predate the upload this much. */
 #define API_UPLOAD_SKEW_S 300
@@ -55,16 +56,23 @@ static int api_get_document(struct api *a, const char *collection_id, const char
 }
 
 static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type, struct res *out)
+				int fd, uint64_t size, const char *content_type,
+				const char *fields, struct res *out)
 {
-	char *file_id = NULL;
+	char *file_id = NULL, *add = NULL;
 	int rc;
 
-	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	rc = model_fields_add_body(fields ? fields : "{}", &add);
 	if (rc < 0)
 		return rc;
+	rc = api_files_upload(a, name, fd, size, content_type, &file_id);
+	if (rc < 0) {
+		free(add);
+		return rc;
+	}
 	rc = api_send(a, &(struct api_req){ .route = API_ADD_FILE, .id = { collection_id, file_id },
-					    .json = "{}" }, NULL, NULL);
+					    .json = add }, NULL, NULL);
+	free(add);
 	if (rc < 0)	/* Nothing half-made: the file must not stay behind on the server. */
 		api_send(a, &(struct api_req){ .route = API_FILE_DELETE, .id = { file_id } }, NULL,
 			 NULL);
@@ -183,14 +191,15 @@ static int api_upload_check(struct api *a, const char *collection_id, const char
 
 /* The direct upload of data (an fd, or a stream whose length is *size once it ended). */
 static int api_upload_direct(struct api *a, const char *collection_id, const char *name,
-			     const struct http_part *data, const uint64_t *size,
-			     const char *content_type, const char *replaces, struct res *out)
+			     const struct http_part *data, const struct http_part *fields,
+			     const uint64_t *size, const char *content_type, const char *replaces,
+			     struct res *out)
 {
 	const struct http_part parts[] = {
 		{ .name = "name", .value = name, .fd = -1 },
 		*data,
 		{ .name = "content_type", .value = content_type, .fd = -1 },
-		{ .name = "fields", .value = "{}", .fd = -1 },
+		*fields,
 	};
 	struct api_req rq = {
 		.route = API_UPLOAD_DOCUMENT, .id = { collection_id }, .parts = parts,
@@ -213,18 +222,20 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 }
 
 int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *replaces,
-			struct res *out)
+			uint64_t size, const char *content_type, const char *fields,
+			const char *replaces, struct res *out)
 {
 	const struct http_part data = {
 		.name = "data", .fd = fd, .size = size, .filename = name, .type = content_type,
 	};
+	const struct http_part fpart = { .name = "fields", .value = fields ? fields : "{}", .fd = -1 };
 
 	memset(out, 0, sizeof(*out));
 	if (a->o.upload_files)
-		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, out);
-	return api_upload_direct(a, collection_id, name, &data, &size, content_type, replaces,
-				 out);
+		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, fields,
+					    out);
+	return api_upload_direct(a, collection_id, name, &data, &fpart, &size, content_type,
+				 replaces, out);
 }
 
 int api_upload_streams(const struct api *a)
@@ -233,19 +244,23 @@ int api_upload_streams(const struct api *a)
 }
 
 int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
-			       http_read_fn read, void *ctx, const uint64_t *size,
-			       const char *content_type, const char *replaces, struct res *out)
+			       http_read_fn read, http_read_fn fields_read, void *ctx,
+			       const uint64_t *size, const char *content_type,
+			       const char *replaces, struct res *out)
 {
 	const struct http_part data = {
 		.name = "data", .fd = -1, .filename = name, .type = content_type,
 		.read = read, .read_ctx = ctx,
 	};
+	const struct http_part fields = {
+		.name = "fields", .fd = -1, .read = fields_read, .read_ctx = ctx,
+	};
 
 	memset(out, 0, sizeof(*out));
 	if (!api_upload_streams(a))
 		return -EOPNOTSUPP;
-	return api_upload_direct(a, collection_id, name, &data, size, content_type, replaces,
-				 out);
+	return api_upload_direct(a, collection_id, name, &data, &fields, size, content_type,
+				 replaces, out);
 }
 
 int api_stream_begin(struct api *a)

@@ -104,6 +104,7 @@ enum cache_family {
 	CACHE_INVOICES,		/* invoices (listing) */
 	CACHE_LIMITS,		/* spending limits (text) */
 	CACHE_USAGE_SVG,	/* /usage.svg, drawn from CACHE_USAGE (text) */
+	CACHE_USAGE_MONTH_SVG,	/* usage-by-month/<arg>.svg, drawn from CACHE_USAGE_MONTH */
 	CACHE_FAMILY_COUNT
 };
 

@@ -22,7 +22,9 @@ struct change *change_new(struct tree *tree, struct cache *c, struct api *api, s
 {
 	struct change *w = calloc(1, sizeof(*w));
 
-	if (!w || !(w->tmpdir = strdup(tmpdir))) {
+	if (!w || !(w->tmpdir = strdup(tmpdir)) || !(w->fields = change_fields_new())) {
+		if (w)
+			free(w->tmpdir);
 		free(w);
 		return NULL;
 	}
@@ -38,6 +40,7 @@ void change_free(struct change *w)
 {
 	if (!w)
 		return;
+	change_fields_free(w->fields);
 	free(w->tmpdir);
 	free(w);
 }
@@ -151,6 +154,8 @@ static int change_open_doc(struct change *w, const struct node_id *n, uint64_t i
 		rc = fd < 0 ? fd : -ENOMEM;
 		if (fd >= 0)
 			close(fd);
+	} else {
+		change_fields_hold(w, ino);	/* user.xai.fields set now wait for the upload */
 	}
 	cval_unref(v);
 	return rc;
@@ -338,7 +343,11 @@ static void change_new_version(struct change *w, struct change_file *f, char *id
 /* The new resource f was written to exists now as id: its name resolves there. */
 static void change_became(struct change *w, struct change_file *f, char *id)
 {
-	scratch_redirect(w->local, f->ino, change_state_kind(f->st.target), id);
+	enum node_kind kind = change_state_kind(f->st.target);
+
+	scratch_redirect(w->local, f->ino, kind, id);
+	if (kind == NODE_DOC)
+		change_fields_hold(w, f->ino);	/* now a rewrite, dropped at release */
 	free(f->id);
 	f->id = id;
 	change_inval_entry(w, f->parent, f->name);
@@ -392,7 +401,7 @@ int change_flush(struct change *w, struct change_file *f)
 		log_info("refresh: caches dropped");
 		return 0;
 	case CHANGE_STEP_DOC:
-		rc = change_commit_doc(w, f->cid, f->name, f->fd, change_stream_take(f),
+		rc = change_commit_doc(w, f->cid, f->name, f->fd, change_stream_take(f), f->ino,
 				       f->st.target == CHANGE_DOC ? f->id : NULL, &new_id);
 		break;
 	default:
@@ -428,6 +437,8 @@ void change_release(struct change *w, struct change_file *f)
 		change_inval_entry(w, f->parent, f->name);
 	}
 	scratch_info_release(&li);
+	if (f->st.target == CHANGE_DOC)
+		change_fields_drop(w, f->ino);
 	change_stream_drop(f);
 	change_file_free(f);
 }

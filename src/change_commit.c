@@ -98,24 +98,44 @@ int change_commit_key_create(struct change *w, const char *name, const char *in,
 	return rc;
 }
 
+/* The upload of document name replaced old_id: remove that one. 0 or -errno. */
+static int change_doc_replaced(struct change *w, const char *cid, const char *name,
+			       const char *old_id, const char *new_id)
+{
+	int rc;
+
+	if (!old_id || !*old_id || strcmp(old_id, new_id) == 0)
+		return 0;
+	rc = api_delete_document(w->api, cid, old_id);
+	if (rc < 0)
+		log_error("document '%s' was uploaded but its old version %s could not "
+			  "be removed", name, old_id);
+	else
+		change_gone(w, NODE_LIST_DOCUMENTS, cid, old_id);
+	return rc;
+}
+
 /*
- * Upload fd as document name; when old_id is given (a document being
- * replaced), remove that one once the new one is in. *id gets the new id.
+ * Upload fd as document name, with the fields that apply to ino
+ * (change_fields.h); when old_id is given (a document being replaced),
+ * remove that one once the new one is in. *id gets the new id.
  */
 int change_commit_doc(struct change *w, const char *cid, const char *name, int fd,
-		  struct upload_stream *up, const char *old_id, char **id)
+		  struct upload_stream *up, uint64_t ino, const char *old_id, char **id)
 {
 	struct res out = { 0 };
 	off_t size = anonfile_size(fd);
-	int rc;
+	char *fields = NULL;
+	int rc = size < 0 ? (int)size : change_fields_prepare(w, ino, cid, name, old_id, &fields);
 
-	if (size < 0) {
+	/* Not sent: a stream is cut before its end, so the server stores nothing. */
+	if (rc < 0) {
 		upload_stream_free(up);
-		return (int)size;
+		return rc;
 	}
-	/* Streamed: only the tail and the answer are left (change_stream.c). */
+	/* Streamed: only the tail, the fields and the answer are left (change_stream.c). */
 	if (up) {
-		rc = upload_stream_finish(up, &out);
+		rc = upload_stream_finish(up, fields, &out);
 		upload_stream_free(up);
 	}
 	/*
@@ -130,8 +150,9 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 	}
 	if (!up) {
 		rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size,
-					 change_content_type(name), old_id, &out);
+					 change_content_type(name), fields, old_id, &out);
 	}
+	free(fields);
 	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
 	if (rc == 0 && !out.id) {
 		if (old_id && *old_id)
@@ -143,15 +164,7 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 	}
 	if (rc == 0) {
 		*id = strdup(out.id);
-		rc = *id ? 0 : -ENOMEM;
-	}
-	if (rc == 0 && old_id && *old_id && strcmp(old_id, out.id) != 0) {
-		rc = api_delete_document(w->api, cid, old_id);
-		if (rc < 0)
-			log_error("document '%s' was uploaded but its old version %s could not "
-				  "be removed", name, old_id);
-		else
-			change_gone(w, NODE_LIST_DOCUMENTS, cid, old_id);
+		rc = *id ? change_doc_replaced(w, cid, name, old_id, out.id) : -ENOMEM;
 	}
 	if (rc == 0)
 		change_learned(w, NODE_LIST_DOCUMENTS, cid, &out);

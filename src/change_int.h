@@ -23,6 +23,8 @@
 #include "change_state.h"
 #include "upload_stream.h"
 
+struct change_fields;
+
 struct change {
 	struct tree *tree;
 	struct cache *cache;
@@ -31,6 +33,7 @@ struct change {
 	int read_only;
 	char *tmpdir;
 	struct change_notify notify;
+	struct change_fields *fields;	/* user.xai.fields of open rewrites (change_fields.c) */
 };
 
 struct change_file {
@@ -93,9 +96,12 @@ void change_file_free(struct change_file *f);
 int change_commit_key_update(struct change *w, const char *id, const char *label, const char *in, size_t len);
 /* Create key name from JSON; *id gets its id. -ENODATA when in was empty. */
 int change_commit_key_create(struct change *w, const char *name, const char *in, size_t len, char **id);
-/* Upload fd (or finish stream up) as document name; replaces old_id if given; *id: the new id. */
+/*
+ * Upload fd (or finish stream up) as document name, with the fields of ino
+ * (change_fields_prepare()); replaces old_id if given; *id: the new id.
+ */
 int change_commit_doc(struct change *w, const char *cid, const char *name, int fd, struct upload_stream *up,
-		      const char *old_id, char **id);
+		      uint64_t ino, const char *old_id, char **id);
 /* Update collection cid from the JSON of its collection.json. */
 int change_commit_coll_json(struct change *w, const char *cid, const char *label, const char *in, size_t len);
 /* collections/NAME.json was written: create collection NAME with its options. */
@@ -122,5 +128,20 @@ void change_stream_cut(struct change_file *f, off_t size);
 struct upload_stream *change_stream_take(struct change_file *f);
 /* Abandon the upload (the file is not committed). */
 void change_stream_drop(struct change_file *f);
+
+/* change_fields.c (change_fields.h): a new, empty table of open rewrites' fields; NULL on ENOMEM. */
+struct change_fields *change_fields_new(void);
+/* Free the table (NULL: no-op). */
+void change_fields_free(struct change_fields *t);
+/* An open handle rewrites the document at ino: fields set on ino wait for its upload. */
+void change_fields_hold(struct change *w, uint64_t ino);
+/* One such handle closed: what was set on ino goes with the last one. */
+void change_fields_drop(struct change *w, uint64_t ino);
+/* Whether setting read-only attribute name on ino is accepted and ignored (a document being written). */
+int change_fields_ignored(struct change *w, uint64_t ino, const char *name);
+/* The fields an upload from ino sends, checked (0 with *fields, -EINVAL logged, -ENOMEM). */
+int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
+			  const char *old_id, char **fields);
+
 
 #endif

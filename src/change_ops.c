@@ -18,6 +18,7 @@
 #include "names.h"
 #include "anonfile.h"
 #include "change_int.h"
+#include "change_fields.h"
 
 /* ---- names ---- */
 
@@ -310,7 +311,7 @@ static int change_commit_scratch(struct change *w, enum node_kind dir, const cha
 	if (fd < 0)
 		return fd;
 	if (node_of(kind)->write == NODE_W_DOC) {
-		rc = change_commit_doc(w, cid, newname, fd, NULL, dst ? dst->id : NULL, &id);
+		rc = change_commit_doc(w, cid, newname, fd, NULL, src->ino, dst ? dst->id : NULL, &id);
 	} else {
 		rc = anonfile_read_all(fd, CHANGE_JSON_MAX, &in, &len);
 		if (rc == 0 && dst)
@@ -501,6 +502,10 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 	char *secret = NULL, *id = NULL;
 	int rc, rotate = strcmp(name, "user.xai.rotate") == 0;
 
+	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
+		return change_fields_set(w, ino, value, size);
+	if (change_fields_ignored(w, ino, name))
+		return 0;	/* a copy of a document's attributes (cp --preserve=xattr) */
 	if (!rotate && strcmp(name, "user.xai.reindex") != 0)
 		return -ENOTSUP;
 	if (w->read_only)

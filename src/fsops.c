@@ -12,6 +12,7 @@
 #include "kernel_cache.h"
 #include "log.h"
 #include "xattr.h"
+#include "change_fields.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
 #define FSOPS_MAX_IO (1024 * 1024)	/* bytes per READ or WRITE request at most */
@@ -554,10 +555,26 @@ static void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 {
 	char *val = NULL;
 	size_t len = 0;
-	int rc = xattr_get(fsops_of(req)->tree, ino, name, &val, &len);
+	int rc = strcmp(name, CHANGE_FIELDS_XATTR) == 0
+		 ? change_fields_get(fsops_of(req)->change, ino, &val, &len)
+		 : xattr_get(fsops_of(req)->tree, ino, name, &val, &len);
 
 	fsops_reply_xattr(req, rc, val, len, size);
 	free(val);
+}
+
+/* Append name (with its NUL) to a listxattr list. */
+static int fsops_list_add(char **list, size_t *len, const char *name)
+{
+	size_t n = strlen(name) + 1;
+	char *p = realloc(*list, *len + n);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + *len, name, n);
+	*list = p;
+	*len += n;
+	return 0;
 }
 
 static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -566,6 +583,8 @@ static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0;
 	int rc = xattr_list(fsops_of(req)->tree, ino, &val, &len);
 
+	if (rc == 0 && change_fields_shown(fsops_of(req)->change, ino))
+		rc = fsops_list_add(&val, &len, CHANGE_FIELDS_XATTR);
 	fsops_reply_xattr(req, rc, val, len, size);
 	free(val);
 }
@@ -578,7 +597,10 @@ static void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, ENOTSUP);
+	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
+		fuse_reply_err(req, -change_fields_remove(fsops_of(req)->change, ino));
+	else
+		fuse_reply_err(req, ENOTSUP);
 }
 
 /* ---- kernel cache invalidation (kernel_cache.h) ---- */

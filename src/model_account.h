@@ -4,8 +4,9 @@
  * spending limits (/spending-limits). Part of the model module: the rules
  * of model.h (tolerance, ownership, renderings, no I/O, no locks) apply.
  *
- * Owns: the shapes of those answers (struct model_search_match, the
- * invoice list) and their renderings; every result is the caller's.
+ * Owns: the search file name syntax and request body, the renderings of
+ * search results, invoices and limits, and the limits update body. The
+ * usage charts are model_svg.h's.
  */
 #ifndef XAIFS_MODEL_ACCOUNT_H
 #define XAIFS_MODEL_ACCOUNT_H
@@ -103,18 +104,5 @@ int model_render_limits(const char *body, size_t len, char **out, size_t *out_le
  */
 int model_limits_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
 			struct model_change *out);
-
-/* ---- usage.svg ---- */
-
-/*
- * Render the /usage file (model_render_usage()) as an SVG bar chart: one
- * bar per time bucket (the sum over every series of the first value of the
- * bucket's data point; buckets in the order they first appear, at most
- * MODEL_SVG_MAX_BARS), each with a <title> "<date>: $<usd>", under a heading
- * with the period and totalUsd. Text from the server is XML-escaped.
- * Returns 0, -EIO (not the usage file's shape) or -ENOMEM.
- */
-#define MODEL_SVG_MAX_BARS 400
-int model_render_usage_svg(const char *usage, size_t len, char **out, size_t *out_len);
 
 #endif

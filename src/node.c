@@ -80,6 +80,8 @@ static const struct node_info node_table[NODE_KIND_COUNT] = {
 		.mode = NODE_MODE_RO, NODE_LIVE_TEXT },
 	[NODE_USAGE_SVG] = { .kind_name = "NODE_USAGE_SVG", .name = "usage.svg",
 		.mode = NODE_MODE_RO, NODE_LIVE_TEXT },
+	[NODE_USAGE_MONTH_SVG] = { .kind_name = "NODE_USAGE_MONTH_SVG", .mode = NODE_MODE_RO,
+		NODE_LIVE_TEXT },
 	[NODE_LIMITS] = { .kind_name = "NODE_LIMITS", .name = "spending-limits",
 		.mode = NODE_MODE_RW, .write = NODE_W_ACCOUNT, NODE_LIVE_TEXT },
 	/* A query's result: each name is its own request, so no page cache. */

@@ -52,6 +52,7 @@ enum node_kind {
 	NODE_INVOICE,	/* /invoices/<YYYY-MM>; id = invoiceId */
 	NODE_LIMITS,	/* /spending-limits */
 	NODE_USAGE_SVG,	/* /usage.svg */
+	NODE_USAGE_MONTH_SVG,	/* /usage-by-month/YYYY-MM.svg; id "YYYY-MM" */
 	NODE_KIND_COUNT
 };
 

@@ -23,6 +23,7 @@ struct lnode {
 	struct timespec mtime;
 	enum node_kind redirect;
 	char *redirect_id;
+	char *fields;		/* user.xai.fields set on it (compact JSON), or NULL */
 	struct lnode *next;
 };
 
@@ -88,6 +89,7 @@ static void lnode_free(struct scratch *l, struct lnode *n)
 	free(n->cid);
 	free(n->name);
 	free(n->redirect_id);
+	free(n->fields);
 	free(n);
 }
 
@@ -307,6 +309,9 @@ int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const
 		n->redirect = kind;
 		n->pending = 0;
 		copy = NULL;
+		/* The resource carries its fields now: the local ones are spent. */
+		free(n->fields);
+		n->fields = NULL;
 	}
 	pthread_mutex_unlock(&l->lock);
 	free(copy);
@@ -324,6 +329,41 @@ void scratch_set_mtime(struct scratch *l, uint64_t ino, const struct timespec *t
 	pthread_mutex_unlock(&l->lock);
 }
 
+int scratch_set_fields(struct scratch *l, uint64_t ino, const char *fields)
+{
+	char *copy = fields ? strdup(fields) : NULL;
+	struct lnode *n;
+	int rc = fields && !copy ? -ENOMEM : 0;
+
+	pthread_mutex_lock(&l->lock);
+	n = scratch_find_ino_locked(l, ino);
+	if (!n || n->redirect_id)
+		rc = rc ? rc : -ENOENT;
+	if (rc == 0) {
+		free(n->fields);
+		n->fields = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&l->lock);
+	free(copy);
+	return rc;
+}
+
+int scratch_get_fields(struct scratch *l, uint64_t ino, char **out)
+{
+	struct lnode *n;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&l->lock);
+	n = scratch_find_ino_locked(l, ino);
+	if (!n || n->redirect_id)
+		rc = -ENOENT;
+	else if (n->fields && !(*out = strdup(n->fields)))
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
 
 long scratch_list(struct scratch *l, enum node_kind dir, const char *cid, char ***names,
 		uint64_t **inos)

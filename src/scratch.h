@@ -87,6 +87,17 @@ int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const
 void scratch_set_mtime(struct scratch *l, uint64_t ino, const struct timespec *t);
 
 /*
+ * The "user.xai.fields" value set on a local file (compact JSON, see
+ * model_fields.h), kept with the file through renames and dropped with it
+ * or when it becomes a resource (scratch_redirect()). set: fields NULL
+ * clears; get: *out is a copy (free()), NULL when none was set. Both
+ * return 0, -ENOENT (no such local file, or it became a resource) or
+ * -ENOMEM.
+ */
+int scratch_set_fields(struct scratch *l, uint64_t ino, const char *fields);
+int scratch_get_fields(struct scratch *l, uint64_t ino, char **out);
+
+/*
  * The names in directory (dir, cid), for readdir: *names is a malloc'd array
  * of malloc'd strings (free each, then the array), *inos their inodes.
  * Returns the count, or -ENOMEM.

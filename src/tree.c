@@ -208,6 +208,19 @@ static int tree_lookup_node(struct tree *tree, const struct node_id *c, struct t
 	return rc;
 }
 
+/* usage-by-month/YYYY-MM, or YYYY-MM.svg: its drawing. */
+static int tree_lookup_month(struct tree *tree, const char *name, struct tree_entry *e)
+{
+	char month[8] = "";
+	size_t len = strlen(name);
+	int svg = len == 11 && strcmp(name + 7, ".svg") == 0;
+	struct node_id c = { svg ? NODE_USAGE_MONTH_SVG : NODE_USAGE_MONTH, (char *)"", month };
+
+	if (len == 7 || svg)
+		memcpy(month, name, 7);
+	return tree_month_ok(month) ? tree_lookup_node(tree, &c, e) : -ENOENT;
+}
+
 /* Find name in directory p, by what its entries are (node.h). */
 static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char *name,
 			  struct tree_entry *e)
@@ -226,8 +239,7 @@ static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char
 		c.id = (char *)"";
 		return tree_lookup_node(tree, &c, e);
 	case NODE_E_MONTHS:
-		c.cid = (char *)"";
-		return tree_month_ok(name) ? tree_lookup_node(tree, &c, e) : -ENOENT;
+		return tree_lookup_month(tree, name, e);
 	case NODE_E_QUERIES:
 		/* A search file: the query runs (once per cache TTL) to know its size. */
 		return tree_search_name_ok(name) ? tree_lookup_node(tree, &c, e) : -ENOENT;

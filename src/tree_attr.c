@@ -211,6 +211,9 @@ int tree_text(struct tree *tree, const struct node_id *n, struct cval **v)
 		return account_limits(tree->cache, v);
 	case NODE_USAGE_SVG:
 		return account_usage_svg(tree->cache, v);
+	case NODE_USAGE_MONTH_SVG:
+		return tree_month_ok(n->id) ? account_usage_month_svg(tree->cache, n->id, v)
+					    : -ENOENT;
 	case NODE_SEARCH:
 		if (!tree_search_name_ok(n->id))
 			return -ENOENT;

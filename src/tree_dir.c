@@ -39,38 +39,35 @@ static int tree_dir_suffixed(struct tree_dir *d, const char *suffix)
 
 #define TREE_LISTED_MONTHS 13	/* the current month and the 12 before it */
 
-/* usage-by-month/: month names, newest first, as a fixed list. */
+/* usage-by-month/: each month's JSON and its drawing, newest first, as a fixed list. */
 static int tree_dir_months(struct tree_dir *d)
 {
-	struct node_fixed *f = calloc(TREE_LISTED_MONTHS, sizeof(*f));
+	struct node_fixed *f = calloc(2 * TREE_LISTED_MONTHS, sizeof(*f));
 	time_t now = time(NULL);
 	struct tm tm;
 	int y, m;
 
 	if (!f)
 		return -ENOMEM;
+	d->months = f;
 	gmtime_r(&now, &tm);
 	y = tm.tm_year + 1900;
 	m = tm.tm_mon + 1;
-	for (int i = 0; i < TREE_LISTED_MONTHS; i++) {
-		char *name = malloc(8);
+	for (size_t i = 0; i < 2 * TREE_LISTED_MONTHS; i++) {
+		char *name = malloc(12);
 
-		if (!name) {
-			d->months = f;
-			d->n_fixed = (size_t)i;
+		if (!name)
 			return -ENOMEM;
-		}
-		snprintf(name, 8, "%04d-%02d", y, m);
+		snprintf(name, 12, "%04d-%02d%s", y, m, i % 2 ? ".svg" : "");
 		f[i].name = name;
-		f[i].kind = node_of(d->kind)->child;
-		if (--m == 0) {
+		f[i].kind = i % 2 ? NODE_USAGE_MONTH_SVG : node_of(d->kind)->child;
+		d->n_fixed = i + 1;	/* so far, for tree_closedir() */
+		if (i % 2 && --m == 0) {
 			m = 12;
 			y--;
 		}
 	}
-	d->months = f;
 	d->fixed = f;
-	d->n_fixed = TREE_LISTED_MONTHS;
 	return 0;
 }
 

@@ -23,6 +23,8 @@ struct upload_stream {
 	int rc;			/* lock: its result */
 	uint64_t sent;		/* lock: bytes handed to the request */
 	uint64_t size;		/* bytes of the whole file, once eof was read */
+	char *fields;		/* lock: the fields part, set by finish before eof */
+	size_t fields_off;	/* upload thread: bytes of it sent */
 	struct res out;		/* the result's resource (after done) */
 };
 
@@ -57,14 +59,36 @@ static ssize_t upload_stream_read(void *ctx, char *buf, size_t n)
 	return got;
 }
 
+/*
+ * The fields part's read callback (upload thread). The request reaches this
+ * part only after the data part ended, which needs eof, which finish sets
+ * after the fields: so they are the ones decided at close.
+ */
+static ssize_t upload_stream_read_fields(void *ctx, char *buf, size_t n)
+{
+	struct upload_stream *u = ctx;
+	const char *f;
+	size_t len, k;
+
+	pthread_mutex_lock(&u->lock);
+	f = u->fields ? u->fields : "{}";
+	len = strlen(f);
+	k = len - u->fields_off < n ? len - u->fields_off : n;
+	memcpy(buf, f + u->fields_off, k);
+	u->fields_off += k;
+	pthread_mutex_unlock(&u->lock);
+	return (ssize_t)k;
+}
+
 static void *upload_stream_main(void *arg)
 {
 	struct upload_stream *u = arg;
 	struct res out;
 	int rc;
 
-	rc = api_upload_document_stream(u->api, u->cid, u->name, upload_stream_read, u, &u->size,
-					u->type, u->replaces, &out);
+	rc = api_upload_document_stream(u->api, u->cid, u->name, upload_stream_read,
+					upload_stream_read_fields, u, &u->size, u->type,
+					u->replaces, &out);
 	pthread_mutex_lock(&u->lock);
 	u->out = out;
 	u->rc = rc;
@@ -80,6 +104,7 @@ static void upload_stream_release(struct upload_stream *u)
 	free(u->name);
 	free(u->type);
 	free(u->replaces);
+	free(u->fields);
 	free(u->ring);
 	free(u);
 }
@@ -170,11 +195,19 @@ static void upload_stream_join(struct upload_stream *u)
 	}
 }
 
-int upload_stream_finish(struct upload_stream *u, struct res *out)
+int upload_stream_finish(struct upload_stream *u, const char *fields, struct res *out)
 {
+	char *copy = fields ? strdup(fields) : NULL;
 	int rc;
 
+	if (fields && !copy) {
+		memset(out, 0, sizeof(*out));
+		upload_stream_abort(u);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&u->lock);
+	free(u->fields);
+	u->fields = copy;
 	u->eof = 1;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);

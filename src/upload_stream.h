@@ -49,10 +49,12 @@ int upload_stream_write(struct upload_stream *u, const char *buf, size_t n);
 uint64_t upload_stream_sent(struct upload_stream *u);
 
 /*
- * The end of the file: wait for the answer. Returns the upload's result
- * (api_upload_document_stream()) with *out filled (res_release() it).
+ * The end of the file: send fields (compact JSON, model_fields.h; NULL for
+ * none) as the `fields` part that follows the data, and wait for the
+ * answer. Returns the upload's result (api_upload_document_stream()) with
+ * *out filled (res_release() it).
  */
-int upload_stream_finish(struct upload_stream *u, struct res *out);
+int upload_stream_finish(struct upload_stream *u, const char *fields, struct res *out);
 
 /* Give up: the request is aborted before its final boundary; waits for the thread. */
 void upload_stream_abort(struct upload_stream *u);

@@ -396,6 +396,43 @@ def test_direct_upload_content_and_status(fresh):
              headers={"Content-Type": "multipart/form-data; boundary=x"})
 
 
+def test_upload_fields_and_required_definitions(fresh):
+    """The documented part order (name, data, content_type, fields) puts fields last; a required
+    field missing (or empty) is refused before anything is stored, on both upload routes."""
+    emu = fresh
+    coll = emu.json("POST", "/v1/collections", json.dumps({
+        "collection_name": "papers",
+        "field_definitions": [{"key": "author", "required": True}, {"key": "year"}]}).encode())
+    cid = coll["collection_id"]
+    body, ctype = multipart([("name", b"a.txt", None, None), ("data", b"a", "a.txt", None),
+                             ("content_type", b"text/plain", None, None),
+                             ("fields", b'{"author":"ann","year":"2024"}', None, None)])
+    doc = emu.json("POST", "/v1/collections/%s/documents" % cid, body,
+                   headers={"Content-Type": ctype})
+    assert doc["fields"] == {"author": "ann", "year": "2024"}
+    for fields in (None, {"year": "2024"}, {"author": ""}):
+        body, bctype = multipart([("name", b"b.txt", None, None), ("data", b"b", "b.txt", None)]
+                                 + ([("fields", json.dumps(fields).encode(), None, None)]
+                                    if fields is not None else []))
+        err = emu.json("POST", "/v1/collections/%s/documents" % cid, body, expect=400,
+                       headers={"Content-Type": bctype})
+        assert "'author' is required" in err["error"], err
+    body, bctype = multipart([("name", b"c.txt", None, None), ("data", b"c", "c.txt", None),
+                              ("fields", b'{"author": 1}', None, None)])
+    emu.json("POST", "/v1/collections/%s/documents" % cid, body, expect=400,
+             headers={"Content-Type": bctype})
+    body, fctype = multipart([("file", b"two steps", "d.txt", "text/plain")])
+    f = emu.json("POST", "/v1/files", body, key=INFER, headers={"Content-Type": fctype})
+    add = "/v1/collections/%s/documents/%s" % (cid, f["id"])
+    err = emu.json("POST", add, b'{"fields": {"year": "1"}}', expect=400)
+    assert "'author' is required" in err["error"], err
+    names = [d["file_metadata"]["name"] for d in
+             emu.get("/v1/collections/%s/documents" % cid)["documents"]]
+    assert names == ["a.txt"], "nothing refused was stored"
+    assert emu.json("POST", add, b'{"fields": {"author": "dee"}}') == {}
+    assert emu.get(add)["fields"] == {"author": "dee"}
+
+
 def test_upload_chunked_request(fresh):
     emu = fresh
     cid = collection_by_name(emu, "contracts")["collection_id"]

@@ -55,6 +55,7 @@ enum sel {
 	SEL_LIMITS_UPDATE,	/* current rendering \0 input */
 	SEL_SEARCH_QUERY,	/* file name (cut at the first NUL) */
 	SEL_USAGE_SVG,		/* the usage file */
+	SEL_FIELDS,		/* user.xai.fields value \0 collection \0 document (fuzz_model_fields.c) */
 	SEL_COUNT
 };
 
@@ -714,6 +715,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SEL_USAGE_SVG:
 		fm_usage_svg(b, len);
+		break;
+	case SEL_FIELDS:
+		fuzz_split(data, size, 3, &p);
+		fm_fields(&p);
 		break;
 	default:
 		break;

@@ -43,5 +43,7 @@ void fm_limits(const char *b, size_t len);
 void fm_limits_update(const struct fuzz_parts *p);
 void fm_search_query(const char *b, size_t len);
 void fm_usage_svg(const char *b, size_t len);
+/* fuzz_model_fields.c */
+void fm_fields(const struct fuzz_parts *p);
 
 #endif

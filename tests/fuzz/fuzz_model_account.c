@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "model_account.h"
+#include "model_svg.h"
 #include "fuzz.h"
 #include "fuzz_model.h"
 

@@ -34,7 +34,7 @@ TEAM = "2d7a3c1e-8f4b-4c6a-9e21-5b0d7f3a9c44"
  SEL_KEY_CREATE, SEL_KEY_UPDATE, SEL_COLLECTION_UPDATE, SEL_KEY_WITH_SECRET,
  SEL_COUNTERS, SEL_NAME_BODIES, SEL_USAGE_MONTH, SEL_DOCUMENT_STATUS, SEL_PRETTY,
  SEL_AUDIT_PAGE, SEL_SEARCH, SEL_INVOICES, SEL_LIMITS, SEL_LIMITS_UPDATE,
- SEL_SEARCH_QUERY, SEL_USAGE_SVG) = range(28)
+ SEL_SEARCH_QUERY, SEL_USAGE_SVG, SEL_FIELDS) = range(29)
 
 # Flags of fuzz_names.c (enum flags).
 F_DUP_EXACT, F_RESERVED, F_RESERVE_FIRST, F_DUP_SUFFIX = 1, 2, 4, 8
@@ -305,6 +305,14 @@ def hand_written(model, names):
         {"file_metadata": {"file_id": "f3\u0000x", "name": "c"}},
         {"file_metadata": {"file_id": "f4", "name": "d", "size_bytes": "9223372036854775808",
                            "created_at": 1762790400}}], "pagination_token": ""})))
+    coll = pretty({"collection_name": "papers", "field_definitions": [
+        {"key": "author", "required": True}, {"key": "year", "required": "yes"}, {"key": 7}]})
+    doc = pretty({"file_metadata": {"file_id": "f1", "name": "a"},
+                  "fields": {"author": "ann", "n": 1, "e": "\u00e9"}})
+    for i, value in enumerate(['{"author":"ann","year":"2024"}', '{"year":2024}', "[1]",
+                               '{"author":""}', '{"":"x"}', '{"a":"b\\u0000c"}',
+                               '{"a":"\udcff"}', ' { "author" : "a/b" } ', '{"a":"1","a":"2"}']):
+        model.add("fields-%d" % i, bytes([SEL_FIELDS]) + parts(value, coll, doc))
     model.add("billing-bare-total", bytes([SEL_BILLING]) + parts(
         '{"total":"-9223372036854775808"}', "", '{"coreInvoice":{}}'))
 

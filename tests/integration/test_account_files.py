@@ -234,10 +234,12 @@ def test_usage_svg_draws_the_usage_file(emu, mnt):
     assert os.stat(mnt.p("usage.svg")).st_size == len(raw)
     svg = ET.fromstring(raw)
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
-    rects = svg.findall("{http://www.w3.org/2000/svg}rect")
+    # One group per day, titled with the day's total (test_fields_and_charts.py checks the
+    # stacked segments, the legend and the axes).
+    groups = [g for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "day"]
     days = {p["timestamp"] for s in usage["timeSeries"] for p in s["dataPoints"]}
-    assert len(rects) == len(days) > 0
-    titles = [r.find("{http://www.w3.org/2000/svg}title").text for r in rects]
+    assert len(groups) == len(days) > 0
+    titles = [g.find("{http://www.w3.org/2000/svg}title").text for g in groups]
     for day in days:
         want = sum(p["values"][0] for s in usage["timeSeries"] for p in s["dataPoints"]
                    if p["timestamp"] == day)

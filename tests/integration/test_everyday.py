@@ -517,6 +517,7 @@ def check_month(usage, y, m):
 def test_usage_by_month_lists_thirteen_months(mnt):
     now = datetime.now(timezone.utc)
     want = sorted("%04d-%02d" % months_back(now, n) for n in range(13))
+    want = sorted(want + [m + ".svg" for m in want])    # each month's drawing beside it
     assert sorted(os.listdir(mnt.p("usage-by-month"))) == want
     assert "usage-by-month" in os.listdir(mnt.path)
     assert os.path.isdir(mnt.p("usage-by-month"))

@@ -362,10 +362,10 @@ static void test_read_only(void)
 	CHECK_EQ_INT(api_create_collection(ro, "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_update_collection(ro, "c", "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_delete_collection(ro, "c"), -EROFS);
-	CHECK_EQ_INT(api_upload_document(ro, "c", "n", fd, 0, "text/plain", NULL, &out), -EROFS);
-	CHECK_EQ_INT(api_upload_document(ro2, "c", "n", fd, 0, "text/plain", NULL, &out), -EROFS);
-	CHECK_EQ_INT(api_upload_document_stream(ro, "c", "n", NULL, NULL, &size, "text/plain",
-						NULL, &out), -EOPNOTSUPP);
+	CHECK_EQ_INT(api_upload_document(ro, "c", "n", fd, 0, "text/plain", NULL, NULL, &out), -EROFS);
+	CHECK_EQ_INT(api_upload_document(ro2, "c", "n", fd, 0, "text/plain", NULL, NULL, &out), -EROFS);
+	CHECK_EQ_INT(api_upload_document_stream(ro, "c", "n", NULL, NULL, NULL, &size,
+						"text/plain", NULL, &out), -EOPNOTSUPP);
 	CHECK_EQ_INT(api_upload_streams(ro), 0);
 	CHECK_EQ_INT(api_stream_begin(ro), -EBUSY);
 	CHECK_EQ_INT(api_delete_document(ro, "c", "d"), -EROFS);

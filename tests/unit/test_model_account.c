@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model_account.h"
+#include "model_svg.h"
 #include "names.h"
 #include "test.h"
 
@@ -235,30 +236,67 @@ static void test_usage_svg(void)
 {
 	static const char usage[] =
 		"{\"startTime\":\"2026-12-01 00:00:00\",\"endTime\":\"2026-12-03 <&>\","
-		"\"totalUsd\":3.5,\"timeSeries\":["
-		"{\"dataPoints\":[{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[1.0]},"
-		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[0.5]}]},"
-		"{\"dataPoints\":[{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[\"1\"]},"
-		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[1]},{\"values\":[9]}]}]}";
+		"\"timezone\":\"Etc/GMT\",\"totalUsd\":3.5,\"timeSeries\":["
+		"{\"groupLabels\":[\"small\"],\"dataPoints\":["
+		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[0.5]},"
+		"{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[1.0]}]},"
+		"{\"group\":[\"big <b>\", \"x\"],\"dataPoints\":["
+		"{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[\"1\"]},"
+		"{\"timestamp\":\"2026-12-02T00:00:00Z\",\"values\":[1]},{\"values\":[9]}]},"
+		"{\"dataPoints\":[{\"timestamp\":\"2026-12-01T00:00:00Z\",\"values\":[-4]}]}]}";
 	char *out = NULL;
+	const char *o;
 	size_t len = 0;
 
-	TEST_CTX("usage.svg: one bar per day, summed over the series");
+	TEST_CTX("usage.svg: a stacked bar per day, a segment per series");
 	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len), 0);
-	CHECK(out && strncmp(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) == 0);
-	CHECK_EQ_INT(count(out, "<rect "), 2);
-	CHECK(strstr(out ? out : "", "<title>2026-12-01T00:00:00Z: $2.0000</title>") != NULL);
-	CHECK(strstr(out ? out : "", "<title>2026-12-02T00:00:00Z: $1.5000</title>") != NULL);
-	CHECK(strstr(out ? out : "", "to 2026-12-03 &lt;&amp;&gt;: $3.50</text>") != NULL);
-	CHECK(strstr(out ? out : "", "height=\"200\" fill") != NULL);	/* the tallest bar */
-	CHECK_EQ_INT(len, out ? strlen(out) : 0);
+	o = out ? out : "";
+	CHECK(strncmp(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) == 0);
+	CHECK_EQ_INT(count(o, "<g class=\"day\">"), 2);
+	CHECK_EQ_INT(count(o, "<rect class=\"bar\""), 4);
+	CHECK_EQ_INT(count(o, "<rect class=\"swatch\""), 2);	/* the series at $0 is left out */
+	CHECK(strstr(o, "<title>2026-12-01T00:00:00Z: $2.0000</title>") != NULL);
+	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z: $1.5000</title>") != NULL);
+	CHECK(strstr(o, "<title>2026-12-01T00:00:00Z big &lt;b&gt; / x: $1.0000</title>") != NULL);
+	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z small: $0.5000</title>") != NULL);
+	CHECK(strstr(o, "big &lt;b&gt; / x ($2.00)</text>") != NULL);	/* the larger first */
+	CHECK(strstr(o, "to 2026-12-03 &lt;&amp;&gt;: $3.50</text>") != NULL);
+	CHECK(strstr(o, ">12-01</text>") != NULL && strstr(o, ">12-02</text>") != NULL);
+	CHECK(strstr(o, ">day (Etc/GMT)</text>") != NULL);
+	CHECK(strstr(o, ">$0.50</text>") != NULL);	/* gridlines every 50 cents up to $2 */
+	CHECK(strstr(o, ">$2.00</text>") != NULL);
+	CHECK(strstr(o, "y=\"56.00\" width=\"18\" height=\"120.00\"") != NULL);	/* the top */
+	CHECK(o[len ? len - 1 : 0] == '\n' && strstr(o, "</svg>\n") == o + len - 7);
+	CHECK_EQ_INT(len, strlen(o));
 	free(out);
 	out = NULL;
 	TEST_CTX("usage.svg: no series");
 	CHECK_EQ_INT(model_render_usage_svg("{\"timeSeries\":[]}", 17, &out, &len), 0);
-	CHECK_EQ_INT(count(out, "<rect "), 0);
+	CHECK_EQ_INT(count(out, "<rect class=\"bar\""), 0);
+	CHECK(strstr(out ? out : "", "no usage in this period") != NULL);
 	free(out);
 	CHECK_EQ_INT(model_render_usage_svg("{}", 2, &out, &len), -EIO);
+}
+
+static void test_usage_svg_many(void)
+{
+	char usage[8192], *out = NULL, *p = usage;
+	size_t len = 0;
+
+	/* 12 series: the 9 largest apart, the other 3 as one grey "other". */
+	p += sprintf(p, "{\"timeSeries\":[");
+	for (int i = 0; i < 12; i++)
+		p += sprintf(p, "%s{\"groupLabels\":[\"s%d\\u00e9\xff\"],\"dataPoints\":["
+			     "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"values\":[%d]}]}",
+			     i ? "," : "", i, i + 1);
+	sprintf(p, "]}");
+	TEST_CTX("usage.svg: more series than colours");
+	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len), 0);
+	CHECK_EQ_INT(count(out, "<rect class=\"swatch\""), 10);
+	CHECK(strstr(out ? out : "", ">other ($6.00)</text>") != NULL);
+	CHECK(strstr(out ? out : "", ">s11\xc3\xa9? ($12.00)</text>") != NULL);	/* not UTF-8: ? */
+	CHECK(strstr(out ? out : "", "fill=\"#bab0ac\"><title>2026-01-01T00:00:00Z other: $6.0000") != NULL);
+	free(out);
 }
 
 int main(void)
@@ -270,5 +308,6 @@ int main(void)
 	test_limits_render();
 	test_limits_update();
 	test_usage_svg();
+	test_usage_svg_many();
 	return test_done();
 }
