@@ -54,7 +54,7 @@ static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct
  * is bounded, in length and in the entries it holds; past either bound the
  * change copies every entry and names them again, as a fetch would.
  */
-#define CACHE_SHARE_DEPTH 8
+#define CACHE_SHARE_DEPTH 32
 #define CACHE_SHARE_ENTRIES 200000	/* entries over the whole chain */
 
 static int cache_can_share(const struct reslist *old, const struct cache_change *ch,

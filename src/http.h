@@ -31,7 +31,11 @@
  * tried again when the connection could not be made at all (nothing was sent)
  * and when it was refused with 429 (a rate limiter refuses before the
  * request reaches its handler, so nothing was carried out); no other failure
- * of a non-idempotent request is ever sent again.
+ * of a non-idempotent request is ever sent again by xaifs. (libcurl itself
+ * resends a request whose reused connection was found closed before any
+ * answer; POSTs that are not idempotent get a fresh connection so that it
+ * never happens to them, while DELETE and PUT, idempotent methods, keep
+ * their connections.)
  * Requests with an fd body or an fd download have no total time limit, only
  * the stall limit (no progress for `timeout` seconds). A request with a
  * streamed part is sent once, never again (its bytes are gone), and the

@@ -37,8 +37,11 @@ int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink);
  * Reset c and set every option of req: URL, TLS checks, no redirects,
  * timeouts (o->timeout is the stall limit, and the total limit of a request
  * without an fd body or download), headers, body, callbacks into sink, and a
- * fresh connection for a request that is not idempotent.
+ * fresh connection for a POST that is not idempotent (see the .c file).
  */
+/* Whether method is idempotent by HTTP's definition (GET, PUT, DELETE). */
+int http_xfer_idempotent_method(const char *method);
+
 void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 		     const struct http_req *req, struct curl_slist *hdrs, struct http_sink *sink);
 

@@ -4,6 +4,7 @@
  * entries true; see tree.h, "The page cache".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -194,37 +195,72 @@ static int tree_res_differs(const struct res *a, const struct res *b)
 	       a->size != b->size || a->mtime != b->mtime;
 }
 
-/* Compare two listings by id; returns how many entries changed. */
+/*
+ * Whether o and n are one entry that a write-through edit carried over
+ * unchanged: it shares the strings of what it keeps (reslist.h, "donor").
+ */
+static int tree_res_shared(const struct res *o, const struct res *n)
+{
+	return o->id == n->id && o->name == n->name && o->json == n->json &&
+	       o->size == n->size && o->mtime == n->mtime;
+}
+
+/* What became of old entry o in nv: forget what the kernel holds of it. 1 if it changed. */
+static int tree_diff_entry(struct tree *tree, const struct tree_shape *s, const struct res *o,
+			   const struct res *n)
+{
+	int renamed = n && (!o->name || !n->name || strcmp(o->name, n->name) != 0);
+
+	if (!n || renamed) {
+		if (o->name)
+			tree_inval_name(tree, s, o->name);
+		if (n && n->name)
+			tree_inval_name(tree, s, n->name);
+	}
+	if (!n || renamed || tree_res_differs(o, n)) {
+		tree_inval_res(tree, s, o, !n || (n && o->size != n->size));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Compare two listings by id; returns how many entries changed. Entries a
+ * write-through edit carried over keep their order and strings, so they are
+ * matched by position first, at the cost of a few pointer compares; the
+ * rest are looked up by id.
+ */
 static size_t tree_diff_lists(struct tree *tree, const struct tree_shape *s, const struct reslist *old,
 			    const struct reslist *nv)
 {
-	size_t changed = 0;
+	unsigned char *known = calloc(nv->n ? nv->n : 1, 1);	/* nv entries found in old */
+	size_t changed = 0, j = 0;
 
 	for (size_t i = 0; i < old->n; i++) {
 		const struct res *o = &old->v[i];
-		const struct res *n = reslist_by_id(nv, o->id);
-		int renamed = n && (!o->name || !n->name || strcmp(o->name, n->name) != 0);
+		const struct res *n;
 
-		if (!n || renamed) {
-			if (o->name)
-				tree_inval_name(tree, s, o->name);
-			if (n && n->name)
-				tree_inval_name(tree, s, n->name);
+		if (j < nv->n && tree_res_shared(o, &nv->v[j])) {
+			if (known)
+				known[j] = 1;
+			j++;
+			continue;
 		}
-		if (!n || renamed || tree_res_differs(o, n)) {
-			tree_inval_res(tree, s, o, !n || (n && o->size != n->size));
-			changed++;
-		}
+		n = reslist_by_id(nv, o->id);
+		if (known && n)
+			known[n - nv->v] = 1;
+		changed += (size_t)tree_diff_entry(tree, s, o, n);
 	}
-	for (size_t i = 0; i < nv->n; i++) {
-		const struct res *n = &nv->v[i];
+	for (size_t k = 0; k < nv->n; k++) {
+		const struct res *n = &nv->v[k];
 
 		/* A new name: the kernel may remember that it was missing. */
-		if (!reslist_by_id(old, n->id) && n->name) {
+		if ((!known || !known[k]) && !reslist_by_id(old, n->id) && n->name) {
 			tree_inval_name(tree, s, n->name);
 			changed++;
 		}
 	}
+	free(known);
 	return changed;
 }
 

@@ -111,6 +111,9 @@ def test_glob_rm_of_100_keys_costs_one_delete_each_and_one_listing(emu, mount_fa
     got, one_listing = listing_requests(s, KEYS_ROUTE, 300)
     assert got <= one_listing, "rm re-listed keys/: %d listing requests" % got
     assert s["total"] == 100 + got, s
+    # DELETE is idempotent: it keeps the pool's connections (no TCP or TLS
+    # setup per file). Only a POST gets a connection of its own.
+    assert s["connections"] <= 8, "%d connections for 100 DELETEs" % s["connections"]
     assert len(emu.state()["keys"]) == 200
     # The listing the mount kept is the server's: no request, no deleted name.
     emu.reset_stats()

@@ -31,6 +31,7 @@ class Handler(BaseHTTPRequestHandler):
         # Headers and body are separate writes; without NODELAY, Nagle plus the client's
         # delayed ACK would add ~40 ms to every keep-alive response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.app.stats.connected()
 
     def do_GET(self):
         self._serve()

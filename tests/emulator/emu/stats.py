@@ -1,5 +1,6 @@
 """Request counters for /_emu/stats: total, mutating, unmatched and per route, keyed by
-"METHOD /route/{template}". Stats.lock guards them; the control API is never counted.
+"METHOD /route/{template}", and the TCP connections accepted. Stats.lock guards them;
+the control API is never counted (its connections are: a test resets before it acts).
 """
 
 import threading
@@ -18,6 +19,11 @@ class Stats:
             self.mutating = 0
             self.unmatched = 0
             self.routes = {}
+            self.connections = 0
+
+    def connected(self):
+        with self.lock:
+            self.connections += 1
 
     def count(self, method, route_key):
         with self.lock:
@@ -32,4 +38,5 @@ class Stats:
     def snapshot(self):
         with self.lock:
             return {"total": self.total, "mutating": self.mutating,
-                    "unmatched": self.unmatched, "routes": dict(sorted(self.routes.items()))}
+                    "unmatched": self.unmatched, "connections": self.connections,
+                    "routes": dict(sorted(self.routes.items()))}
