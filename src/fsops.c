@@ -11,13 +11,12 @@
 
 #include "kernel_cache.h"
 #include "log.h"
-#include "xattr.h"
-#include "change_fields.h"
+#include "fsops_int.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
 #define FSOPS_MAX_IO (1024 * 1024)	/* bytes per READ or WRITE request at most */
 
-static struct fsops *fsops_of(fuse_req_t req)
+struct fsops *fsops_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
@@ -45,7 +44,7 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = FSOPS_MAX_IO;
 }
 
-static void fsops_entry_param(const struct tree_entry *e, struct fuse_entry_param *p)
+void fsops_entry_param(const struct tree_entry *e, struct fuse_entry_param *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ino = e->ino;
@@ -105,20 +104,7 @@ static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_attr(req, &e.st, e.attr_ttl);
 }
 
-/*
- * An open file or directory: a read snapshot (tree), a write handle (change) or a
- * directory snapshot. Every handle is on fs->handles from just before its
- * reply until RELEASE/RELEASEDIR, so the ones the kernel never released (a
- * SIGTERM or an unmount while files were open) are freed by fsops_stop().
- */
-struct fsops_fh {
-	struct tree_file *rf;
-	struct change_file *wf;
-	struct tree_dir *dir;
-	struct fsops_fh *prev, *next;	/* fs->handles; fs->lock */
-};
-
-static struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
+struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
 {
 	return (struct fsops_fh *)(uintptr_t)fi->fh;
 }
@@ -461,146 +447,6 @@ static void fsops_statfs(fuse_req_t req, fuse_ino_t ino)
 	s.f_favail = 1u << 20;
 	s.f_namemax = 255;
 	fuse_reply_statfs(req, &s);
-}
-
-/* ---- changes ---- */
-
-static void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-			  struct fuse_file_info *fi)
-{
-	struct fsops *fs = fsops_of(req);
-	struct fsops_fh *h = fi ? fsops_fh_of(fi) : NULL;
-	struct tree_entry e;
-	int rc;
-
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
-	/* Modes, owners and atimes mean nothing to the API: accepted, ignored. */
-	rc = change_setattr(fs->change, ino, h ? h->wf : NULL, attr, !!(to_set & FUSE_SET_ATTR_SIZE),
-			!!(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)), &e);
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_attr(req, &e.st, e.attr_ttl);
-}
-
-/* Special files, symbolic and hard links have no place in the API. */
-static void fsops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			dev_t rdev)
-{
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
-}
-
-static void fsops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			  const char *name)
-{
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
-}
-
-static void fsops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		       const char *newname)
-{
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
-}
-
-static void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	struct fsops *fs = fsops_of(req);
-	struct fuse_entry_param p;
-	struct tree_entry e;
-	int rc = change_mkdir(fs->change, parent, name, &e);
-
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fsops_entry_param(&e, &p);
-	if (fuse_reply_entry(req, &p) != 0)
-		tree_forget(fs->tree, e.ino, 1);
-}
-
-static void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, -change_unlink(fsops_of(req)->change, parent, name));
-}
-
-static void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, -change_rmdir(fsops_of(req)->change, parent, name));
-}
-
-static void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname, unsigned int flags)
-{
-	fuse_reply_err(req, -change_rename(fsops_of(req)->change, parent, name, newparent, newname,
-				       flags));
-}
-
-/* ---- extended attributes ---- */
-
-/* Reply with a value or a list: its size when size is 0, ERANGE when too small. */
-static void fsops_reply_xattr(fuse_req_t req, int rc, const char *val, size_t len, size_t size)
-{
-	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, len);
-	else if (size < len)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, val, len);
-}
-
-static void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	char *val = NULL;
-	size_t len = 0;
-	int rc = strcmp(name, CHANGE_FIELDS_XATTR) == 0
-		 ? change_fields_get(fsops_of(req)->change, ino, &val, &len)
-		 : xattr_get(fsops_of(req)->tree, ino, name, &val, &len);
-
-	fsops_reply_xattr(req, rc, val, len, size);
-	free(val);
-}
-
-/* Append name (with its NUL) to a listxattr list. */
-static int fsops_list_add(char **list, size_t *len, const char *name)
-{
-	size_t n = strlen(name) + 1;
-	char *p = realloc(*list, *len + n);
-
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + *len, name, n);
-	*list = p;
-	*len += n;
-	return 0;
-}
-
-static void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	char *val = NULL;
-	size_t len = 0;
-	int rc = xattr_list(fsops_of(req)->tree, ino, &val, &len);
-
-	if (rc == 0 && change_fields_shown(fsops_of(req)->change, ino))
-		rc = fsops_list_add(&val, &len, CHANGE_FIELDS_XATTR);
-	fsops_reply_xattr(req, rc, val, len, size);
-	free(val);
-}
-
-static void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			   const char *value, size_t size, int flags)
-{
-	fuse_reply_err(req, -change_setxattr(fsops_of(req)->change, ino, name, value, size));
-}
-
-static void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
-		fuse_reply_err(req, -change_fields_remove(fsops_of(req)->change, ino));
-	else
-		fuse_reply_err(req, ENOTSUP);
 }
 
 /* ---- kernel cache invalidation (kernel_cache.h) ---- */
