@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite: build with warnings as errors, run the unit,
+# Run the whole test suite: build with warnings as errors, check the layout
+# rules (scripts/check-structure.py), run the unit,
 # emulator and integration tests, then build again with AddressSanitizer and
 # UndefinedBehaviorSanitizer (clang) and run everything once more; then a
 # short fuzz run (scripts/fuzz.sh), ThreadSanitizer and valgrind
@@ -20,6 +21,9 @@ setup() {	# setup DIR [meson options...]
 
 setup build -Dwerror=true
 ninja -C build
+# The layout rules of src/README.md: file and function lengths, owning
+# headers, no include or call cycle, formatted as .clang-format says.
+scripts/check-structure.py --build build
 meson test -C build --print-errorlogs
 
 # meson install puts the program, its man page and the examples in place,

@@ -7,7 +7,7 @@ want=(meson ninja-build pkg-config gcc libfuse3-dev fuse3 libcurl4-openssl-dev
       libjson-c-dev python3 jq)
 if [ "${1:-build}" = test ]; then
 	want+=(clang libclang-rt-dev valgrind python3-pytest curl attr vim-nox rsync libglib2.0-bin
-	       groff-base util-linux librsvg2-bin)
+	       groff-base util-linux librsvg2-bin clang-format binutils)
 fi
 
 missing=()

@@ -1,4 +1,5 @@
-/* account.c - search, endpoints, invoices and spending limits through the cache; see account.h. */
+/* account.c - search, endpoints, invoices and spending limits through the
+ * cache; see account.h. */
 #include "account.h"
 
 #include <errno.h>
@@ -12,16 +13,16 @@
 #include "model_svg.h"
 #include "names.h"
 
-#define ACCOUNT_MAX_COLLS 64	/* collections whose documents a search names */
+#define ACCOUNT_MAX_COLLS 64 /* collections whose documents a search names */
 
 /* ---- search ---- */
 
 /* What a search render needs to name its matches; owns the listings it took. */
 struct account_names {
 	struct cache *cache;
-	struct cval *colls;			/* collections listing, or NULL */
-	char *cids[ACCOUNT_MAX_COLLS];		/* collections whose documents are known */
-	struct cval *docs[ACCOUNT_MAX_COLLS];	/* NULL when the listing failed */
+	struct cval *colls;	       /* collections listing, or NULL */
+	char *cids[ACCOUNT_MAX_COLLS]; /* collections whose documents are known */
+	struct cval *docs[ACCOUNT_MAX_COLLS]; /* NULL when the listing failed */
 	size_t n;
 };
 
@@ -66,8 +67,8 @@ static void account_names_release(struct account_names *an)
 }
 
 /* The collections to search: cid, or every listed one (*n may be 0). */
-static int account_search_cids(struct account_names *an, const char *cid, const char ***out,
-			    size_t *n)
+static int account_search_cids(struct account_names *an, const char *cid,
+			       const char ***out, size_t *n)
 {
 	const struct reslist *l;
 	int rc;
@@ -95,8 +96,10 @@ static int account_search_cids(struct account_names *an, const char *cid, const 
 	return 0;
 }
 
-/* arg: "<cid>/<name>" (ids and names hold no '/'; cid "" for every collection). */
-static int fetch_search(struct cache *c, struct api *api, const char *arg, struct cval *v)
+/* arg: "<cid>/<name>" (ids and names hold no '/'; cid "" for every collection).
+ */
+static int fetch_search(struct cache *c, struct api *api, const char *arg,
+			struct cval *v)
 {
 	struct account_names an = { .cache = c };
 	struct model_search_q q;
@@ -119,12 +122,15 @@ static int fetch_search(struct cache *c, struct api *api, const char *arg, struc
 		rc = api_search(api, req, &body, &len);
 	v->fetched = time(NULL);
 	if (rc == 0 && n == 0) {
-		v->text = strdup("");	/* no collection: nothing matches, nothing is sent */
+		v->text = strdup(""); /* no collection: nothing matches, nothing
+					 is sent */
 		rc = v->text ? 0 : -ENOMEM;
 	} else if (rc == 0) {
-		rc = model_render_search(body, len, account_name, &an, &v->text, &v->len);
+		rc = model_render_search(body, len, account_name, &an, &v->text,
+					 &v->len);
 		if (rc == -EIO)
-			log_error("%s: malformed answer", api_route_name(API_SEARCH));
+			log_error("%s: malformed answer",
+				  api_route_name(API_SEARCH));
 	}
 	account_names_release(&an);
 	free(cids);
@@ -135,7 +141,8 @@ static int fetch_search(struct cache *c, struct api *api, const char *arg, struc
 	return rc;
 }
 
-int account_search(struct cache *c, const char *cid, const char *name, struct cval **out)
+int account_search(struct cache *c, const char *cid, const char *name,
+		   struct cval **out)
 {
 	size_t n = strlen(name) + strlen(cid) + 16;
 	char *key;
@@ -147,14 +154,16 @@ int account_search(struct cache *c, const char *cid, const char *name, struct cv
 	if (!key)
 		return -ENOMEM;
 	snprintf(key, n, "%s/%s", cid, name);
-	rc = cache_get(c, CACHE_KEY(CACHE_SEARCH, key), fetch_search, cache_ttl(c, 0), out);
+	rc = cache_get(c, CACHE_KEY(CACHE_SEARCH, key), fetch_search,
+		       cache_ttl(c, 0), out);
 	free(key);
 	return rc;
 }
 
 /* ---- endpoints, invoices, spending limits ---- */
 
-static int fetch_endpoints(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_endpoints(struct cache *c, struct api *api, const char *arg,
+			   struct cval *v)
 {
 	(void)arg;
 	v->fetched = time(NULL);
@@ -163,10 +172,12 @@ static int fetch_endpoints(struct cache *c, struct api *api, const char *arg, st
 
 int account_endpoints(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_ENDPOINTS, NULL), fetch_endpoints, cache_ttl(c, 0), out);
+	return cache_get(c, CACHE_KEY(CACHE_ENDPOINTS, NULL), fetch_endpoints,
+			 cache_ttl(c, 0), out);
 }
 
-static int fetch_invoices(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_invoices(struct cache *c, struct api *api, const char *arg,
+			  struct cval *v)
 {
 	int rc;
 
@@ -180,10 +191,12 @@ static int fetch_invoices(struct cache *c, struct api *api, const char *arg, str
 
 int account_invoices(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_INVOICES, NULL), fetch_invoices, cache_ttl(c, 0), out);
+	return cache_get(c, CACHE_KEY(CACHE_INVOICES, NULL), fetch_invoices,
+			 cache_ttl(c, 0), out);
 }
 
-static int fetch_limits(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_limits(struct cache *c, struct api *api, const char *arg,
+			struct cval *v)
 {
 	(void)arg;
 	v->fetched = time(NULL);
@@ -192,10 +205,12 @@ static int fetch_limits(struct cache *c, struct api *api, const char *arg, struc
 
 int account_limits(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_LIMITS, NULL), fetch_limits, cache_ttl(c, 1), out);
+	return cache_get(c, CACHE_KEY(CACHE_LIMITS, NULL), fetch_limits,
+			 cache_ttl(c, 1), out);
 }
 
-static int fetch_usage_svg(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_usage_svg(struct cache *c, struct api *api, const char *arg,
+			   struct cval *v)
 {
 	struct cval *u = NULL;
 	int rc;
@@ -207,18 +222,21 @@ static int fetch_usage_svg(struct cache *c, struct api *api, const char *arg, st
 	v->fetched = u->fetched;
 	rc = model_render_usage_svg(u->text, u->len, &v->text, &v->len);
 	if (rc == -EIO)
-		log_error("cannot draw usage.svg: the usage answer has no timeSeries");
+		log_error(
+			"cannot draw usage.svg: the usage answer has no timeSeries");
 	cval_unref(u);
 	return rc;
 }
 
 int account_usage_svg(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_USAGE_SVG, NULL), fetch_usage_svg, cache_ttl(c, 1), out);
+	return cache_get(c, CACHE_KEY(CACHE_USAGE_SVG, NULL), fetch_usage_svg,
+			 cache_ttl(c, 1), out);
 }
 
 /* Drawn from the month's cached usage: reading both costs one request. */
-static int fetch_month_svg(struct cache *c, struct api *api, const char *month, struct cval *v)
+static int fetch_month_svg(struct cache *c, struct api *api, const char *month,
+			   struct cval *v)
 {
 	struct cval *u = NULL;
 	int rc;
@@ -229,13 +247,15 @@ static int fetch_month_svg(struct cache *c, struct api *api, const char *month, 
 	v->fetched = u->fetched;
 	rc = model_render_usage_svg(u->text, u->len, &v->text, &v->len);
 	if (rc == -EIO)
-		log_error("cannot draw usage-by-month/%s.svg: the usage answer has no timeSeries",
-			  month);
+		log_error(
+			"cannot draw usage-by-month/%s.svg: the usage answer has no timeSeries",
+			month);
 	cval_unref(u);
 	return rc;
 }
 
-int account_usage_month_svg(struct cache *c, const char *month, struct cval **out)
+int account_usage_month_svg(struct cache *c, const char *month,
+			    struct cval **out)
 {
 	char m[8], cur[8];
 	time_t now = time(NULL);
@@ -244,9 +264,11 @@ int account_usage_month_svg(struct cache *c, const char *month, struct cval **ou
 	gmtime_r(&now, &tm);
 	strftime(cur, sizeof(cur), "%Y-%m", &tm);
 	snprintf(m, sizeof(m), "%s", month);
-	/* As cache_usage_month(): the current month is live, a past one keeps longer. */
-	return cache_get(c, CACHE_KEY(CACHE_USAGE_MONTH_SVG, m), fetch_month_svg,
-			 cache_ttl(c, strcmp(m, cur) == 0), out);
+	/* As cache_usage_month(): the current month is live, a past one keeps
+	 * longer. */
+	return cache_get(c, CACHE_KEY(CACHE_USAGE_MONTH_SVG, m),
+			 fetch_month_svg, cache_ttl(c, strcmp(m, cur) == 0),
+			 out);
 }
 
 void account_limits_changed(struct cache *c)

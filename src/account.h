@@ -8,9 +8,9 @@
  * "<collection_id>/<query>" with "" for every collection; CACHE_ENDPOINTS,
  * CACHE_INVOICES, CACHE_LIMITS; CACHE_USAGE_SVG, drawn from CACHE_USAGE, and
  * CACHE_USAGE_MONTH_SVG, argument "YYYY-MM", drawn from CACHE_USAGE_MONTH)
- * and the mapping of search matches to display names. Built on cache (cache_get():
- * TTL, single flight, errors not cached) and api; knows nothing of inodes
- * or FUSE.
+ * and the mapping of search matches to display names. Built on cache
+ * (cache_get(): TTL, single flight, errors not cached) and api; knows nothing
+ * of inodes or FUSE.
  *
  * Costs: a search is one request, plus the documents listing of each
  * collection that has matches when it is not cached already (the
@@ -31,18 +31,21 @@
  * JSON Lines (model_render_search()). -ENOENT for a name with no query
  * (model_search_query()), -EACCES without an inference key.
  */
-int account_search(struct cache *c, const char *cid, const char *name, struct cval **out);
+int account_search(struct cache *c, const char *cid, const char *name,
+		   struct cval **out);
 
 /* /endpoints: the catalogue as sent, pretty (text). */
 int account_endpoints(struct cache *c, struct cval **out);
 
-/* /invoices/: a listing, one entry per invoice, named "YYYY-MM" by the name rule. */
+/* /invoices/: a listing, one entry per invoice, named "YYYY-MM" by the name
+ * rule. */
 int account_invoices(struct cache *c, struct cval **out);
 
 /* /spending-limits (text, model_render_limits()). */
 int account_limits(struct cache *c, struct cval **out);
 
-/* /usage.svg: /usage drawn as an SVG chart (text, model_svg.h), for the live TTL. */
+/* /usage.svg: /usage drawn as an SVG chart (text, model_svg.h), for the live
+ * TTL. */
 int account_usage_svg(struct cache *c, struct cval **out);
 
 /*
@@ -50,7 +53,8 @@ int account_usage_svg(struct cache *c, struct cval **out);
  * month's usage (cache_usage_month(), whose cached answer it is drawn from)
  * as an SVG chart, kept as long as the month's usage.
  */
-int account_usage_month_svg(struct cache *c, const char *month, struct cval **out);
+int account_usage_month_svg(struct cache *c, const char *month,
+			    struct cval **out);
 
 /* The limits changed through the mount: the next read fetches (billing too). */
 void account_limits_changed(struct cache *c);

@@ -48,7 +48,8 @@ int anonfile_read_all(int fd, size_t max, char **out, size_t *len)
 	if (!p)
 		return -ENOMEM;
 	while (done < (size_t)size) {
-		ssize_t n = pread(fd, p + done, (size_t)size - done, (off_t)done);
+		ssize_t n = pread(fd, p + done, (size_t)size - done,
+				  (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -12,23 +12,27 @@
 #include "api_int.h"
 #include "log.h"
 
-#define API_MAX_PAGES 100000	/* a server that never ends a listing is an error */
+#define API_MAX_PAGES \
+	100000 /* a server that never ends a listing is an error */
 
 static int api_ans_whoami(void *ctx, struct buf *body)
 {
-	return model_parse_validation(body->data ? body->data : "", body->len, ctx);
+	return model_parse_validation(body->data ? body->data : "", body->len,
+				      ctx);
 }
 
 int api_validate(struct api *a, struct whoami *out)
 {
-	return api_send(a, &(struct api_req){ .route = API_VALIDATE }, api_ans_whoami, out);
+	return api_send(a, &(struct api_req){ .route = API_VALIDATE },
+			api_ans_whoami, out);
 }
 
 /* ---- listings ---- */
 
-/* One page's parser: what it holds into ctx, *added how many, *next the next token or NULL. */
-typedef int (*api_page_fn)(void *ctx, const char *body, size_t len, size_t *added,
-			   char **next);
+/* One page's parser: what it holds into ctx, *added how many, *next the next
+ * token or NULL. */
+typedef int (*api_page_fn)(void *ctx, const char *body, size_t len,
+			   size_t *added, char **next);
 
 struct api_page_ans {
 	api_page_fn fn;
@@ -41,7 +45,8 @@ static int api_ans_page(void *ctx, struct buf *body)
 {
 	struct api_page_ans *p = ctx;
 
-	return p->fn(p->ctx, body->data ? body->data : "", body->len, &p->added, &p->next);
+	return p->fn(p->ctx, body->data ? body->data : "", body->len, &p->added,
+		     &p->next);
 }
 
 /*
@@ -52,24 +57,30 @@ static int api_ans_page(void *ctx, struct buf *body)
  * power-of-two page (Brent's cycle check: any loop of pages is caught
  * within twice its length, with no memory of every token).
  */
-static int api_list_done(enum api_route route, int page, size_t added, const char *sent,
-			 char **saved, const char *next)
+static int api_list_done(enum api_route route, int page, size_t added,
+			 const char *sent, char **saved, const char *next)
 {
 	if (!next)
 		return 1;
-	if ((sent && strcmp(next, sent) == 0) || (*saved && strcmp(next, *saved) == 0)) {
-		log_warn("%s: the server repeated a page token after page %d; the listing "
-			 "ends there", api_route_name(route), page + 1);
+	if ((sent && strcmp(next, sent) == 0) ||
+	    (*saved && strcmp(next, *saved) == 0)) {
+		log_warn(
+			"%s: the server repeated a page token after page %d; the listing "
+			"ends there",
+			api_route_name(route), page + 1);
 		return 1;
 	}
 	if (added == 0) {
-		log_warn("%s: page %d was empty but carried a next-page token; the listing "
-			 "ends there", api_route_name(route), page + 1);
+		log_warn(
+			"%s: page %d was empty but carried a next-page token; the listing "
+			"ends there",
+			api_route_name(route), page + 1);
 		return 1;
 	}
 	if (sent && ((page + 1) & page) == 0) {
 		free(*saved);
-		*saved = strdup(sent);	/* on ENOMEM the check just skips a round */
+		*saved = strdup(
+			sent); /* on ENOMEM the check just skips a round */
 	}
 	return 0;
 }
@@ -78,8 +89,8 @@ static int api_list_done(enum api_route route, int page, size_t added, const cha
  * Follow rq's listing from its first page through fn into ctx. After
  * max_pages pages it ends: with -EIO and a log line when strict, else quietly.
  */
-static int api_follow(struct api *a, struct api_req *rq, int max_pages, int strict,
-		      api_page_fn fn, void *ctx)
+static int api_follow(struct api *a, struct api_req *rq, int max_pages,
+		      int strict, api_page_fn fn, void *ctx)
 {
 	struct api_page_ans p = { fn, ctx, 0, NULL };
 	char *token = NULL, *saved = NULL;
@@ -89,14 +100,16 @@ static int api_follow(struct api *a, struct api_req *rq, int max_pages, int stri
 		rq->token = token;
 		p.added = 0;
 		rc = api_send(a, rq, api_ans_page, &p);
-		if (rc == 0 && api_list_done(rq->route, page, p.added, token, &saved, p.next))
+		if (rc == 0 && api_list_done(rq->route, page, p.added, token,
+					     &saved, p.next))
 			break;
 		free(token);
 		token = p.next;
 		p.next = NULL;
 	}
 	if (rc == 0 && page == max_pages && strict) {
-		log_error("%s: more than %d pages, giving up", api_route_name(rq->route), max_pages);
+		log_error("%s: more than %d pages, giving up",
+			  api_route_name(rq->route), max_pages);
 		rc = -EIO;
 	}
 	rq->token = NULL;
@@ -107,11 +120,13 @@ static int api_follow(struct api *a, struct api_req *rq, int max_pages, int stri
 }
 
 struct api_list_pages {
-	int (*fn)(const char *body, size_t len, struct reslist *out, char **next);
+	int (*fn)(const char *body, size_t len, struct reslist *out,
+		  char **next);
 	struct reslist *list;
 };
 
-static int api_list_page(void *ctx, const char *body, size_t len, size_t *added, char **next)
+static int api_list_page(void *ctx, const char *body, size_t len, size_t *added,
+			 char **next)
 {
 	struct api_list_pages *c = ctx;
 	size_t before = c->list->n;
@@ -140,31 +155,39 @@ static int api_list(struct api *a, struct api_req *rq,
 	return 0;
 }
 
-/* limit= of the collections routes: the page size, at most (and by default) 100. */
+/* limit= of the collections routes: the page size, at most (and by default)
+ * 100. */
 static int api_limit(const struct api *a)
 {
-	return a->o.page_size > 0 && a->o.page_size < 100 ? a->o.page_size : 100;
+	return a->o.page_size > 0 && a->o.page_size < 100 ? a->o.page_size
+							  : 100;
 }
 
 int api_list_keys(struct api *a, struct reslist **out)
 {
-	/* Without pageSize the route answers every key at once (a token is still followed). */
-	struct api_req rq = { .route = API_LIST_KEYS, .page_size = a->o.page_size };
+	/* Without pageSize the route answers every key at once (a token is
+	 * still followed). */
+	struct api_req rq = { .route = API_LIST_KEYS,
+			      .page_size = a->o.page_size };
 
 	return api_list(a, &rq, model_parse_keys_page, out);
 }
 
 int api_list_collections(struct api *a, struct reslist **out)
 {
-	struct api_req rq = { .route = API_LIST_COLLECTIONS, .page_size = api_limit(a) };
+	struct api_req rq = { .route = API_LIST_COLLECTIONS,
+			      .page_size = api_limit(a) };
 
 	return api_list(a, &rq, model_parse_collections_page, out);
 }
 
-int api_list_documents(struct api *a, const char *collection_id, struct reslist **out)
+int api_list_documents(struct api *a, const char *collection_id,
+		       struct reslist **out)
 {
 	struct api_req rq = {
-		.route = API_LIST_DOCUMENTS, .id = { collection_id }, .page_size = api_limit(a),
+		.route = API_LIST_DOCUMENTS,
+		.id = { collection_id },
+		.page_size = api_limit(a),
 	};
 
 	return api_list(a, &rq, model_parse_documents_page, out);
@@ -175,7 +198,8 @@ struct api_audit_pages {
 	size_t count;
 };
 
-static int api_audit_page(void *ctx, const char *body, size_t len, size_t *added, char **next)
+static int api_audit_page(void *ctx, const char *body, size_t len,
+			  size_t *added, char **next)
 {
 	struct api_audit_pages *c = ctx;
 	size_t before = c->count;
@@ -211,18 +235,20 @@ static int api_ans_models(void *ctx, struct buf *body)
 {
 	struct api_models_ans *c = ctx;
 
-	return model_parse_models(body->data ? body->data : "", body->len, c->list, c->regions,
-				  c->regions_len);
+	return model_parse_models(body->data ? body->data : "", body->len,
+				  c->list, c->regions, c->regions_len);
 }
 
-int api_list_models(struct api *a, struct reslist **out, char **regions, size_t *regions_len)
+int api_list_models(struct api *a, struct reslist **out, char **regions,
+		    size_t *regions_len)
 {
 	struct api_models_ans c = { reslist_new(), regions, regions_len };
 	int rc;
 
 	if (!c.list)
 		return -ENOMEM;
-	rc = api_send(a, &(struct api_req){ .route = API_LIST_MODELS }, api_ans_models, &c);
+	rc = api_send(a, &(struct api_req){ .route = API_LIST_MODELS },
+		      api_ans_models, &c);
 	if (rc < 0) {
 		reslist_unref(c.list);
 		return rc;
@@ -234,7 +260,7 @@ int api_list_models(struct api *a, struct reslist **out, char **regions, size_t 
 /* ---- rendered reads ---- */
 
 struct api_usage_ans {
-	int year, month;	/* month 0: the usage file of now */
+	int year, month; /* month 0: the usage file of now */
 	time_t now;
 	char **out;
 	size_t *out_len;
@@ -246,17 +272,21 @@ static int api_ans_usage(void *ctx, struct buf *body)
 	const char *d = body->data ? body->data : "";
 
 	if (c->month == 0)
-		return model_render_usage(c->now, d, body->len, c->out, c->out_len);
-	return model_render_usage_month(c->year, c->month, c->now, d, body->len, c->out,
-					c->out_len);
+		return model_render_usage(c->now, d, body->len, c->out,
+					  c->out_len);
+	return model_render_usage_month(c->year, c->month, c->now, d, body->len,
+					c->out, c->out_len);
 }
 
-/* POST the usage request req (freed here, may be NULL on a failed rc) and render the answer. */
-static int api_usage_post(struct api *a, int rc, char *req, struct api_usage_ans *c)
+/* POST the usage request req (freed here, may be NULL on a failed rc) and
+ * render the answer. */
+static int api_usage_post(struct api *a, int rc, char *req,
+			  struct api_usage_ans *c)
 {
 	if (rc == 0)
-		rc = api_send(a, &(struct api_req){ .route = API_USAGE, .json = req },
-			      api_ans_usage, c);
+		rc = api_send(
+			a, &(struct api_req){ .route = API_USAGE, .json = req },
+			api_ans_usage, c);
 	free(req);
 	return rc;
 }
@@ -288,16 +318,21 @@ int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
 int api_billing(struct api *a, char **out, size_t *out_len)
 {
 	static const enum api_route routes[MODEL_BILLING_PARTS] = {
-		API_BALANCE, API_SPENDING_LIMITS, API_INVOICE_PREVIEW,
+		API_BALANCE,
+		API_SPENDING_LIMITS,
+		API_INVOICE_PREVIEW,
 	};
-	char *body[MODEL_BILLING_PARTS] = { NULL }, msg[MODEL_BILLING_PARTS][256];
+	char *body[MODEL_BILLING_PARTS] = { NULL },
+	     msg[MODEL_BILLING_PARTS][256];
 	struct model_billing b;
 	int rc = 0, first_rc = 0, answered = 0;
 
 	memset(&b, 0, sizeof(b));
 	for (int i = 0; i < MODEL_BILLING_PARTS; i++) {
 		struct api_text_ans t = { NULL, &body[i], &b.len[i] };
-		struct api_req rq = { .route = routes[i], .why = msg[i], .whysz = sizeof(msg[i]) };
+		struct api_req rq = { .route = routes[i],
+				      .why = msg[i],
+				      .whysz = sizeof(msg[i]) };
 
 		rc = api_send(a, &rq, api_ans_object, &t);
 		if (rc == -ENOMEM)
@@ -315,18 +350,25 @@ out:
 	return rc;
 }
 
-int api_key_propagation(struct api *a, const char *key_id, char **out, size_t *out_len)
+int api_key_propagation(struct api *a, const char *key_id, char **out,
+			size_t *out_len)
 {
 	struct api_text_ans t = { model_pretty, out, out_len };
 
-	return api_send(a, &(struct api_req){ .route = API_KEY_PROPAGATION, .id = { key_id } },
+	return api_send(a,
+			&(struct api_req){ .route = API_KEY_PROPAGATION,
+					   .id = { key_id } },
 			api_ans_text, &t);
 }
 
-int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes)
+int api_download_file(struct api *a, const char *file_id, int fd,
+		      uint64_t *bytes)
 {
 	struct api_req rq = {
-		.route = API_FILE_CONTENT, .id = { file_id }, .fd = fd, .subject = file_id,
+		.route = API_FILE_CONTENT,
+		.id = { file_id },
+		.fd = fd,
+		.subject = file_id,
 	};
 	struct http_resp resp;
 	int rc;
@@ -341,20 +383,26 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
 
 /* ---- writes ---- */
 
-/* One write of route on ids, its answer (when out is given) parsed by fn into out. */
-static int api_write_res(struct api *a, enum api_route route, const char *id0, const char *id1,
-			 const char *json, int (*fn)(const char *, size_t, struct res *),
+/* One write of route on ids, its answer (when out is given) parsed by fn into
+ * out. */
+static int api_write_res(struct api *a, enum api_route route, const char *id0,
+			 const char *id1, const char *json,
+			 int (*fn)(const char *, size_t, struct res *),
 			 struct res *out)
 {
 	struct api_res_ans c = { fn, out };
-	struct api_req rq = { .route = route, .id = { id0, id1 }, .json = json };
+	struct api_req rq = { .route = route,
+			      .id = { id0, id1 },
+			      .json = json };
 
 	return api_send(a, &rq, fn && out ? api_ans_res : NULL, &c);
 }
 
-/* A write answered by a key: out, and its one-time secret when secret is given. */
-static int api_write_key(struct api *a, enum api_route route, const char *key_id,
-			 const char *json, struct res *out, char **secret)
+/* A write answered by a key: out, and its one-time secret when secret is given.
+ */
+static int api_write_key(struct api *a, enum api_route route,
+			 const char *key_id, const char *json, struct res *out,
+			 char **secret)
 {
 	struct api_key_ans c = { out, secret };
 	struct api_req rq = { .route = route, .id = { key_id }, .json = json };
@@ -362,20 +410,24 @@ static int api_write_key(struct api *a, enum api_route route, const char *key_id
 	return api_send(a, &rq, out ? api_ans_key : NULL, &c);
 }
 
-int api_create_key(struct api *a, const char *body, struct res *out, char **secret)
+int api_create_key(struct api *a, const char *body, struct res *out,
+		   char **secret)
 {
-	return api_write_key(a, API_CREATE_KEY, NULL, body ? body : "{}", out, secret);
+	return api_write_key(a, API_CREATE_KEY, NULL, body ? body : "{}", out,
+			     secret);
 }
 
-int api_update_key(struct api *a, const char *key_id, const char *body, struct res *out)
+int api_update_key(struct api *a, const char *key_id, const char *body,
+		   struct res *out)
 {
 	return api_write_key(a, API_UPDATE_KEY, key_id, body, out, NULL);
 }
 
-int api_rotate_key(struct api *a, const char *key_id, const char *body, struct res *out,
-		   char **secret)
+int api_rotate_key(struct api *a, const char *key_id, const char *body,
+		   struct res *out, char **secret)
 {
-	return api_write_key(a, API_ROTATE_KEY, key_id, body ? body : "{}", out, secret);
+	return api_write_key(a, API_ROTATE_KEY, key_id, body ? body : "{}", out,
+			     secret);
 }
 
 int api_delete_key(struct api *a, const char *key_id)
@@ -385,28 +437,33 @@ int api_delete_key(struct api *a, const char *key_id)
 
 int api_create_collection(struct api *a, const char *body, struct res *out)
 {
-	return api_write_res(a, API_CREATE_COLLECTION, NULL, NULL, body, model_parse_collection,
-			     out);
+	return api_write_res(a, API_CREATE_COLLECTION, NULL, NULL, body,
+			     model_parse_collection, out);
 }
 
-int api_update_collection(struct api *a, const char *collection_id, const char *body,
-			  struct res *out)
+int api_update_collection(struct api *a, const char *collection_id,
+			  const char *body, struct res *out)
 {
-	return api_write_res(a, API_UPDATE_COLLECTION, collection_id, NULL, body,
-			     model_parse_collection, out);
+	return api_write_res(a, API_UPDATE_COLLECTION, collection_id, NULL,
+			     body, model_parse_collection, out);
 }
 
 int api_delete_collection(struct api *a, const char *collection_id)
 {
-	return api_write_res(a, API_DELETE_COLLECTION, collection_id, NULL, NULL, NULL, NULL);
+	return api_write_res(a, API_DELETE_COLLECTION, collection_id, NULL,
+			     NULL, NULL, NULL);
 }
 
-int api_delete_document(struct api *a, const char *collection_id, const char *file_id)
+int api_delete_document(struct api *a, const char *collection_id,
+			const char *file_id)
 {
-	return api_write_res(a, API_DELETE_DOCUMENT, collection_id, file_id, NULL, NULL, NULL);
+	return api_write_res(a, API_DELETE_DOCUMENT, collection_id, file_id,
+			     NULL, NULL, NULL);
 }
 
-int api_reindex_document(struct api *a, const char *collection_id, const char *file_id)
+int api_reindex_document(struct api *a, const char *collection_id,
+			 const char *file_id)
 {
-	return api_write_res(a, API_REINDEX_DOCUMENT, collection_id, file_id, NULL, NULL, NULL);
+	return api_write_res(a, API_REINDEX_DOCUMENT, collection_id, file_id,
+			     NULL, NULL, NULL);
 }

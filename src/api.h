@@ -39,14 +39,15 @@
 struct api;
 
 struct api_opts {
-	const char *management_url;	/* no trailing '/' */
-	const char *api_url;		/* no trailing '/' */
-	const char *mgmt_key;		/* borrowed secret */
-	const char *api_key;		/* borrowed secret, or NULL */
+	const char *management_url; /* no trailing '/' */
+	const char *api_url;	    /* no trailing '/' */
+	const char *mgmt_key;	    /* borrowed secret */
+	const char *api_key;	    /* borrowed secret, or NULL */
 	int page_size;
-	int read_only;		/* refuse every mutating call with -EROFS, unsent */
-	int upload_files;	/* upload documents through the Files API (two steps) */
-	int max_streams;	/* streamed uploads at once (each holds a connection); 0: none */
+	int read_only;	  /* refuse every mutating call with -EROFS, unsent */
+	int upload_files; /* upload documents through the Files API (two steps) */
+	int max_streams; /* streamed uploads at once (each holds a connection);
+			    0: none */
 };
 
 /* The routes, for counters (.xaifs/stats) and logs. */
@@ -96,8 +97,10 @@ int api_validate(struct api *a, struct whoami *out);
 /* Whole listings, every page followed. Names are not assigned yet. */
 int api_list_keys(struct api *a, struct reslist **out);
 int api_list_collections(struct api *a, struct reslist **out);
-int api_list_documents(struct api *a, const char *collection_id, struct reslist **out);
-int api_list_models(struct api *a, struct reslist **out, char **regions, size_t *regions_len);
+int api_list_documents(struct api *a, const char *collection_id,
+		       struct reslist **out);
+int api_list_models(struct api *a, struct reslist **out, char **regions,
+		    size_t *regions_len);
 
 /*
  * Rendered JSON files (see model.h for their shape). Billing shows every
@@ -113,7 +116,8 @@ int api_billing(struct api *a, char **out, size_t *out_len);
  * application/octet-stream. -EACCES (with a log line) when no inference key
  * is set.
  */
-int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *bytes);
+int api_download_file(struct api *a, const char *file_id, int fd,
+		      uint64_t *bytes);
 
 /*
  * Writes. Each sends one request and is never retried once it may have been
@@ -121,15 +125,17 @@ int api_download_file(struct api *a, const char *file_id, int fd, uint64_t *byte
  * *secret the one-time secret (caller wipes and frees). -EROFS without a
  * request on a read-only mount.
  */
-int api_create_key(struct api *a, const char *body, struct res *out, char **secret);
-int api_update_key(struct api *a, const char *key_id, const char *body, struct res *out);
-/* body: the rotate request ({"oldSecretExpireTime":..} etc.), or NULL for {}. */
-int api_rotate_key(struct api *a, const char *key_id, const char *body, struct res *out,
+int api_create_key(struct api *a, const char *body, struct res *out,
 		   char **secret);
+int api_update_key(struct api *a, const char *key_id, const char *body,
+		   struct res *out);
+/* body: the rotate request ({"oldSecretExpireTime":..} etc.), or NULL for {}. */
+int api_rotate_key(struct api *a, const char *key_id, const char *body,
+		   struct res *out, char **secret);
 int api_delete_key(struct api *a, const char *key_id);
 int api_create_collection(struct api *a, const char *body, struct res *out);
-int api_update_collection(struct api *a, const char *collection_id, const char *body,
-			  struct res *out);
+int api_update_collection(struct api *a, const char *collection_id,
+			  const char *body, struct res *out);
 int api_delete_collection(struct api *a, const char *collection_id);
 
 /*
@@ -155,8 +161,9 @@ int api_delete_collection(struct api *a, const char *collection_id);
  * (model_fields.h), or NULL for none ("{}"): the multipart `fields` part
  * (after `data`, in the documented order), or the add-file body.
  */
-int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *fields,
+int api_upload_document(struct api *a, const char *collection_id,
+			const char *name, int fd, uint64_t size,
+			const char *content_type, const char *fields,
 			const char *replaces, struct res *out);
 
 /*
@@ -176,9 +183,9 @@ void api_stream_end(struct api *a);
 
 /* Counters of streamed uploads (.xaifs/stats "uploads"). */
 enum api_stream_counter {
-	API_STREAMS,		/* streamed uploads started */
-	API_STREAM_BYTES,	/* bytes handed to their connections */
-	API_STREAMS_ABANDONED,	/* given up for the spool (a seek, a truncation) */
+	API_STREAMS,	       /* streamed uploads started */
+	API_STREAM_BYTES,      /* bytes handed to their connections */
+	API_STREAMS_ABANDONED, /* given up for the spool (a seek, a truncation) */
 	API_STREAM_COUNTERS
 };
 void api_stream_count(struct api *a, enum api_stream_counter which, uint64_t n);
@@ -194,24 +201,29 @@ uint64_t api_stream_counter(struct api *a, enum api_stream_counter which);
  * the writer decides the fields at the end of the file. -EOPNOTSUPP when
  * api_upload_streams() is false. Blocks until the answer.
  */
-int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
-			       http_read_fn read, http_read_fn fields_read, void *ctx,
+int api_upload_document_stream(struct api *a, const char *collection_id,
+			       const char *name, http_read_fn read,
+			       http_read_fn fields_read, void *ctx,
 			       const uint64_t *size, const char *content_type,
 			       const char *replaces, struct res *out);
-int api_delete_document(struct api *a, const char *collection_id, const char *file_id);
+int api_delete_document(struct api *a, const char *collection_id,
+			const char *file_id);
 
 /* Usage of a calendar month (see model_usage_month_request()). */
 int api_usage_month(struct api *a, int year, int month, time_t now, char **out,
 		    size_t *out_len);
 
-/* The latest audit events (newest first), at most max_pages pages of 100, as JSON lines. */
+/* The latest audit events (newest first), at most max_pages pages of 100, as
+ * JSON lines. */
 int api_audit(struct api *a, int max_pages, char **out, size_t *out_len);
 
 /* A key's propagation to the inference clusters, pretty JSON. */
-int api_key_propagation(struct api *a, const char *key_id, char **out, size_t *out_len);
+int api_key_propagation(struct api *a, const char *key_id, char **out,
+			size_t *out_len);
 
 /* Re-index a document (PATCH). */
-int api_reindex_document(struct api *a, const char *collection_id, const char *file_id);
+int api_reindex_document(struct api *a, const char *collection_id,
+			 const char *file_id);
 
 /* The HTTP client's counters (requests, retries, errors, bytes). */
 void api_http_stats(const struct api *a, struct http_stats *out);
@@ -232,13 +244,16 @@ int api_search(struct api *a, const char *body, char **out, size_t *out_len);
 /* GET /auth/teams/{teamId}/endpoints, pretty JSON. */
 int api_endpoints(struct api *a, char **out, size_t *out_len);
 
-/* GET /v1/billing/teams/{team_id}/invoices: every invoice (model_parse_invoices()). */
+/* GET /v1/billing/teams/{team_id}/invoices: every invoice
+ * (model_parse_invoices()). */
 int api_list_invoices(struct api *a, struct reslist **out);
 
-/* GET .../postpaid/spending-limits rendered as /spending-limits (model_render_limits()). */
+/* GET .../postpaid/spending-limits rendered as /spending-limits
+ * (model_render_limits()). */
 int api_spending_limits(struct api *a, char **out, size_t *out_len);
 
-/* POST .../postpaid/spending-limits with body ({"desiredSoftSpendingLimit":..}). */
+/* POST .../postpaid/spending-limits with body
+ * ({"desiredSoftSpendingLimit":..}). */
 int api_set_soft_limit(struct api *a, const char *body);
 
 #endif

@@ -1,4 +1,5 @@
-/* api_answer.c - the parse adapters of api_send(), one per kind of answer; see api_int.h. */
+/* api_answer.c - the parse adapters of api_send(), one per kind of answer; see
+ * api_int.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -28,51 +28,63 @@
 struct api {
 	struct http *http;
 	struct api_opts o;
-	char *team;				/* the team id as given (escaped in URLs); set once before threads */
-	uint64_t counts[API_ROUTE_COUNT];	/* atomic */
-	int streams;				/* atomic: stream slots taken */
-	uint64_t stream_counts[API_STREAM_COUNTERS];	/* atomic */
+	char *team; /* the team id as given (escaped in URLs); set once before
+		       threads */
+	uint64_t counts[API_ROUTE_COUNT]; /* atomic */
+	int streams;			  /* atomic: stream slots taken */
+	uint64_t stream_counts[API_STREAM_COUNTERS]; /* atomic */
 };
 
 /* Which host a route is on, and so which credential it carries. */
 enum api_host {
-	API_MGMT,	/* management_url, the management key */
-	API_INFER,	/* api_url, the inference key (refused with -EACCES when none) */
+	API_MGMT,  /* management_url, the management key */
+	API_INFER, /* api_url, the inference key (refused with -EACCES when
+		      none) */
 };
 
 /* Properties of a route. */
 enum api_route_flags {
-	API_MUTATES = 1 << 0,	/* changes the account: -EROFS on a read-only mount, never re-sent */
-	API_SECRET = 1 << 1,	/* the answer may hold a secret: wiped once parsed */
-	API_TO_FD = 1 << 2,	/* the 2xx body goes to the request's fd, Accept: octet-stream */
+	API_MUTATES = 1 << 0, /* changes the account: -EROFS on a read-only
+				 mount, never re-sent */
+	API_SECRET =
+		1 << 1, /* the answer may hold a secret: wiped once parsed */
+	API_TO_FD = 1 << 2, /* the 2xx body goes to the request's fd, Accept:
+			       octet-stream */
 };
 
-/* One row of the route table: everything about a route but the request's values. */
+/* One row of the route table: everything about a route but the request's
+ * values. */
 struct api_route_def {
-	const char *label;	/* "<method> <path>": its counter in .xaifs/stats and its logs */
+	/* "<method> <path>": its counter in .xaifs/stats and its logs */
+	const char *label;
 	const char *method;
-	const char *path;	/* {teamId}/{team_id}: the team; any other {..}: the next id */
+	/* {teamId}/{team_id}: the team; any other {..}: the next id */
+	const char *path;
 	enum api_host host;
-	unsigned flags;		/* enum api_route_flags */
-	const char *query;	/* fixed query (program text, sent as is), or NULL */
-	const char *size_param;	/* the page-size parameter, or NULL */
+	unsigned flags;	   /* enum api_route_flags */
+	const char *query; /* fixed query (program text, sent as is), or NULL */
+	const char *size_param; /* the page-size parameter, or NULL */
 	const char *tok_param;	/* the page-token parameter, or NULL */
-	const char *verb;	/* API_INFER: what is refused without the key ("search") */
-	const char *needs;	/* API_INFER: what needs the key ("searching collections") */
+	/* API_INFER: what is refused without the key ("search") */
+	const char *verb;
+	/* API_INFER: what needs the key ("searching collections") */
+	const char *needs;
 };
 
 /* One request: its route and its values (all borrowed). */
 struct api_req {
 	enum api_route route;
-	const char *id[2];	/* the values of the path's non-team {..}, in order */
-	int page_size;		/* > 0: the route's size_param=page_size */
-	const char *token;	/* the route's tok_param=token, or NULL (first page) */
-	const char *json;	/* JSON body, or NULL */
-	const struct http_part *parts;	/* multipart body instead, or NULL */
+	const char *id[2]; /* the values of the path's non-team {..}, in order */
+	int page_size;	   /* > 0: the route's size_param=page_size */
+	const char
+		*token; /* the route's tok_param=token, or NULL (first page) */
+	const char *json;	       /* JSON body, or NULL */
+	const struct http_part *parts; /* multipart body instead, or NULL */
 	size_t n_parts;
-	int fd;			/* API_TO_FD routes: where the 2xx body goes */
-	const char *subject;	/* what the request is about, named in a refusal's log line */
-	char *why;		/* if not NULL: a one-line reason on failure */
+	int fd; /* API_TO_FD routes: where the 2xx body goes */
+	/* what the request is about, named in a refusal's log line */
+	const char *subject;
+	char *why; /* if not NULL: a one-line reason on failure */
 	size_t whysz;
 };
 
@@ -85,14 +97,19 @@ typedef int (*api_parse_fn)(void *ctx, struct buf *body);
 /* The route's row of the table (r < API_ROUTE_COUNT). */
 const struct api_route_def *api_route_def(enum api_route r);
 
-/* Build rq's URL into *url (caller frees): 0, -EINVAL (no id), -ENAMETOOLONG, -ENOMEM; logged. */
+/* Build rq's URL into *url (caller frees): 0, -EINVAL (no id), -ENAMETOOLONG,
+ * -ENOMEM; logged. */
 int api_url(const struct api *a, const struct api_req *rq, char **url);
 
-/* Refuse, build, count and send rq; resp (http_resp_init() by the caller) gets the answer. */
-int api_exchange(struct api *a, const struct api_req *rq, struct http_resp *resp);
+/* Refuse, build, count and send rq; resp (http_resp_init() by the caller) gets
+ * the answer. */
+int api_exchange(struct api *a, const struct api_req *rq,
+		 struct http_resp *resp);
 
-/* api_exchange(), then parse (NULL: none) a 2xx answer into ctx; -EIO logs "malformed answer". */
-int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse, void *ctx);
+/* api_exchange(), then parse (NULL: none) a 2xx answer into ctx; -EIO logs
+ * "malformed answer". */
+int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
+	     void *ctx);
 
 /* ---- parse adapters (api_answer.c): ctx is the struct named ---- */
 
@@ -121,7 +138,8 @@ struct api_list_ans {
 };
 int api_ans_list(void *ctx, struct buf *body);
 
-/* struct api_key_ans: a key into out, its one-time secret into *secret (NULL: wiped). */
+/* struct api_key_ans: a key into out, its one-time secret into *secret (NULL:
+ * wiped). */
 struct api_key_ans {
 	struct res *out;
 	char **secret;

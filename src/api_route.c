@@ -15,22 +15,30 @@
 #define ROUTE(m, p) .label = m " " p, .method = m, .path = p
 #define INFER(v, n) .host = API_INFER, .verb = v, .needs = n
 
-/* One row per route the program calls; the labels are the counter names of .xaifs/stats. */
+/* One row per route the program calls; the labels are the counter names of
+ * .xaifs/stats. */
 static const struct api_route_def api_table[API_ROUTE_COUNT] = {
 	[API_VALIDATE] = { ROUTE("GET", "/auth/management-keys/validation") },
 	[API_LIST_KEYS] = { ROUTE("GET", "/auth/teams/{teamId}/api-keys"),
-			    .size_param = "pageSize", .tok_param = "paginationToken" },
+			    .size_param = "pageSize",
+			    .tok_param = "paginationToken" },
 	[API_LIST_MODELS] = { ROUTE("GET", "/auth/teams/{teamId}/models") },
 	[API_LIST_COLLECTIONS] = { ROUTE("GET", "/v1/collections"),
-				   .size_param = "limit", .tok_param = "pagination_token" },
-	[API_LIST_DOCUMENTS] = { ROUTE("GET", "/v1/collections/{collection_id}/documents"),
-				 .size_param = "limit", .tok_param = "pagination_token" },
+				   .size_param = "limit",
+				   .tok_param = "pagination_token" },
+	[API_LIST_DOCUMENTS] = { ROUTE("GET",
+				       "/v1/collections/{collection_id}/documents"),
+				 .size_param = "limit",
+				 .tok_param = "pagination_token" },
 	[API_USAGE] = { ROUTE("POST", "/v1/billing/teams/{team_id}/usage") },
-	[API_BALANCE] = { ROUTE("GET", "/v1/billing/teams/{team_id}/prepaid/balance") },
-	[API_SPENDING_LIMITS] = {
-		ROUTE("GET", "/v1/billing/teams/{team_id}/postpaid/spending-limits") },
-	[API_INVOICE_PREVIEW] = {
-		ROUTE("GET", "/v1/billing/teams/{team_id}/postpaid/invoice/preview") },
+	[API_BALANCE] = { ROUTE(
+		"GET", "/v1/billing/teams/{team_id}/prepaid/balance") },
+	[API_SPENDING_LIMITS] = { ROUTE(
+		"GET",
+		"/v1/billing/teams/{team_id}/postpaid/spending-limits") },
+	[API_INVOICE_PREVIEW] = { ROUTE(
+		"GET",
+		"/v1/billing/teams/{team_id}/postpaid/invoice/preview") },
 	/* The content route answers octet-stream, in the form asked for. */
 	[API_FILE_CONTENT] = { ROUTE("GET", "/v1/files/{file_id}/content"),
 			       INFER("read document", "reading document bytes"),
@@ -41,40 +49,52 @@ static const struct api_route_def api_table[API_ROUTE_COUNT] = {
 			     .flags = API_MUTATES | API_SECRET },
 	[API_ROTATE_KEY] = { ROUTE("POST", "/auth/api-keys/{apiKeyId}/rotate"),
 			     .flags = API_MUTATES | API_SECRET },
-	[API_DELETE_KEY] = { ROUTE("DELETE", "/auth/api-keys/{apiKeyId}"), .flags = API_MUTATES },
-	[API_CREATE_COLLECTION] = { ROUTE("POST", "/v1/collections"), .flags = API_MUTATES },
-	[API_UPDATE_COLLECTION] = { ROUTE("PUT", "/v1/collections/{collection_id}"),
+	[API_DELETE_KEY] = { ROUTE("DELETE", "/auth/api-keys/{apiKeyId}"),
+			     .flags = API_MUTATES },
+	[API_CREATE_COLLECTION] = { ROUTE("POST", "/v1/collections"),
 				    .flags = API_MUTATES },
-	[API_DELETE_COLLECTION] = { ROUTE("DELETE", "/v1/collections/{collection_id}"),
+	[API_UPDATE_COLLECTION] = { ROUTE("PUT",
+					  "/v1/collections/{collection_id}"),
 				    .flags = API_MUTATES },
-	[API_UPLOAD_DOCUMENT] = { ROUTE("POST", "/v1/collections/{collection_id}/documents"),
+	[API_DELETE_COLLECTION] = { ROUTE("DELETE",
+					  "/v1/collections/{collection_id}"),
+				    .flags = API_MUTATES },
+	[API_UPLOAD_DOCUMENT] = { ROUTE("POST",
+					"/v1/collections/{collection_id}/documents"),
 				  .flags = API_MUTATES },
-	[API_DELETE_DOCUMENT] = {
-		ROUTE("DELETE", "/v1/collections/{collection_id}/documents/{file_id}"),
-		.flags = API_MUTATES },
-	[API_KEY_PROPAGATION] = { ROUTE("GET", "/auth/api-keys/{apiKeyId}/propagation") },
-	[API_REINDEX_DOCUMENT] = {
-		ROUTE("PATCH", "/v1/collections/{collection_id}/documents/{file_id}"),
-		.flags = API_MUTATES },
+	[API_DELETE_DOCUMENT] = { ROUTE("DELETE",
+					"/v1/collections/{collection_id}/documents/{file_id}"),
+				  .flags = API_MUTATES },
+	[API_KEY_PROPAGATION] = { ROUTE(
+		"GET", "/auth/api-keys/{apiKeyId}/propagation") },
+	[API_REINDEX_DOCUMENT] = { ROUTE("PATCH",
+					 "/v1/collections/{collection_id}/documents/{file_id}"),
+				   .flags = API_MUTATES },
 	[API_AUDIT] = { ROUTE("GET", "/audit/teams/{teamId}/events"),
-			.size_param = "pageSize", .query = "orderBy=TIME_DESCENDING",
+			.size_param = "pageSize",
+			.query = "orderBy=TIME_DESCENDING",
 			.tok_param = "pageToken" },
 	[API_FILE_UPLOAD] = { ROUTE("POST", "/v1/files"), .flags = API_MUTATES,
-			      INFER("upload", "uploading through the Files API (-o upload=files)") },
-	[API_ADD_FILE] = { ROUTE("POST", "/v1/collections/{collection_id}/documents/{file_id}"),
+			      INFER("upload",
+				    "uploading through the Files API (-o upload=files)") },
+	[API_ADD_FILE] = { ROUTE("POST",
+				 "/v1/collections/{collection_id}/documents/{file_id}"),
 			   .flags = API_MUTATES },
-	[API_FILE_DELETE] = { ROUTE("DELETE", "/v1/files/{file_id}"), .flags = API_MUTATES,
-			      INFER("delete file", "deleting through the Files API") },
-	[API_GET_DOCUMENT] = {
-		ROUTE("GET", "/v1/collections/{collection_id}/documents/{file_id}") },
+	[API_FILE_DELETE] = { ROUTE("DELETE", "/v1/files/{file_id}"),
+			      .flags = API_MUTATES,
+			      INFER("delete file",
+				    "deleting through the Files API") },
+	[API_GET_DOCUMENT] = { ROUTE(
+		"GET", "/v1/collections/{collection_id}/documents/{file_id}") },
 	/* A search changes nothing: it may be retried like a GET. */
 	[API_SEARCH] = { ROUTE("POST", "/v1/documents/search"),
 			 INFER("search", "searching collections") },
 	[API_ENDPOINTS] = { ROUTE("GET", "/auth/teams/{teamId}/endpoints") },
-	[API_INVOICES] = { ROUTE("GET", "/v1/billing/teams/{team_id}/invoices") },
-	[API_SET_SOFT_LIMIT] = {
-		ROUTE("POST", "/v1/billing/teams/{team_id}/postpaid/spending-limits"),
-		.flags = API_MUTATES },
+	[API_INVOICES] = { ROUTE("GET",
+				 "/v1/billing/teams/{team_id}/invoices") },
+	[API_SET_SOFT_LIMIT] = { ROUTE("POST",
+				       "/v1/billing/teams/{team_id}/postpaid/spending-limits"),
+				 .flags = API_MUTATES },
 };
 
 const struct api_route_def *api_route_def(enum api_route r)
@@ -135,8 +155,10 @@ static int api_escape(struct buf *b, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+	for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0;
+	     p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' ||
+		    *p == '~') {
 			rc = buf_append(b, p, 1);
 		} else {
 			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
@@ -147,9 +169,10 @@ static int api_escape(struct buf *b, const char *s)
 	return rc;
 }
 
-/* The value of the placeholder at name (past its '{', n bytes long): the team or the next id. */
-static const char *api_url_value(const struct api *a, const struct api_req *rq, const char *name,
-				 size_t n, int *next_id)
+/* The value of the placeholder at name (past its '{', n bytes long): the team
+ * or the next id. */
+static const char *api_url_value(const struct api *a, const struct api_req *rq,
+				 const char *name, size_t n, int *next_id)
 {
 	if ((n == 6 && strncmp(name, "teamId", n) == 0) ||
 	    (n == 7 && strncmp(name, "team_id", n) == 0))
@@ -160,16 +183,20 @@ static const char *api_url_value(const struct api *a, const struct api_req *rq, 
 }
 
 /* The route's path with every placeholder replaced by its escaped value. */
-static int api_url_path(const struct api *a, const struct api_req *rq, struct buf *b)
+static int api_url_path(const struct api *a, const struct api_req *rq,
+			struct buf *b)
 {
 	const char *p = api_table[rq->route].path, *open, *close, *v;
 	int next_id = 0, rc = 0;
 
-	while (rc == 0 && (open = strchr(p, '{')) && (close = strchr(open, '}'))) {
+	while (rc == 0 && (open = strchr(p, '{')) &&
+	       (close = strchr(open, '}'))) {
 		rc = buf_append(b, p, (size_t)(open - p));
-		v = api_url_value(a, rq, open + 1, (size_t)(close - open - 1), &next_id);
+		v = api_url_value(a, rq, open + 1, (size_t)(close - open - 1),
+				  &next_id);
 		if (rc == 0 && !v) {
-			log_error("%s: no value for %.*s; not sent", api_table[rq->route].label,
+			log_error("%s: no value for %.*s; not sent",
+				  api_table[rq->route].label,
 				  (int)(close - open + 1), open);
 			return -EINVAL;
 		}
@@ -181,13 +208,15 @@ static int api_url_path(const struct api *a, const struct api_req *rq, struct bu
 }
 
 /* "?size=N&fixed&token=T", each part only when there is one. */
-static int api_url_query(const struct api_route_def *d, const struct api_req *rq, struct buf *b)
+static int api_url_query(const struct api_route_def *d,
+			 const struct api_req *rq, struct buf *b)
 {
 	char sep = '?';
 	int rc = 0;
 
 	if (d->size_param && rq->page_size > 0) {
-		rc = buf_printf(b, "%c%s=%d", sep, d->size_param, rq->page_size);
+		rc = buf_printf(b, "%c%s=%d", sep, d->size_param,
+				rq->page_size);
 		sep = '&';
 	}
 	if (rc == 0 && d->query) {
@@ -210,14 +239,15 @@ int api_url(const struct api *a, const struct api_req *rq, char **url)
 
 	*url = NULL;
 	buf_init(&b, API_URL_MAX);
-	rc = buf_puts(&b, d->host == API_INFER ? a->o.api_url : a->o.management_url);
+	rc = buf_puts(&b, d->host == API_INFER ? a->o.api_url
+					       : a->o.management_url);
 	if (rc == 0)
 		rc = api_url_path(a, rq, &b);
 	if (rc == 0)
 		rc = api_url_query(d, rq, &b);
 	if (rc == -EFBIG) {
-		log_error("%s: the URL would be longer than %d bytes; not sent", d->label,
-			  API_URL_MAX);
+		log_error("%s: the URL would be longer than %d bytes; not sent",
+			  d->label, API_URL_MAX);
 		rc = -ENAMETOOLONG;
 	}
 	if (rc == 0 && !(*url = buf_take(&b, NULL)))
@@ -236,15 +266,19 @@ static const char *api_bearer(const struct api *a, const struct api_req *rq)
 	if (d->host == API_MGMT)
 		return a->o.mgmt_key;
 	if (!a->o.api_key)
-		log_error("cannot %s%s%s%s: %s needs an inference key (XAI_API_KEY or "
-			  "-o api_key_file=PATH)", d->verb, rq->subject ? " '" : "",
-			  rq->subject ? rq->subject : "", rq->subject ? "'" : "", d->needs);
+		log_error(
+			"cannot %s%s%s%s: %s needs an inference key (XAI_API_KEY or "
+			"-o api_key_file=PATH)",
+			d->verb, rq->subject ? " '" : "",
+			rq->subject ? rq->subject : "", rq->subject ? "'" : "",
+			d->needs);
 	return a->o.api_key;
 }
 
-/* The refusals, then the URL: 0 with *url, or -errno (logged, nothing counted). */
-static int api_prepare(const struct api *a, const struct api_req *rq, const char **bearer,
-		       char **url)
+/* The refusals, then the URL: 0 with *url, or -errno (logged, nothing counted).
+ */
+static int api_prepare(const struct api *a, const struct api_req *rq,
+		       const char **bearer, char **url)
 {
 	const struct api_route_def *d = &api_table[rq->route];
 
@@ -259,16 +293,22 @@ static int api_prepare(const struct api *a, const struct api_req *rq, const char
 	return api_url(a, rq, url);
 }
 
-int api_exchange(struct api *a, const struct api_req *rq, struct http_resp *resp)
+int api_exchange(struct api *a, const struct api_req *rq,
+		 struct http_resp *resp)
 {
 	const struct api_route_def *d = &api_table[rq->route];
 	struct http_req req = {
-		.method = d->method, .route = d->label, .body = rq->json,
+		.method = d->method,
+		.route = d->label,
+		.body = rq->json,
 		.body_len = rq->json ? strlen(rq->json) : 0,
 		.idempotent = !(d->flags & API_MUTATES),
 		.out_fd = d->flags & API_TO_FD ? rq->fd : -1,
-		.parts = rq->parts, .n_parts = rq->n_parts,
-		.accept = d->flags & API_TO_FD ? "application/octet-stream, */*;q=0.5" : NULL,
+		.parts = rq->parts,
+		.n_parts = rq->n_parts,
+		.accept = d->flags & API_TO_FD
+				  ? "application/octet-stream, */*;q=0.5"
+				  : NULL,
 		.message = model_error_message,
 	};
 	char *url;
@@ -288,8 +328,8 @@ int api_exchange(struct api *a, const struct api_req *rq, struct http_resp *resp
  * The one-line reason of a failure for rq->why: "malformed answer" when the
  * answer did not parse, the server's status and message, or the errno's text.
  */
-static void api_why(const struct api_req *rq, const struct http_resp *resp, int rc,
-		    int parsed)
+static void api_why(const struct api_req *rq, const struct http_resp *resp,
+		    int rc, int parsed)
 {
 	char msg[200];
 
@@ -297,14 +337,17 @@ static void api_why(const struct api_req *rq, const struct http_resp *resp, int 
 		return;
 	if (parsed || !resp->status) {
 		snprintf(rq->why, rq->whysz, "%s",
-			 parsed && rc == -EIO ? "malformed answer" : strerror(-rc));
+			 parsed && rc == -EIO ? "malformed answer"
+					      : strerror(-rc));
 		return;
 	}
 	model_error_message(resp->body.data, resp->body.len, msg, sizeof(msg));
-	snprintf(rq->why, rq->whysz, "HTTP %ld%s%s", resp->status, *msg ? ": " : "", msg);
+	snprintf(rq->why, rq->whysz, "HTTP %ld%s%s", resp->status,
+		 *msg ? ": " : "", msg);
 }
 
-int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse, void *ctx)
+int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
+	     void *ctx)
 {
 	struct http_resp resp;
 	int rc, parsed = 0;
@@ -315,7 +358,8 @@ int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse, void *
 		parsed = 1;
 		rc = parse(ctx, &resp.body);
 		if (rc == -EIO)
-			log_error("%s: malformed answer", api_table[rq->route].label);
+			log_error("%s: malformed answer",
+				  api_table[rq->route].label);
 	}
 	if (rc < 0)
 		api_why(rq, &resp, rc, parsed);

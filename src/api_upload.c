@@ -21,24 +21,33 @@
 #include "log.h"
 #include "model_fields.h"
 
-/* Server clocks may differ from ours: a found document may predate the upload this much. */
+/* Server clocks may differ from ours: a found document may predate the upload
+ * this much. */
 #define API_UPLOAD_SKEW_S 300
 
 static int api_ans_file_id(void *ctx, struct buf *body)
 {
-	return model_parse_file_id(body->data ? body->data : "", body->len, ctx);
+	return model_parse_file_id(body->data ? body->data : "", body->len,
+				   ctx);
 }
 
-/* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is the file's. */
-static int api_files_upload(struct api *a, const char *name, int fd, uint64_t size,
-			    const char *content_type, char **id)
+/* Step 1 of the two-step upload: POST /v1/files on the inference API. *id is
+ * the file's. */
+static int api_files_upload(struct api *a, const char *name, int fd,
+			    uint64_t size, const char *content_type, char **id)
 {
 	const struct http_part parts[] = {
 		{ .name = "purpose", .value = "assistants", .fd = -1 },
-		{ .name = "file", .fd = fd, .size = size, .filename = name, .type = content_type },
+		{ .name = "file",
+		  .fd = fd,
+		  .size = size,
+		  .filename = name,
+		  .type = content_type },
 	};
 	struct api_req rq = {
-		.route = API_FILE_UPLOAD, .parts = parts, .n_parts = sizeof(parts) / sizeof(parts[0]),
+		.route = API_FILE_UPLOAD,
+		.parts = parts,
+		.n_parts = sizeof(parts) / sizeof(parts[0]),
 		.subject = name,
 	};
 
@@ -46,18 +55,20 @@ static int api_files_upload(struct api *a, const char *name, int fd, uint64_t si
 }
 
 /* GET the document by id into out. */
-static int api_get_document(struct api *a, const char *collection_id, const char *file_id,
-			    struct res *out)
+static int api_get_document(struct api *a, const char *collection_id,
+			    const char *file_id, struct res *out)
 {
 	struct api_res_ans c = { model_parse_document, out };
-	struct api_req rq = { .route = API_GET_DOCUMENT, .id = { collection_id, file_id } };
+	struct api_req rq = { .route = API_GET_DOCUMENT,
+			      .id = { collection_id, file_id } };
 
 	return api_send(a, &rq, api_ans_res, &c);
 }
 
-static int api_upload_two_steps(struct api *a, const char *collection_id, const char *name,
-				int fd, uint64_t size, const char *content_type,
-				const char *fields, struct res *out)
+static int api_upload_two_steps(struct api *a, const char *collection_id,
+				const char *name, int fd, uint64_t size,
+				const char *content_type, const char *fields,
+				struct res *out)
 {
 	char *file_id = NULL, *add = NULL;
 	int rc;
@@ -70,12 +81,18 @@ static int api_upload_two_steps(struct api *a, const char *collection_id, const 
 		free(add);
 		return rc;
 	}
-	rc = api_send(a, &(struct api_req){ .route = API_ADD_FILE, .id = { collection_id, file_id },
-					    .json = add }, NULL, NULL);
+	rc = api_send(a,
+		      &(struct api_req){ .route = API_ADD_FILE,
+					 .id = { collection_id, file_id },
+					 .json = add },
+		      NULL, NULL);
 	free(add);
-	if (rc < 0)	/* Nothing half-made: the file must not stay behind on the server. */
-		api_send(a, &(struct api_req){ .route = API_FILE_DELETE, .id = { file_id } }, NULL,
-			 NULL);
+	if (rc < 0) /* Nothing half-made: the file must not stay behind on the
+		       server. */
+		api_send(a,
+			 &(struct api_req){ .route = API_FILE_DELETE,
+					    .id = { file_id } },
+			 NULL, NULL);
 	else
 		rc = api_get_document(a, collection_id, file_id, out);
 	free(file_id);
@@ -83,8 +100,8 @@ static int api_upload_two_steps(struct api *a, const char *collection_id, const 
 }
 
 /* Whether listed document r can be the one just uploaded. */
-static int api_upload_matches(const struct res *r, const char *name, uint64_t size,
-			      const char *replaces, time_t start)
+static int api_upload_matches(const struct res *r, const char *name,
+			      uint64_t size, const char *replaces, time_t start)
 {
 	if (strcmp(r->raw_name, name) != 0)
 		return 0;
@@ -100,8 +117,9 @@ static int api_upload_matches(const struct res *r, const char *name, uint64_t si
  * just uploaded (same name and size, not the one it replaces, not older than
  * the upload) into out. 0, -ENOENT when none, or the listing's error.
  */
-static int api_upload_find(struct api *a, const char *collection_id, const char *name,
-			   uint64_t size, const char *replaces, time_t start, struct res *out)
+static int api_upload_find(struct api *a, const char *collection_id,
+			   const char *name, uint64_t size,
+			   const char *replaces, time_t start, struct res *out)
 {
 	const struct res *best = NULL;
 	struct reslist *l = NULL;
@@ -137,28 +155,34 @@ static int api_upload_find(struct api *a, const char *collection_id, const char 
  * A 2xx answer: the document is stored. Fill out from the answer, or learn
  * it; if that fails too, out->id is the answer's id or NULL. 0 or -ENOMEM.
  */
-static int api_upload_learn(struct api *a, const char *collection_id, const char *name,
-			    uint64_t size, const char *replaces, time_t start,
+static int api_upload_learn(struct api *a, const char *collection_id,
+			    const char *name, uint64_t size,
+			    const char *replaces, time_t start,
 			    const struct buf *answer, struct res *out)
 {
 	char *id = NULL;
 	int rc;
 
-	rc = model_parse_upload_answer(answer->data ? answer->data : "", answer->len, out, &id);
+	rc = model_parse_upload_answer(answer->data ? answer->data : "",
+				       answer->len, out, &id);
 	if (rc <= 0)
 		return rc;
 	if (id)
 		rc = api_get_document(a, collection_id, id, out);
 	else
-		rc = api_upload_find(a, collection_id, name, size, replaces, start, out);
+		rc = api_upload_find(a, collection_id, name, size, replaces,
+				     start, out);
 	if (rc == -ENOMEM) {
 		free(id);
 		return rc;
 	}
 	if (rc < 0) {
-		log_warn("document '%s' was stored, but the answer did not describe it and %s; "
-			 "it shows at the next listing", name,
-			 id ? "it could not be read back" : "no listing showed it yet");
+		log_warn(
+			"document '%s' was stored, but the answer did not describe it and %s; "
+			"it shows at the next listing",
+			name,
+			id ? "it could not be read back"
+			   : "no listing showed it yet");
 		memset(out, 0, sizeof(*out));
 		out->id = id;
 		return 0;
@@ -171,29 +195,39 @@ static int api_upload_learn(struct api *a, const char *collection_id, const char
  * The upload's answer never came: ask the server. 0 (with out) when it holds
  * the document, else failed (the upload's own error).
  */
-static int api_upload_check(struct api *a, const char *collection_id, const char *name,
-			    uint64_t size, const char *replaces, time_t start, int failed,
+static int api_upload_check(struct api *a, const char *collection_id,
+			    const char *name, uint64_t size,
+			    const char *replaces, time_t start, int failed,
 			    struct res *out)
 {
-	int rc = api_upload_find(a, collection_id, name, size, replaces, start, out);
+	int rc = api_upload_find(a, collection_id, name, size, replaces, start,
+				 out);
 
 	if (rc == 0) {
-		log_warn("upload of '%s' got no answer, but the server holds it: stored", name);
+		log_warn(
+			"upload of '%s' got no answer, but the server holds it: stored",
+			name);
 		return 0;
 	}
 	if (rc == -ENOENT)
-		log_warn("upload of '%s' got no answer and the server does not hold it", name);
+		log_warn(
+			"upload of '%s' got no answer and the server does not hold it",
+			name);
 	else
-		log_warn("upload of '%s' got no answer and the server could not be asked "
-			 "whether it holds it", name);
+		log_warn(
+			"upload of '%s' got no answer and the server could not be asked "
+			"whether it holds it",
+			name);
 	return rc == -ENOMEM ? rc : failed;
 }
 
-/* The direct upload of data (an fd, or a stream whose length is *size once it ended). */
-static int api_upload_direct(struct api *a, const char *collection_id, const char *name,
-			     const struct http_part *data, const struct http_part *fields,
-			     const uint64_t *size, const char *content_type, const char *replaces,
-			     struct res *out)
+/* The direct upload of data (an fd, or a stream whose length is *size once it
+ * ended). */
+static int api_upload_direct(struct api *a, const char *collection_id,
+			     const char *name, const struct http_part *data,
+			     const struct http_part *fields,
+			     const uint64_t *size, const char *content_type,
+			     const char *replaces, struct res *out)
 {
 	const struct http_part parts[] = {
 		{ .name = "name", .value = name, .fd = -1 },
@@ -202,8 +236,11 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 		*fields,
 	};
 	struct api_req rq = {
-		.route = API_UPLOAD_DOCUMENT, .id = { collection_id }, .parts = parts,
-		.n_parts = sizeof(parts) / sizeof(parts[0]), .subject = name,
+		.route = API_UPLOAD_DOCUMENT,
+		.id = { collection_id },
+		.parts = parts,
+		.n_parts = sizeof(parts) / sizeof(parts[0]),
+		.subject = name,
 	};
 	struct http_resp resp;
 	time_t start = time(NULL);
@@ -213,29 +250,37 @@ static int api_upload_direct(struct api *a, const char *collection_id, const cha
 	rc = api_exchange(a, &rq, &resp);
 	/* A 2xx whose body was cut off is stored all the same. */
 	if (rc == 0 || (resp.status >= 200 && resp.status < 300))
-		rc = api_upload_learn(a, collection_id, name, *size, replaces, start, &resp.body,
-				      out);
+		rc = api_upload_learn(a, collection_id, name, *size, replaces,
+				      start, &resp.body, out);
 	else if (resp.unanswered)
-		rc = api_upload_check(a, collection_id, name, *size, replaces, start, rc, out);
+		rc = api_upload_check(a, collection_id, name, *size, replaces,
+				      start, rc, out);
 	http_resp_release(&resp);
 	return rc;
 }
 
-int api_upload_document(struct api *a, const char *collection_id, const char *name, int fd,
-			uint64_t size, const char *content_type, const char *fields,
+int api_upload_document(struct api *a, const char *collection_id,
+			const char *name, int fd, uint64_t size,
+			const char *content_type, const char *fields,
 			const char *replaces, struct res *out)
 {
 	const struct http_part data = {
-		.name = "data", .fd = fd, .size = size, .filename = name, .type = content_type,
+		.name = "data",
+		.fd = fd,
+		.size = size,
+		.filename = name,
+		.type = content_type,
 	};
-	const struct http_part fpart = { .name = "fields", .value = fields ? fields : "{}", .fd = -1 };
+	const struct http_part fpart = { .name = "fields",
+					 .value = fields ? fields : "{}",
+					 .fd = -1 };
 
 	memset(out, 0, sizeof(*out));
 	if (a->o.upload_files)
-		return api_upload_two_steps(a, collection_id, name, fd, size, content_type, fields,
-					    out);
-	return api_upload_direct(a, collection_id, name, &data, &fpart, &size, content_type,
-				 replaces, out);
+		return api_upload_two_steps(a, collection_id, name, fd, size,
+					    content_type, fields, out);
+	return api_upload_direct(a, collection_id, name, &data, &fpart, &size,
+				 content_type, replaces, out);
 }
 
 int api_upload_streams(const struct api *a)
@@ -243,24 +288,32 @@ int api_upload_streams(const struct api *a)
 	return !a->o.read_only && !a->o.upload_files;
 }
 
-int api_upload_document_stream(struct api *a, const char *collection_id, const char *name,
-			       http_read_fn read, http_read_fn fields_read, void *ctx,
+int api_upload_document_stream(struct api *a, const char *collection_id,
+			       const char *name, http_read_fn read,
+			       http_read_fn fields_read, void *ctx,
 			       const uint64_t *size, const char *content_type,
 			       const char *replaces, struct res *out)
 {
 	const struct http_part data = {
-		.name = "data", .fd = -1, .filename = name, .type = content_type,
-		.read = read, .read_ctx = ctx,
+		.name = "data",
+		.fd = -1,
+		.filename = name,
+		.type = content_type,
+		.read = read,
+		.read_ctx = ctx,
 	};
 	const struct http_part fields = {
-		.name = "fields", .fd = -1, .read = fields_read, .read_ctx = ctx,
+		.name = "fields",
+		.fd = -1,
+		.read = fields_read,
+		.read_ctx = ctx,
 	};
 
 	memset(out, 0, sizeof(*out));
 	if (!api_upload_streams(a))
 		return -EOPNOTSUPP;
-	return api_upload_direct(a, collection_id, name, &data, &fields, size, content_type,
-				 replaces, out);
+	return api_upload_direct(a, collection_id, name, &data, &fields, size,
+				 content_type, replaces, out);
 }
 
 int api_stream_begin(struct api *a)

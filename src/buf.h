@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NUL-terminated when non-NULL */
+	char *data; /* NUL-terminated when non-NULL */
 	size_t len;
 	size_t alloc;
-	size_t cap;	/* most bytes the buffer may hold */
+	size_t cap; /* most bytes the buffer may hold */
 };
 
 void buf_init(struct buf *b, size_t cap);
@@ -34,7 +34,8 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Hand the bytes to the caller (who frees them); the buffer becomes empty.
- * Never NULL: an empty buffer gives an empty malloc'd string, or NULL on ENOMEM. */
+ * Never NULL: an empty buffer gives an empty malloc'd string, or NULL on
+ * ENOMEM. */
 char *buf_take(struct buf *b, size_t *len);
 
 #endif

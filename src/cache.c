@@ -19,8 +19,8 @@ void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx)
 	c->replaced_ctx = ctx;
 }
 
-void cache_tell_replaced(struct cache *c, const struct cache_key *key, struct cval *old,
-			 struct cval *nv)
+void cache_tell_replaced(struct cache *c, const struct cache_key *key,
+			 struct cval *old, struct cval *nv)
 {
 	if (old && nv && old != nv && c->replaced)
 		c->replaced(c->replaced_ctx, key, old, nv);
@@ -64,7 +64,8 @@ void cval_mark_stale(struct cval *v)
 
 int cval_find(struct cval **v, const char *key, int by_id, const struct res **r)
 {
-	*r = by_id ? reslist_by_id((*v)->list, key) : reslist_by_name((*v)->list, key);
+	*r = by_id ? reslist_by_id((*v)->list, key)
+		   : reslist_by_name((*v)->list, key);
 	if (*r)
 		return 0;
 	cval_unref(*v);
@@ -136,7 +137,8 @@ static const char *cache_arg(const struct cache_key *key)
 
 static size_t cache_hash(const struct cache_key *key)
 {
-	size_t h = (14695981039346656037ull ^ (unsigned)key->family) * 1099511628211ull;
+	size_t h = (14695981039346656037ull ^ (unsigned)key->family) *
+		   1099511628211ull;
 
 	for (const char *s = cache_arg(key); *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
@@ -146,7 +148,8 @@ static size_t cache_hash(const struct cache_key *key)
 struct centry *cache_find_locked(struct cache *c, const struct cache_key *key)
 {
 	for (struct centry *e = c->buckets[cache_hash(key)]; e; e = e->next)
-		if (e->family == key->family && strcmp(e->arg, cache_arg(key)) == 0)
+		if (e->family == key->family &&
+		    strcmp(e->arg, cache_arg(key)) == 0)
 			return e;
 	return NULL;
 }
@@ -158,7 +161,8 @@ static void cache_evict_locked(struct cache *c)
 
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
 		for (struct centry **p = &c->buckets[i]; *p; p = &(*p)->next)
-			if (!(*p)->busy && !(*p)->waiters && (!victim || (*p)->used < (*victim)->used))
+			if (!(*p)->busy && !(*p)->waiters &&
+			    (!victim || (*p)->used < (*victim)->used))
 				victim = p;
 	if (victim) {
 		struct centry *e = *victim;
@@ -170,7 +174,8 @@ static void cache_evict_locked(struct cache *c)
 }
 
 /* The entry under key, made when there is none (NULL on ENOMEM). Lock held. */
-static struct centry *cache_entry_locked(struct cache *c, const struct cache_key *key)
+static struct centry *cache_entry_locked(struct cache *c,
+					 const struct cache_key *key)
 {
 	size_t h = cache_hash(key);
 	struct centry *e = cache_find_locked(c, key);
@@ -196,8 +201,9 @@ static struct centry *cache_entry_locked(struct cache *c, const struct cache_key
  * entry and exit. When the new value replaces one, *old gets that one (its
  * reference) for cache_tell_replaced() after the lock is let go.
  */
-static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn fetch,
-			     const char *arg, double ttl, struct cval **out, struct cval **old)
+static int cache_fill_locked(struct cache *c, struct centry *e,
+			     cache_fetch_fn fetch, const char *arg, double ttl,
+			     struct cval **out, struct cval **old)
 {
 	unsigned gen = c->generation, egen = e->gen;
 	struct cval *v = cval_new();
@@ -231,9 +237,9 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 		*out = cval_ref(v);
 	} else if (rc == 0) {
 		/*
-		 * A drop, an invalidation or a store while we fetched: this answer
-		 * may predate a change. Its callers get it; the entry stays stale
-		 * (or keeps the stored value).
+		 * A drop, an invalidation or a store while we fetched: this
+		 * answer may predate a change. Its callers get it; the entry
+		 * stays stale (or keeps the stored value).
 		 */
 		cval_mark_stale(v);
 		if (!e->val) {
@@ -246,8 +252,8 @@ static int cache_fill_locked(struct cache *c, struct centry *e, cache_fetch_fn f
 	return rc;
 }
 
-int cache_get(struct cache *c, const struct cache_key *key, cache_fetch_fn fetch,
-	      double ttl, struct cval **out)
+int cache_get(struct cache *c, const struct cache_key *key,
+	      cache_fetch_fn fetch, double ttl, struct cval **out)
 {
 	struct cval *old = NULL;
 	struct centry *e;
@@ -276,7 +282,8 @@ int cache_get(struct cache *c, const struct cache_key *key, cache_fetch_fn fetch
 			 * it: wait for it to end, then fetch again, rather than
 			 * share its answer.
 			 */
-			int stale = e->fetch_gen != e->gen || e->fetch_cgen != c->generation;
+			int stale = e->fetch_gen != e->gen ||
+				    e->fetch_cgen != c->generation;
 
 			if (!stale)
 				c->stats.joins++;
@@ -307,7 +314,7 @@ int cache_store(struct cache *c, const struct cache_key *key, struct cval *v)
 	pthread_mutex_lock(&c->lock);
 	e = cache_entry_locked(c, key);
 	if (e) {
-		e->gen++;	/* a fetch in flight predates this value */
+		e->gen++; /* a fetch in flight predates this value */
 		cval_mark_stale(e->val);
 		old = e->val;
 		e->val = cval_ref(v);

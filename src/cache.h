@@ -24,7 +24,7 @@
  *
  * Threads: every function is thread safe. c->lock guards the table, each
  * entry's state and the counters; it is never held during a fetch (HTTP) and
- * is the innermost lock of the program (see inode.h for the order).
+ * is taken while holding no other lock (tree.h, "Lock order").
  *
  * Ownership: getters return a new reference to an immutable value; release it
  * with cval_unref(). Listings in values have their display names assigned
@@ -44,13 +44,14 @@
 struct cache;
 
 struct cval {
-	int refs;		/* atomic */
-	struct reslist *list;	/* listings; NULL for rendered files */
-	char *text;		/* rendered JSON (usage, billing, regions); NULL for listings */
+	int refs;	      /* atomic */
+	struct reslist *list; /* listings; NULL for rendered files */
+	char *text; /* rendered JSON (usage, billing, regions); NULL for
+		       listings */
 	size_t len;
-	time_t fetched;		/* wall-clock time of the fetch */
-	int stale;		/* atomic: a change made through the mount (or a
-				 * drop) has made this value out of date */
+	time_t fetched; /* wall-clock time of the fetch */
+	int stale;	/* atomic: a change made through the mount (or a
+			 * drop) has made this value out of date */
 };
 
 /* Whether v is known to be out of date (see cval.stale). */
@@ -63,26 +64,28 @@ void cval_unref(struct cval *v);
  * the listing. When there is none, *v is released and set to NULL and the
  * result is -ENOENT.
  */
-int cval_find(struct cval **v, const char *key, int by_id, const struct res **r);
+int cval_find(struct cval **v, const char *key, int by_id,
+	      const struct res **r);
 struct cval *cval_ref(struct cval *v);
 
 struct cache_opts {
-	double ttl;		/* seconds for listings; 0 = every read fetches */
-	double live_ttl;	/* seconds for usage and billing */
-	size_t max_entries;	/* bound on entries (LRU eviction of idle ones) */
-	struct doccache *doccache;	/* on-disk document bytes (borrowed); NULL: none */
-	const char *tmpdir;	/* spool directory when doccache is NULL */
-	double (*now)(void);	/* monotonic seconds; NULL = CLOCK_MONOTONIC */
+	double ttl;	    /* seconds for listings; 0 = every read fetches */
+	double live_ttl;    /* seconds for usage and billing */
+	size_t max_entries; /* bound on entries (LRU eviction of idle ones) */
+	/* on-disk document bytes (borrowed); NULL: none */
+	struct doccache *doccache;
+	const char *tmpdir;  /* spool directory when doccache is NULL */
+	double (*now)(void); /* monotonic seconds; NULL = CLOCK_MONOTONIC */
 };
 
 struct cache_stats {
 	uint64_t hits;
 	uint64_t misses;
-	uint64_t joins;		/* readers that waited for another's fetch */
-	uint64_t doc_hits;	/* document opens served from disk */
-	uint64_t doc_misses;	/* document opens that downloaded */
+	uint64_t joins;	     /* readers that waited for another's fetch */
+	uint64_t doc_hits;   /* document opens served from disk */
+	uint64_t doc_misses; /* document opens that downloaded */
 	uint64_t entries;
-	uint64_t write_through;	/* listings changed in place after a write */
+	uint64_t write_through; /* listings changed in place after a write */
 };
 
 /* api may be NULL (tests): every fetch then fails with -ENOTCONN. */
@@ -91,20 +94,21 @@ void cache_free(struct cache *c);
 
 /* What the cache keeps: one family per kind of answer. */
 enum cache_family {
-	CACHE_KEYS,		/* the API keys (listing) */
-	CACHE_COLLECTIONS,	/* the collections (listing) */
-	CACHE_DOCUMENTS,	/* the documents of the collection arg (listing) */
-	CACHE_MODELS,		/* the models (listing; regions come from it too) */
-	CACHE_USAGE,		/* this month's usage (text) */
-	CACHE_USAGE_MONTH,	/* the usage of month arg, "YYYY-MM" (text) */
-	CACHE_BILLING,		/* billing information (text) */
-	CACHE_AUDIT,		/* recent audit events (text: JSON lines) */
-	CACHE_SEARCH,		/* arg "<collection id>/<query>"; "" id: every collection */
-	CACHE_ENDPOINTS,	/* the endpoint ACL catalogue (text) */
-	CACHE_INVOICES,		/* invoices (listing) */
-	CACHE_LIMITS,		/* spending limits (text) */
-	CACHE_USAGE_SVG,	/* /usage.svg, drawn from CACHE_USAGE (text) */
-	CACHE_USAGE_MONTH_SVG,	/* usage-by-month/<arg>.svg, drawn from CACHE_USAGE_MONTH */
+	CACHE_KEYS,	   /* the API keys (listing) */
+	CACHE_COLLECTIONS, /* the collections (listing) */
+	CACHE_DOCUMENTS,   /* the documents of the collection arg (listing) */
+	CACHE_MODELS,	   /* the models (listing; regions come from it too) */
+	CACHE_USAGE,	   /* this month's usage (text) */
+	CACHE_USAGE_MONTH, /* the usage of month arg, "YYYY-MM" (text) */
+	CACHE_BILLING,	   /* billing information (text) */
+	CACHE_AUDIT,	   /* recent audit events (text: JSON lines) */
+	CACHE_SEARCH, /* arg "<collection id>/<query>"; "" id: every collection */
+	CACHE_ENDPOINTS,       /* the endpoint ACL catalogue (text) */
+	CACHE_INVOICES,	       /* invoices (listing) */
+	CACHE_LIMITS,	       /* spending limits (text) */
+	CACHE_USAGE_SVG,       /* /usage.svg, drawn from CACHE_USAGE (text) */
+	CACHE_USAGE_MONTH_SVG, /* usage-by-month/<arg>.svg, drawn from
+				  CACHE_USAGE_MONTH */
 	CACHE_FAMILY_COUNT
 };
 
@@ -119,16 +123,19 @@ struct cache_key {
 /* Listings, whole (every page). Return 0 and a referenced value, or -errno. */
 int cache_keys(struct cache *c, struct cval **out);
 int cache_collections(struct cache *c, struct cval **out);
-int cache_documents(struct cache *c, const char *collection_id, struct cval **out);
-int cache_models(struct cache *c, struct cval **out);	/* list of models */
-int cache_regions(struct cache *c, struct cval **out);	/* text */
-int cache_usage(struct cache *c, struct cval **out);	/* text */
-int cache_billing(struct cache *c, struct cval **out);	/* text */
-int cache_audit(struct cache *c, struct cval **out);	/* text: JSON lines */
-/* Usage of a calendar month, "YYYY-MM" (text); past months keep for the listing TTL. */
+int cache_documents(struct cache *c, const char *collection_id,
+		    struct cval **out);
+int cache_models(struct cache *c, struct cval **out);  /* list of models */
+int cache_regions(struct cache *c, struct cval **out); /* text */
+int cache_usage(struct cache *c, struct cval **out);   /* text */
+int cache_billing(struct cache *c, struct cval **out); /* text */
+int cache_audit(struct cache *c, struct cval **out);   /* text: JSON lines */
+/* Usage of a calendar month, "YYYY-MM" (text); past months keep for the listing
+ * TTL. */
 int cache_usage_month(struct cache *c, const char *month, struct cval **out);
 /* A key's propagation to the clusters (text), asked of the server every time. */
-int cache_key_propagation(struct cache *c, const char *key_id, char **text, size_t *len);
+int cache_key_propagation(struct cache *c, const char *key_id, char **text,
+			  size_t *len);
 /*
  * The counters of the cache and of the API and HTTP client under it
  * (requests by route, uploads, retries, bytes, hits...), in out[] (room for
@@ -138,7 +145,8 @@ int cache_key_propagation(struct cache *c, const char *key_id, char **text, size
 size_t cache_counters(struct cache *c, struct model_counter *out);
 
 /* Document bytes into fd, straight from the API (not kept). */
-int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes);
+int cache_read_document(struct cache *c, const char *file_id, int fd,
+			uint64_t *bytes);
 
 /*
  * A read-only fd on a document's bytes, from the on-disk cache (keyed by
@@ -157,8 +165,8 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
  */
 typedef int (*cache_fetch_fn)(struct cache *c, struct api *api, const char *arg,
 			      struct cval *v);
-int cache_get(struct cache *c, const struct cache_key *key, cache_fetch_fn fetch,
-	      double ttl, struct cval **out);
+int cache_get(struct cache *c, const struct cache_key *key,
+	      cache_fetch_fn fetch, double ttl, struct cval **out);
 
 /*
  * Store v under key as a fresh value (for the listing TTL), replacing what was
@@ -198,8 +206,10 @@ void cache_invalidate(struct cache *c, enum cache_family f, const char *arg);
  *
  * Every one of them also makes CACHE_AUDIT stale: each change is an event.
  */
-void cache_put(struct cache *c, enum cache_family f, const char *cid, struct res *r);
-void cache_remove(struct cache *c, enum cache_family f, const char *cid, const char *id);
+void cache_put(struct cache *c, enum cache_family f, const char *cid,
+	       struct res *r);
+void cache_remove(struct cache *c, enum cache_family f, const char *cid,
+		  const char *id);
 void cache_changed(struct cache *c, enum cache_family f, const char *arg);
 
 /*
@@ -212,9 +222,11 @@ void cache_changed(struct cache *c, enum cache_family f, const char *arg);
  * dropped without a replacement (eviction: see docs/performance.md).
  */
 typedef void (*cache_replaced_fn)(void *ctx, const struct cache_key *key,
-				  const struct cval *old, const struct cval *nv);
+				  const struct cval *old,
+				  const struct cval *nv);
 
-/* Set the replacement hook; call once, before the cache is shared between threads. */
+/* Set the replacement hook; call once, before the cache is shared between
+ * threads. */
 void cache_set_hook(struct cache *c, cache_replaced_fn fn, void *ctx);
 
 /* Forget every entry (values still referenced stay valid). */

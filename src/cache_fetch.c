@@ -24,21 +24,24 @@ static int cache_name_list(struct reslist *l, size_t maxlen)
 	return rc;
 }
 
-static int fetch_keys(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_keys(struct cache *c, struct api *api, const char *arg,
+		      struct cval *v)
 {
 	int rc = api_list_keys(api, &v->list);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
 }
 
-static int fetch_collections(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_collections(struct cache *c, struct api *api, const char *arg,
+			     struct cval *v)
 {
 	int rc = api_list_collections(api, &v->list);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
 }
 
-static int fetch_documents(struct cache *c, struct api *api, const char *cid, struct cval *v)
+static int fetch_documents(struct cache *c, struct api *api, const char *cid,
+			   struct cval *v)
 {
 	int rc = api_list_documents(api, cid, &v->list);
 
@@ -46,20 +49,23 @@ static int fetch_documents(struct cache *c, struct api *api, const char *cid, st
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX - 5);
 }
 
-static int fetch_models(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_models(struct cache *c, struct api *api, const char *arg,
+			struct cval *v)
 {
 	int rc = api_list_models(api, &v->list, &v->text, &v->len);
 
 	return rc < 0 ? rc : cache_name_list(v->list, NAMES_MAX);
 }
 
-static int fetch_usage(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_usage(struct cache *c, struct api *api, const char *arg,
+		       struct cval *v)
 {
 	v->fetched = time(NULL);
 	return api_usage(api, v->fetched, &v->text, &v->len);
 }
 
-static int fetch_billing(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_billing(struct cache *c, struct api *api, const char *arg,
+			 struct cval *v)
 {
 	v->fetched = time(NULL);
 	return api_billing(api, &v->text, &v->len);
@@ -67,13 +73,15 @@ static int fetch_billing(struct cache *c, struct api *api, const char *arg, stru
 
 #define CACHE_AUDIT_PAGES 10
 
-static int fetch_audit(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_audit(struct cache *c, struct api *api, const char *arg,
+		       struct cval *v)
 {
 	v->fetched = time(NULL);
 	return api_audit(api, CACHE_AUDIT_PAGES, &v->text, &v->len);
 }
 
-static int fetch_usage_month(struct cache *c, struct api *api, const char *month, struct cval *v)
+static int fetch_usage_month(struct cache *c, struct api *api,
+			     const char *month, struct cval *v)
 {
 	int y, m;
 
@@ -85,7 +93,8 @@ static int fetch_usage_month(struct cache *c, struct api *api, const char *month
 
 int cache_audit(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_AUDIT, NULL), fetch_audit, c->o.live_ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_AUDIT, NULL), fetch_audit,
+			 c->o.live_ttl, out);
 }
 
 int cache_usage_month(struct cache *c, const char *month, struct cval **out)
@@ -104,23 +113,27 @@ int cache_usage_month(struct cache *c, const char *month, struct cval **out)
 
 int cache_keys(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_KEYS, NULL), fetch_keys, c->o.ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_KEYS, NULL), fetch_keys, c->o.ttl,
+			 out);
 }
 
 int cache_collections(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_COLLECTIONS, NULL), fetch_collections, c->o.ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
+			 fetch_collections, c->o.ttl, out);
 }
 
-int cache_documents(struct cache *c, const char *collection_id, struct cval **out)
+int cache_documents(struct cache *c, const char *collection_id,
+		    struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_DOCUMENTS, collection_id), fetch_documents,
-			 c->o.ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_DOCUMENTS, collection_id),
+			 fetch_documents, c->o.ttl, out);
 }
 
 int cache_models(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_MODELS, NULL), fetch_models, c->o.ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_MODELS, NULL), fetch_models,
+			 c->o.ttl, out);
 }
 
 int cache_regions(struct cache *c, struct cval **out)
@@ -130,22 +143,26 @@ int cache_regions(struct cache *c, struct cval **out)
 
 int cache_usage(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_USAGE, NULL), fetch_usage, c->o.live_ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_USAGE, NULL), fetch_usage,
+			 c->o.live_ttl, out);
 }
 
 int cache_billing(struct cache *c, struct cval **out)
 {
-	return cache_get(c, CACHE_KEY(CACHE_BILLING, NULL), fetch_billing, c->o.live_ttl, out);
+	return cache_get(c, CACHE_KEY(CACHE_BILLING, NULL), fetch_billing,
+			 c->o.live_ttl, out);
 }
 
-int cache_read_document(struct cache *c, const char *file_id, int fd, uint64_t *bytes)
+int cache_read_document(struct cache *c, const char *file_id, int fd,
+			uint64_t *bytes)
 {
 	if (!c->api)
 		return -ENOTCONN;
 	return api_download_file(c->api, file_id, fd, bytes);
 }
 
-static int cache_fill_document(void *ctx, const char *file_id, int fd, uint64_t *bytes)
+static int cache_fill_document(void *ctx, const char *file_id, int fd,
+			       uint64_t *bytes)
 {
 	struct cache *c = ctx;
 
@@ -163,10 +180,12 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 		return -ENOTCONN;
 	if (c->o.doccache) {
 		/* Readers of one uncached document share one download. */
-		fd = doccache_open_async(c->o.doccache, file_id, hash, cache_fill_document, c, dl);
+		fd = doccache_open_async(c->o.doccache, file_id, hash,
+					 cache_fill_document, c, dl);
 	} else {
 		fd = anonfile_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
-		rc = fd < 0 ? fd : api_download_file(c->api, file_id, fd, &bytes);
+		rc = fd < 0 ? fd
+			    : api_download_file(c->api, file_id, fd, &bytes);
 		if (fd >= 0 && rc < 0) {
 			close(fd);
 			fd = rc;
@@ -181,7 +200,8 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 	return fd;
 }
 
-int cache_key_propagation(struct cache *c, const char *key_id, char **text, size_t *len)
+int cache_key_propagation(struct cache *c, const char *key_id, char **text,
+			  size_t *len)
 {
 	if (!c->api)
 		return -ENOTCONN;
@@ -195,20 +215,26 @@ static size_t cache_api_counters(struct api *api, struct model_counter *out)
 	size_t n = 0;
 
 	for (int r = 0; r < API_ROUTE_COUNT; r++)
-		out[n++] = (struct model_counter){ "requests", api_route_name(r),
+		out[n++] = (struct model_counter){ "requests",
+						   api_route_name(r),
 						   api_route_count(api, r) };
-	out[n++] = (struct model_counter){ "uploads", "streamed",
-					   api_stream_counter(api, API_STREAMS) };
+	out[n++] = (struct model_counter){
+		"uploads", "streamed", api_stream_counter(api, API_STREAMS)
+	};
 	out[n++] = (struct model_counter){ "uploads", "streamed_bytes",
-					   api_stream_counter(api, API_STREAM_BYTES) };
-	out[n++] = (struct model_counter){ "uploads", "abandoned",
-					   api_stream_counter(api, API_STREAMS_ABANDONED) };
+					   api_stream_counter(
+						   api, API_STREAM_BYTES) };
+	out[n++] = (struct model_counter){
+		"uploads", "abandoned",
+		api_stream_counter(api, API_STREAMS_ABANDONED)
+	};
 	api_http_stats(api, &hs);
 	out[n++] = (struct model_counter){ "http", "requests", hs.requests };
 	out[n++] = (struct model_counter){ "http", "retries", hs.retries };
 	out[n++] = (struct model_counter){ "http", "errors", hs.errors };
 	out[n++] = (struct model_counter){ "http", "bytes_up", hs.bytes_up };
-	out[n++] = (struct model_counter){ "http", "bytes_down", hs.bytes_down };
+	out[n++] = (struct model_counter){ "http", "bytes_down",
+					   hs.bytes_down };
 	return n;
 }
 
@@ -222,8 +248,11 @@ size_t cache_counters(struct cache *c, struct model_counter *out)
 	out[n++] = (struct model_counter){ "cache", "misses", cs.misses };
 	out[n++] = (struct model_counter){ "cache", "joins", cs.joins };
 	out[n++] = (struct model_counter){ "cache", "entries", cs.entries };
-	out[n++] = (struct model_counter){ "cache", "document_hits", cs.doc_hits };
-	out[n++] = (struct model_counter){ "cache", "document_misses", cs.doc_misses };
-	out[n++] = (struct model_counter){ "cache", "write_through", cs.write_through };
+	out[n++] = (struct model_counter){ "cache", "document_hits",
+					   cs.doc_hits };
+	out[n++] = (struct model_counter){ "cache", "document_misses",
+					   cs.doc_misses };
+	out[n++] = (struct model_counter){ "cache", "write_through",
+					   cs.write_through };
 	return n;
 }

@@ -13,7 +13,8 @@
 #include "model.h"
 #include "names.h"
 
-/* Longest display name in a listing of family f (documents leave room for ".json"). */
+/* Longest display name in a listing of family f (documents leave room for
+ * ".json"). */
 static size_t cache_name_max(enum cache_family f)
 {
 	return f == CACHE_DOCUMENTS ? NAMES_MAX - 5 : NAMES_MAX;
@@ -21,14 +22,17 @@ static size_t cache_name_max(enum cache_family f)
 
 /* One change to a listing (see cache_put() and cache_remove()). */
 struct cache_change {
-	const char *gone_id;	/* entry to take out, or NULL */
-	struct res *add;	/* entry to put in place of its id (strings taken), or NULL */
-	const char *count_id;	/* collection whose documents_count changes, or NULL */
+	const char *gone_id; /* entry to take out, or NULL */
+	/* entry to put in place of its id (strings taken), or NULL */
+	struct res *add;
+	/* collection whose documents_count changes, or NULL */
+	const char *count_id;
 	int count_delta;
 };
 
 /* A copy of entry r as ch changes it (r is kept when ch does not touch it). */
-static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct reslist *l)
+static int cache_entry_edit(const struct res *r, struct cache_change *ch,
+			    struct reslist *l)
 {
 	struct res copy;
 	int rc;
@@ -36,10 +40,11 @@ static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct
 	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
 		return 0;
 	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
-		return reslist_append(l, ch->add);	/* zeroes *ch->add */
+		return reslist_append(l, ch->add); /* zeroes *ch->add */
 	rc = res_copy(r, &copy);
 	if (rc == 0 && ch->count_id && strcmp(r->id, ch->count_id) == 0)
-		rc = model_collection_set_count(&copy, copy.count + ch->count_delta);
+		rc = model_collection_set_count(&copy,
+						copy.count + ch->count_delta);
 	if (rc < 0) {
 		res_release(&copy);
 		return rc;
@@ -55,10 +60,10 @@ static int cache_entry_edit(const struct res *r, struct cache_change *ch, struct
  * change copies every entry and names them again, as a fetch would.
  */
 #define CACHE_SHARE_DEPTH 32
-#define CACHE_SHARE_ENTRIES 200000	/* entries over the whole chain */
+#define CACHE_SHARE_ENTRIES 200000 /* entries over the whole chain */
 
-static int cache_can_share(const struct reslist *old, const struct cache_change *ch,
-			   size_t maxlen)
+static int cache_can_share(const struct reslist *old,
+			   const struct cache_change *ch, size_t maxlen)
 {
 	const struct res *replaced;
 
@@ -66,7 +71,7 @@ static int cache_can_share(const struct reslist *old, const struct cache_change 
 	    old->n * (old->depth + 1) > CACHE_SHARE_ENTRIES)
 		return 0;
 	if (!ch->add || !ch->add->id)
-		return 1;	/* an entry leaves, or a count changes: no name does */
+		return 1; /* an entry leaves, or a count changes: no name does */
 	replaced = reslist_by_id(old, ch->add->id);
 	return names_plain_add(old, ch->add, replaced, maxlen);
 }
@@ -80,7 +85,8 @@ static int cache_append_added(struct reslist *l, struct res *add)
 }
 
 /* Entry r of a shared copy, as ch changes it. */
-static int cache_entry_share(const struct res *r, struct cache_change *ch, struct reslist *l)
+static int cache_entry_share(const struct res *r, struct cache_change *ch,
+			     struct reslist *l)
 {
 	struct res copy;
 	int rc;
@@ -88,12 +94,13 @@ static int cache_entry_share(const struct res *r, struct cache_change *ch, struc
 	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
 		return 0;
 	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
-		return cache_append_added(l, ch->add);	/* zeroes *ch->add */
+		return cache_append_added(l, ch->add); /* zeroes *ch->add */
 	if (!ch->count_id || strcmp(r->id, ch->count_id) != 0)
 		return reslist_append_borrowed(l, r);
 	rc = res_copy(r, &copy);
 	if (rc == 0)
-		rc = model_collection_set_count(&copy, copy.count + ch->count_delta);
+		rc = model_collection_set_count(&copy,
+						copy.count + ch->count_delta);
 	if (rc == 0 && !(copy.name = strdup(r->name)))
 		rc = -ENOMEM;
 	if (rc < 0) {
@@ -104,7 +111,8 @@ static int cache_entry_share(const struct res *r, struct cache_change *ch, struc
 }
 
 /* old changed by ch, sharing what it keeps (cache_can_share()). NULL on error. */
-static struct reslist *cache_list_share(struct reslist *old, struct cache_change *ch)
+static struct reslist *cache_list_share(struct reslist *old,
+					struct cache_change *ch)
 {
 	struct reslist *l = reslist_new();
 	int rc = l ? reslist_borrow_from(l, old) : -ENOMEM;
@@ -124,9 +132,10 @@ static struct reslist *cache_list_share(struct reslist *old, struct cache_change
 	return l;
 }
 
-/* A copy of old changed by ch, every entry copied and named again. NULL on error. */
-static struct reslist *cache_list_copy(const struct reslist *old, struct cache_change *ch,
-				       size_t maxlen)
+/* A copy of old changed by ch, every entry copied and named again. NULL on
+ * error. */
+static struct reslist *cache_list_copy(const struct reslist *old,
+				       struct cache_change *ch, size_t maxlen)
 {
 	struct reslist *l = reslist_new();
 	int rc = l ? 0 : -ENOMEM;
@@ -145,9 +154,10 @@ static struct reslist *cache_list_copy(const struct reslist *old, struct cache_c
 	return l;
 }
 
-/* A named copy of old changed by ch (ch->add's strings are taken). NULL on error. */
-static struct reslist *cache_list_edit(struct reslist *old, struct cache_change *ch,
-				       size_t maxlen)
+/* A named copy of old changed by ch (ch->add's strings are taken). NULL on
+ * error. */
+static struct reslist *cache_list_edit(struct reslist *old,
+				       struct cache_change *ch, size_t maxlen)
 {
 	if (cache_can_share(old, ch, maxlen))
 		return cache_list_share(old, ch);
@@ -160,7 +170,8 @@ static struct reslist *cache_list_edit(struct reslist *old, struct cache_change 
  * else changed the entry meanwhile; otherwise, and when there is no fresh
  * listing to change, the entry is invalidated as before.
  */
-static void cache_edit(struct cache *c, const struct cache_key *key, struct cache_change *ch)
+static void cache_edit(struct cache *c, const struct cache_key *key,
+		       struct cache_change *ch)
 {
 	struct cval *old = NULL, *nv = NULL, *replaced = NULL;
 	struct centry *e;
@@ -168,14 +179,16 @@ static void cache_edit(struct cache *c, const struct cache_key *key, struct cach
 
 	pthread_mutex_lock(&c->lock);
 	e = cache_find_locked(c, key);
-	if (e && e->val && e->val->list && !cval_stale(e->val) && c->o.now() < e->expires) {
+	if (e && e->val && e->val->list && !cval_stale(e->val) &&
+	    c->o.now() < e->expires) {
 		old = cval_ref(e->val);
 		gen = e->gen;
 		cgen = c->generation;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (old && (nv = cval_new()) &&
-	    !(nv->list = cache_list_edit(old->list, ch, cache_name_max(key->family)))) {
+	    !(nv->list = cache_list_edit(old->list, ch,
+					 cache_name_max(key->family)))) {
 		cval_unref(nv);
 		nv = NULL;
 	}
@@ -184,8 +197,9 @@ static void cache_edit(struct cache *c, const struct cache_key *key, struct cach
 		nv->fetched = old->fetched;
 	pthread_mutex_lock(&c->lock);
 	e = cache_find_locked(c, key);
-	if (e && nv && e->val == old && e->gen == gen && c->generation == cgen) {
-		e->gen++;	/* a fetch in flight predates this value */
+	if (e && nv && e->val == old && e->gen == gen &&
+	    c->generation == cgen) {
+		e->gen++; /* a fetch in flight predates this value */
 		cval_mark_stale(e->val);
 		replaced = e->val;
 		e->val = cval_ref(nv);
@@ -202,10 +216,12 @@ static void cache_edit(struct cache *c, const struct cache_key *key, struct cach
 /* Whether f is a listing that cache_put() and cache_remove() edit. */
 static int cache_editable(enum cache_family f)
 {
-	return f == CACHE_KEYS || f == CACHE_COLLECTIONS || f == CACHE_DOCUMENTS;
+	return f == CACHE_KEYS || f == CACHE_COLLECTIONS ||
+	       f == CACHE_DOCUMENTS;
 }
 
-void cache_put(struct cache *c, enum cache_family f, const char *cid, struct res *r)
+void cache_put(struct cache *c, enum cache_family f, const char *cid,
+	       struct res *r)
 {
 	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
 
@@ -216,12 +232,14 @@ void cache_put(struct cache *c, enum cache_family f, const char *cid, struct res
 		return;
 	}
 	cache_edit(c, CACHE_KEY(f, arg), &(struct cache_change){ .add = r });
-	if (f == CACHE_DOCUMENTS)	/* an upload always makes a new id */
+	if (f == CACHE_DOCUMENTS) /* an upload always makes a new id */
 		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
-			   &(struct cache_change){ .count_id = cid, .count_delta = 1 });
+			   &(struct cache_change){ .count_id = cid,
+						   .count_delta = 1 });
 }
 
-void cache_remove(struct cache *c, enum cache_family f, const char *cid, const char *id)
+void cache_remove(struct cache *c, enum cache_family f, const char *cid,
+		  const char *id)
 {
 	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
 
@@ -230,10 +248,12 @@ void cache_remove(struct cache *c, enum cache_family f, const char *cid, const c
 		cache_changed(c, f, arg);
 		return;
 	}
-	cache_edit(c, CACHE_KEY(f, arg), &(struct cache_change){ .gone_id = id });
+	cache_edit(c, CACHE_KEY(f, arg),
+		   &(struct cache_change){ .gone_id = id });
 	if (f == CACHE_DOCUMENTS)
 		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
-			   &(struct cache_change){ .count_id = cid, .count_delta = -1 });
+			   &(struct cache_change){ .count_id = cid,
+						   .count_delta = -1 });
 	else if (f == CACHE_COLLECTIONS)
 		cache_invalidate(c, CACHE_DOCUMENTS, id);
 }
@@ -242,7 +262,7 @@ void cache_changed(struct cache *c, enum cache_family f, const char *arg)
 {
 	cache_invalidate(c, CACHE_AUDIT, NULL);
 	cache_invalidate(c, f, arg);
-	if (f == CACHE_DOCUMENTS)	/* its documents_count */
+	if (f == CACHE_DOCUMENTS) /* its documents_count */
 		cache_invalidate(c, CACHE_COLLECTIONS, NULL);
 	else if (f == CACHE_LIMITS)
 		cache_invalidate(c, CACHE_BILLING, NULL);

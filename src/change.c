@@ -17,12 +17,13 @@
 #include "log.h"
 #include "change_int.h"
 
-struct change *change_new(struct tree *tree, struct cache *c, struct api *api, struct scratch *l, int read_only,
-			  const char *tmpdir)
+struct change *change_new(struct tree *tree, struct cache *c, struct api *api,
+			  struct scratch *l, int read_only, const char *tmpdir)
 {
 	struct change *w = calloc(1, sizeof(*w));
 
-	if (!w || !(w->tmpdir = strdup(tmpdir)) || !(w->fields = change_fields_new())) {
+	if (!w || !(w->tmpdir = strdup(tmpdir)) ||
+	    !(w->fields = change_fields_new())) {
 		if (w)
 			free(w->tmpdir);
 		free(w);
@@ -66,8 +67,8 @@ void change_refresh(struct change *w)
 
 /* ---- create and open ---- */
 
-int change_create(struct change *w, uint64_t parent, const char *name, int flags, struct tree_entry *e,
-		  struct change_file **out)
+int change_create(struct change *w, uint64_t parent, const char *name,
+		  int flags, struct tree_entry *e, struct change_file **out)
 {
 	struct node_id p = { 0 };
 	struct scratch_info li = { 0 };
@@ -80,11 +81,14 @@ int change_create(struct change *w, uint64_t parent, const char *name, int flags
 	rc = change_state_create(p.kind, name, w->local != NULL, &st);
 	if (rc < 0)
 		goto out;
-	rc = scratch_create(w->local, p.kind, p.cid, name, st.target != CHANGE_SCRATCH, &li);
+	rc = scratch_create(w->local, p.kind, p.cid, name,
+			    st.target != CHANGE_SCRATCH, &li);
 	if (rc < 0)
 		goto out;
 	fd = scratch_open_fd(w->local, li.ino);
-	*out = fd < 0 ? NULL : change_file_new(&st, li.ino, parent, p.cid, NULL, name, fd);
+	*out = fd < 0 ? NULL
+		      : change_file_new(&st, li.ino, parent, p.cid, NULL, name,
+					fd);
 	if (!*out) {
 		rc = fd < 0 ? fd : -ENOMEM;
 		if (fd >= 0)
@@ -108,9 +112,12 @@ out:
 	return rc;
 }
 
-/* Open an existing key or collection.json for writing: its spool holds the JSON. */
-static int change_open_json(struct change *w, const struct node_id *n, uint64_t ino, int flags,
-			    const struct change_state *st, struct change_file **out)
+/* Open an existing key or collection.json for writing: its spool holds the
+ * JSON. */
+static int change_open_json(struct change *w, const struct node_id *n,
+			    uint64_t ino, int flags,
+			    const struct change_state *st,
+			    struct change_file **out)
 {
 	const struct node_info *k = node_of(n->kind);
 	const char *id = k->by == NODE_BY_CID ? n->cid : n->id;
@@ -136,9 +143,11 @@ out:
 	return rc;
 }
 
-/* Open an existing document for writing: a new version is written to an empty spool. */
-static int change_open_doc(struct change *w, const struct node_id *n, uint64_t ino,
-			   const struct change_state *st, struct change_file **out)
+/* Open an existing document for writing: a new version is written to an empty
+ * spool. */
+static int change_open_doc(struct change *w, const struct node_id *n,
+			   uint64_t ino, const struct change_state *st,
+			   struct change_file **out)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -148,21 +157,27 @@ static int change_open_doc(struct change *w, const struct node_id *n, uint64_t i
 	if (rc < 0)
 		return rc;
 	fd = anonfile_open(w->tmpdir);
-	*out = fd < 0 ? NULL : change_file_new(st, ino, tree_dir_ino(w->tree, NODE_DOCS_DIR, n->cid),
-					       n->cid, n->id, r->name, fd);
+	*out = fd < 0 ? NULL
+		      : change_file_new(
+				st, ino,
+				tree_dir_ino(w->tree, NODE_DOCS_DIR, n->cid),
+				n->cid, n->id, r->name, fd);
 	if (!*out) {
 		rc = fd < 0 ? fd : -ENOMEM;
 		if (fd >= 0)
 			close(fd);
 	} else {
-		change_fields_hold(w, ino);	/* user.xai.fields set now wait for the upload */
+		change_fields_hold(
+			w,
+			ino); /* user.xai.fields set now wait for the upload */
 	}
 	cval_unref(v);
 	return rc;
 }
 
 /* .xaifs/refresh: an empty spool; the flush after a write drops every cache. */
-static int change_open_refresh(struct change *w, uint64_t ino, const struct change_state *st,
+static int change_open_refresh(struct change *w, uint64_t ino,
+			       const struct change_state *st,
 			       struct change_file **out)
 {
 	int fd = anonfile_open(w->tmpdir);
@@ -177,11 +192,12 @@ static int change_open_refresh(struct change *w, uint64_t ino, const struct chan
 	return 0;
 }
 
-static int change_open_node(struct change *w, const struct node_id *n, uint64_t ino, int flags,
-			    struct change_file **out);
+static int change_open_node(struct change *w, const struct node_id *n,
+			    uint64_t ino, int flags, struct change_file **out);
 
 /* A local file: its own spool, or the resource it became. */
-static int change_open_scratch(struct change *w, uint64_t ino, int flags, struct change_file **out)
+static int change_open_scratch(struct change *w, uint64_t ino, int flags,
+			       struct change_file **out)
 {
 	struct scratch_info li = { 0 };
 	struct change_state st;
@@ -208,8 +224,8 @@ static int change_open_scratch(struct change *w, uint64_t ino, int flags, struct
 		goto out;
 	}
 	change_state_scratch(li.pending, li.dir, &st);
-	*out = change_file_new(&st, ino, tree_dir_ino(w->tree, li.dir, li.cid), li.cid, NULL, li.name,
-			       fd);
+	*out = change_file_new(&st, ino, tree_dir_ino(w->tree, li.dir, li.cid),
+			       li.cid, NULL, li.name, fd);
 	if (!*out) {
 		close(fd);
 		rc = -ENOMEM;
@@ -220,8 +236,8 @@ out:
 }
 
 /* The one dispatch on how a kind is written (node.h, enum node_write). */
-static int change_open_node(struct change *w, const struct node_id *n, uint64_t ino, int flags,
-			    struct change_file **out)
+static int change_open_node(struct change *w, const struct node_id *n,
+			    uint64_t ino, int flags, struct change_file **out)
 {
 	enum node_write how = node_of(n->kind)->write;
 	struct change_state st;
@@ -231,8 +247,10 @@ static int change_open_node(struct change *w, const struct node_id *n, uint64_t 
 		return change_open_scratch(w, ino, flags, out);
 	rc = change_state_open(n->kind, flags, &st);
 	if (rc == -EOPNOTSUPP)
-		log_error("cannot write into document '%s': documents are replaced whole "
-			  "(open with O_TRUNC, e.g. cp or >), not modified in place", n->id);
+		log_error(
+			"cannot write into document '%s': documents are replaced whole "
+			"(open with O_TRUNC, e.g. cp or >), not modified in place",
+			n->id);
 	if (rc < 0)
 		return rc;
 	switch (how) {
@@ -247,7 +265,8 @@ static int change_open_node(struct change *w, const struct node_id *n, uint64_t 
 	}
 }
 
-int change_open(struct change *w, uint64_t ino, int flags, struct change_file **out)
+int change_open(struct change *w, uint64_t ino, int flags,
+		struct change_file **out)
 {
 	struct node_id n = { 0 };
 	int rc;
@@ -277,14 +296,17 @@ ssize_t change_read(struct change_file *f, char *buf, size_t size, off_t off)
 	return n < 0 ? -errno : n;
 }
 
-ssize_t change_write(struct change *w, struct change_file *f, const char *buf, size_t size, off_t off)
+ssize_t change_write(struct change *w, struct change_file *f, const char *buf,
+		     size_t size, off_t off)
 {
 	ssize_t n;
 	int rc = change_state_write(&f->st, off, size);
 
 	if (rc == -EOPNOTSUPP)
-		log_error("cannot write into document '%s': documents are replaced whole "
-			  "(truncate first, or open with O_TRUNC), not modified in place", f->name);
+		log_error(
+			"cannot write into document '%s': documents are replaced whole "
+			"(truncate first, or open with O_TRUNC), not modified in place",
+			f->name);
 	if (rc < 0)
 		return rc;
 	do
@@ -300,7 +322,8 @@ ssize_t change_write(struct change *w, struct change_file *f, const char *buf, s
 /* ---- commits ---- */
 
 /* Commit a JSON spool: read it, then update or create. */
-static int change_commit_json(struct change *w, struct change_file *f, char **new_id)
+static int change_commit_json(struct change *w, struct change_file *f,
+			      char **new_id)
 {
 	char *in = NULL;
 	size_t len = 0;
@@ -331,13 +354,16 @@ static int change_commit_json(struct change *w, struct change_file *f, char **ne
 	return rc;
 }
 
-/* A document was replaced: it has a new id, and its name must be looked up again. */
-static void change_new_version(struct change *w, struct change_file *f, char *id)
+/* A document was replaced: it has a new id, and its name must be looked up
+ * again. */
+static void change_new_version(struct change *w, struct change_file *f,
+			       char *id)
 {
 	free(f->id);
 	f->id = id;
 	change_inval_entry(w, f->parent, f->name);
-	change_inval_entry(w, tree_dir_ino(w->tree, NODE_META_DIR, f->cid), f->name);
+	change_inval_entry(w, tree_dir_ino(w->tree, NODE_META_DIR, f->cid),
+			   f->name);
 }
 
 /* The new resource f was written to exists now as id: its name resolves there. */
@@ -347,14 +373,16 @@ static void change_became(struct change *w, struct change_file *f, char *id)
 
 	scratch_redirect(w->local, f->ino, kind, id);
 	if (kind == NODE_DOC)
-		change_fields_hold(w, f->ino);	/* now a rewrite, dropped at release */
+		change_fields_hold(
+			w, f->ino); /* now a rewrite, dropped at release */
 	free(f->id);
 	f->id = id;
 	change_inval_entry(w, f->parent, f->name);
 	change_inval_inode(w, f->ino);
 }
 
-/* collections/NAME.json did its work: the file goes, the collection's directory shows. */
+/* collections/NAME.json did its work: the file goes, the collection's directory
+ * shows. */
 static void change_request_done(struct change *w, struct change_file *f)
 {
 	size_t n = strlen(f->name) - strlen(".json");
@@ -367,7 +395,8 @@ static void change_request_done(struct change *w, struct change_file *f)
 }
 
 /* Carry out what follows a commit (enum change_after); takes new_id. */
-static void change_after(struct change *w, struct change_file *f, unsigned after, char *new_id)
+static void change_after(struct change *w, struct change_file *f,
+			 unsigned after, char *new_id)
 {
 	if (after & CHANGE_AFTER_LIMITS)
 		account_limits_changed(w->cache);
@@ -401,14 +430,17 @@ int change_flush(struct change *w, struct change_file *f)
 		log_info("refresh: caches dropped");
 		return 0;
 	case CHANGE_STEP_DOC:
-		rc = change_commit_doc(w, f->cid, f->name, f->fd, change_stream_take(f), f->ino,
-				       f->st.target == CHANGE_DOC ? f->id : NULL, &new_id);
+		rc = change_commit_doc(
+			w, f->cid, f->name, f->fd, change_stream_take(f),
+			f->ino, f->st.target == CHANGE_DOC ? f->id : NULL,
+			&new_id);
 		break;
 	default:
 		rc = change_commit_json(w, f, &new_id);
 		break;
 	}
-	after = change_state_committed(&f->st, &rc, new_id != NULL, anonfile_size(f->fd));
+	after = change_state_committed(&f->st, &rc, new_id != NULL,
+				       anonfile_size(f->fd));
 	change_after(w, f, after, new_id);
 	return rc;
 }
@@ -427,12 +459,15 @@ void change_release(struct change *w, struct change_file *f)
 
 	if (!f)
 		return;
-	/* An empty document written and closed: upload it now (errors can only be logged). */
+	/* An empty document written and closed: upload it now (errors can only
+	 * be logged). */
 	if (change_state_close(&f->st) && change_flush(w, f) < 0)
 		log_error("empty document '%s' was not uploaded", f->name);
-	/* A new resource never created (nothing written, or a failed upload) vanishes. */
-	if (change_state_is_new(&f->st) && scratch_get_ino(w->local, f->ino, &li) == 0 &&
-	    li.pending && !li.redirect_id) {
+	/* A new resource never created (nothing written, or a failed upload)
+	 * vanishes. */
+	if (change_state_is_new(&f->st) &&
+	    scratch_get_ino(w->local, f->ino, &li) == 0 && li.pending &&
+	    !li.redirect_id) {
 		scratch_remove_ino(w->local, f->ino);
 		change_inval_entry(w, f->parent, f->name);
 	}

@@ -39,12 +39,12 @@ struct change_file;
 struct change_notify {
 	void (*inval_entry)(void *ctx, uint64_t parent, const char *name);
 	void (*inval_inode)(void *ctx, uint64_t ino);
-	void (*refreshed)(void *ctx);	/* every cache was dropped */
+	void (*refreshed)(void *ctx); /* every cache was dropped */
 	void *ctx;
 };
 
-struct change *change_new(struct tree *tree, struct cache *c, struct api *api, struct scratch *l, int read_only,
-		  const char *tmpdir);
+struct change *change_new(struct tree *tree, struct cache *c, struct api *api,
+			  struct scratch *l, int read_only, const char *tmpdir);
 void change_free(struct change *w);
 void change_set_notify(struct change *w, const struct change_notify *n);
 
@@ -63,11 +63,12 @@ int change_wants_write(int flags);
  * create(2) of name in parent: a local file for temporary names, else a new
  * resource committed at flush. Fills e (one lookup counted) and *out.
  */
-int change_create(struct change *w, uint64_t parent, const char *name, int flags, struct tree_entry *e,
-	      struct change_file **out);
+int change_create(struct change *w, uint64_t parent, const char *name,
+		  int flags, struct tree_entry *e, struct change_file **out);
 
 /* Open an existing file for writing (flags as open(2)). */
-int change_open(struct change *w, uint64_t ino, int flags, struct change_file **out);
+int change_open(struct change *w, uint64_t ino, int flags,
+		struct change_file **out);
 
 /*
  * Read and write a handle's spool. Return bytes, or -errno. A document
@@ -75,7 +76,8 @@ int change_open(struct change *w, uint64_t ino, int flags, struct change_file **
  * (change_stream.c); the spool keeps every byte for when it cannot be.
  */
 ssize_t change_read(struct change_file *f, char *buf, size_t size, off_t off);
-ssize_t change_write(struct change *w, struct change_file *f, const char *buf, size_t size, off_t off);
+ssize_t change_write(struct change *w, struct change_file *f, const char *buf,
+		     size_t size, off_t off);
 
 /* Send what was written (create, update, upload). Returns 0 or -errno. */
 int change_flush(struct change *w, struct change_file *f);
@@ -88,23 +90,26 @@ void change_abandon(struct change *w, struct change_file *f);
 
 int change_unlink(struct change *w, uint64_t parent, const char *name);
 int change_rmdir(struct change *w, uint64_t parent, const char *name);
-int change_mkdir(struct change *w, uint64_t parent, const char *name, struct tree_entry *e);
-int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t newparent,
-	      const char *newname, unsigned int flags);
+int change_mkdir(struct change *w, uint64_t parent, const char *name,
+		 struct tree_entry *e);
+int change_rename(struct change *w, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned int flags);
 
 /*
  * setfattr actions: "user.xai.rotate" on a key rotates it (the new secret
  * shows in its file), "user.xai.reindex" on a document (or its metadata
  * file) re-indexes it. Anything else: -ENOTSUP.
  */
-int change_setxattr(struct change *w, uint64_t ino, const char *name, const char *value, size_t size);
+int change_setxattr(struct change *w, uint64_t ino, const char *name,
+		    const char *value, size_t size);
 
 /*
  * setattr: sizes of files being written or local files; times of local
  * files; modes, owners and other times are accepted and ignored. f may be
  * NULL. Fills out with the attributes after the change.
  */
-int change_setattr(struct change *w, uint64_t ino, struct change_file *f, const struct stat *attr,
-	       int set_size, int set_mtime, struct tree_entry *out);
+int change_setattr(struct change *w, uint64_t ino, struct change_file *f,
+		   const struct stat *attr, int set_size, int set_mtime,
+		   struct tree_entry *out);
 
 #endif

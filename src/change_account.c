@@ -1,7 +1,7 @@
 /*
- * change_account.c - writes to the account files: /spending-limits, whose softSl
- * sets the soft spending limit (see change.h for the rules every write follows).
- * Calls change_base.c and the layers below change only.
+ * change_account.c - writes to the account files: /spending-limits, whose
+ * softSl sets the soft spending limit (see change.h for the rules every write
+ * follows). Calls change_base.c and the layers below change only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,8 @@
 
 #define CHANGE_LIMITS_NAME "spending-limits"
 
-int change_open_limits(struct change *w, uint64_t ino, int flags, const struct change_state *st,
-		       struct change_file **out)
+int change_open_limits(struct change *w, uint64_t ino, int flags,
+		       const struct change_state *st, struct change_file **out)
 {
 	struct cval *v = NULL;
 	int rc, fd;
@@ -50,7 +50,8 @@ int change_commit_limits(struct change *w, const char *in, size_t len)
 	rc = model_limits_update(v->text, v->len, in, len, &ch);
 	cval_unref(v);
 	if (rc == -EINVAL)
-		rc = change_log_invalid("set spending limits", CHANGE_LIMITS_NAME, &ch);
+		rc = change_log_invalid("set spending limits",
+					CHANGE_LIMITS_NAME, &ch);
 	if (rc == 0 && ch.body) {
 		rc = api_set_soft_limit(w->api, ch.body);
 		account_limits_changed(w->cache);

@@ -18,7 +18,8 @@
 
 int change_wants_write(int flags)
 {
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_APPEND));
+	return (flags & O_ACCMODE) != O_RDONLY ||
+	       (flags & (O_TRUNC | O_APPEND));
 }
 
 void change_inval_entry(struct change *w, uint64_t parent, const char *name)
@@ -42,25 +43,27 @@ int change_parent(struct change *w, uint64_t parent, struct node_id *p)
 	return tree_node(w->tree, parent, p);
 }
 
-int change_listing(struct change *w, enum node_list list, const char *cid, struct cval **out)
+int change_listing(struct change *w, enum node_list list, const char *cid,
+		   struct cval **out)
 {
-	return list == NODE_LIST_NONE ? -EACCES : tree_listing(w->tree, list, cid, out);
+	return list == NODE_LIST_NONE ? -EACCES
+				      : tree_listing(w->tree, list, cid, out);
 }
 
 /*
  * Find the server resource named name in (list, cid). On success *v holds
  * the listing (unref it) and *r points into it. -ENOENT when absent.
  */
-int change_find(struct change *w, enum node_list list, const char *cid, const char *name,
-		struct cval **v, const struct res **r)
+int change_find(struct change *w, enum node_list list, const char *cid,
+		const char *name, struct cval **v, const struct res **r)
 {
 	int rc = change_listing(w, list, cid, v);
 
 	return rc < 0 ? rc : cval_find(v, name, 0, r);
 }
 
-int change_find_id(struct change *w, enum node_list list, const char *cid, const char *id,
-		   struct cval **v, const struct res **r)
+int change_find_id(struct change *w, enum node_list list, const char *cid,
+		   const char *id, struct cval **v, const struct res **r)
 {
 	int rc = change_listing(w, list, cid, v);
 
@@ -93,13 +96,16 @@ void change_changed(struct change *w, enum node_list list, const char *cid)
  * as it is now (*out, strings taken): the listing learns it in place, so the
  * next read costs no request (cache_put() also keeps documents_count true).
  */
-void change_learned(struct change *w, enum node_list list, const char *cid, struct res *out)
+void change_learned(struct change *w, enum node_list list, const char *cid,
+		    struct res *out)
 {
 	cache_put(w->cache, change_family(list), cid, out);
 }
 
-/* The server removed resource id of (list, cid): the listing forgets it in place. */
-void change_gone(struct change *w, enum node_list list, const char *cid, const char *id)
+/* The server removed resource id of (list, cid): the listing forgets it in
+ * place. */
+void change_gone(struct change *w, enum node_list list, const char *cid,
+		 const char *id)
 {
 	cache_remove(w->cache, change_family(list), cid, id);
 }
@@ -109,16 +115,24 @@ void change_gone(struct change *w, enum node_list list, const char *cid, const c
 const char *change_content_type(const char *name)
 {
 	static const char *const map[][2] = {
-		{ ".pdf", "application/pdf" }, { ".txt", "text/plain" },
-		{ ".md", "text/markdown" }, { ".json", "application/json" },
-		{ ".csv", "text/csv" }, { ".html", "text/html" }, { ".htm", "text/html" },
-		{ ".xml", "application/xml" }, { ".jsonl", "application/jsonl" },
+		{ ".pdf", "application/pdf" },
+		{ ".txt", "text/plain" },
+		{ ".md", "text/markdown" },
+		{ ".json", "application/json" },
+		{ ".csv", "text/csv" },
+		{ ".html", "text/html" },
+		{ ".htm", "text/html" },
+		{ ".xml", "application/xml" },
+		{ ".jsonl", "application/jsonl" },
 		{ ".docx", "application/vnd.openxmlformats-officedocument."
 			   "wordprocessingml.document" },
-		{ ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ ".xlsx",
+		  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
 		{ ".pptx", "application/vnd.openxmlformats-officedocument."
 			   "presentationml.presentation" },
-		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
+		{ ".png", "image/png" },
+		{ ".jpg", "image/jpeg" },
+		{ ".jpeg", "image/jpeg" },
 	};
 	const char *dot = strrchr(name, '.');
 
@@ -128,13 +142,16 @@ const char *change_content_type(const char *name)
 	return "application/octet-stream";
 }
 
-int change_log_invalid(const char *what, const char *name, const struct model_change *c)
+int change_log_invalid(const char *what, const char *name,
+		       const struct model_change *c)
 {
 	if (*c->field)
-		log_error("cannot %s '%s': field '%s' is read-only, unknown or of the wrong type",
-			  what, name, c->field);
+		log_error(
+			"cannot %s '%s': field '%s' is read-only, unknown or of the wrong type",
+			what, name, c->field);
 	else
-		log_error("cannot %s '%s': the file is not a JSON object", what, name);
+		log_error("cannot %s '%s': the file is not a JSON object", what,
+			  name);
 	return -EINVAL;
 }
 
@@ -182,8 +199,9 @@ int change_json_spool(struct change *w, const char *json, size_t len, int trunc)
 	return fd;
 }
 
-struct change_file *change_file_new(const struct change_state *st, uint64_t ino, uint64_t parent,
-				    const char *cid, const char *id, const char *name, int fd)
+struct change_file *change_file_new(const struct change_state *st, uint64_t ino,
+				    uint64_t parent, const char *cid,
+				    const char *id, const char *name, int fd)
 {
 	struct change_file *f = calloc(1, sizeof(*f));
 

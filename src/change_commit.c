@@ -15,8 +15,8 @@
 #include "change_int.h"
 
 /* What writing in to key id asks of the API, against the cached key. */
-static int change_key_change(struct change *w, const char *id, const char *in, size_t len,
-			 struct model_change *ch)
+static int change_key_change(struct change *w, const char *id, const char *in,
+			     size_t len, struct model_change *ch)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -30,8 +30,8 @@ static int change_key_change(struct change *w, const char *id, const char *in, s
 }
 
 /* Update a key from JSON; rotate when asked. in is the written JSON. */
-int change_commit_key_update(struct change *w, const char *id, const char *label,
-				const char *in, size_t len)
+int change_commit_key_update(struct change *w, const char *id,
+			     const char *label, const char *in, size_t len)
 {
 	struct model_change ch = { 0 };
 	struct res out = { 0 };
@@ -73,9 +73,10 @@ int change_commit_key_update(struct change *w, const char *id, const char *label
 	return rc;
 }
 
-/* Create key name from JSON. *id gets its id; -ENODATA when the input was empty. */
-int change_commit_key_create(struct change *w, const char *name, const char *in, size_t len,
-				char **id)
+/* Create key name from JSON. *id gets its id; -ENODATA when the input was
+ * empty. */
+int change_commit_key_create(struct change *w, const char *name, const char *in,
+			     size_t len, char **id)
 {
 	struct model_change ch = { 0 };
 	struct res out = { 0 };
@@ -99,8 +100,9 @@ int change_commit_key_create(struct change *w, const char *name, const char *in,
 }
 
 /* The upload of document name replaced old_id: remove that one. 0 or -errno. */
-static int change_doc_replaced(struct change *w, const char *cid, const char *name,
-			       const char *old_id, const char *new_id)
+static int change_doc_replaced(struct change *w, const char *cid,
+			       const char *name, const char *old_id,
+			       const char *new_id)
 {
 	int rc;
 
@@ -108,8 +110,10 @@ static int change_doc_replaced(struct change *w, const char *cid, const char *na
 		return 0;
 	rc = api_delete_document(w->api, cid, old_id);
 	if (rc < 0)
-		log_error("document '%s' was uploaded but its old version %s could not "
-			  "be removed", name, old_id);
+		log_error(
+			"document '%s' was uploaded but its old version %s could not "
+			"be removed",
+			name, old_id);
 	else
 		change_gone(w, NODE_LIST_DOCUMENTS, cid, old_id);
 	return rc;
@@ -120,20 +124,25 @@ static int change_doc_replaced(struct change *w, const char *cid, const char *na
  * (change_fields.h); when old_id is given (a document being replaced),
  * remove that one once the new one is in. *id gets the new id.
  */
-int change_commit_doc(struct change *w, const char *cid, const char *name, int fd,
-		  struct upload_stream *up, uint64_t ino, const char *old_id, char **id)
+int change_commit_doc(struct change *w, const char *cid, const char *name,
+		      int fd, struct upload_stream *up, uint64_t ino,
+		      const char *old_id, char **id)
 {
 	struct res out = { 0 };
 	off_t size = anonfile_size(fd);
 	char *fields = NULL;
-	int rc = size < 0 ? (int)size : change_fields_prepare(w, ino, cid, name, old_id, &fields);
+	int rc = size < 0 ? (int)size
+			  : change_fields_prepare(w, ino, cid, name, old_id,
+						  &fields);
 
-	/* Not sent: a stream is cut before its end, so the server stores nothing. */
+	/* Not sent: a stream is cut before its end, so the server stores
+	 * nothing. */
 	if (rc < 0) {
 		upload_stream_free(up);
 		return rc;
 	}
-	/* Streamed: only the tail, the fields and the answer are left (change_stream.c). */
+	/* Streamed: only the tail, the fields and the answer are left
+	 * (change_stream.c). */
 	if (up) {
 		rc = upload_stream_finish(up, fields, &out);
 		upload_stream_free(up);
@@ -144,27 +153,33 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 	 */
 	if (up && rc == -EAGAIN) {
 		res_release(&out);
-		log_info("upload of '%s' was refused (429) while streaming: sending it whole",
-			 name);
+		log_info(
+			"upload of '%s' was refused (429) while streaming: sending it whole",
+			name);
 		up = NULL;
 	}
 	if (!up) {
 		rc = api_upload_document(w->api, cid, name, fd, (uint64_t)size,
-					 change_content_type(name), fields, old_id, &out);
+					 change_content_type(name), fields,
+					 old_id, &out);
 	}
 	free(fields);
-	/* Stored, but its id is unknown: it shows at the next listing; the old stays. */
+	/* Stored, but its id is unknown: it shows at the next listing; the old
+	 * stays. */
 	if (rc == 0 && !out.id) {
 		if (old_id && *old_id)
-			log_warn("document '%s' was uploaded, but without its new id its old "
-				 "version %s is kept", name, old_id);
+			log_warn(
+				"document '%s' was uploaded, but without its new id its old "
+				"version %s is kept",
+				name, old_id);
 		change_changed(w, NODE_LIST_DOCUMENTS, cid);
 		res_release(&out);
 		return 0;
 	}
 	if (rc == 0) {
 		*id = strdup(out.id);
-		rc = *id ? change_doc_replaced(w, cid, name, old_id, out.id) : -ENOMEM;
+		rc = *id ? change_doc_replaced(w, cid, name, old_id, out.id)
+			 : -ENOMEM;
 	}
 	if (rc == 0)
 		change_learned(w, NODE_LIST_DOCUMENTS, cid, &out);
@@ -175,8 +190,8 @@ int change_commit_doc(struct change *w, const char *cid, const char *name, int f
 }
 
 /* What writing in to collection cid's collection.json asks, against the cache. */
-static int change_coll_change(struct change *w, const char *cid, const char *in, size_t len,
-			  struct model_change *ch)
+static int change_coll_change(struct change *w, const char *cid, const char *in,
+			      size_t len, struct model_change *ch)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -189,8 +204,8 @@ static int change_coll_change(struct change *w, const char *cid, const char *in,
 	return rc;
 }
 
-int change_commit_coll_json(struct change *w, const char *cid, const char *label,
-			       const char *in, size_t len)
+int change_commit_coll_json(struct change *w, const char *cid,
+			    const char *label, const char *in, size_t len)
 {
 	struct model_change ch = { 0 };
 	struct res out = { 0 };
@@ -198,7 +213,8 @@ int change_commit_coll_json(struct change *w, const char *cid, const char *label
 
 	rc = change_coll_change(w, cid, in, len, &ch);
 	if (rc == 0 && !ch.body) {
-		/* As for keys: check with the server before dropping the write. */
+		/* As for keys: check with the server before dropping the write.
+		 */
 		model_change_release(&ch);
 		memset(&ch, 0, sizeof(ch));
 		cache_invalidate(w->cache, CACHE_COLLECTIONS, NULL);
@@ -223,19 +239,23 @@ int change_commit_coll_json(struct change *w, const char *cid, const char *label
  * in the JSON (index model, chunking, metric space, field definitions). An
  * existing NAME is -EEXIST: its collection.json is where it changes.
  */
-int change_commit_new_collection(struct change *w, const char *file_name, const char *in, size_t len)
+int change_commit_new_collection(struct change *w, const char *file_name,
+				 const char *in, size_t len)
 {
 	struct model_change ch = { 0 };
 	struct res out = { 0 };
 	const struct res *r;
 	struct cval *v = NULL;
 	char *name = strndup(file_name, strlen(file_name) - strlen(".json"));
-	int rc = name ? change_find(w, NODE_LIST_COLLECTIONS, "", name, &v, &r) : -ENOMEM;
+	int rc = name ? change_find(w, NODE_LIST_COLLECTIONS, "", name, &v, &r)
+		      : -ENOMEM;
 
 	cval_unref(v);
 	if (rc == 0) {
-		log_error("cannot create collection '%s' from %s: it exists (change it through "
-			  "collections/%s/collection.json)", name, file_name, name);
+		log_error(
+			"cannot create collection '%s' from %s: it exists (change it through "
+			"collections/%s/collection.json)",
+			name, file_name, name);
 		rc = -EEXIST;
 		goto out;
 	}

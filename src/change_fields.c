@@ -1,4 +1,5 @@
-/* change_fields.c - the fields documents are uploaded with; see change_fields.h. */
+/* change_fields.c - the fields documents are uploaded with; see
+ * change_fields.h. */
 #include "change_fields.h"
 
 #include <errno.h>
@@ -16,14 +17,14 @@
 /* An existing document rewritten through open handles. */
 struct fields_entry {
 	uint64_t ino;
-	int handles;		/* open handles on it */
-	char *fields;		/* set while open (compact JSON), or NULL */
+	int handles;  /* open handles on it */
+	char *fields; /* set while open (compact JSON), or NULL */
 	struct fields_entry *next;
 };
 
 struct change_fields {
 	pthread_mutex_t lock;
-	struct fields_entry *list;	/* protected by lock; one per open rewrite */
+	struct fields_entry *list; /* protected by lock; one per open rewrite */
 };
 
 struct change_fields *change_fields_new(void)
@@ -50,7 +51,8 @@ void change_fields_free(struct change_fields *t)
 	free(t);
 }
 
-static struct fields_entry *fields_find_locked(struct change_fields *t, uint64_t ino)
+static struct fields_entry *fields_find_locked(struct change_fields *t,
+					       uint64_t ino)
 {
 	for (struct fields_entry *e = t->list; e; e = e->next)
 		if (e->ino == ino)
@@ -73,7 +75,8 @@ void change_fields_hold(struct change *w, uint64_t ino)
 		t->list = e;
 	}
 	if (e)
-		e->handles++;	/* without memory, fields set on it apply to the stored document */
+		e->handles++; /* without memory, fields set on it apply to the
+				 stored document */
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -129,7 +132,8 @@ int fields_set_held(struct change *w, uint64_t ino, const char *fields)
 	return rc;
 }
 
-/* A copy of what was set on the open rewrite of ino: 1 (*out, maybe NULL), 0 not held, -ENOMEM. */
+/* A copy of what was set on the open rewrite of ino: 1 (*out, maybe NULL), 0
+ * not held, -ENOMEM. */
 static int fields_get_held(struct change *w, uint64_t ino, char **out)
 {
 	struct change_fields *t = w->fields;
@@ -166,10 +170,13 @@ int fields_node(struct change *w, uint64_t ino, struct fields_node *out)
 	rc = tree_node(w->tree, ino, &n);
 	if (rc < 0)
 		return rc;
-	if (n.kind == NODE_LOCAL && w->local && scratch_get_ino(w->local, ino, &li) == 0 &&
+	if (n.kind == NODE_LOCAL && w->local &&
+	    scratch_get_ino(w->local, ino, &li) == 0 &&
 	    li.dir == NODE_DOCS_DIR) {
-		out->t = li.redirect_id ? (li.redirect == NODE_DOC ? FIELDS_DOC : FIELDS_NONE)
-					: FIELDS_LOCAL;
+		out->t = li.redirect_id
+				 ? (li.redirect == NODE_DOC ? FIELDS_DOC
+							    : FIELDS_NONE)
+				 : FIELDS_LOCAL;
 		out->cid = li.cid;
 		out->id = li.redirect_id;
 		li.cid = NULL;
@@ -181,16 +188,18 @@ int fields_node(struct change *w, uint64_t ino, struct fields_node *out)
 		n.cid = NULL;
 		n.id = NULL;
 	}
-	if (out->t != FIELDS_NONE && (!out->cid || (out->t == FIELDS_DOC && !out->id)))
+	if (out->t != FIELDS_NONE &&
+	    (!out->cid || (out->t == FIELDS_DOC && !out->id)))
 		rc = -ENOMEM;
 	scratch_info_release(&li);
 	node_id_release(&n);
 	return rc;
 }
 
-/* The fields document id of collection cid has now: *out (compact), *name its server name. */
-int fields_of_stored(struct change *w, const char *cid, const char *id, char **out,
-			    char **raw_name, char **name)
+/* The fields document id of collection cid has now: *out (compact), *name its
+ * server name. */
+int fields_of_stored(struct change *w, const char *cid, const char *id,
+		     char **out, char **raw_name, char **name)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -213,7 +222,8 @@ int fields_of_stored(struct change *w, const char *cid, const char *id, char **o
  * with one log line naming the missing field. A collection that cannot be
  * read is left to the server.
  */
-int fields_check(struct change *w, const char *cid, const char *name, const char *fields)
+int fields_check(struct change *w, const char *cid, const char *name,
+		 const char *fields)
 {
 	char missing[MODEL_FIELDS_BAD];
 	const struct res *r;
@@ -222,19 +232,22 @@ int fields_check(struct change *w, const char *cid, const char *name, const char
 
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : 0;
-	rc = model_fields_missing(r->json, r->json_len, fields, missing, sizeof(missing));
+	rc = model_fields_missing(r->json, r->json_len, fields, missing,
+				  sizeof(missing));
 	if (rc == 1) {
-		log_error("cannot upload '%s' to collection '%s': field '%s' is required (set it "
-			  "with setfattr -n " CHANGE_FIELDS_XATTR " -v '{\"%s\": \"...\"}')", name,
-			  r->name, missing, missing);
+		log_error(
+			"cannot upload '%s' to collection '%s': field '%s' is required (set it "
+			"with setfattr -n " CHANGE_FIELDS_XATTR
+			" -v '{\"%s\": \"...\"}')",
+			name, r->name, missing, missing);
 		rc = -EINVAL;
 	}
 	cval_unref(v);
 	return rc == -EIO ? 0 : rc;
 }
 
-int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
-			  const char *old_id, char **fields)
+int change_fields_prepare(struct change *w, uint64_t ino, const char *cid,
+			  const char *name, const char *old_id, char **fields)
 {
 	int rc = ino ? fields_get_held(w, ino, fields) : 0;
 
@@ -262,8 +275,8 @@ int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const
 int change_fields_ignored(struct change *w, uint64_t ino, const char *name)
 {
 	static const char *const shown[] = {
-		"user.xai.id", "user.xai.name", "user.xai.json", "user.xai.status",
-		"user.xai.propagation",
+		"user.xai.id",	   "user.xai.name",	   "user.xai.json",
+		"user.xai.status", "user.xai.propagation",
 	};
 	struct fields_node f;
 	char *held = NULL;
@@ -273,7 +286,8 @@ int change_fields_ignored(struct change *w, uint64_t ino, const char *name)
 		known |= strcmp(name, shown[i]) == 0;
 	if (!known || w->read_only || fields_node(w, ino, &f) < 0)
 		return 0;
-	ignored = f.t == FIELDS_LOCAL || (f.t == FIELDS_DOC && fields_get_held(w, ino, &held) == 1);
+	ignored = f.t == FIELDS_LOCAL ||
+		  (f.t == FIELDS_DOC && fields_get_held(w, ino, &held) == 1);
 	free(held);
 	fields_node_release(&f);
 	return ignored;
@@ -291,7 +305,8 @@ int change_fields_get(struct change *w, uint64_t ino, char **out, size_t *len)
 		return rc == -ENOENT ? -ENODATA : rc;
 	if (f.t == FIELDS_LOCAL)
 		rc = scratch_get_fields(w->local, ino, out);
-	else if (f.t == FIELDS_DOC && (rc = fields_get_held(w, ino, out)) >= 0 && !*out)
+	else if (f.t == FIELDS_DOC &&
+		 (rc = fields_get_held(w, ino, out)) >= 0 && !*out)
 		rc = fields_of_stored(w, f.cid, f.id, out, NULL, NULL);
 	if (rc >= 0 && !*out)
 		rc = -ENODATA;
@@ -312,7 +327,8 @@ int change_fields_shown(struct change *w, uint64_t ino)
 	if (fields_node(w, ino, &f) < 0)
 		return 0;
 	shown = f.t == FIELDS_DOC;
-	if (f.t == FIELDS_LOCAL && scratch_get_fields(w->local, ino, &set) == 0 && set)
+	if (f.t == FIELDS_LOCAL &&
+	    scratch_get_fields(w->local, ino, &set) == 0 && set)
 		shown = 1;
 	free(set);
 	fields_node_release(&f);

@@ -47,7 +47,8 @@
  * same). -ENOTSUP for anything that is not a document; -EROFS on a
  * read-only mount.
  */
-int change_fields_set(struct change *w, uint64_t ino, const char *value, size_t size);
+int change_fields_set(struct change *w, uint64_t ino, const char *value,
+		      size_t size);
 
 /*
  * removexattr of user.xai.fields: a document being written goes back to
@@ -64,7 +65,8 @@ int change_fields_remove(struct change *w, uint64_t ino);
  */
 int change_fields_get(struct change *w, uint64_t ino, char **out, size_t *len);
 
-/* listxattr: whether ino shows user.xai.fields (documents; local files with fields set). */
+/* listxattr: whether ino shows user.xai.fields (documents; local files with
+ * fields set). */
 int change_fields_shown(struct change *w, uint64_t ino);
 
 #endif

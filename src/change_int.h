@@ -33,11 +33,12 @@ struct change {
 	int read_only;
 	char *tmpdir;
 	struct change_notify notify;
-	struct change_fields *fields;	/* user.xai.fields of open rewrites (change_fields.c) */
+	/* user.xai.fields of open rewrites (change_fields.c) */
+	struct change_fields *fields;
 };
 
 struct change_file {
-	struct change_state st;	/* target, dirty, closing, whole_only, err */
+	struct change_state st; /* target, dirty, closing, whole_only, err */
 	uint64_t ino;		/* the file's inode */
 	uint64_t parent;	/* its directory's inode (0: not needed) */
 	char *cid;		/* collection id ("" for keys) */
@@ -50,8 +51,8 @@ struct change_file {
 	 * held while a write waits for room in the ring).
 	 */
 	pthread_mutex_t up_lock;
-	struct upload_stream *up;	/* the upload fed by the writes, or NULL */
-	struct change_stream_pos pos;	/* how far it was written in order */
+	struct upload_stream *up; /* the upload fed by the writes, or NULL */
+	struct change_stream_pos pos; /* how far it was written in order */
 };
 
 /* ---- change_base.c ---- */
@@ -60,68 +61,92 @@ struct change_file {
 void change_inval_entry(struct change *w, uint64_t parent, const char *name);
 /* Queue taking back the kernel's attributes and pages of ino. */
 void change_inval_inode(struct change *w, uint64_t ino);
-/* The directory a change is made in (a copy of its identity); -EROFS on a read-only mount. */
+/* The directory a change is made in (a copy of its identity); -EROFS on a
+ * read-only mount. */
 int change_parent(struct change *w, uint64_t parent, struct node_id *p);
-/* The listing list (of collection cid) through tree_listing(); cval_unref() *out. */
-int change_listing(struct change *w, enum node_list list, const char *cid, struct cval **out);
-/* The resource named name in listing list: *v holds the listing, *r points into it; -ENOENT. */
-int change_find(struct change *w, enum node_list list, const char *cid, const char *name, struct cval **v, const struct res **r);
+/* The listing list (of collection cid) through tree_listing(); cval_unref()
+ * *out. */
+int change_listing(struct change *w, enum node_list list, const char *cid,
+		   struct cval **out);
+/* The resource named name in listing list: *v holds the listing, *r points into
+ * it; -ENOENT. */
+int change_find(struct change *w, enum node_list list, const char *cid,
+		const char *name, struct cval **v, const struct res **r);
 /* Same, by id. */
-int change_find_id(struct change *w, enum node_list list, const char *cid, const char *id, struct cval **v, const struct res **r);
-/* A change whose outcome is unknown (or not answered): fetch the listing again. */
+int change_find_id(struct change *w, enum node_list list, const char *cid,
+		   const char *id, struct cval **v, const struct res **r);
+/* A change whose outcome is unknown (or not answered): fetch the listing again.
+ */
 void change_changed(struct change *w, enum node_list list, const char *cid);
-/* The server accepted a change: the listing learns *out (strings taken) in place. */
-void change_learned(struct change *w, enum node_list list, const char *cid, struct res *out);
+/* The server accepted a change: the listing learns *out (strings taken) in
+ * place. */
+void change_learned(struct change *w, enum node_list list, const char *cid,
+		    struct res *out);
 /* The server removed id: the listing forgets it in place. */
-void change_gone(struct change *w, enum node_list list, const char *cid, const char *id);
+void change_gone(struct change *w, enum node_list list, const char *cid,
+		 const char *id);
 /* The Content-Type an upload of name is sent with (by its extension). */
 const char *change_content_type(const char *name);
-/* Log (once) why JSON written to name could not be used to "what"; returns -EINVAL. */
-int change_log_invalid(const char *what, const char *name, const struct model_change *c);
-/* Keep a key's new one-time secret in tree for the mount's life; wipes and frees secret. */
+/* Log (once) why JSON written to name could not be used to "what"; returns
+ * -EINVAL. */
+int change_log_invalid(const char *what, const char *name,
+		       const struct model_change *c);
+/* Keep a key's new one-time secret in tree for the mount's life; wipes and
+ * frees secret. */
 void change_keep_secret(struct change *w, const char *id, char *secret);
 /* Write all of data at offset 0 of fd. */
 int change_spool_write(int fd, const char *data, size_t len);
 /* A new spool holding json (empty when trunc); the fd, or -errno. */
-int change_json_spool(struct change *w, const char *json, size_t len, int trunc);
-/* A new handle in state *st; strings are copied, fd is taken. NULL on ENOMEM (fd not closed). */
-struct change_file *change_file_new(const struct change_state *st, uint64_t ino, uint64_t parent, const char *cid,
+int change_json_spool(struct change *w, const char *json, size_t len,
+		      int trunc);
+/* A new handle in state *st; strings are copied, fd is taken. NULL on ENOMEM
+ * (fd not closed). */
+struct change_file *change_file_new(const struct change_state *st, uint64_t ino,
+				    uint64_t parent, const char *cid,
 				    const char *id, const char *name, int fd);
 /* Free a handle (closes its spool); its stream must be gone. NULL-safe. */
 void change_file_free(struct change_file *f);
 
 /* ---- change_commit.c: what a commit asks of the API ---- */
 
-/* Update key id from the JSON in (label: its file name, for logs); rotate when asked. */
-int change_commit_key_update(struct change *w, const char *id, const char *label, const char *in, size_t len);
+/* Update key id from the JSON in (label: its file name, for logs); rotate when
+ * asked. */
+int change_commit_key_update(struct change *w, const char *id,
+			     const char *label, const char *in, size_t len);
 /* Create key name from JSON; *id gets its id. -ENODATA when in was empty. */
-int change_commit_key_create(struct change *w, const char *name, const char *in, size_t len, char **id);
+int change_commit_key_create(struct change *w, const char *name, const char *in,
+			     size_t len, char **id);
 /*
  * Upload fd (or finish stream up) as document name, with the fields of ino
  * (change_fields_prepare()); replaces old_id if given; *id: the new id.
  */
-int change_commit_doc(struct change *w, const char *cid, const char *name, int fd, struct upload_stream *up,
-		      uint64_t ino, const char *old_id, char **id);
+int change_commit_doc(struct change *w, const char *cid, const char *name,
+		      int fd, struct upload_stream *up, uint64_t ino,
+		      const char *old_id, char **id);
 /* Update collection cid from the JSON of its collection.json. */
-int change_commit_coll_json(struct change *w, const char *cid, const char *label, const char *in, size_t len);
+int change_commit_coll_json(struct change *w, const char *cid,
+			    const char *label, const char *in, size_t len);
 /* collections/NAME.json was written: create collection NAME with its options. */
-int change_commit_new_collection(struct change *w, const char *file_name, const char *in, size_t len);
+int change_commit_new_collection(struct change *w, const char *file_name,
+				 const char *in, size_t len);
 
 /* ---- change_account.c: /spending-limits ---- */
 
 /* Open /spending-limits for writing (st from change_state_open()). */
-int change_open_limits(struct change *w, uint64_t ino, int flags, const struct change_state *st,
-		       struct change_file **out);
+int change_open_limits(struct change *w, uint64_t ino, int flags,
+		       const struct change_state *st, struct change_file **out);
 /* Set the soft spending limit from the JSON written. */
 int change_commit_limits(struct change *w, const char *in, size_t len);
 
 /*
  * ---- change_stream.c: documents written from offset 0 onwards are uploaded
- * while they are written (upload_stream.h); everything else keeps to the spool ----
+ * while they are written (upload_stream.h); everything else keeps to the spool
+ * ----
  */
 
 /* Follow a write of n bytes at off that reached the spool. */
-void change_stream_write(struct change *w, struct change_file *f, const char *buf, size_t n, off_t off);
+void change_stream_write(struct change *w, struct change_file *f,
+			 const char *buf, size_t n, off_t off);
 /* Follow a truncation of the spool to size. */
 void change_stream_cut(struct change_file *f, off_t size);
 /* Hand the upload to the commit; NULL: commit the spool. */
@@ -129,19 +154,22 @@ struct upload_stream *change_stream_take(struct change_file *f);
 /* Abandon the upload (the file is not committed). */
 void change_stream_drop(struct change_file *f);
 
-/* change_fields.c (change_fields.h): a new, empty table of open rewrites' fields; NULL on ENOMEM. */
+/* change_fields.c (change_fields.h): a new, empty table of open rewrites'
+ * fields; NULL on ENOMEM. */
 struct change_fields *change_fields_new(void);
 /* Free the table (NULL: no-op). */
 void change_fields_free(struct change_fields *t);
-/* An open handle rewrites the document at ino: fields set on ino wait for its upload. */
+/* An open handle rewrites the document at ino: fields set on ino wait for its
+ * upload. */
 void change_fields_hold(struct change *w, uint64_t ino);
 /* One such handle closed: what was set on ino goes with the last one. */
 void change_fields_drop(struct change *w, uint64_t ino);
-/* Whether setting read-only attribute name on ino is accepted and ignored (a document being written). */
+/* Whether setting read-only attribute name on ino is accepted and ignored (a
+ * document being written). */
 int change_fields_ignored(struct change *w, uint64_t ino, const char *name);
-/* The fields an upload from ino sends, checked (0 with *fields, -EINVAL logged, -ENOMEM). */
-int change_fields_prepare(struct change *w, uint64_t ino, const char *cid, const char *name,
-			  const char *old_id, char **fields);
-
+/* The fields an upload from ino sends, checked (0 with *fields, -EINVAL logged,
+ * -ENOMEM). */
+int change_fields_prepare(struct change *w, uint64_t ino, const char *cid,
+			  const char *name, const char *old_id, char **fields);
 
 #endif

@@ -23,8 +23,8 @@
 /* ---- names ---- */
 
 /* Remove a server resource by name from the listing list (keys or documents). */
-static int change_remove_resource(struct change *w, enum node_list list, const char *cid,
-				  const char *name)
+static int change_remove_resource(struct change *w, enum node_list list,
+				  const char *cid, const char *name)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -54,8 +54,10 @@ static int change_remove_resource(struct change *w, enum node_list list, const c
 	return rc;
 }
 
-/* metadata/<doc>.json: removing a document's metadata removes the document (rm -r works). */
-static int change_unlink_meta(struct change *w, const struct node_id *p, const char *name)
+/* metadata/<doc>.json: removing a document's metadata removes the document (rm
+ * -r works). */
+static int change_unlink_meta(struct change *w, const struct node_id *p,
+			      const char *name)
 {
 	const struct node_info *d = node_of(p->kind);
 	size_t n = strlen(name), s = strlen(d->suffix);
@@ -67,12 +69,14 @@ static int change_unlink_meta(struct change *w, const struct node_id *p, const c
 	base = strndup(name, n - s);
 	rc = base ? change_remove_resource(w, d->lists, p->cid, base) : -ENOMEM;
 	if (rc == 0)
-		change_inval_entry(w, tree_dir_ino(w->tree, NODE_DOCS_DIR, p->cid), base);
+		change_inval_entry(
+			w, tree_dir_ino(w->tree, NODE_DOCS_DIR, p->cid), base);
 	free(base);
 	return rc;
 }
 
-/* A collection's views: collection.json may go freely (rm -r); its directories are directories. */
+/* A collection's views: collection.json may go freely (rm -r); its directories
+ * are directories. */
 static int change_unlink_view(const struct node_id *p, const char *name)
 {
 	const struct node_fixed *f = node_fixed_find(p->kind, name);
@@ -94,7 +98,8 @@ int change_unlink(struct change *w, uint64_t parent, const char *name)
 	d = node_of(p.kind);
 	switch (d->write) {
 	case NODE_W_ENTRIES:
-		if (w->local && scratch_remove(w->local, p.kind, p.cid, name) == 0)
+		if (w->local &&
+		    scratch_remove(w->local, p.kind, p.cid, name) == 0)
 			break;
 		rc = change_remove_resource(w, d->lists, p.cid, name);
 		break;
@@ -108,13 +113,16 @@ int change_unlink(struct change *w, uint64_t parent, const char *name)
 		rc = -EACCES;
 		break;
 	}
-	if (rc == 0 && d->write == NODE_W_ENTRIES && d->lists == NODE_LIST_DOCUMENTS)
-		change_inval_entry(w, tree_dir_ino(w->tree, NODE_META_DIR, p.cid), name);
+	if (rc == 0 && d->write == NODE_W_ENTRIES &&
+	    d->lists == NODE_LIST_DOCUMENTS)
+		change_inval_entry(
+			w, tree_dir_ino(w->tree, NODE_META_DIR, p.cid), name);
 	node_id_release(&p);
 	return rc;
 }
 
-/* Whether a collection has documents (fetched fresh) or local files in documents/. */
+/* Whether a collection has documents (fetched fresh) or local files in
+ * documents/. */
 static int change_collection_empty(struct change *w, const char *cid)
 {
 	struct cval *v = NULL;
@@ -138,8 +146,10 @@ static int change_collection_empty(struct change *w, const char *cid)
 	return rc && nl <= 0;
 }
 
-/* rmdir of a collection's view: documents/ and metadata/ go with their collection. */
-static int change_rmdir_view(struct change *w, const struct node_id *p, const char *name)
+/* rmdir of a collection's view: documents/ and metadata/ go with their
+ * collection. */
+static int change_rmdir_view(struct change *w, const struct node_id *p,
+			     const char *name)
 {
 	const struct node_fixed *f = node_fixed_find(p->kind, name);
 	int rc;
@@ -196,7 +206,7 @@ int change_rmdir(struct change *w, uint64_t parent, const char *name)
 		rc = change_rmdir_collection(w, name);
 		break;
 	case NODE_W_ENTRIES:
-		rc = -ENOTDIR;	/* keys and documents are files */
+		rc = -ENOTDIR; /* keys and documents are files */
 		break;
 	default:
 		rc = -EACCES;
@@ -206,7 +216,8 @@ int change_rmdir(struct change *w, uint64_t parent, const char *name)
 	return rc;
 }
 
-int change_mkdir(struct change *w, uint64_t parent, const char *name, struct tree_entry *e)
+int change_mkdir(struct change *w, uint64_t parent, const char *name,
+		 struct tree_entry *e)
 {
 	struct node_id p = { 0 };
 	struct res out = { 0 };
@@ -235,7 +246,8 @@ int change_mkdir(struct change *w, uint64_t parent, const char *name, struct tre
 	change_learned(w, NODE_LIST_COLLECTIONS, "", &out);
 	rc = tree_lookup(w->tree, parent, name, e);
 	if (rc == -ENOENT)
-		log_error("collection '%s' was created but is not listed yet", name);
+		log_error("collection '%s' was created but is not listed yet",
+			  name);
 out:
 	res_release(&out);
 	free(body);
@@ -245,7 +257,8 @@ out:
 
 /* ---- renames ---- */
 
-static int change_rename_collection(struct change *w, const char *name, const char *newname)
+static int change_rename_collection(struct change *w, const char *name,
+				    const char *newname)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -276,7 +289,8 @@ static int change_rename_collection(struct change *w, const char *name, const ch
 }
 
 /* rename(2) of a key onto a free name: the key's name changes. */
-static int change_rename_key(struct change *w, const char *id, const char *newname)
+static int change_rename_key(struct change *w, const char *id,
+			     const char *newname)
 {
 	struct res out = { 0 };
 	char *body = NULL;
@@ -298,8 +312,10 @@ static int change_rename_key(struct change *w, const char *id, const char *newna
  * content becomes that key or document. dst is the resource already there,
  * or NULL.
  */
-static int change_commit_scratch(struct change *w, enum node_kind dir, const char *cid,
-			   const struct scratch_info *src, const char *newname, const struct res *dst)
+static int change_commit_scratch(struct change *w, enum node_kind dir,
+				 const char *cid,
+				 const struct scratch_info *src,
+				 const char *newname, const struct res *dst)
 {
 	char *in = NULL, *id = NULL;
 	size_t len = 0;
@@ -311,29 +327,35 @@ static int change_commit_scratch(struct change *w, enum node_kind dir, const cha
 	if (fd < 0)
 		return fd;
 	if (node_of(kind)->write == NODE_W_DOC) {
-		rc = change_commit_doc(w, cid, newname, fd, NULL, src->ino, dst ? dst->id : NULL, &id);
+		rc = change_commit_doc(w, cid, newname, fd, NULL, src->ino,
+				       dst ? dst->id : NULL, &id);
 	} else {
 		rc = anonfile_read_all(fd, CHANGE_JSON_MAX, &in, &len);
 		if (rc == 0 && dst)
-			rc = change_commit_key_update(w, dst->id, newname, in, len);
+			rc = change_commit_key_update(w, dst->id, newname, in,
+						      len);
 		else if (rc == 0)
 			rc = change_commit_key_create(w, newname, in, len, &id);
 		if (rc == -ENODATA)
-			rc = change_log_invalid("create key", newname, &(struct model_change){ 0 });
+			rc = change_log_invalid("create key", newname,
+						&(struct model_change){ 0 });
 		if (in)
 			explicit_bzero(in, len);
 	}
 	close(fd);
 	if (rc == 0 && (id || dst))
-		rc = scratch_redirect(w->local, src->ino, kind, id ? id : dst->id);
+		rc = scratch_redirect(w->local, src->ino, kind,
+				      id ? id : dst->id);
 	free(in);
 	free(id);
 	return rc;
 }
 
-/* A resource renamed to a temporary name (an editor's backup): copy it locally. */
-static int change_copy_to_scratch(struct change *w, enum node_kind dir, const char *cid,
-			    const struct res *r, const char *newname)
+/* A resource renamed to a temporary name (an editor's backup): copy it locally.
+ */
+static int change_copy_to_scratch(struct change *w, enum node_kind dir,
+				  const char *cid, const struct res *r,
+				  const char *newname)
 {
 	struct scratch_info li = { 0 };
 	uint64_t bytes = 0;
@@ -352,7 +374,8 @@ static int change_copy_to_scratch(struct change *w, enum node_kind dir, const ch
 		rc = change_spool_write(fd, r->json, r->json_len);
 	if (fd >= 0)
 		close(fd);
-	/* scratch_create counted a lookup the kernel will not make: give it back. */
+	/* scratch_create counted a lookup the kernel will not make: give it
+	 * back. */
 	tree_forget(w->tree, li.ino, 1);
 	if (rc < 0)
 		scratch_remove(w->local, dir, cid, newname);
@@ -360,8 +383,10 @@ static int change_copy_to_scratch(struct change *w, enum node_kind dir, const ch
 	return rc;
 }
 
-static int change_rename_file(struct change *w, enum node_kind dir, const char *cid, uint64_t parent,
-			  const char *name, const char *newname, unsigned int flags)
+static int change_rename_file(struct change *w, enum node_kind dir,
+			      const char *cid, uint64_t parent,
+			      const char *name, const char *newname,
+			      unsigned int flags)
 {
 	struct scratch_info src = { 0 }, other = { 0 };
 	const struct res *r = NULL, *dst = NULL;
@@ -391,7 +416,7 @@ static int change_rename_file(struct change *w, enum node_kind dir, const char *
 		rc = change_copy_to_scratch(w, dir, cid, r, newname);
 		change_inval_entry(w, parent, newname);
 	} else if (node_of(node_of(dir)->child)->write == NODE_W_DOC) {
-		rc = -EXDEV;	/* no rename route: mv copies and removes instead */
+		rc = -EXDEV; /* no rename route: mv copies and removes instead */
 	} else if (dst) {
 		rc = -EEXIST;
 	} else if (!(id = strdup(r->id))) {
@@ -406,8 +431,8 @@ out:
 	return rc;
 }
 
-int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t newparent,
-	      const char *newname, unsigned int flags)
+int change_rename(struct change *w, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned int flags)
 {
 	struct node_id p = { 0 };
 	int rc;
@@ -424,7 +449,8 @@ int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t 
 	if (node_of(p.kind)->write == NODE_W_COLLECTIONS)
 		rc = change_rename_collection(w, name, newname);
 	else if (node_of(p.kind)->write == NODE_W_ENTRIES && w->local)
-		rc = change_rename_file(w, p.kind, p.cid, parent, name, newname, flags);
+		rc = change_rename_file(w, p.kind, p.cid, parent, name, newname,
+					flags);
 	else
 		rc = -EACCES;
 	node_id_release(&p);
@@ -433,7 +459,8 @@ int change_rename(struct change *w, uint64_t parent, const char *name, uint64_t 
 
 /* ---- attributes ---- */
 
-/* A truncation through a handle: a new version starts (documents), the stream follows. */
+/* A truncation through a handle: a new version starts (documents), the stream
+ * follows. */
 static int change_truncate_handle(struct change_file *f, off_t size)
 {
 	int rc = change_state_truncate(&f->st, size);
@@ -456,8 +483,9 @@ static int change_truncate_scratch(struct change *w, uint64_t ino, off_t size)
 	return rc;
 }
 
-int change_setattr(struct change *w, uint64_t ino, struct change_file *f, const struct stat *attr,
-	       int set_size, int set_mtime, struct tree_entry *out)
+int change_setattr(struct change *w, uint64_t ino, struct change_file *f,
+		   const struct stat *attr, int set_size, int set_mtime,
+		   struct tree_entry *out)
 {
 	struct node_id n = { 0 };
 	int rc;
@@ -476,7 +504,8 @@ int change_setattr(struct change *w, uint64_t ino, struct change_file *f, const 
 		scratch_set_mtime(w->local, ino, &attr->st_mtim);
 	if (rc == 0)
 		rc = tree_getattr(w->tree, ino, out);
-	/* A size change of a server file needs an open handle (open with O_TRUNC). */
+	/* A size change of a server file needs an open handle (open with
+	 * O_TRUNC). */
 	if (rc == 0 && set_size && !f && !node_is_scratch(n.kind) &&
 	    out->st.st_size != attr->st_size)
 		rc = -EOPNOTSUPP;
@@ -493,7 +522,8 @@ int change_setattr(struct change *w, uint64_t ino, struct change_file *f, const 
 
 /* ---- actions ---- */
 
-int change_setxattr(struct change *w, uint64_t ino, const char *name, const char *value, size_t size)
+int change_setxattr(struct change *w, uint64_t ino, const char *name,
+		    const char *value, size_t size)
 {
 	struct node_id n = { 0 };
 	const struct res *r = NULL;
@@ -505,7 +535,8 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
 		return change_fields_set(w, ino, value, size);
 	if (change_fields_ignored(w, ino, name))
-		return 0;	/* a copy of a document's attributes (cp --preserve=xattr) */
+		return 0; /* a copy of a document's attributes (cp
+			     --preserve=xattr) */
 	if (!rotate && strcmp(name, "user.xai.reindex") != 0)
 		return -ENOTSUP;
 	if (w->read_only)
@@ -513,7 +544,7 @@ int change_setxattr(struct change *w, uint64_t ino, const char *name, const char
 	rc = tree_resource(w->tree, ino, &n, &v, &r);
 	if (rc == -ENOENT && n.kind != NODE_NONE &&
 	    !(node_of(n.kind)->xattr & (NODE_XA_ROTATE | NODE_XA_REINDEX)))
-		rc = -ENOTSUP;	/* not something with actions */
+		rc = -ENOTSUP; /* not something with actions */
 	if (rc == 0 && !(id = strdup(r->id)))
 		rc = -ENOMEM;
 	cval_unref(v);

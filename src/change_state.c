@@ -10,12 +10,13 @@
 
 /* What each target is. */
 struct change_target_info {
-	enum node_list list;	/* the listing it changes */
-	enum node_kind kind;	/* the kind of node its resource is */
-	unsigned char capped;	/* JSON: writes past CHANGE_JSON_MAX are refused */
-	unsigned char doc;	/* a document: uploaded whole, may stream, commits at close */
-	unsigned char is_new;	/* a resource to create: pending until committed */
-	unsigned char inode;	/* a commit changes the bytes of the open file */
+	enum node_list list;  /* the listing it changes */
+	enum node_kind kind;  /* the kind of node its resource is */
+	unsigned char capped; /* JSON: writes past CHANGE_JSON_MAX are refused */
+	/* a document: uploaded whole, may stream, commits at close */
+	unsigned char doc;
+	unsigned char is_new; /* a resource to create: pending until committed */
+	unsigned char inode;  /* a commit changes the bytes of the open file */
 };
 
 static const struct change_target_info change_targets[CHANGE_TARGET_COUNT] = {
@@ -24,15 +25,19 @@ static const struct change_target_info change_targets[CHANGE_TARGET_COUNT] = {
 	[CHANGE_NEW_KEY] = { NODE_LIST_KEYS, NODE_KEY, 1, 0, 1, 0 },
 	[CHANGE_DOC] = { NODE_LIST_DOCUMENTS, NODE_DOC, 0, 1, 0, 1 },
 	[CHANGE_NEW_DOC] = { NODE_LIST_DOCUMENTS, NODE_DOC, 0, 1, 1, 0 },
-	[CHANGE_COLL_JSON] = { NODE_LIST_COLLECTIONS, NODE_COLL_JSON, 1, 0, 0, 1 },
-	[CHANGE_NEW_COLL] = { NODE_LIST_COLLECTIONS, NODE_COLL_JSON, 0, 0, 1, 0 },
+	[CHANGE_COLL_JSON] = { NODE_LIST_COLLECTIONS, NODE_COLL_JSON, 1, 0, 0,
+			       1 },
+	[CHANGE_NEW_COLL] = { NODE_LIST_COLLECTIONS, NODE_COLL_JSON, 0, 0, 1,
+			      0 },
 	[CHANGE_REFRESH] = { NODE_LIST_NONE, NODE_CTL_REFRESH, 0, 0, 0, 0 },
 	[CHANGE_LIMITS] = { NODE_LIST_NONE, NODE_LIMITS, 0, 0, 0, 1 },
 };
 
 static const struct change_target_info *change_target_of(enum change_target t)
 {
-	return &change_targets[(unsigned)t < CHANGE_TARGET_COUNT ? t : CHANGE_SCRATCH];
+	return &change_targets[(unsigned)t < CHANGE_TARGET_COUNT
+				       ? t
+				       : CHANGE_SCRATCH];
 }
 
 int change_is_collection_spec(const char *name)
@@ -53,13 +58,16 @@ enum node_kind change_state_kind(enum change_target t)
 	return change_target_of(t)->kind;
 }
 
-/* The target that creates (is_new) or changes (!is_new) resources of listing list / kind. */
-static enum change_target change_target_find(enum node_list list, enum node_kind kind, int is_new)
+/* The target that creates (is_new) or changes (!is_new) resources of listing
+ * list / kind. */
+static enum change_target change_target_find(enum node_list list,
+					     enum node_kind kind, int is_new)
 {
 	for (int t = 0; t < CHANGE_TARGET_COUNT; t++) {
 		const struct change_target_info *i = &change_targets[t];
 
-		if (i->is_new == is_new && (list ? i->list == list : i->kind == kind))
+		if (i->is_new == is_new &&
+		    (list ? i->list == list : i->kind == kind))
 			return (enum change_target)t;
 	}
 	return CHANGE_SCRATCH;
@@ -69,13 +77,17 @@ int change_state_create(enum node_kind parent, const char *name, int have_local,
 			struct change_state *st)
 {
 	const struct node_info *d = node_of(parent);
-	int spec = d->write == NODE_W_COLLECTIONS && change_is_collection_spec(name);
+	int spec = d->write == NODE_W_COLLECTIONS &&
+		   change_is_collection_spec(name);
 	/* A document's name leaves room for its metadata file's ".json". */
-	size_t max = NAMES_MAX - (d->lists == NODE_LIST_DOCUMENTS ? strlen(".json") : 0);
+	size_t max = NAMES_MAX -
+		     (d->lists == NODE_LIST_DOCUMENTS ? strlen(".json") : 0);
 
 	memset(st, 0, sizeof(*st));
 	if ((d->write != NODE_W_ENTRIES && !spec) || !have_local)
-		return d->mode == NODE_MODE_DIR && d->write != NODE_W_ENTRIES ? -EACCES : -ENOTDIR;
+		return d->mode == NODE_MODE_DIR && d->write != NODE_W_ENTRIES
+			       ? -EACCES
+			       : -ENOTDIR;
 	if (strlen(name) > max)
 		return -ENAMETOOLONG;
 	if (!scratch_is_temp_name(name))
@@ -99,7 +111,8 @@ int change_state_open(enum node_kind kind, int flags, struct change_state *st)
 		 * and GIO open first and truncate or rename after); writing
 		 * before truncating to 0 is refused.
 		 */
-		if ((flags & O_APPEND) || (!trunc && (flags & O_ACCMODE) == O_RDWR))
+		if ((flags & O_APPEND) ||
+		    (!trunc && (flags & O_ACCMODE) == O_RDWR))
 			return -EOPNOTSUPP;
 		st->whole_only = !trunc;
 		/* fall through */
@@ -115,11 +128,13 @@ int change_state_open(enum node_kind kind, int flags, struct change_state *st)
 	}
 }
 
-void change_state_scratch(int pending, enum node_kind dir, struct change_state *st)
+void change_state_scratch(int pending, enum node_kind dir,
+			  struct change_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (pending)
-		st->target = change_target_find(node_of(dir)->lists, NODE_NONE, 1);
+		st->target = change_target_find(node_of(dir)->lists, NODE_NONE,
+						1);
 }
 
 int change_state_write(struct change_state *st, off_t off, size_t size)
@@ -146,7 +161,7 @@ int change_state_truncate(struct change_state *st, off_t size)
 	if (st->whole_only && size != 0)
 		return -EOPNOTSUPP;
 	st->dirty = 1;
-	st->whole_only = 0;	/* a new version starts here */
+	st->whole_only = 0; /* a new version starts here */
 	return 0;
 }
 
@@ -166,16 +181,18 @@ enum change_step change_state_flush(struct change_state *st, off_t spool_size)
 	if (spool_size == 0 && !st->closing)
 		return CHANGE_STEP_WAIT;
 	st->dirty = 0;
-	return change_target_of(st->target)->doc ? CHANGE_STEP_DOC : CHANGE_STEP_JSON;
+	return change_target_of(st->target)->doc ? CHANGE_STEP_DOC
+						 : CHANGE_STEP_JSON;
 }
 
-unsigned change_state_committed(struct change_state *st, int *rc, int got_id, off_t spool_size)
+unsigned change_state_committed(struct change_state *st, int *rc, int got_id,
+				off_t spool_size)
 {
 	const struct change_target_info *t = change_target_of(st->target);
 	unsigned after = 0;
 
 	if (*rc == -ENODATA)
-		*rc = 0;	/* an empty new key file: nothing to create */
+		*rc = 0; /* an empty new key file: nothing to create */
 	/* After a failure the server may still have acted: fetch again. */
 	if (*rc < 0 && st->target == CHANGE_LIMITS)
 		after |= CHANGE_AFTER_LIMITS;
@@ -213,25 +230,29 @@ int change_state_is_new(const struct change_state *st)
 int change_state_streamable(const struct change_state *st, off_t spool_size,
 			    const struct change_stream_pos *p)
 {
-	return change_target_of(st->target)->doc && !st->whole_only && !st->err &&
-	       spool_size == (off_t)p->off;
+	return change_target_of(st->target)->doc && !st->whole_only &&
+	       !st->err && spool_size == (off_t)p->off;
 }
 
-enum change_stream_step change_state_stream_write(struct change_stream_pos *p, int streaming,
-						  off_t off, size_t n)
+enum change_stream_step change_state_stream_write(struct change_stream_pos *p,
+						  int streaming, off_t off,
+						  size_t n)
 {
 	if (!streaming) {
-		/* Not streaming (yet): count the bytes written in order from 0. */
+		/* Not streaming (yet): count the bytes written in order from 0.
+		 */
 		if (p->broken || (uint64_t)off != p->off) {
 			p->broken = 1;
 			return CHANGE_STREAM_NONE;
 		}
 		p->off += n;
-		return p->off >= CHANGE_STREAM_MIN ? CHANGE_STREAM_START : CHANGE_STREAM_NONE;
+		return p->off >= CHANGE_STREAM_MIN ? CHANGE_STREAM_START
+						   : CHANGE_STREAM_NONE;
 	}
 	if (p->err)
 		return CHANGE_STREAM_NONE;
-	return (uint64_t)off != p->off ? CHANGE_STREAM_ABANDON : CHANGE_STREAM_SEND;
+	return (uint64_t)off != p->off ? CHANGE_STREAM_ABANDON
+				       : CHANGE_STREAM_SEND;
 }
 
 int change_state_stream_cut(struct change_stream_pos *p, off_t size)

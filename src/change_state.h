@@ -36,7 +36,8 @@
 #include <sys/types.h>
 #include "node.h"
 
-#define CHANGE_JSON_MAX (1u << 20)	/* a key or collection.json written is at most this */
+#define CHANGE_JSON_MAX \
+	(1u << 20) /* a key or collection.json written is at most this */
 /*
  * A document streams once this much was written in order: smaller ones go up
  * whole at close with a Content-Length, as one request either way.
@@ -44,41 +45,46 @@
 #define CHANGE_STREAM_MIN (1u << 20)
 
 enum change_target {
-	CHANGE_SCRATCH,		/* a local file: nothing is sent */
-	CHANGE_KEY,		/* an existing key: update on flush */
-	CHANGE_NEW_KEY,		/* a key to create on flush */
-	CHANGE_DOC,		/* an existing document: replace on flush */
-	CHANGE_NEW_DOC,		/* a document to upload on flush */
-	CHANGE_COLL_JSON,	/* collection.json: update the collection on flush */
-	CHANGE_NEW_COLL,	/* collections/NAME.json: create collection NAME on flush */
-	CHANGE_REFRESH,		/* .xaifs/refresh: drop every cache on flush */
-	CHANGE_LIMITS,		/* /spending-limits: set the soft limit on flush */
+	CHANGE_SCRATCH,	  /* a local file: nothing is sent */
+	CHANGE_KEY,	  /* an existing key: update on flush */
+	CHANGE_NEW_KEY,	  /* a key to create on flush */
+	CHANGE_DOC,	  /* an existing document: replace on flush */
+	CHANGE_NEW_DOC,	  /* a document to upload on flush */
+	CHANGE_COLL_JSON, /* collection.json: update the collection on flush */
+	CHANGE_NEW_COLL,  /* collections/NAME.json: create collection NAME on
+			     flush */
+	CHANGE_REFRESH,	  /* .xaifs/refresh: drop every cache on flush */
+	CHANGE_LIMITS,	  /* /spending-limits: set the soft limit on flush */
 	CHANGE_TARGET_COUNT
 };
 
 struct change_state {
 	enum change_target target;
-	int dirty;		/* written since the last commit */
-	int closing;		/* the handle is being closed: commit even empty content */
-	int whole_only;		/* a document opened without O_TRUNC: only a
-				 * truncation to 0 may start a new version */
-	int err;		/* last commit error, returned by later flushes */
+	int dirty;   /* written since the last commit */
+	int closing; /* the handle is being closed: commit even empty content */
+	int whole_only; /* a document opened without O_TRUNC: only a
+			 * truncation to 0 may start a new version */
+	int err;	/* last commit error, returned by later flushes */
 };
 
 /* Streamed uploads (change_stream.c): bytes written in order from offset 0. */
 struct change_stream_pos {
-	uint64_t off;		/* written in order from 0: the next write must start here */
-	int broken;		/* a write came out of order (or the stream was given up) */
-	int err;		/* the stream's request ended early with this error */
+	uint64_t off; /* written in order from 0: the next write must start here
+		       */
+	int broken; /* a write came out of order (or the stream was given up) */
+	int err;    /* the stream's request ended early with this error */
 };
 
-/* Whether name in collections/ is a request to create a collection (NAME.json). */
+/* Whether name in collections/ is a request to create a collection (NAME.json).
+ */
 int change_is_collection_spec(const char *name);
 
-/* The listing a target changes (refetched after a failed commit), or NODE_LIST_NONE. */
+/* The listing a target changes (refetched after a failed commit), or
+ * NODE_LIST_NONE. */
 enum node_list change_state_list(enum change_target t);
 
-/* The kind of node the target's resource is (NODE_KEY for both key targets, ...). */
+/* The kind of node the target's resource is (NODE_KEY for both key targets,
+ * ...). */
 enum node_kind change_state_kind(enum change_target t);
 
 /*
@@ -97,8 +103,10 @@ int change_state_create(enum node_kind parent, const char *name, int have_local,
  */
 int change_state_open(enum node_kind kind, int flags, struct change_state *st);
 
-/* Open of a local file of directory dir; pending: a new resource not created yet. */
-void change_state_scratch(int pending, enum node_kind dir, struct change_state *st);
+/* Open of a local file of directory dir; pending: a new resource not created
+ * yet. */
+void change_state_scratch(int pending, enum node_kind dir,
+			  struct change_state *st);
 
 /*
  * Before a write of size bytes at off: 0 to write, -EFBIG (JSON past
@@ -110,28 +118,37 @@ int change_state_write(struct change_state *st, off_t off, size_t size);
 /* After a write reached the spool. */
 void change_state_wrote(struct change_state *st);
 
-/* A truncation to size through the handle: 0, or -EOPNOTSUPP (whole_only, size != 0). */
+/* A truncation to size through the handle: 0, or -EOPNOTSUPP (whole_only, size
+ * != 0). */
 int change_state_truncate(struct change_state *st, off_t size);
 
 enum change_step {
-	CHANGE_STEP_NONE,	/* nothing to send: return st->err */
-	CHANGE_STEP_WAIT,	/* empty content, not closing: wait for the last close */
-	CHANGE_STEP_REFRESH,	/* drop every cache; return 0 */
-	CHANGE_STEP_DOC,	/* upload the spool (or the stream) as a document */
-	CHANGE_STEP_JSON,	/* send the spool's JSON */
+	CHANGE_STEP_NONE, /* nothing to send: return st->err */
+	CHANGE_STEP_WAIT, /* empty content, not closing: wait for the last close
+			   */
+	CHANGE_STEP_REFRESH, /* drop every cache; return 0 */
+	CHANGE_STEP_DOC,  /* upload the spool (or the stream) as a document */
+	CHANGE_STEP_JSON, /* send the spool's JSON */
 };
 
-/* At flush, with the spool's size (or -errno): what to do. Clears dirty for a commit. */
+/* At flush, with the spool's size (or -errno): what to do. Clears dirty for a
+ * commit. */
 enum change_step change_state_flush(struct change_state *st, off_t spool_size);
 
 /* What follows a commit (change_state_committed()). */
 enum change_after {
-	CHANGE_AFTER_REFETCH = 1 << 0,	/* failed: fetch the target's listing again */
-	CHANGE_AFTER_LIMITS = 1 << 1,	/* failed: fetch the spending limits again */
-	CHANGE_AFTER_VERSION = 1 << 2,	/* a document was replaced: take its new id */
-	CHANGE_AFTER_BECAME = 1 << 3,	/* a new key or document exists: take its id */
-	CHANGE_AFTER_REQUEST = 1 << 4,	/* collections/NAME.json did its work: it goes */
-	CHANGE_AFTER_INODE = 1 << 5,	/* the file's bytes changed: take back its pages */
+	CHANGE_AFTER_REFETCH =
+		1 << 0, /* failed: fetch the target's listing again */
+	CHANGE_AFTER_LIMITS =
+		1 << 1, /* failed: fetch the spending limits again */
+	CHANGE_AFTER_VERSION =
+		1 << 2, /* a document was replaced: take its new id */
+	CHANGE_AFTER_BECAME =
+		1 << 3, /* a new key or document exists: take its id */
+	CHANGE_AFTER_REQUEST =
+		1 << 4, /* collections/NAME.json did its work: it goes */
+	CHANGE_AFTER_INODE =
+		1 << 5, /* the file's bytes changed: take back its pages */
 };
 
 /*
@@ -140,30 +157,37 @@ enum change_after {
  * on (a new key or document to the existing one, a collection request to a
  * local file) and returns the enum change_after actions.
  */
-unsigned change_state_committed(struct change_state *st, int *rc, int got_id, off_t spool_size);
+unsigned change_state_committed(struct change_state *st, int *rc, int got_id,
+				off_t spool_size);
 
 /* At close: whether to commit what is left now (sets closing). */
 int change_state_close(struct change_state *st);
 
-/* Whether the target is a new resource: its pending local name goes unless created. */
+/* Whether the target is a new resource: its pending local name goes unless
+ * created. */
 int change_state_is_new(const struct change_state *st);
 
-/* Whether a stream may start: a document being replaced whole, all of its spool in order. */
+/* Whether a stream may start: a document being replaced whole, all of its spool
+ * in order. */
 int change_state_streamable(const struct change_state *st, off_t spool_size,
 			    const struct change_stream_pos *p);
 
 enum change_stream_step {
-	CHANGE_STREAM_NONE,	/* nothing to do for the stream */
-	CHANGE_STREAM_START,	/* enough in order: start one (if streamable) */
-	CHANGE_STREAM_SEND,	/* hand the bytes to the stream, then add them to p->off */
-	CHANGE_STREAM_ABANDON,	/* out of order: give the stream up; the spool goes at close */
+	CHANGE_STREAM_NONE,    /* nothing to do for the stream */
+	CHANGE_STREAM_START,   /* enough in order: start one (if streamable) */
+	CHANGE_STREAM_SEND,    /* hand the bytes to the stream, then add them to
+				  p->off */
+	CHANGE_STREAM_ABANDON, /* out of order: give the stream up; the spool
+				  goes at close */
 };
 
 /* A write of n bytes at off reached the spool; streaming: a stream is running. */
-enum change_stream_step change_state_stream_write(struct change_stream_pos *p, int streaming,
-						  off_t off, size_t n);
+enum change_stream_step change_state_stream_write(struct change_stream_pos *p,
+						  int streaming, off_t off,
+						  size_t n);
 
-/* A truncation to size: whether a running stream must be given up (the position breaks). */
+/* A truncation to size: whether a running stream must be given up (the position
+ * breaks). */
 int change_state_stream_cut(struct change_stream_pos *p, off_t size);
 
 #endif

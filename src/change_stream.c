@@ -18,13 +18,14 @@
 
 /* Memory between a writer and its connection: four 1 MiB FUSE writes. */
 #define CHANGE_STREAM_RING (4u << 20)
-#define CHANGE_STREAM_FEED (256u << 10)	/* spool bytes handed over per read */
+#define CHANGE_STREAM_FEED (256u << 10) /* spool bytes handed over per read */
 
 /* Streams start at CHANGE_STREAM_MIN (change_state.h). */
-static int change_stream_eligible(const struct change *w, const struct change_file *f)
+static int change_stream_eligible(const struct change *w,
+				  const struct change_file *f)
 {
-	return change_state_streamable(&f->st, anonfile_size(f->fd), &f->pos) && w->api &&
-	       api_upload_streams(w->api);
+	return change_state_streamable(&f->st, anonfile_size(f->fd), &f->pos) &&
+	       w->api && api_upload_streams(w->api);
 }
 
 static void change_stream_abandon(struct change_file *f, const char *why)
@@ -34,7 +35,7 @@ static void change_stream_abandon(struct change_file *f, const char *why)
 	upload_stream_free(f->up);
 	f->up = NULL;
 	f->pos.err = 0;
-	f->pos.broken = 1;	/* never again for this handle */
+	f->pos.broken = 1; /* never again for this handle */
 }
 
 /* Hand the first len bytes of the spool to a new stream. 0 or -errno. */
@@ -45,14 +46,17 @@ static int change_stream_feed(struct change_file *f, uint64_t len)
 	int rc = buf ? 0 : -ENOMEM;
 
 	while (rc == 0 && done < len) {
-		size_t want = len - done < CHANGE_STREAM_FEED ? (size_t)(len - done) : CHANGE_STREAM_FEED;
+		size_t want = len - done < CHANGE_STREAM_FEED
+				      ? (size_t)(len - done)
+				      : CHANGE_STREAM_FEED;
 		ssize_t got = pread(f->fd, buf, want, (off_t)done);
 
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
 			rc = got < 0 ? -errno : -EIO;
-		else if ((rc = upload_stream_write(f->up, buf, (size_t)got)) == 0)
+		else if ((rc = upload_stream_write(f->up, buf, (size_t)got)) ==
+			 0)
 			done += (uint64_t)got;
 	}
 	free(buf);
@@ -68,22 +72,25 @@ static void change_stream_begin(struct change *w, struct change_file *f)
 		f->pos.broken = 1;
 		return;
 	}
-	rc = upload_stream_start(w->api, f->cid, f->name, change_content_type(f->name),
-			    f->st.target == CHANGE_DOC ? f->id : NULL, CHANGE_STREAM_RING, &f->up);
+	rc = upload_stream_start(w->api, f->cid, f->name,
+				 change_content_type(f->name),
+				 f->st.target == CHANGE_DOC ? f->id : NULL,
+				 CHANGE_STREAM_RING, &f->up);
 	if (rc < 0) {
 		if (rc != -EBUSY)
-			log_warn("upload of '%s' cannot be streamed (%s): it is sent at close",
-				 f->name, strerror(-rc));
+			log_warn(
+				"upload of '%s' cannot be streamed (%s): it is sent at close",
+				f->name, strerror(-rc));
 		f->pos.broken = 1;
 		return;
 	}
 	rc = change_stream_feed(f, f->pos.off);
 	if (rc < 0)
-		f->pos.err = rc;	/* reported by the commit at close */
+		f->pos.err = rc; /* reported by the commit at close */
 }
 
-static void change_stream_write_locked(struct change *w, struct change_file *f, const char *buf, size_t n,
-				   off_t off)
+static void change_stream_write_locked(struct change *w, struct change_file *f,
+				       const char *buf, size_t n, off_t off)
 {
 	int rc;
 
@@ -97,7 +104,7 @@ static void change_stream_write_locked(struct change *w, struct change_file *f, 
 	case CHANGE_STREAM_SEND:
 		rc = upload_stream_write(f->up, buf, n);
 		if (rc < 0)
-			f->pos.err = rc;	/* reported by the commit at close */
+			f->pos.err = rc; /* reported by the commit at close */
 		else
 			f->pos.off += n;
 		break;
@@ -134,7 +141,8 @@ static void change_stream_drop_locked(struct change_file *f)
 		change_stream_abandon(f, "the file was not committed");
 }
 
-void change_stream_write(struct change *w, struct change_file *f, const char *buf, size_t n, off_t off)
+void change_stream_write(struct change *w, struct change_file *f,
+			 const char *buf, size_t n, off_t off)
 {
 	pthread_mutex_lock(&f->up_lock);
 	change_stream_write_locked(w, f, buf, n, off);

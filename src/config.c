@@ -24,7 +24,10 @@ enum {
 	KEY_ALLOW_OTHER,
 };
 
-#define CONFIG_OPT(t, p) { t, offsetof(struct config, p), 1 }
+#define CONFIG_OPT(t, p)                         \
+	{                                        \
+		t, offsetof(struct config, p), 1 \
+	}
 
 static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("key_file=%s", key_file),
@@ -61,11 +64,12 @@ static const struct fuse_opt config_opts[] = {
 	FUSE_OPT_END
 };
 
-/* Options that only mean something to fstab or mount(8) and must not reach libfuse. */
+/* Options that only mean something to fstab or mount(8) and must not reach
+ * libfuse. */
 static const char *const config_dropped[] = {
-	"_netdev", "noauto", "auto", "nofail", "user", "users", "defaults",
-	"exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime",
-	"noatime", "relatime", NULL
+	"_netdev",  "noauto", "auto",	 "nofail",   "user",   "users",
+	"defaults", "exec",   "noexec",	 "suid",     "nosuid", "dev",
+	"nodev",    "atime",  "noatime", "relatime", NULL
 };
 
 static int config_nonopt(struct config *c, const char *arg)
@@ -78,13 +82,15 @@ static int config_nonopt(struct config *c, const char *arg)
 		fprintf(stderr, "xaifs: too many arguments: '%s'\n", arg);
 		return -1;
 	}
-	/* Two non-options: the first was SOURCE (mount -t fuse.xaifs SOURCE DIR). */
+	/* Two non-options: the first was SOURCE (mount -t fuse.xaifs SOURCE
+	 * DIR). */
 	c->source = c->mountpoint;
 	c->mountpoint = strdup(arg);
 	return c->mountpoint ? 0 : -1;
 }
 
-static int config_proc(void *data, const char *arg, int key, struct fuse_args *out)
+static int config_proc(void *data, const char *arg, int key,
+		       struct fuse_args *out)
 {
 	struct config *c = data;
 
@@ -114,7 +120,8 @@ static int config_proc(void *data, const char *arg, int key, struct fuse_args *o
 		c->allow_other = 1;
 		return 1;
 	case KEY_KEY:
-		fprintf(stderr, "xaifs: the management key is not accepted on the command line "
+		fprintf(stderr,
+			"xaifs: the management key is not accepted on the command line "
 			"(anyone can read it there); use XAI_MANAGEMENT_KEY or -o key_file=PATH\n");
 		return -1;
 	case FUSE_OPT_KEY_NONOPT:
@@ -129,7 +136,7 @@ static int config_proc(void *data, const char *arg, int key, struct fuse_args *o
 	}
 }
 
-#define CONFIG_UNSET INT_MIN	/* "not given"; no one sets an option to this */
+#define CONFIG_UNSET INT_MIN /* "not given"; no one sets an option to this */
 
 static void config_unset(struct config *c)
 {
@@ -142,17 +149,18 @@ static void config_unset(struct config *c)
 	c->max_conns = CONFIG_UNSET;
 }
 
-#define CONFIG_TAKE_STR(dst, src, f) \
-	do { \
-		if (!(dst)->f) { \
+#define CONFIG_TAKE_STR(dst, src, f)         \
+	do {                                 \
+		if (!(dst)->f) {             \
 			(dst)->f = (src)->f; \
-			(src)->f = NULL; \
-		} \
+			(src)->f = NULL;     \
+		}                            \
 	} while (0)
-#define CONFIG_TAKE_NUM(dst, src, f, def) \
-	do { \
-		if ((dst)->f == CONFIG_UNSET) \
-			(dst)->f = (src)->f != CONFIG_UNSET ? (src)->f : (def); \
+#define CONFIG_TAKE_NUM(dst, src, f, def)                              \
+	do {                                                           \
+		if ((dst)->f == CONFIG_UNSET)                          \
+			(dst)->f = (src)->f != CONFIG_UNSET ? (src)->f \
+							    : (def);   \
 	} while (0)
 
 /* Fill what the command line left unset from the file's values, then defaults. */
@@ -192,7 +200,8 @@ static char *config_file_path(const struct config *c, int *explicit)
 		return strdup(c->config_file);
 	if (xdg && *xdg && asprintf(&p, "%s/xaifs/config", xdg) < 0)
 		p = NULL;
-	else if ((!xdg || !*xdg) && home && *home && asprintf(&p, "%s/.config/xaifs/config", home) < 0)
+	else if ((!xdg || !*xdg) && home && *home &&
+		 asprintf(&p, "%s/.config/xaifs/config", home) < 0)
 		p = NULL;
 	return p;
 }
@@ -215,9 +224,12 @@ static int config_file_args(FILE *fp, const char *path, struct fuse_args *fa)
 		if (!*s || *s == '#')
 			continue;
 		if (strchr(s, ',')) {
-			fprintf(stderr, "xaifs: %s:%d: one option per line, please\n", path, n);
+			fprintf(stderr,
+				"xaifs: %s:%d: one option per line, please\n",
+				path, n);
 			rc = -EINVAL;
-		} else if (fuse_opt_add_arg(fa, "-o") || fuse_opt_add_arg(fa, s)) {
+		} else if (fuse_opt_add_arg(fa, "-o") ||
+			   fuse_opt_add_arg(fa, s)) {
 			rc = -ENOMEM;
 		}
 	}
@@ -235,20 +247,26 @@ static int config_read_file(struct config *c, struct fuse_args *args)
 
 	config_unset(&f);
 	if (!fp && explicit) {
-		fprintf(stderr, "xaifs: cannot read config file '%s': %s\n", path, strerror(errno));
+		fprintf(stderr, "xaifs: cannot read config file '%s': %s\n",
+			path, strerror(errno));
 		rc = -EINVAL;
 	}
-	if (fp && (fuse_opt_add_arg(&fa, "xaifs") || config_file_args(fp, path, &fa)))
+	if (fp &&
+	    (fuse_opt_add_arg(&fa, "xaifs") || config_file_args(fp, path, &fa)))
 		rc = -EINVAL;
-	if (fp && rc == 0 && fuse_opt_parse(&fa, &f, config_opts, config_proc) == -1) {
+	if (fp && rc == 0 &&
+	    fuse_opt_parse(&fa, &f, config_opts, config_proc) == -1) {
 		fprintf(stderr, "xaifs: in config file '%s'\n", path);
 		rc = -EINVAL;
 	}
 	if (rc == 0 && (f.mountpoint || f.source)) {
-		fprintf(stderr, "xaifs: config file '%s' may only hold options\n", path);
+		fprintf(stderr,
+			"xaifs: config file '%s' may only hold options\n",
+			path);
 		rc = -EINVAL;
 	}
-	/* File options go first, so that the command line's come later and win. */
+	/* File options go first, so that the command line's come later and win.
+	 */
 	for (int i = fa.argc - 1; rc == 0 && i >= 1; i--)
 		if (fuse_opt_insert_arg(args, 1, fa.argv[i]))
 			rc = -ENOMEM;
@@ -276,7 +294,8 @@ static int config_mount_opts(const struct config *c, struct fuse_args *args)
 	if (fuse_opt_add_arg(args, "-odefault_permissions"))
 		return -ENOMEM;
 	for (int i = 0; i < args->argc; i++)
-		if (strstr(args->argv[i], "fsname=") || strstr(args->argv[i], "subtype="))
+		if (strstr(args->argv[i], "fsname=") ||
+		    strstr(args->argv[i], "subtype="))
 			named = 1;
 	if (named)
 		return 0;
@@ -293,9 +312,13 @@ int config_parse(struct config *c, struct fuse_args *args)
 	if (config_mount_opts(c, args) < 0)
 		return -ENOMEM;
 	if (c->show_help || c->show_version) {
-		config_merge(c, &(struct config){ .cache_ttl = CONFIG_UNSET, .live_ttl = CONFIG_UNSET,
-			     .page_size = CONFIG_UNSET, .connect_timeout = CONFIG_UNSET,
-			     .timeout = CONFIG_UNSET, .max_conns = CONFIG_UNSET });
+		config_merge(c,
+			     &(struct config){ .cache_ttl = CONFIG_UNSET,
+					       .live_ttl = CONFIG_UNSET,
+					       .page_size = CONFIG_UNSET,
+					       .connect_timeout = CONFIG_UNSET,
+					       .timeout = CONFIG_UNSET,
+					       .max_conns = CONFIG_UNSET });
 		return 0;
 	}
 	return config_read_file(c, args);

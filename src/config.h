@@ -21,39 +21,42 @@
 #define CONFIG_DEFAULT_API_URL "https://api.x.ai"
 
 struct config {
-	char *source;		/* optional SOURCE label ("xaifs") */
+	char *source; /* optional SOURCE label ("xaifs") */
 	char *mountpoint;
-	char *mgmt_key;		/* secret; never NULL after config_finish() */
-	char *api_key;		/* secret; NULL when no inference key */
+	char *mgmt_key; /* secret; never NULL after config_finish() */
+	char *api_key;	/* secret; NULL when no inference key */
 	char *key_file;
 	char *api_key_file;
-	char *team_id;		/* NULL until given or discovered */
+	char *team_id; /* NULL until given or discovered */
 	char *management_url;
 	char *api_url;
 	char *region;
-	char *config_file;	/* -o config=PATH; else $XDG_CONFIG_HOME/xaifs/config */
-	char *cache_dir;	/* on-disk cache of document bytes; NULL: private, per mount */
-	char *cache_size_str;	/* as given: bytes, or with K, M, G */
-	char *upload;		/* "direct" (default) or "files" */
-	char *uid_str;		/* -o uid=, gid=, umask= as given (NULL: not given) */
+	char *config_file; /* -o config=PATH; else $XDG_CONFIG_HOME/xaifs/config
+			    */
+	char *cache_dir; /* on-disk cache of document bytes; NULL: private, per
+			    mount */
+	char *cache_size_str; /* as given: bytes, or with K, M, G */
+	char *upload;	      /* "direct" (default) or "files" */
+	char *uid_str; /* -o uid=, gid=, umask= as given (NULL: not given) */
 	char *gid_str;
 	char *umask_str;
-	unsigned long long cache_size;	/* bytes */
-	double cache_ttl;	/* seconds: listings and metadata */
-	double live_ttl;	/* seconds: usage and billing */
-	int page_size;		/* items per list request; 0: as many as the route gives */
-	int connect_timeout;	/* seconds */
-	int timeout;		/* seconds: whole request, metadata calls */
-	int max_conns;		/* most HTTP requests in flight */
-	uid_t uid;		/* owner every file shows: uid=, else the mounting user */
-	gid_t gid;		/* group every file shows: gid=, else the mounting group */
-	mode_t umask;		/* permission bits every file hides: umask=, else 077 */
+	unsigned long long cache_size; /* bytes */
+	double cache_ttl;	       /* seconds: listings and metadata */
+	double live_ttl;	       /* seconds: usage and billing */
+	int page_size; /* items per list request; 0: as many as the route gives */
+	int connect_timeout; /* seconds */
+	int timeout;	     /* seconds: whole request, metadata calls */
+	int max_conns;	     /* most HTTP requests in flight */
+	uid_t uid; /* owner every file shows: uid=, else the mounting user */
+	gid_t gid; /* group every file shows: gid=, else the mounting group */
+	mode_t umask; /* permission bits every file hides: umask=, else 077 */
 	int foreground;
 	int debug;
 	int single_thread;
 	int read_only;
-	int ro_given;		/* ro or rw was on the command line */
-	int allow_other;	/* -o allow_other was given (it is passed on to libfuse) */
+	int ro_given;	 /* ro or rw was on the command line */
+	int allow_other; /* -o allow_other was given (it is passed on to
+			    libfuse) */
 	int show_help;
 	int show_version;
 };
@@ -61,8 +64,9 @@ struct config {
 /*
  * Parse args (argv) into c, leaving in args only what libfuse's session
  * takes (program name, -d, -o ro/allow_other/...), plus default_permissions,
- * always: the kernel checks every access against the modes xaifs shows. Then read the config
- * file (-o config=PATH, else $XDG_CONFIG_HOME/xaifs/config, else
+ * always: the kernel checks every access against the modes xaifs shows. Then
+ * read the config file (-o config=PATH, else $XDG_CONFIG_HOME/xaifs/config,
+ * else
  * ~/.config/xaifs/config; a missing default file is fine): one option per
  * line, "name=value" or "name", '#' comments; the command line wins, FUSE
  * options from the file are passed on. Defaults fill what neither set.

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_FILE_MAX 4096	/* longest key file read */
+#define KEY_FILE_MAX 4096 /* longest key file read */
 
 static int config_take_env(const char *name, char **out)
 {
@@ -64,17 +64,21 @@ static int config_read_key_file(const char *path, const char *what, char **out)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
-		fprintf(stderr, "xaifs: cannot read %s '%s': %s\n", what, path, strerror(errno));
+		fprintf(stderr, "xaifs: cannot read %s '%s': %s\n", what, path,
+			strerror(errno));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "xaifs: %s '%s' is not a regular file\n", what, path);
+		fprintf(stderr, "xaifs: %s '%s' is not a regular file\n", what,
+			path);
 		rc = -EINVAL;
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		fprintf(stderr, "xaifs: %s '%s' is accessible by group or others (mode %04o); "
-			"run: chmod 600 '%s'\n", what, path, (unsigned)(st.st_mode & 07777), path);
+		fprintf(stderr,
+			"xaifs: %s '%s' is accessible by group or others (mode %04o); "
+			"run: chmod 600 '%s'\n",
+			what, path, (unsigned)(st.st_mode & 07777), path);
 		rc = -EACCES;
 		goto out;
 	}
@@ -88,7 +92,8 @@ static int config_read_key_file(const char *path, const char *what, char **out)
 	buf[n] = '\0';
 	config_trim(buf);
 	if (!*buf || strchr(buf, '\n')) {
-		fprintf(stderr, "xaifs: %s '%s' must hold exactly one key\n", what, path);
+		fprintf(stderr, "xaifs: %s '%s' must hold exactly one key\n",
+			what, path);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -117,7 +122,8 @@ static int config_host_is_loopback(const char *host, size_t len)
 		memcpy(ip, host, len);
 		ip[len] = '\0';
 		return inet_pton(AF_INET, ip, &a) == 1 &&
-		       inet_ntop(AF_INET, &a, back, sizeof(back)) && strcmp(back, ip) == 0;
+		       inet_ntop(AF_INET, &a, back, sizeof(back)) &&
+		       strcmp(back, ip) == 0;
 	}
 	return 0;
 }
@@ -154,8 +160,10 @@ static int config_check_url(const char *what, char **url)
 	while (n && (*url)[n - 1] == '/')
 		(*url)[--n] = '\0';
 	if (!config_url_allowed(*url)) {
-		fprintf(stderr, "xaifs: %s '%s' refused: use https:// (plain http:// is allowed "
-			"only to a loopback address)\n", what, *url);
+		fprintf(stderr,
+			"xaifs: %s '%s' refused: use https:// (plain http:// is allowed "
+			"only to a loopback address)\n",
+			what, *url);
 		return -EINVAL;
 	}
 	return 0;
@@ -187,13 +195,16 @@ static int config_secrets(struct config *c)
 	if (rc == 0)
 		rc = config_take_env("XAI_API_KEY", &c->api_key);
 	if (rc == 0 && c->key_file)
-		rc = config_read_key_file(c->key_file, "key file", &c->mgmt_key);
+		rc = config_read_key_file(c->key_file, "key file",
+					  &c->mgmt_key);
 	if (rc == 0 && c->api_key_file)
-		rc = config_read_key_file(c->api_key_file, "api key file", &c->api_key);
+		rc = config_read_key_file(c->api_key_file, "api key file",
+					  &c->api_key);
 	if (rc < 0)
 		return rc;
 	if (!c->mgmt_key) {
-		fprintf(stderr, "xaifs: no management key: set XAI_MANAGEMENT_KEY or use "
+		fprintf(stderr,
+			"xaifs: no management key: set XAI_MANAGEMENT_KEY or use "
 			"-o key_file=PATH\n");
 		return -EINVAL;
 	}
@@ -211,10 +222,23 @@ static int config_size(const char *s, unsigned long long *out)
 	if (errno || end == s || *s == '-')
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end)
 		return -EINVAL;
@@ -224,19 +248,24 @@ static int config_size(const char *s, unsigned long long *out)
 
 static int config_numbers(struct config *c)
 {
-	if (c->upload && strcmp(c->upload, "direct") != 0 && strcmp(c->upload, "files") != 0) {
+	if (c->upload && strcmp(c->upload, "direct") != 0 &&
+	    strcmp(c->upload, "files") != 0) {
 		fprintf(stderr, "xaifs: upload= takes 'direct' or 'files'\n");
 		return -EINVAL;
 	}
 	c->cache_size = 1ull << 30;
-	if (c->cache_size_str && config_size(c->cache_size_str, &c->cache_size) < 0) {
-		fprintf(stderr, "xaifs: bad cache_size '%s' (bytes, or a number with K, M or G)\n",
+	if (c->cache_size_str &&
+	    config_size(c->cache_size_str, &c->cache_size) < 0) {
+		fprintf(stderr,
+			"xaifs: bad cache_size '%s' (bytes, or a number with K, M or G)\n",
 			c->cache_size_str);
 		return -EINVAL;
 	}
-	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 0 || c->page_size > 1000 ||
-	    c->connect_timeout < 1 || c->timeout < 1 || c->max_conns < 1 || c->max_conns > 64) {
-		fprintf(stderr, "xaifs: an option is out of range (cache_ttl, live_ttl >= 0; "
+	if (c->cache_ttl < 0 || c->live_ttl < 0 || c->page_size < 0 ||
+	    c->page_size > 1000 || c->connect_timeout < 1 || c->timeout < 1 ||
+	    c->max_conns < 1 || c->max_conns > 64) {
+		fprintf(stderr,
+			"xaifs: an option is out of range (cache_ttl, live_ttl >= 0; "
 			"page_size 0-1000; timeouts >= 1; max_conns 1-64)\n");
 		return -EINVAL;
 	}
@@ -298,8 +327,10 @@ static int config_lookup_id(const char *s, int group, unsigned long *out)
 	if (isdigit((unsigned char)*s) || *s == '-' || *s == '+') {
 		if (config_number_id(s, out) == 0)
 			return 0;
-		fprintf(stderr, "xaifs: bad %s '%s': give a %s name or a number below "
-			"4294967295\n", opt, s, group ? "group" : "user");
+		fprintf(stderr,
+			"xaifs: bad %s '%s': give a %s name or a number below "
+			"4294967295\n",
+			opt, s, group ? "group" : "user");
 		return -EINVAL;
 	}
 	for (;;) {
@@ -331,8 +362,10 @@ static int config_lookup_id(const char *s, int group, unsigned long *out)
 			fprintf(stderr, "xaifs: unknown %s '%s' in %s=\n",
 				group ? "group" : "user", s, opt);
 		else
-			fprintf(stderr, "xaifs: cannot look up %s '%s' for %s=: %s\n",
-				group ? "group" : "user", s, opt, strerror(err));
+			fprintf(stderr,
+				"xaifs: cannot look up %s '%s' for %s=: %s\n",
+				group ? "group" : "user", s, opt,
+				strerror(err));
 		break;
 	}
 	free(buf);
@@ -359,12 +392,15 @@ static int config_owner(struct config *c)
 		c->gid = (gid_t)id;
 	}
 	if (c->umask_str && config_parse_umask(c->umask_str, &c->umask) < 0) {
-		fprintf(stderr, "xaifs: bad umask '%s': give octal permission bits to hide, "
-			"000 to 777 (e.g. umask=0027)\n", c->umask_str);
+		fprintf(stderr,
+			"xaifs: bad umask '%s': give octal permission bits to hide, "
+			"000 to 777 (e.g. umask=0027)\n",
+			c->umask_str);
 		return -EINVAL;
 	}
 	if ((c->uid_str || c->gid_str || c->umask_str) && !c->allow_other)
-		fprintf(stderr, "xaifs: warning: without -o allow_other no other user can "
+		fprintf(stderr,
+			"xaifs: warning: without -o allow_other no other user can "
 			"enter the mount, whatever uid=, gid= and umask= say\n");
 	return 0;
 }
@@ -374,7 +410,8 @@ int config_finish(struct config *c)
 	int rc;
 
 	if (!c->mountpoint) {
-		fprintf(stderr, "xaifs: no mountpoint given (see xaifs --help)\n");
+		fprintf(stderr,
+			"xaifs: no mountpoint given (see xaifs --help)\n");
 		return -EINVAL;
 	}
 	rc = config_secrets(c);
@@ -391,9 +428,12 @@ int config_finish(struct config *c)
 	if (rc == 0 && !c->api_url && c->region)
 		rc = config_region_url(c);
 	if (rc == 0 && !c->management_url)
-		rc = (c->management_url = strdup(CONFIG_DEFAULT_MANAGEMENT_URL)) ? 0 : -ENOMEM;
+		rc = (c->management_url = strdup(CONFIG_DEFAULT_MANAGEMENT_URL))
+			     ? 0
+			     : -ENOMEM;
 	if (rc == 0 && !c->api_url)
-		rc = (c->api_url = strdup(CONFIG_DEFAULT_API_URL)) ? 0 : -ENOMEM;
+		rc = (c->api_url = strdup(CONFIG_DEFAULT_API_URL)) ? 0
+								   : -ENOMEM;
 	if (rc == 0)
 		rc = config_check_url("management_url", &c->management_url);
 	if (rc == 0)

@@ -15,40 +15,40 @@
 #include "log.h"
 
 struct blob {
-	char *name;		/* file name in the directory */
+	char *name; /* file name in the directory */
 	uint64_t size;
-	uint64_t used;		/* last use, a counter */
+	uint64_t used; /* last use, a counter */
 	struct blob *next;
 };
 
 struct doccache_dl {
-	int refs;		/* atomic */
+	int refs; /* atomic */
 	struct doccache *b;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* progress or end */
-	int done;		/* protected by lock */
-	int rc;			/* protected by lock */
+	pthread_cond_t cond; /* progress or end */
+	int done;	     /* protected by lock */
+	int rc;		     /* protected by lock */
 	char *id;
-	char *name;		/* file name in the directory */
-	char *tmp;		/* the growing file */
-	int wfd;		/* the downloader's fd */
+	char *name; /* file name in the directory */
+	char *tmp;  /* the growing file */
+	int wfd;    /* the downloader's fd */
 	doccache_fill_fn fill;
 	void *ctx;
-	struct doccache_dl *next;	/* in b->inflight; protected by b->lock */
+	struct doccache_dl *next; /* in b->inflight; protected by b->lock */
 };
 
 struct doccache {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;	/* a download thread ended */
-	int active;		/* download threads running; protected by lock */
-	struct doccache_dl *inflight;	/* protected by lock */
+	pthread_cond_t idle; /* a download thread ended */
+	int active;	     /* download threads running; protected by lock */
+	struct doccache_dl *inflight; /* protected by lock */
 	char *dir;
-	int owned;		/* a private directory removed at the end */
+	int owned; /* a private directory removed at the end */
 	uint64_t max_bytes;
-	uint64_t total;		/* protected by lock */
-	uint64_t clock;		/* protected by lock */
-	struct blob *list;	/* protected by lock */
-	uint64_t seq;		/* temp names; protected by lock */
+	uint64_t total;	   /* protected by lock */
+	uint64_t clock;	   /* protected by lock */
+	struct blob *list; /* protected by lock */
+	uint64_t seq;	   /* temp names; protected by lock */
 };
 
 /* The file name of (id, hash): only safe bytes, so no path tricks. */
@@ -57,8 +57,12 @@ static void doccache_name(const char *id, const char *hash, char *out, size_t n)
 	size_t j = 0;
 
 	for (const char *s = id; *s && j + 1 < n / 2; s++)
-		out[j++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			   (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ? *s : '_';
+		out[j++] = (*s >= 'a' && *s <= 'z') ||
+					   (*s >= 'A' && *s <= 'Z') ||
+					   (*s >= '0' && *s <= '9') ||
+					   *s == '-' || *s == '_'
+				   ? *s
+				   : '_';
 	if (j + 1 < n)
 		out[j++] = '.';
 	for (const char *s = hash ? hash : ""; *s && j + 1 < n; s++)
@@ -113,7 +117,8 @@ static void doccache_scan(struct doccache *b)
 		struct stat st;
 		struct blob *x;
 
-		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		x = calloc(1, sizeof(*x));
@@ -130,7 +135,8 @@ static void doccache_scan(struct doccache *b)
 	doccache_evict_locked(b, 0);
 }
 
-struct doccache *doccache_new(const char *dir, const char *tmpdir, uint64_t max_bytes)
+struct doccache *doccache_new(const char *dir, const char *tmpdir,
+			      uint64_t max_bytes)
 {
 	struct doccache *b = calloc(1, sizeof(*b));
 	char tmpl[4096];
@@ -215,8 +221,10 @@ static int doccache_lookup(struct doccache *b, const char *name)
 	return fd;
 }
 
-/* Record a new file (after its rename into place), evicting to make room (b->lock held). */
-static void doccache_insert_locked(struct doccache *b, const char *name, uint64_t size)
+/* Record a new file (after its rename into place), evicting to make room
+ * (b->lock held). */
+static void doccache_insert_locked(struct doccache *b, const char *name,
+				   uint64_t size)
 {
 	struct blob **p, *x = calloc(1, sizeof(*x));
 
@@ -239,7 +247,6 @@ static void doccache_insert_locked(struct doccache *b, const char *name, uint64_
 	}
 	free(x);
 }
-
 
 /* ---- downloads on their own threads ---- */
 
@@ -270,7 +277,7 @@ static void doccache_dl_finish(struct doccache_dl *dl, int rc, uint64_t bytes)
 	if (rc == 0 && bytes <= b->max_bytes && rename(dl->tmp, path) == 0)
 		doccache_insert_locked(b, dl->name, bytes);
 	else
-		unlink(dl->tmp);	/* readers' fds still read it */
+		unlink(dl->tmp); /* readers' fds still read it */
 	for (struct doccache_dl **p = &b->inflight; *p; p = &(*p)->next)
 		if (*p == dl) {
 			*p = dl->next;
@@ -302,8 +309,9 @@ static void *doccache_dl_thread(void *arg)
 	return NULL;
 }
 
-static struct doccache_dl *doccache_dl_new(struct doccache *b, const char *id, const char *name,
-				     doccache_fill_fn fill, void *ctx)
+static struct doccache_dl *doccache_dl_new(struct doccache *b, const char *id,
+					   const char *name,
+					   doccache_fill_fn fill, void *ctx)
 {
 	struct doccache_dl *dl = calloc(1, sizeof(*dl));
 
@@ -316,8 +324,8 @@ static struct doccache_dl *doccache_dl_new(struct doccache *b, const char *id, c
 	dl->wfd = -1;
 	dl->id = strdup(id);
 	dl->name = strdup(name);
-	if (asprintf(&dl->tmp, "%s/.part-%llu-%s", b->dir, (unsigned long long)++b->seq,
-		     name) < 0)
+	if (asprintf(&dl->tmp, "%s/.part-%llu-%s", b->dir,
+		     (unsigned long long)++b->seq, name) < 0)
 		dl->tmp = NULL;
 	pthread_mutex_init(&dl->lock, NULL);
 	pthread_cond_init(&dl->cond, NULL);
@@ -338,7 +346,7 @@ static int doccache_dl_start_locked(struct doccache *b, struct doccache_dl *dl)
 	dl->wfd = open(dl->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (dl->wfd < 0)
 		return -errno;
-	__atomic_add_fetch(&dl->refs, 1, __ATOMIC_RELAXED);	/* the thread's */
+	__atomic_add_fetch(&dl->refs, 1, __ATOMIC_RELAXED); /* the thread's */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&t, &attr, doccache_dl_thread, dl);
@@ -355,8 +363,9 @@ static int doccache_dl_start_locked(struct doccache *b, struct doccache_dl *dl)
 	return 0;
 }
 
-int doccache_open_async(struct doccache *b, const char *id, const char *hash, doccache_fill_fn fill,
-		     void *ctx, struct doccache_dl **out)
+int doccache_open_async(struct doccache *b, const char *id, const char *hash,
+			doccache_fill_fn fill, void *ctx,
+			struct doccache_dl **out)
 {
 	struct doccache_dl *dl;
 	char name[512];
@@ -398,7 +407,7 @@ int doccache_dl_wait(struct doccache_dl *dl, int fd, uint64_t want)
 {
 	struct timespec until;
 	struct stat st;
-	long wait_ns = 50 * 1000;	/* grows to 2 ms while nothing arrives */
+	long wait_ns = 50 * 1000; /* grows to 2 ms while nothing arrives */
 	int rc = 0;
 
 	pthread_mutex_lock(&dl->lock);

@@ -16,6 +16,8 @@
  *
  * Ownership: doccache_open_async() returns a read-only fd the caller closes; an
  * open fd stays valid even if the file is evicted meanwhile.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_DOCCACHE_H
 #define XAIFS_DOCCACHE_H
@@ -24,8 +26,10 @@
 
 struct doccache;
 
-/* Fills fd (opened for writing, empty) with the bytes of id; returns 0 or -errno. */
-typedef int (*doccache_fill_fn)(void *ctx, const char *id, int fd, uint64_t *bytes);
+/* Fills fd (opened for writing, empty) with the bytes of id; returns 0 or
+ * -errno. */
+typedef int (*doccache_fill_fn)(void *ctx, const char *id, int fd,
+				uint64_t *bytes);
 
 /* A download in progress, shared by every reader of that document. */
 struct doccache_dl;
@@ -35,18 +39,21 @@ struct doccache_dl;
  * NULL a private directory is made under tmpdir and removed by doccache_free().
  * Returns NULL with errno set on failure.
  */
-struct doccache *doccache_new(const char *dir, const char *tmpdir, uint64_t max_bytes);
+struct doccache *doccache_new(const char *dir, const char *tmpdir,
+			      uint64_t max_bytes);
 void doccache_free(struct doccache *b);
 
 /*
- * An fd on the cached bytes of (id, hash). A miss starts the download on a thread of its own
- * (or joins the one already running for that document) and returns at once
- * an fd on the file as it grows, with *dl set (a reference: release it with
- * doccache_dl_unref()). Readers call doccache_dl_wait() before reading. On a hit
- * *dl is NULL. ctx must outlive the doccache (it is the cache).
+ * An fd on the cached bytes of (id, hash). A miss starts the download on a
+ * thread of its own (or joins the one already running for that document) and
+ * returns at once an fd on the file as it grows, with *dl set (a reference:
+ * release it with doccache_dl_unref()). Readers call doccache_dl_wait() before
+ * reading. On a hit *dl is NULL. ctx must outlive the doccache (it is the
+ * cache).
  */
-int doccache_open_async(struct doccache *b, const char *id, const char *hash, doccache_fill_fn fill,
-		     void *ctx, struct doccache_dl **dl);
+int doccache_open_async(struct doccache *b, const char *id, const char *hash,
+			doccache_fill_fn fill, void *ctx,
+			struct doccache_dl **dl);
 
 /*
  * Wait until the download has put `want` bytes in the file, or has ended.

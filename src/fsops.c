@@ -1,4 +1,5 @@
-/* fsops.c - FUSE low-level operations: decode, call tree, reply once; see fsops.h. */
+/* fsops.c - FUSE low-level operations: decode, call tree, reply once; see
+ * fsops.h. */
 #include "fsops.h"
 
 #include <errno.h>
@@ -14,12 +15,7 @@
 #include "fsops_int.h"
 
 #define FSOPS_DIRBUF_MAX (128 * 1024)
-#define FSOPS_MAX_IO (1024 * 1024)	/* bytes per READ or WRITE request at most */
-
-struct fsops *fsops_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
+#define FSOPS_MAX_IO (1024 * 1024) /* bytes per READ or WRITE request at most */
 
 static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -44,15 +40,6 @@ static void fsops_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = FSOPS_MAX_IO;
 }
 
-void fsops_entry_param(const struct tree_entry *e, struct fuse_entry_param *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->ino = e->ino;
-	p->attr = e->st;
-	p->attr_timeout = e->attr_ttl;
-	p->entry_timeout = e->entry_ttl;
-}
-
 static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fsops *fs = fsops_of(req);
@@ -64,8 +51,11 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == -ENOENT) {
 		/* A negative entry: the kernel remembers the miss for a while. */
 		memset(&p, 0, sizeof(p));
-		p.entry_timeout = tree_is_probe(name) ? 3600 :
-				  kernel_cache_miss(fs->kc, parent, name, fs->negative_ttl);
+		p.entry_timeout = tree_is_probe(name)
+					  ? 3600
+					  : kernel_cache_miss(fs->kc, parent,
+							      name,
+							      fs->negative_ttl);
 		fuse_reply_entry(req, &p);
 		return;
 	}
@@ -84,7 +74,8 @@ static void fsops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	fuse_reply_none(req);
 }
 
-static void fsops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+static void fsops_forget_multi(fuse_req_t req, size_t count,
+			       struct fuse_forget_data *f)
 {
 	struct fsops *fs = fsops_of(req);
 
@@ -93,7 +84,8 @@ static void fsops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 	fuse_reply_none(req);
 }
 
-static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_getattr(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct tree_entry e;
 	int rc = tree_getattr(fsops_of(req)->tree, ino, &e);
@@ -102,11 +94,6 @@ static void fsops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &e.st, e.attr_ttl);
-}
-
-struct fsops_fh *fsops_fh_of(struct fuse_file_info *fi)
-{
-	return (struct fsops_fh *)(uintptr_t)fi->fh;
 }
 
 static void fsops_track(struct fsops *fs, struct fsops_fh *h)
@@ -137,7 +124,8 @@ static void fsops_untrack(struct fsops *fs, struct fsops_fh *h)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-/* Free a handle that is off the list; commit=0 frees a write handle without committing. */
+/* Free a handle that is off the list; commit=0 frees a write handle without
+ * committing. */
 static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h, int commit)
 {
 	if (!h)
@@ -151,7 +139,8 @@ static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h, int commit)
 	free(h);
 }
 
-static void fsops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = calloc(1, sizeof(*h));
@@ -175,12 +164,13 @@ static void fsops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  * With plus, each entry that fits carries a counted lookup; one that does
  * not fit has its lookup given back.
  */
-static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-				 struct fuse_file_info *fi, int plus)
+static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
+				 off_t off, struct fuse_file_info *fi, int plus)
 {
 	struct fsops *fs = fsops_of(req);
 	struct tree_dir *d = fsops_fh_of(fi)->dir;
-	size_t cap = size < FSOPS_DIRBUF_MAX ? size : FSOPS_DIRBUF_MAX, used = 0;
+	size_t cap = size < FSOPS_DIRBUF_MAX ? size : FSOPS_DIRBUF_MAX,
+	       used = 0;
 	char *buf = malloc(cap);
 	int rc = 0;
 
@@ -188,7 +178,7 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (off_t o = off; ; o++) {
+	for (off_t o = off;; o++) {
 		struct fuse_entry_param p;
 		struct tree_entry e;
 		const char *name;
@@ -202,7 +192,8 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 		} else if ((size_t)(o - 2) >= tree_dir_count(d)) {
 			break;
 		} else {
-			rc = tree_dir_entry(fs->tree, d, (size_t)(o - 2), plus, &name, &e);
+			rc = tree_dir_entry(fs->tree, d, (size_t)(o - 2), plus,
+					    &name, &e);
 			if (rc < 0)
 				break;
 		}
@@ -210,9 +201,11 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 			fsops_entry_param(&e, &p);
 			if (o < 2)
 				p.attr = e.st;
-			need = fuse_add_direntry_plus(req, buf + used, cap - used, name, &p, o + 1);
+			need = fuse_add_direntry_plus(
+				req, buf + used, cap - used, name, &p, o + 1);
 		} else {
-			need = fuse_add_direntry(req, buf + used, cap - used, name, &e.st, o + 1);
+			need = fuse_add_direntry(req, buf + used, cap - used,
+						 name, &e.st, o + 1);
 		}
 		if (need > cap - used) {
 			if (plus && e.ino)
@@ -228,19 +221,20 @@ static void fsops_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 	free(buf);
 }
 
-static void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			  struct fuse_file_info *fi)
+static void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, struct fuse_file_info *fi)
 {
 	fsops_readdir_common(req, ino, size, off, fi, 0);
 }
 
-static void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			      struct fuse_file_info *fi)
+static void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			      off_t off, struct fuse_file_info *fi)
 {
 	fsops_readdir_common(req, ino, size, off, fi, 1);
 }
 
-static void fsops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_releasedir(fuse_req_t req, fuse_ino_t ino,
+			     struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 
@@ -249,14 +243,16 @@ static void fsops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 	fuse_reply_err(req, 0);
 }
 
-static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct fsops_fh *h,
+static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi,
+			       struct fsops_fh *h,
 			       const struct fuse_entry_param *e)
 {
 	struct fsops *fs = fsops_of(req);
 	int sent;
 
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* Write handles bypass the page cache; read handles as tree decided (tree.h). */
+	/* Write handles bypass the page cache; read handles as tree decided
+	 * (tree.h). */
 	fi->direct_io = h->wf ? 1 : h->rf->direct_io;
 	fi->keep_cache = h->rf ? h->rf->keep_cache : 0;
 	/* Closing a read handle commits nothing: spare the kernel a FLUSH. */
@@ -269,7 +265,8 @@ static void fsops_reply_handle(fuse_req_t req, struct fuse_file_info *fi, struct
 	}
 }
 
-static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_open(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = calloc(1, sizeof(*h));
@@ -280,7 +277,9 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	if (change_wants_write(fi->flags))
-		rc = fs->read_only ? -EROFS : change_open(fs->change, ino, fi->flags, &h->wf);
+		rc = fs->read_only
+			     ? -EROFS
+			     : change_open(fs->change, ino, fi->flags, &h->wf);
 	else
 		rc = tree_open(fs->tree, ino, fi->flags, &h->rf);
 	if (rc < 0) {
@@ -291,8 +290,8 @@ static void fsops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fsops_reply_handle(req, fi, h, NULL);
 }
 
-static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			 struct fuse_file_info *fi)
+static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = calloc(1, sizeof(*h));
@@ -304,7 +303,9 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = fs->read_only ? -EROFS : change_create(fs->change, parent, name, fi->flags, &e, &h->wf);
+	rc = fs->read_only ? -EROFS
+			   : change_create(fs->change, parent, name, fi->flags,
+					   &e, &h->wf);
 	if (rc < 0) {
 		free(h);
 		fuse_reply_err(req, -rc);
@@ -321,8 +322,9 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
  * returns, so the reply is made from a copy, wiped after (a key's bytes may
  * hold its secret).
  */
-static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct tree_file *f,
-				size_t size, off_t off)
+static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req,
+				const struct tree_file *f, size_t size,
+				off_t off)
 {
 	size_t n = (size_t)off >= f->len ? 0 : f->len - (size_t)off;
 	uint64_t ino = f->ino, version = f->version;
@@ -338,7 +340,7 @@ static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req, const struct t
 	fuse_reply_buf(req, copy, n);
 	explicit_bzero(copy, n);
 	free(copy);
-	tree_read_done(fs->tree, ino, version);	/* req and perhaps f are gone */
+	tree_read_done(fs->tree, ino, version); /* req and perhaps f are gone */
 }
 
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -384,8 +386,8 @@ static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-			off_t off, struct fuse_file_info *fi)
+static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsops_fh *h = fsops_fh_of(fi);
 	ssize_t n;
@@ -401,7 +403,8 @@ static void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_flush(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
@@ -417,12 +420,14 @@ static void fsops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	fuse_reply_err(req, -rc);
 }
 
-static void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+static void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
 {
 	fsops_flush(req, ino, fi);
 }
 
-static void fsops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fsops_release(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 
@@ -435,7 +440,8 @@ static void fsops_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs s;
 
-	/* There is no quota to report: a large free space lets file managers copy. */
+	/* There is no quota to report: a large free space lets file managers
+	 * copy. */
 	memset(&s, 0, sizeof(s));
 	s.f_bsize = 4096;
 	s.f_frsize = 4096;
@@ -476,9 +482,13 @@ int fsops_start(struct fsops *fs, struct fuse_session *se)
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->handles = NULL;
 	fs->tracking = 1;
-	change_set_notify(fs->change, &(struct change_notify){ fsops_note_entry, fsops_note_inode,
+	change_set_notify(fs->change,
+			  &(struct change_notify){ fsops_note_entry,
+						   fsops_note_inode,
 						   fsops_note_refresh, kc });
-	tree_set_notify(fs->tree, &(struct tree_notify){ fsops_note_entry, fsops_note_inode, kc });
+	tree_set_notify(fs->tree,
+			&(struct tree_notify){ fsops_note_entry,
+					       fsops_note_inode, kc });
 	return 0;
 }
 
@@ -492,7 +502,8 @@ void fsops_stop(struct fsops *fs)
 {
 	if (!fs || !fs->kc)
 		return;
-	change_set_notify(fs->change, &(struct change_notify){ NULL, NULL, NULL, NULL });
+	change_set_notify(fs->change,
+			  &(struct change_notify){ NULL, NULL, NULL, NULL });
 	tree_set_notify(fs->tree, &(struct tree_notify){ NULL, NULL, NULL });
 	kernel_cache_stop(fs->kc);
 	fs->kc = NULL;

@@ -8,6 +8,8 @@
  * a struct tree_dir, tree_file or change_file).
  *
  * Operations that change the account go to change (writes), the rest to tree.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_FSOPS_H
 #define XAIFS_FSOPS_H
@@ -25,13 +27,12 @@ struct fsops {
 	struct tree *tree;
 	struct change *change;
 	int read_only;
-	double negative_ttl;	/* kernel timeout of a cached miss */
-	struct kernel_cache *kc;	/* set by fsops_start() */
+	double negative_ttl;	 /* kernel timeout of a cached miss */
+	struct kernel_cache *kc; /* set by fsops_start() */
 	/* Open handles (fsops.c), from fsops_start() to fsops_stop(). */
 	pthread_mutex_t lock;
-	struct fsops_fh *handles;	/* lock */
+	struct fsops_fh *handles; /* lock */
 	int tracking;
-
 };
 
 /*

@@ -15,8 +15,8 @@
 
 /* ---- changes ---- */
 
-void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-			  struct fuse_file_info *fi)
+void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fi ? fsops_fh_of(fi) : NULL;
@@ -26,8 +26,11 @@ void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &attr->st_mtim);
 	/* Modes, owners and atimes mean nothing to the API: accepted, ignored. */
-	rc = change_setattr(fs->change, ino, h ? h->wf : NULL, attr, !!(to_set & FUSE_SET_ATTR_SIZE),
-			!!(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)), &e);
+	rc = change_setattr(
+		fs->change, ino, h ? h->wf : NULL, attr,
+		!!(to_set & FUSE_SET_ATTR_SIZE),
+		!!(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)),
+		&e);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -35,25 +38,26 @@ void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 }
 
 /* Special files, symbolic and hard links have no place in the API. */
-void fsops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-			dev_t rdev)
+void fsops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev)
 {
 	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
 void fsops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			  const char *name)
+		   const char *name)
 {
 	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
 void fsops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		       const char *newname)
+		const char *newname)
 {
 	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
 }
 
-void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fuse_entry_param p;
@@ -71,7 +75,8 @@ void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 
 void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -change_unlink(fsops_of(req)->change, parent, name));
+	fuse_reply_err(req,
+		       -change_unlink(fsops_of(req)->change, parent, name));
 }
 
 void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -80,16 +85,18 @@ void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname, unsigned int flags)
+		  fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -change_rename(fsops_of(req)->change, parent, name, newparent, newname,
-				       flags));
+	fuse_reply_err(req, -change_rename(fsops_of(req)->change, parent, name,
+					   newparent, newname, flags));
 }
 
 /* ---- extended attributes ---- */
 
-/* Reply with a value or a list: its size when size is 0, ERANGE when too small. */
-static void fsops_reply_xattr(fuse_req_t req, int rc, const char *val, size_t len, size_t size)
+/* Reply with a value or a list: its size when size is 0, ERANGE when too small.
+ */
+static void fsops_reply_xattr(fuse_req_t req, int rc, const char *val,
+			      size_t len, size_t size)
 {
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -101,13 +108,16 @@ static void fsops_reply_xattr(fuse_req_t req, int rc, const char *val, size_t le
 		fuse_reply_buf(req, val, len);
 }
 
-void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+void fsops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    size_t size)
 {
 	char *val = NULL;
 	size_t len = 0;
 	int rc = strcmp(name, CHANGE_FIELDS_XATTR) == 0
-		 ? change_fields_get(fsops_of(req)->change, ino, &val, &len)
-		 : xattr_get(fsops_of(req)->tree, ino, name, &val, &len);
+			 ? change_fields_get(fsops_of(req)->change, ino, &val,
+					     &len)
+			 : xattr_get(fsops_of(req)->tree, ino, name, &val,
+				     &len);
 
 	fsops_reply_xattr(req, rc, val, len, size);
 	free(val);
@@ -140,15 +150,17 @@ void fsops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 void fsops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			   const char *value, size_t size, int flags)
+		    const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, -change_setxattr(fsops_of(req)->change, ino, name, value, size));
+	fuse_reply_err(req, -change_setxattr(fsops_of(req)->change, ino, name,
+					     value, size));
 }
 
 void fsops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	if (strcmp(name, CHANGE_FIELDS_XATTR) == 0)
-		fuse_reply_err(req, -change_fields_remove(fsops_of(req)->change, ino));
+		fuse_reply_err(
+			req, -change_fields_remove(fsops_of(req)->change, ino));
 	else
 		fuse_reply_err(req, ENOTSUP);
 }

@@ -26,10 +26,10 @@
 
 struct http {
 	struct http_opts opts;
-	struct http_pool pool;		/* its own locks (http_pool.h) */
-	struct http_pace pace;		/* its own lock (http_pace.h) */
+	struct http_pool pool; /* its own locks (http_pool.h) */
+	struct http_pace pace; /* its own lock (http_pace.h) */
 	pthread_mutex_t stats_lock;
-	struct http_stats stats;	/* protected by stats_lock */
+	struct http_stats stats; /* protected by stats_lock */
 };
 
 int http_global_init(void)
@@ -83,7 +83,8 @@ static unsigned http_backoff_ms(int attempt, long retry_after)
 	if (ms > HTTP_BACKOFF_CAP_MS)
 		ms = HTTP_BACKOFF_CAP_MS;
 	/* Full jitter on the upper half: [ms/2, ms). */
-	jitter = (unsigned)(((uint64_t)rand() * (ms / 2)) / ((uint64_t)RAND_MAX + 1));
+	jitter = (unsigned)(((uint64_t)rand() * (ms / 2)) /
+			    ((uint64_t)RAND_MAX + 1));
 	return ms / 2 + jitter;
 }
 
@@ -105,14 +106,17 @@ static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 
 	if (resp->status && cc == CURLE_OK) {
 		if (req->message)
-			req->message(resp->body.data, resp->body.len, msg, sizeof(msg));
+			req->message(resp->body.data, resp->body.len, msg,
+				     sizeof(msg));
 		log_error("%s failed: HTTP %ld%s%s", req->route, resp->status,
 			  *msg ? ": " : "", msg);
 	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
-		log_error("%s failed: response larger than %u bytes", req->route, HTTP_BODY_MAX);
+		log_error("%s failed: response larger than %u bytes",
+			  req->route, HTTP_BODY_MAX);
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
-		log_error("%s failed: timed out (no progress for the -o timeout= seconds)",
-			  req->route);
+		log_error(
+			"%s failed: timed out (no progress for the -o timeout= seconds)",
+			req->route);
 	} else {
 		log_error("%s failed: %s", req->route, curl_easy_strerror(cc));
 	}
@@ -129,14 +133,15 @@ static uint64_t http_body_bytes(CURL *c, const struct http_req *req)
 		return sent > 0 ? (uint64_t)sent : 0;
 	}
 	for (size_t i = 0; req->parts && i < req->n_parts; i++)
-		up += req->parts[i].value ? strlen(req->parts[i].value) : req->parts[i].size;
+		up += req->parts[i].value ? strlen(req->parts[i].value)
+					  : req->parts[i].size;
 	return up;
 }
 
 /* One try. Sets *cc; returns 0 or -errno. */
 static int http_once(struct http *h, CURL *c, const struct http_req *req,
-		     struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc,
-		     long *retry_after)
+		     struct curl_slist *hdrs, struct http_resp *resp,
+		     CURLcode *cc, long *retry_after)
 {
 	struct http_sink sink = { .resp = resp, .out_fd = req->out_fd };
 	curl_off_t ra = -1;
@@ -180,14 +185,17 @@ static int http_retry(const struct http *h, const struct http_req *req,
 	if (!req->idempotent && cc != CURLE_COULDNT_CONNECT &&
 	    !(cc == CURLE_OK && resp->status == 429))
 		return 0;
-	return cc != CURLE_OK ? http_curl_transient(cc) : http_status_transient(resp->status);
+	return cc != CURLE_OK ? http_curl_transient(cc)
+			      : http_status_transient(resp->status);
 }
 
 /* The tries of req on handle c, with the backoff between them. */
 static int http_tries(struct http *h, CURL *c, const struct http_req *req,
-		      struct curl_slist *hdrs, struct http_resp *resp, CURLcode *cc)
+		      struct curl_slist *hdrs, struct http_resp *resp,
+		      CURLcode *cc)
 {
-	uint64_t start = http_now_ms(), budget = (uint64_t)h->opts.timeout * 1000;
+	uint64_t start = http_now_ms(),
+		 budget = (uint64_t)h->opts.timeout * 1000;
 	long retry_after = 0;
 	unsigned wait;
 	int rc;
@@ -196,16 +204,17 @@ static int http_tries(struct http *h, CURL *c, const struct http_req *req,
 		uint64_t t0 = http_now_ms();
 
 		rc = http_once(h, c, req, hdrs, resp, cc, &retry_after);
-		log_debug("%s -> %ld (%s, %llu ms, try %d)", req->route, resp->status,
-			  rc == 0 ? "ok" : strerror(-rc),
-			  (unsigned long long)(http_now_ms() - t0), resp->attempts);
+		log_debug("%s -> %ld (%s, %llu ms, try %d)", req->route,
+			  resp->status, rc == 0 ? "ok" : strerror(-rc),
+			  (unsigned long long)(http_now_ms() - t0),
+			  resp->attempts);
 		if (rc == 0 || !http_retry(h, req, resp, *cc))
 			return rc;
 		wait = http_backoff_ms(resp->attempts - 1, retry_after);
 		if (http_now_ms() - start + wait > budget)
 			return rc;
-		if (req->out_fd >= 0 &&
-		    (lseek(req->out_fd, 0, SEEK_SET) < 0 || ftruncate(req->out_fd, 0) < 0))
+		if (req->out_fd >= 0 && (lseek(req->out_fd, 0, SEEK_SET) < 0 ||
+					 ftruncate(req->out_fd, 0) < 0))
 			return rc;
 		usleep(wait * 1000u);
 	}
@@ -230,7 +239,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp)
 	http_pool_release(&h->pool, c);
 	http_xfer_headers_free(hdrs);
 	if (rc == -ECANCELED) {
-		log_debug("%s: abandoned by the sender before its end", req->route);
+		log_debug("%s: abandoned by the sender before its end",
+			  req->route);
 	} else if (rc < 0) {
 		http_log_failure(req, resp, cc, rc);
 		pthread_mutex_lock(&h->stats_lock);

@@ -40,6 +40,8 @@
  * the stall limit (no progress for `timeout` seconds). A request with a
  * streamed part is sent once, never again (its bytes are gone), and the
  * time its source blocks waiting for bytes is not a stall.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_HTTP_H
 #define XAIFS_HTTP_H
@@ -49,15 +51,15 @@
 #include <sys/types.h>
 #include "buf.h"
 
-#define HTTP_BODY_MAX (64u << 20)	/* cap on an in-memory response body */
+#define HTTP_BODY_MAX (64u << 20) /* cap on an in-memory response body */
 
 struct http;
 
 struct http_opts {
-	int connect_timeout;	/* seconds */
-	int timeout;		/* seconds, whole request (not for fd downloads) */
-	int max_conns;		/* requests in flight at most */
-	int max_attempts;	/* tries for an idempotent request (>= 1) */
+	int connect_timeout; /* seconds */
+	int timeout;	     /* seconds, whole request (not for fd downloads) */
+	int max_conns;	     /* requests in flight at most */
+	int max_attempts;    /* tries for an idempotent request (>= 1) */
 };
 
 /*
@@ -68,15 +70,16 @@ struct http_opts {
  */
 typedef ssize_t (*http_read_fn)(void *ctx, char *buf, size_t n);
 
-/* One part of a multipart/form-data body: a value, the bytes of an fd, or a stream. */
+/* One part of a multipart/form-data body: a value, the bytes of an fd, or a
+ * stream. */
 struct http_part {
-	const char *name;	/* form field name */
-	const char *value;	/* text value, or NULL when fd or read is used */
-	int fd;			/* file bytes from offset 0 (read with pread) */
-	uint64_t size;		/* bytes of fd to send */
-	const char *filename;	/* optional filename for the part */
-	const char *type;	/* optional Content-Type of the part */
-	http_read_fn read;	/* a stream of unknown length (chunked), or NULL */
+	const char *name;     /* form field name */
+	const char *value;    /* text value, or NULL when fd or read is used */
+	int fd;		      /* file bytes from offset 0 (read with pread) */
+	uint64_t size;	      /* bytes of fd to send */
+	const char *filename; /* optional filename for the part */
+	const char *type;     /* optional Content-Type of the part */
+	http_read_fn read; /* a stream of unknown length (chunked), or NULL */
 	void *read_ctx;
 };
 
@@ -84,30 +87,35 @@ struct http_part {
  * Copy the server's message out of an error body into msg (NUL-terminated,
  * at most msgsz bytes; "" when there is none). body may be NULL when len is 0.
  */
-typedef void (*http_msg_fn)(const char *body, size_t len, char *msg, size_t msgsz);
+typedef void (*http_msg_fn)(const char *body, size_t len, char *msg,
+			    size_t msgsz);
 
 struct http_req {
-	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE" */
-	const char *url;	/* full URL, already escaped */
-	const char *route;	/* label for logs and stats, e.g. "GET /v1/collections" */
-	const char *bearer;	/* token for Authorization (borrowed); may be NULL */
-	const char *body;	/* request body (JSON), or NULL */
+	const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *url;    /* full URL, already escaped */
+	/* label for logs and stats, e.g. "GET /v1/collections" */
+	const char *route;
+	const char *bearer; /* token for Authorization (borrowed); may be NULL */
+	const char *body;   /* request body (JSON), or NULL */
 	size_t body_len;
-	int idempotent;		/* safe to send again */
-	int out_fd;		/* >= 0: write the 2xx body to this fd instead of resp->body */
-	const char *range;	/* optional "a-b" byte range for GET */
-	const struct http_part *parts;	/* multipart body (instead of body), or NULL */
+	int idempotent; /* safe to send again */
+	int out_fd; /* >= 0: write the 2xx body to this fd instead of resp->body
+		     */
+	const char *range; /* optional "a-b" byte range for GET */
+	/* multipart body (instead of body), or NULL */
+	const struct http_part *parts;
 	size_t n_parts;
-	const char *accept;	/* Accept header value; NULL: application/json */
-	http_msg_fn message;	/* the server's message for the failure's log line, or NULL */
+	const char *accept;  /* Accept header value; NULL: application/json */
+	http_msg_fn message; /* the server's message for the failure's log line,
+				or NULL */
 };
 
 struct http_resp {
-	long status;		/* last HTTP status, 0 if none */
-	struct buf body;	/* response body (error bodies too); caller releases */
-	uint64_t bytes;		/* body bytes received (also for out_fd) */
-	int attempts;		/* tries made */
-	int unanswered;		/* the last try sent the request but got no status
+	long status;	 /* last HTTP status, 0 if none */
+	struct buf body; /* response body (error bodies too); caller releases */
+	uint64_t bytes;	 /* body bytes received (also for out_fd) */
+	int attempts;	 /* tries made */
+	int unanswered;	 /* the last try sent the request but got no status
 				   line back (timeout, dropped connection): the
 				   server may or may not have carried it out */
 };
@@ -141,9 +149,9 @@ int http_status_transient(long status);
 
 /* Counters since start (thread safe snapshot). */
 struct http_stats {
-	uint64_t requests;	/* requests sent, retries included */
+	uint64_t requests; /* requests sent, retries included */
 	uint64_t retries;
-	uint64_t errors;	/* http_do() calls that failed */
+	uint64_t errors; /* http_do() calls that failed */
 	uint64_t bytes_down;
 	uint64_t bytes_up;
 };

@@ -12,6 +12,8 @@
  *
  * Threads: every function may be called from any thread. Locks: lock guards
  * ms and next; it is never held while sleeping or while a request runs.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_HTTP_PACE_H
 #define XAIFS_HTTP_PACE_H
@@ -24,8 +26,9 @@
 
 struct http_pace {
 	pthread_mutex_t lock;
-	unsigned ms;		/* current gap, 0 when not pacing; protected by lock */
-	uint64_t next;		/* earliest start of the next request (ms); protected by lock */
+	unsigned ms;   /* current gap, 0 when not pacing; protected by lock */
+	uint64_t next; /* earliest start of the next request (ms); protected by
+			  lock */
 };
 
 /* A pacer that does not pace yet. */

@@ -1,10 +1,12 @@
-/* http_pool.c - the easy-handle pool and the shared DNS/TLS cache; see http_pool.h. */
+/* http_pool.c - the easy-handle pool and the shared DNS/TLS cache; see
+ * http_pool.h. */
 #include "http_pool.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-static void http_pool_share_lock(CURL *c, curl_lock_data data, curl_lock_access a, void *arg)
+static void http_pool_share_lock(CURL *c, curl_lock_data data,
+				 curl_lock_access a, void *arg)
 {
 	struct http_pool *p = arg;
 
@@ -36,10 +38,12 @@ int http_pool_init(struct http_pool *p, int max)
 	pthread_mutex_init(&p->pool_lock, NULL);
 	pthread_cond_init(&p->pool_cond, NULL);
 	curl_share_setopt(p->share, CURLSHOPT_LOCKFUNC, http_pool_share_lock);
-	curl_share_setopt(p->share, CURLSHOPT_UNLOCKFUNC, http_pool_share_unlock);
+	curl_share_setopt(p->share, CURLSHOPT_UNLOCKFUNC,
+			  http_pool_share_unlock);
 	curl_share_setopt(p->share, CURLSHOPT_USERDATA, p);
 	curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(p->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
 	return 0;
 }
 

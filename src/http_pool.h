@@ -11,6 +11,8 @@
  * returned handle); each share kind has its own lock, taken by libcurl
  * through the callbacks. No lock is held while a request runs, and neither
  * lock is taken while holding the other.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_HTTP_POOL_H
 #define XAIFS_HTTP_POOL_H
@@ -19,17 +21,18 @@
 #include <pthread.h>
 
 struct http_pool {
-	int max;		/* handles out at most: the requests in flight */
+	int max; /* handles out at most: the requests in flight */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
-	CURL **idle;		/* protected by pool_lock */
-	int n_idle;		/* protected by pool_lock */
-	int n_out;		/* handles in use; protected by pool_lock */
+	CURL **idle; /* protected by pool_lock */
+	int n_idle;  /* protected by pool_lock */
+	int n_out;   /* handles in use; protected by pool_lock */
 };
 
-/* Set up an empty pool of at most max handles. 0 or -ENOMEM (nothing to release). */
+/* Set up an empty pool of at most max handles. 0 or -ENOMEM (nothing to
+ * release). */
 int http_pool_init(struct http_pool *p, int max);
 
 /* Free the idle handles and the share (every handle must be back). */

@@ -1,4 +1,5 @@
-/* http_status.c - the status-to-errno table and the transient sets; see http_status.h. */
+/* http_status.c - the status-to-errno table and the transient sets; see
+ * http_status.h. */
 #include "http_status.h"
 
 #include <errno.h>
@@ -34,8 +35,8 @@ int http_status_errno(long status)
 
 int http_status_transient(long status)
 {
-	return status == 429 || status == 500 || status == 502 || status == 503 ||
-	       status == 504;
+	return status == 429 || status == 500 || status == 502 ||
+	       status == 503 || status == 504;
 }
 
 int http_curl_errno(CURLcode cc, const struct http_cut *cut)
@@ -44,7 +45,9 @@ int http_curl_errno(CURLcode cc, const struct http_cut *cut)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
-		return cut->stalled ? -ETIMEDOUT : cut->read_aborted ? -ECANCELED : -EIO;
+		return cut->stalled	   ? -ETIMEDOUT
+		       : cut->read_aborted ? -ECANCELED
+					   : -EIO;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:

@@ -14,9 +14,10 @@
 
 /* Why a try was cut short by the client itself (beyond libcurl's code). */
 struct http_cut {
-	int stalled;		/* no progress for the stall limit */
-	int read_aborted;	/* a streamed part's source gave up */
-	int failed_write;	/* 1: the body cap was reached, 2: writing the out fd failed */
+	int stalled;	  /* no progress for the stall limit */
+	int read_aborted; /* a streamed part's source gave up */
+	int failed_write; /* 1: the body cap was reached, 2: writing the out fd
+			     failed */
 };
 
 /*
@@ -26,7 +27,8 @@ struct http_cut {
  */
 int http_curl_errno(CURLcode cc, const struct http_cut *cut);
 
-/* Whether a libcurl failure is worth another try (no connection, dropped, cut). */
+/* Whether a libcurl failure is worth another try (no connection, dropped, cut).
+ */
 int http_curl_transient(CURLcode cc);
 
 #endif

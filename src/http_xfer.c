@@ -1,4 +1,5 @@
-/* http_xfer.c - one try's options, headers, body and byte callbacks; see http_xfer.h. */
+/* http_xfer.c - one try's options, headers, body and byte callbacks; see
+ * http_xfer.h. */
 #include "http_xfer.h"
 
 #include <errno.h>
@@ -71,7 +72,7 @@ static int http_progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow,
 	}
 	if (now - s->moved_at >= s->stall_ms) {
 		s->cut.stalled = 1;
-		return 1;	/* CURLE_ABORTED_BY_CALLBACK */
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
 	}
 	return 0;
 }
@@ -98,7 +99,7 @@ static size_t http_fd_read(char *p, size_t size, size_t n, void *arg)
 		got = pread(s->fd, p, want, (off_t)s->off);
 	while (got < 0 && errno == EINTR);
 	if (got <= 0)
-		return CURL_READFUNC_ABORT;	/* the spool file shrank or failed */
+		return CURL_READFUNC_ABORT; /* the spool file shrank or failed */
 	s->off += (uint64_t)got;
 	return (size_t)got;
 }
@@ -158,7 +159,8 @@ static int http_mime_stream(curl_mimepart *mp, const struct http_part *p,
 	src->ctx = p->read_ctx;
 	src->sink = sink;
 	/* Size -1: sent with chunked transfer encoding (or HTTP/2 frames). */
-	if (curl_mime_data_cb(mp, -1, http_stream_read, NULL, http_src_free, src) != CURLE_OK) {
+	if (curl_mime_data_cb(mp, -1, http_stream_read, NULL, http_src_free,
+			      src) != CURLE_OK) {
 		free(src);
 		return -ENOMEM;
 	}
@@ -173,16 +175,18 @@ static int http_mime_fd(curl_mimepart *mp, const struct http_part *p)
 		return -ENOMEM;
 	src->fd = p->fd;
 	src->size = p->size;
-	if (curl_mime_data_cb(mp, (curl_off_t)p->size, http_fd_read, http_fd_seek,
-			      http_src_free, src) != CURLE_OK) {
+	if (curl_mime_data_cb(mp, (curl_off_t)p->size, http_fd_read,
+			      http_fd_seek, http_src_free, src) != CURLE_OK) {
 		free(src);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-/* One part: its name, filename and type, then a value, a stream or an fd's bytes. */
-static int http_mime_part(curl_mime *m, const struct http_part *p, struct http_sink *sink)
+/* One part: its name, filename and type, then a value, a stream or an fd's
+ * bytes. */
+static int http_mime_part(curl_mime *m, const struct http_part *p,
+			  struct http_sink *sink)
 {
 	curl_mimepart *mp = curl_mime_addpart(m);
 
@@ -193,7 +197,10 @@ static int http_mime_part(curl_mime *m, const struct http_part *p, struct http_s
 	if (p->type && curl_mime_type(mp, p->type) != CURLE_OK)
 		return -ENOMEM;
 	if (p->value)
-		return curl_mime_data(mp, p->value, CURL_ZERO_TERMINATED) == CURLE_OK ? 0 : -ENOMEM;
+		return curl_mime_data(mp, p->value, CURL_ZERO_TERMINATED) ==
+				       CURLE_OK
+			       ? 0
+			       : -ENOMEM;
 	if (p->read)
 		return http_mime_stream(mp, p, sink);
 	return http_mime_fd(mp, p);
@@ -215,8 +222,10 @@ int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink)
 
 /* ---- options and headers ---- */
 
-/* The method and the body: JSON, multipart, or an empty one for a bare POST/PUT. */
-static void http_setup_body(CURL *c, const struct http_req *req, struct http_sink *sink)
+/* The method and the body: JSON, multipart, or an empty one for a bare
+ * POST/PUT. */
+static void http_setup_body(CURL *c, const struct http_req *req,
+			    struct http_sink *sink)
 {
 	if (strcmp(req->method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -224,8 +233,10 @@ static void http_setup_body(CURL *c, const struct http_req *req, struct http_sin
 		curl_easy_setopt(c, CURLOPT_MIMEPOST, sink->mime);
 	} else if (req->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0 ||
+		   strcmp(req->method, "PUT") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
@@ -238,7 +249,8 @@ int http_xfer_idempotent_method(const char *method)
 }
 
 void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
-		     const struct http_req *req, struct curl_slist *hdrs, struct http_sink *sink)
+		     const struct http_req *req, struct curl_slist *hdrs,
+		     struct http_sink *sink)
 {
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
@@ -249,7 +261,8 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Big buffers: fewer callbacks and syscalls when moving document bytes. */
+	/* Big buffers: fewer callbacks and syscalls when moving document bytes.
+	 */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -285,7 +298,8 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 }
 
 /* Append one header line; on ENOMEM the whole list is freed and NULL returned. */
-static struct curl_slist *http_header_add(struct curl_slist *l, const char *line)
+static struct curl_slist *http_header_add(struct curl_slist *l,
+					  const char *line)
 {
 	struct curl_slist *t = curl_slist_append(l, line);
 

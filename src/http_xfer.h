@@ -20,17 +20,18 @@
 #include "http_status.h"
 
 struct http_sink {
-	struct http_resp *resp;	/* borrowed: the response being filled */
+	struct http_resp *resp; /* borrowed: the response being filled */
 	int out_fd;		/* -1: the body goes into resp->body */
 	long status;		/* known once headers are in */
-	curl_mime *mime;	/* multipart body, owned by the try (http_xfer_mime) */
-	curl_off_t moved;	/* bytes up + down so far */
-	uint64_t moved_at;	/* when they last changed (ms); 0: restart the timer */
-	uint64_t stall_ms;	/* no progress for this long ends the try */
-	struct http_cut cut;	/* why the client cut the try, if it did */
+	curl_mime *mime; /* multipart body, owned by the try (http_xfer_mime) */
+	curl_off_t moved; /* bytes up + down so far */
+	uint64_t moved_at; /* when they last changed (ms); 0: restart the timer */
+	uint64_t stall_ms;   /* no progress for this long ends the try */
+	struct http_cut cut; /* why the client cut the try, if it did */
 };
 
-/* Build req's multipart body into sink->mime (curl_mime_free() it after the try). 0 or -ENOMEM. */
+/* Build req's multipart body into sink->mime (curl_mime_free() it after the
+ * try). 0 or -ENOMEM. */
 int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink);
 
 /*
@@ -43,7 +44,8 @@ int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink);
 int http_xfer_idempotent_method(const char *method);
 
 void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
-		     const struct http_req *req, struct curl_slist *hdrs, struct http_sink *sink);
+		     const struct http_req *req, struct curl_slist *hdrs,
+		     struct http_sink *sink);
 
 /* The request headers (Accept, Content-Type, Authorization). NULL on ENOMEM. */
 struct curl_slist *http_xfer_headers(const struct http_req *req);
@@ -51,7 +53,8 @@ struct curl_slist *http_xfer_headers(const struct http_req *req);
 /* Wipe the headers (the Authorization one holds the token) and free them. */
 void http_xfer_headers_free(struct curl_slist *l);
 
-/* Whether a failed try got as far as sending the request (connected, bytes out). */
+/* Whether a failed try got as far as sending the request (connected, bytes
+ * out). */
 int http_xfer_was_sent(CURL *c, CURLcode cc);
 
 /* Whether req has a streamed part (sent once: its bytes are gone after). */

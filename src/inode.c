@@ -14,21 +14,22 @@ struct inode {
 	char *cid;
 	char *id;
 	uint64_t nlookup;
-	uint64_t holds;		/* internal references (inode_hold) */
+	uint64_t holds; /* internal references (inode_hold) */
 	int pinned;
-	uint64_t shown;		/* version the kernel was last given (inode_set_shown) */
-	uint64_t paged;		/* version of the last page-cache open (inode_page_open) */
-	struct inode *next_ino;	/* chain in by_ino */
+	uint64_t shown; /* version the kernel was last given (inode_set_shown) */
+	uint64_t paged; /* version of the last page-cache open (inode_page_open)
+			 */
+	struct inode *next_ino; /* chain in by_ino */
 	struct inode *next_id;	/* chain in by_id */
 };
 
 struct inode_table {
 	pthread_mutex_t lock;
-	struct inode **by_ino;	/* protected by lock */
-	struct inode **by_id;	/* protected by lock */
-	size_t nbuckets;	/* protected by lock */
-	uint64_t count;		/* protected by lock */
-	uint64_t next;		/* next number; protected by lock */
+	struct inode **by_ino; /* protected by lock */
+	struct inode **by_id;  /* protected by lock */
+	size_t nbuckets;       /* protected by lock */
+	uint64_t count;	       /* protected by lock */
+	uint64_t next;	       /* next number; protected by lock */
 };
 
 void node_id_release(struct node_id *n)
@@ -114,7 +115,7 @@ static void inode_grow_locked(struct inode_table *t)
 	if (!bi || !bd) {
 		free(bi);
 		free(bd);
-		return;	/* keep the old, longer chains */
+		return; /* keep the old, longer chains */
 	}
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct inode *n = t->by_ino[i], *next;
@@ -137,18 +138,20 @@ static void inode_grow_locked(struct inode_table *t)
 	t->nbuckets = nb;
 }
 
-static struct inode *inode_by_id_locked(struct inode_table *t, enum node_kind kind,
-					const char *cid, const char *id)
+static struct inode *inode_by_id_locked(struct inode_table *t,
+					enum node_kind kind, const char *cid,
+					const char *id)
 {
 	struct inode *n = t->by_id[inode_hash_id(kind, cid, id) % t->nbuckets];
 
-	while (n && !(n->kind == kind && strcmp(n->id, id) == 0 && strcmp(n->cid, cid) == 0))
+	while (n && !(n->kind == kind && strcmp(n->id, id) == 0 &&
+		      strcmp(n->cid, cid) == 0))
 		n = n->next_id;
 	return n;
 }
 
-uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *cid,
-		      const char *id)
+uint64_t inode_lookup(struct inode_table *t, enum node_kind kind,
+		      const char *cid, const char *id)
 {
 	struct inode *n;
 	uint64_t ino;
@@ -320,7 +323,8 @@ static void inode_maybe_free_locked(struct inode_table *t, struct inode *n)
 	}
 }
 
-enum node_kind inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup)
+enum node_kind inode_forget(struct inode_table *t, uint64_t ino,
+			    uint64_t nlookup)
 {
 	enum node_kind zero = NODE_NONE;
 	struct inode *n;
@@ -372,7 +376,8 @@ uint64_t inode_count(struct inode_table *t)
 	return n;
 }
 
-void inode_each(struct inode_table *t, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+void inode_each(struct inode_table *t,
+		void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
 		void *ctx)
 {
 	pthread_mutex_lock(&t->lock);

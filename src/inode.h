@@ -12,10 +12,10 @@
  * the kernel holds a lookup count on them (FUSE nlookup semantics) or another
  * table holds them (inode_hold), and are freed when both reach zero.
  *
- * Threads: all functions are thread safe; t->lock guards everything.
- * Lock order of the program: inode table lock, then the kernel_cache lock
- * (inode_each() callbacks queue invalidations) or the cache lock; none is
- * held across HTTP, disk I/O or a fuse_reply_*() call.
+ * Threads: all functions are thread safe; t->lock guards everything. It
+ * is held while inode_each() callbacks run (they may only queue kernel
+ * invalidations) and never across HTTP, disk I/O or a fuse_reply_*() call.
+ * Where it stands among the other locks: tree.h, "Lock order".
  *
  * Ownership: inode_find() copies the node out (struct node_id with owned
  * strings; release with node_id_release()), so callers never hold pointers
@@ -25,12 +25,12 @@
 #define XAIFS_INODE_H
 
 #include <stdint.h>
-#include "node.h"	/* enum node_kind: what each kind of node is */
+#include "node.h" /* enum node_kind: what each kind of node is */
 
 struct node_id {
 	enum node_kind kind;
-	char *cid;	/* collection id, "" outside collections; owned */
-	char *id;	/* resource id, "" for fixed nodes; owned */
+	char *cid; /* collection id, "" outside collections; owned */
+	char *id;  /* resource id, "" for fixed nodes; owned */
 };
 
 void node_id_release(struct node_id *n);
@@ -48,9 +48,10 @@ void inode_table_free(struct inode_table *t);
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 		   const char *id, uint64_t nlookup);
 
-/* The inode of (kind, cid, id) if the table has it (nothing is created), else 0. */
-uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *cid,
-		      const char *id);
+/* The inode of (kind, cid, id) if the table has it (nothing is created), else
+ * 0. */
+uint64_t inode_lookup(struct inode_table *t, enum node_kind kind,
+		      const char *cid, const char *id);
 
 /*
  * Versions of a file's bytes (hashes, never 0; 0 = none or unknown), for
@@ -63,13 +64,15 @@ uint64_t inode_lookup(struct inode_table *t, enum node_kind kind, const char *ci
 uint64_t inode_set_shown(struct inode_table *t, uint64_t ino, uint64_t version);
 uint64_t inode_shown(struct inode_table *t, uint64_t ino);
 int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version);
-/* Whether the last page-cache open had version; if not, forget it (the next one drops pages). */
+/* Whether the last page-cache open had version; if not, forget it (the next one
+ * drops pages). */
 int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version);
 
 /* Add n kernel lookups to an existing inode. Returns 0 or -ENOENT. */
 int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n);
 
-/* Copy the identity of ino into out. Returns 0, or -ENOENT for an unknown number. */
+/* Copy the identity of ino into out. Returns 0, or -ENOENT for an unknown
+ * number. */
 int inode_find(struct inode_table *t, uint64_t ino, struct node_id *out);
 
 /*
@@ -90,7 +93,8 @@ void inode_drop(struct inode_table *t, uint64_t ino);
  * Call fn for every inode in the table, with t->lock held: fn must not call
  * back into the table (it may take locks that come after it, see above).
  */
-void inode_each(struct inode_table *t, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+void inode_each(struct inode_table *t,
+		void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
 		void *ctx);
 
 /* Inodes in the table (for stats and tests). */

@@ -1,4 +1,5 @@
-/* kernel_cache.c - kernel cache invalidations and remembered misses; see kernel_cache.h. */
+/* kernel_cache.c - kernel cache invalidations and remembered misses; see
+ * kernel_cache.h. */
 #include "kernel_cache.h"
 
 #include <errno.h>
@@ -10,10 +11,11 @@
 #include <fuse_lowlevel.h>
 
 #define KC_MISS_BUCKETS 1024
-#define KC_MISS_MAX 16384	/* recorded misses; beyond, misses are not remembered */
+#define KC_MISS_MAX \
+	16384 /* recorded misses; beyond, misses are not remembered */
 
 struct kc_note {
-	uint64_t parent;	/* 0: invalidate inode ino */
+	uint64_t parent; /* 0: invalidate inode ino */
 	uint64_t ino;
 	char *name;
 	struct kc_note *next;
@@ -21,7 +23,7 @@ struct kc_note {
 
 struct kc_miss {
 	uint64_t parent;
-	double expires;		/* monotonic seconds: the kernel forgets it then */
+	double expires; /* monotonic seconds: the kernel forgets it then */
 	struct kc_miss *next;
 	char name[];
 };
@@ -30,13 +32,13 @@ struct kernel_cache {
 	struct fuse_session *se;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* a note was queued, or stop */
-	pthread_cond_t idle;		/* the queue ran empty */
-	struct kc_note *head, *tail;	/* lock */
-	int busy;			/* a note is being sent; lock */
-	int stop;			/* lock */
-	struct kc_miss *misses[KC_MISS_BUCKETS];	/* lock */
-	size_t n_misses;				/* lock */
+	pthread_cond_t cond;	     /* a note was queued, or stop */
+	pthread_cond_t idle;	     /* the queue ran empty */
+	struct kc_note *head, *tail; /* lock */
+	int busy;		     /* a note is being sent; lock */
+	int stop;		     /* lock */
+	struct kc_miss *misses[KC_MISS_BUCKETS]; /* lock */
+	size_t n_misses;			 /* lock */
 };
 
 static double kc_now(void)
@@ -47,15 +49,17 @@ static double kc_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Append a note (kc->lock held). Returns 0 or -ENOMEM (then nothing is queued). */
-static int kc_queue_locked(struct kernel_cache *kc, uint64_t parent, uint64_t ino,
-			   const char *name)
+/* Append a note (kc->lock held). Returns 0 or -ENOMEM (then nothing is queued).
+ */
+static int kc_queue_locked(struct kernel_cache *kc, uint64_t parent,
+			   uint64_t ino, const char *name)
 {
 	struct kc_note *note = calloc(1, sizeof(*note));
 
 	if (!note || (name && !(note->name = strdup(name)))) {
 		free(note);
-		return -ENOMEM;	/* the kernel's timeouts bound the staleness instead */
+		return -ENOMEM; /* the kernel's timeouts bound the staleness
+				   instead */
 	}
 	note->parent = parent;
 	note->ino = ino;
@@ -68,7 +72,8 @@ static int kc_queue_locked(struct kernel_cache *kc, uint64_t parent, uint64_t in
 	return 0;
 }
 
-void kernel_cache_entry(struct kernel_cache *kc, uint64_t parent, const char *name)
+void kernel_cache_entry(struct kernel_cache *kc, uint64_t parent,
+			const char *name)
 {
 	if (!kc)
 		return;
@@ -106,10 +111,12 @@ static void *kc_thread(void *arg)
 		pthread_mutex_unlock(&kc->lock);
 		/* -ENOENT only means the kernel had nothing cached. */
 		if (note->name)
-			fuse_lowlevel_notify_inval_entry(kc->se, note->parent, note->name,
+			fuse_lowlevel_notify_inval_entry(kc->se, note->parent,
+							 note->name,
 							 strlen(note->name));
 		else
-			fuse_lowlevel_notify_inval_inode(kc->se, note->ino, 0, 0);
+			fuse_lowlevel_notify_inval_inode(kc->se, note->ino, 0,
+							 0);
 		free(note->name);
 		free(note);
 		pthread_mutex_lock(&kc->lock);
@@ -182,8 +189,8 @@ static void kc_prune_locked(struct kernel_cache *kc, double now)
 		}
 }
 
-double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent, const char *name,
-			 double ttl)
+double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent,
+			 const char *name, double ttl)
 {
 	double now = kc_now(), given = 0;
 	size_t h, len = strlen(name);
@@ -198,7 +205,8 @@ double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent, const char *n
 			break;
 	if (!m && kc->n_misses >= KC_MISS_MAX)
 		kc_prune_locked(kc, now);
-	if (!m && kc->n_misses < KC_MISS_MAX && (m = malloc(sizeof(*m) + len + 1))) {
+	if (!m && kc->n_misses < KC_MISS_MAX &&
+	    (m = malloc(sizeof(*m) + len + 1))) {
 		m->parent = parent;
 		memcpy(m->name, name, len + 1);
 		m->next = kc->misses[h];
@@ -213,7 +221,8 @@ double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent, const char *n
 	return given;
 }
 
-/* Empty the record, queueing an invalidation of each miss when inval (kc->lock held). */
+/* Empty the record, queueing an invalidation of each miss when inval (kc->lock
+ * held). */
 static void kc_clear_misses_locked(struct kernel_cache *kc, int inval)
 {
 	for (size_t i = 0; i < KC_MISS_BUCKETS; i++)
@@ -253,7 +262,7 @@ void kernel_cache_stop(struct kernel_cache *kc)
 		free(note->name);
 		free(note);
 	}
-	kc_clear_misses_locked(kc, 0);	/* the thread is gone: no lock needed */
+	kc_clear_misses_locked(kc, 0); /* the thread is gone: no lock needed */
 	pthread_mutex_destroy(&kc->lock);
 	pthread_cond_destroy(&kc->cond);
 	pthread_cond_destroy(&kc->idle);

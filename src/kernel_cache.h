@@ -13,6 +13,8 @@
  * no session yet) makes every call a no-op.
  *
  * Ownership: names are copied.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_KERNEL_CACHE_H
 #define XAIFS_KERNEL_CACHE_H
@@ -29,7 +31,8 @@ struct kernel_cache *kernel_cache_start(struct fuse_session *se);
 void kernel_cache_stop(struct kernel_cache *kc);
 
 /* Queue: forget the entry name in parent (positive or negative). */
-void kernel_cache_entry(struct kernel_cache *kc, uint64_t parent, const char *name);
+void kernel_cache_entry(struct kernel_cache *kc, uint64_t parent,
+			const char *name);
 
 /* Queue: forget ino's attributes and cached pages. */
 void kernel_cache_inode(struct kernel_cache *kc, uint64_t ino);
@@ -42,8 +45,8 @@ void kernel_cache_drain(struct kernel_cache *kc);
  * seconds. Returns the timeout to give it: ttl when the miss is recorded,
  * 0 (do not remember it) when the record is full.
  */
-double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent, const char *name,
-			 double ttl);
+double kernel_cache_miss(struct kernel_cache *kc, uint64_t parent,
+			 const char *name, double ttl);
 
 /* Queue the invalidation of every recorded miss, and forget the record. */
 void kernel_cache_forget_misses(struct kernel_cache *kc);

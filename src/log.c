@@ -69,7 +69,7 @@ static void log_redact(char *line, size_t size)
 				mlen = slen < mlen ? slen : mlen;
 			memmove(p + mlen, p + slen, tail);
 			memcpy(p, log_mask, mlen);
-			from = p + mlen;	/* never search inside our own mask */
+			from = p + mlen; /* never search inside our own mask */
 		}
 	}
 }
@@ -83,7 +83,8 @@ static void log_redact_tail(char *line)
 		size_t slen = strlen(log_secrets[i]);
 
 		for (size_t k = slen - 1; k > 0; k--) {
-			if (k <= n && memcmp(line + n - k, log_secrets[i], k) == 0) {
+			if (k <= n &&
+			    memcmp(line + n - k, log_secrets[i], k) == 0) {
 				memset(line + n - k, '*', k);
 				break;
 			}
@@ -101,7 +102,8 @@ static void log_sanitize(char *line)
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug" };
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char line[LOG_LINE_MAX];
 	char out[LOG_LINE_MAX + 64];

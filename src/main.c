@@ -73,23 +73,28 @@ static int main_check_credentials(struct config *cfg, struct api *api)
 	int rc = api_validate(api, &w);
 
 	if (rc == -EACCES) {
-		fprintf(stderr, "xaifs: the management key was refused by %s\n", cfg->management_url);
+		fprintf(stderr, "xaifs: the management key was refused by %s\n",
+			cfg->management_url);
 		goto out;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "xaifs: cannot reach %s: %s\n", cfg->management_url, strerror(-rc));
+		fprintf(stderr, "xaifs: cannot reach %s: %s\n",
+			cfg->management_url, strerror(-rc));
 		goto out;
 	}
 	if (!cfg->team_id && !*w.team_id) {
-		fprintf(stderr, "xaifs: the management key does not name a team; "
+		fprintf(stderr,
+			"xaifs: the management key does not name a team; "
 			"give one with XAI_TEAM_ID or -o team_id=ID\n");
 		rc = -EINVAL;
 		goto out;
 	}
 	if (cfg->team_id && *w.team_id && strcmp(w.scope, "SCOPE_TEAM") == 0 &&
 	    strcmp(cfg->team_id, w.team_id) != 0) {
-		fprintf(stderr, "xaifs: team '%s' not found: the management key belongs to "
-			"another team\n", cfg->team_id);
+		fprintf(stderr,
+			"xaifs: team '%s' not found: the management key belongs to "
+			"another team\n",
+			cfg->team_id);
 		rc = -ENOENT;
 		goto out;
 	}
@@ -153,8 +158,8 @@ static int main_loop(struct fuse_session *se, const struct config *cfg)
 	return rc;
 }
 
-static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs,
-		    struct cache *cache)
+static int main_run(struct config *cfg, struct fuse_args *args,
+		    struct fsops *fs, struct cache *cache)
 {
 	struct fuse_session *se;
 	pthread_t hup;
@@ -179,7 +184,8 @@ static int main_run(struct config *cfg, struct fuse_args *args, struct fsops *fs
 	sem_init(&main_hup_sem, 0, 0);
 	signal(SIGHUP, main_on_hup);
 	hup_started = pthread_create(&hup, NULL, main_hup_thread, fs) == 0;
-	log_info("mounted %s on %s", cfg->source ? cfg->source : "xaifs", cfg->mountpoint);
+	log_info("mounted %s on %s", cfg->source ? cfg->source : "xaifs",
+		 cfg->mountpoint);
 	/*
 	 * The kernel holds any request made from now on until the loop below
 	 * reads it: the mount answers. After daemonizing, this process is not
@@ -202,7 +208,8 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	/* A loop ended by SIGTERM, SIGINT or SIGHUP reports the signal: a clean stop. */
+	/* A loop ended by SIGTERM, SIGINT or SIGHUP reports the signal: a clean
+	 * stop. */
 	return rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 }
 
@@ -223,41 +230,51 @@ static int main_build_api(struct config *cfg, struct main_parts *p)
 {
 	if (http_global_init() < 0)
 		return -1;
-	p->http = http_new(&(struct http_opts){ cfg->connect_timeout, cfg->timeout,
-						cfg->max_conns, 4 });
-	p->api = p->http ? api_new(p->http, &(struct api_opts){ cfg->management_url,
-				   cfg->api_url, cfg->mgmt_key, cfg->api_key, cfg->page_size,
-				   cfg->read_only,
-				   cfg->upload && strcmp(cfg->upload, "files") == 0,
-				   cfg->max_conns / 2 })
+	p->http = http_new(&(struct http_opts){
+		cfg->connect_timeout, cfg->timeout, cfg->max_conns, 4 });
+	p->api = p->http ? api_new(p->http,
+				   &(struct api_opts){
+					   cfg->management_url, cfg->api_url,
+					   cfg->mgmt_key, cfg->api_key,
+					   cfg->page_size, cfg->read_only,
+					   cfg->upload && strcmp(cfg->upload,
+								 "files") == 0,
+					   cfg->max_conns / 2 })
 			 : NULL;
 	if (!p->api || main_check_credentials(cfg, p->api) < 0)
 		return -1;
-	snprintf(main_status, sizeof(main_status), "team %s on %s", cfg->team_id,
-		 cfg->mountpoint);
+	snprintf(main_status, sizeof(main_status), "team %s on %s",
+		 cfg->team_id, cfg->mountpoint);
 	return 0;
 }
 
 /* Every layer above the API. 0 or -1 (with a message). */
-static int main_build(struct config *cfg, const char *tmpdir, struct main_parts *p)
+static int main_build(struct config *cfg, const char *tmpdir,
+		      struct main_parts *p)
 {
 	if (main_build_api(cfg, p) < 0)
 		return -1;
 	p->doccache = doccache_new(cfg->cache_dir, tmpdir, cfg->cache_size);
 	if (!p->doccache) {
 		fprintf(stderr, "xaifs: cannot use cache directory '%s': %s\n",
-			cfg->cache_dir ? cfg->cache_dir : tmpdir, strerror(errno));
+			cfg->cache_dir ? cfg->cache_dir : tmpdir,
+			strerror(errno));
 		return -1;
 	}
-	p->cache = cache_new(p->api, &(struct cache_opts){ cfg->cache_ttl, cfg->live_ttl, 4096,
-							   p->doccache, tmpdir, NULL });
+	p->cache = cache_new(p->api, &(struct cache_opts){
+					     cfg->cache_ttl, cfg->live_ttl,
+					     4096, p->doccache, tmpdir, NULL });
 	p->inodes = inode_table_new();
 	p->scratch = p->inodes ? scratch_new(p->inodes, tmpdir) : NULL;
-	p->tree = p->cache && p->scratch ?
-		tree_new(p->cache, p->inodes, p->scratch, &(struct tree_opts){ cfg->uid, cfg->gid,
-			 cfg->cache_ttl, cfg->live_ttl, tmpdir, cfg->umask, cfg->read_only })
-		: NULL;
-	p->change = p->tree ? change_new(p->tree, p->cache, p->api, p->scratch, cfg->read_only, tmpdir)
+	p->tree = p->cache && p->scratch
+			  ? tree_new(p->cache, p->inodes, p->scratch,
+				     &(struct tree_opts){
+					     cfg->uid, cfg->gid, cfg->cache_ttl,
+					     cfg->live_ttl, tmpdir, cfg->umask,
+					     cfg->read_only })
+			  : NULL;
+	p->change = p->tree ? change_new(p->tree, p->cache, p->api, p->scratch,
+					 cfg->read_only, tmpdir)
 			    : NULL;
 	return p->change ? 0 : -1;
 }
@@ -282,8 +299,8 @@ static int main_info(const struct config *cfg, const char *prog)
 	if (cfg->show_help)
 		config_print_help(prog);
 	else if (cfg->show_version)
-		printf("xaifs %s (libfuse %d, %s)\n", XAIFS_VERSION, fuse_version(),
-		       curl_version());
+		printf("xaifs %s (libfuse %d, %s)\n", XAIFS_VERSION,
+		       fuse_version(), curl_version());
 	return cfg->show_help || cfg->show_version;
 }
 
@@ -307,12 +324,17 @@ int main(int argc, char *argv[])
 	log_add_secret(cfg.mgmt_key);
 	log_add_secret(cfg.api_key);
 	if (sdnotify_init(&main_sd, getenv("NOTIFY_SOCKET")) < 0)
-		log_warn("cannot tell the service manager how the mount is doing: "
-			 "bad NOTIFY_SOCKET '%s'", getenv("NOTIFY_SOCKET"));
+		log_warn(
+			"cannot tell the service manager how the mount is doing: "
+			"bad NOTIFY_SOCKET '%s'",
+			getenv("NOTIFY_SOCKET"));
 	if (main_build(&cfg, tmpdir, &parts) == 0)
-		rc = main_run(&cfg, &args, &(struct fsops){ .tree = parts.tree,
-				      .change = parts.change, .read_only = cfg.read_only,
-				      .negative_ttl = cfg.cache_ttl }, parts.cache);
+		rc = main_run(&cfg, &args,
+			      &(struct fsops){ .tree = parts.tree,
+					       .change = parts.change,
+					       .read_only = cfg.read_only,
+					       .negative_ttl = cfg.cache_ttl },
+			      parts.cache);
 	main_teardown(&parts);
 out:
 	sdnotify_release(&main_sd);

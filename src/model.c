@@ -25,23 +25,6 @@
 #include "model.h"
 #include "model_int.h"
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 /* ------------------------------------------------------------------ */
 /* Validation (whoami)                                                */
 /* ------------------------------------------------------------------ */
@@ -56,8 +39,6 @@ void whoami_release(struct whoami *w)
 	free(w->name);
 	memset(w, 0, sizeof(*w));
 }
-
-
 
 int model_parse_validation(const char *body, size_t len, struct whoami *out)
 {
@@ -80,7 +61,7 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out)
 	else if (nonempty(team))
 		pick = team;
 	else if (nonempty(scope_id) && strcmp(scope, "SCOPE_ORGANIZATION") != 0)
-		pick = scope_id;	/* an organization's id is never a team's */
+		pick = scope_id; /* an organization's id is never a team's */
 	out->team_id = dup_or_empty(pick);
 	out->scope = dup_or_empty(scope);
 	out->key_id = dup_or_empty(member_str(root, "apiKeyId", "api_key_id"));
@@ -101,8 +82,8 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out)
 typedef int (*entry_fn)(struct json_object *item, struct res *r);
 
 struct page_kind {
-	const char *list[2];	/* envelope array, both spellings */
-	const char *token[2];	/* next page token, both spellings */
+	const char *list[2];  /* envelope array, both spellings */
+	const char *token[2]; /* next page token, both spellings */
 	entry_fn entry;
 };
 
@@ -181,7 +162,8 @@ static int collection_entry(struct json_object *o, struct res *r)
 	if (res_init_from(r, id, name, o) < 0)
 		return -ENOMEM;
 	r->mtime = member_time(o, "created_at", "createdAt");
-	if (member_int64(o, "documents_count", "documentsCount", &c) == 0 && c > 0)
+	if (member_int64(o, "documents_count", "documentsCount", &c) == 0 &&
+	    c > 0)
 		r->count = c;
 	return 0;
 }
@@ -208,15 +190,18 @@ static int document_entry(struct json_object *o, struct res *r)
 }
 
 static const struct page_kind keys_page = {
-	{ "apiKeys", "api_keys" }, { "paginationToken", "pagination_token" },
+	{ "apiKeys", "api_keys" },
+	{ "paginationToken", "pagination_token" },
 	key_entry,
 };
 static const struct page_kind collections_page = {
-	{ "collections", NULL }, { "pagination_token", "paginationToken" },
+	{ "collections", NULL },
+	{ "pagination_token", "paginationToken" },
 	collection_entry,
 };
 static const struct page_kind documents_page = {
-	{ "documents", NULL }, { "pagination_token", "paginationToken" },
+	{ "documents", NULL },
+	{ "pagination_token", "paginationToken" },
 	document_entry,
 };
 
@@ -265,9 +250,9 @@ static const char *model_type(const char *key)
 }
 
 struct models {
-	struct json_object *seen;	/* name -> model object (a reference) */
-	struct json_object *order;	/* model objects, first seen first */
-	struct json_object *regions;	/* [{clusterName, models}] */
+	struct json_object *seen;    /* name -> model object (a reference) */
+	struct json_object *order;   /* model objects, first seen first */
+	struct json_object *regions; /* [{clusterName, models}] */
 };
 
 /* Add s to the string array a unless it is there already. */
@@ -276,7 +261,9 @@ static int push_unique(struct json_object *a, const char *s)
 	size_t i, n = json_object_array_length(a);
 
 	for (i = 0; i < n; i++)
-		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s))
+		if (!strcmp(json_object_get_string(
+				    json_object_array_get_idx(a, i)),
+			    s))
 			return 0;
 	return array_push(a, json_object_new_string(s));
 }
@@ -297,9 +284,9 @@ static int models_first(struct models *m, struct json_object *model,
 
 /* One cluster being read. */
 struct region {
-	const char *cname;		/* clusterName, "" if missing */
-	struct json_object *models;	/* its names, in order (borrowed) */
-	struct json_object *seen;	/* set of those names (owned) */
+	const char *cname;	    /* clusterName, "" if missing */
+	struct json_object *models; /* its names, in order (borrowed) */
+	struct json_object *seen;   /* set of those names (owned) */
 };
 
 static int models_take(struct models *m, struct json_object *model,
@@ -337,7 +324,8 @@ static int models_list(struct models *m, struct json_object *list,
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++)
-		rc = models_take(m, json_object_array_get_idx(list, i), type, rg);
+		rc = models_take(m, json_object_array_get_idx(list, i), type,
+				 rg);
 	return rc;
 }
 
@@ -351,7 +339,7 @@ static int region_open(struct models *m, struct region *rg)
 	rg->seen = json_object_new_object();
 	if (!rg->models || !rg->seen || array_push(m->regions, o) < 0) {
 		if (!rg->models || !rg->seen)
-			json_object_put(o);	/* else array_push put it */
+			json_object_put(o); /* else array_push put it */
 		json_object_put(rg->models);
 		return -ENOMEM;
 	}
@@ -477,7 +465,8 @@ static int parse_one(const char *body, size_t len, entry_fn fn, struct res *out)
 	return rc > 0 ? -EIO : rc;
 }
 
-int model_parse_key(const char *body, size_t len, struct res *out, char **secret)
+int model_parse_key(const char *body, size_t len, struct res *out,
+		    char **secret)
 {
 	struct json_object *o = NULL;
 	const char *s;
@@ -521,19 +510,20 @@ static const char *upload_answer_id(struct json_object *o)
 	if (!nonempty(id))
 		id = member_str(o, "id", NULL);
 	if (!nonempty(id))
-		id = member_str(member(o, "file_metadata", "fileMetadata"), "file_id",
-				   "fileId");
+		id = member_str(member(o, "file_metadata", "fileMetadata"),
+				"file_id", "fileId");
 	return nonempty(id) ? id : NULL;
 }
 
-int model_parse_upload_answer(const char *body, size_t len, struct res *out, char **id)
+int model_parse_upload_answer(const char *body, size_t len, struct res *out,
+			      char **id)
 {
 	struct json_object *o = NULL, *fm;
 	int rc;
 
 	*id = NULL;
 	if (parse_object(body, len, &o) < 0)
-		return 1;	/* stored all the same: the 2xx says so */
+		return 1; /* stored all the same: the 2xx says so */
 	fm = member(o, "file_metadata", "fileMetadata");
 	if (nonempty(member_str(fm, "name", NULL))) {
 		rc = document_entry(o, out);
@@ -566,8 +556,10 @@ int model_collection_set_count(struct res *r, int64_t count)
 		count = 0;
 	/* Keep the server's type: int64 values often come as JSON strings. */
 	snprintf(num, sizeof(num), "%lld", (long long)count);
-	v = json_object_object_get_ex(o, k, &old) && json_object_is_type(old, json_type_string)
-		    ? json_object_new_string(num) : json_object_new_int64(count);
+	v = json_object_object_get_ex(o, k, &old) &&
+			    json_object_is_type(old, json_type_string)
+		    ? json_object_new_string(num)
+		    : json_object_new_int64(count);
 	put_member(o, k, v, &rc);
 	if (rc == 0)
 		rc = render_json(o, &json, &len);

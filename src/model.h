@@ -1,5 +1,6 @@
 /*
- * model.h - JSON <-> plain C for the xAI Management API (see ../shared/xai-api.md).
+ * model.h - JSON <-> plain C for the xAI Management API (see
+ * ../shared/xai-api.md).
  *
  * Owns: every use of json-c in the program. No other module includes json-c;
  * they get plain structs, owned strings and struct reslist.
@@ -39,10 +40,10 @@
 
 /* GET /auth/management-keys/validation */
 struct whoami {
-	char *team_id;		/* chosen team: see model_parse_validation() */
-	char *scope;		/* "SCOPE_TEAM", ... or "" */
-	char *key_id;		/* apiKeyId of the management key, or "" */
-	char *name;		/* name of the management key, or "" */
+	char *team_id; /* chosen team: see model_parse_validation() */
+	char *scope;   /* "SCOPE_TEAM", ... or "" */
+	char *key_id;  /* apiKeyId of the management key, or "" */
+	char *name;    /* name of the management key, or "" */
 };
 void whoami_release(struct whoami *w);
 
@@ -78,9 +79,12 @@ int model_parse_validation(const char *body, size_t len, struct whoami *out);
  *   camelCase spellings are accepted; entries without a file_id are skipped.
  * next may be NULL when the caller does not want the token.
  */
-int model_parse_keys_page(const char *body, size_t len, struct reslist *out, char **next);
-int model_parse_collections_page(const char *body, size_t len, struct reslist *out, char **next);
-int model_parse_documents_page(const char *body, size_t len, struct reslist *out, char **next);
+int model_parse_keys_page(const char *body, size_t len, struct reslist *out,
+			  char **next);
+int model_parse_collections_page(const char *body, size_t len,
+				 struct reslist *out, char **next);
+int model_parse_documents_page(const char *body, size_t len,
+			       struct reslist *out, char **next);
 
 /*
  * GET /auth/teams/{t}/models. Appends one entry per distinct model name
@@ -121,7 +125,8 @@ int model_usage_request(time_t now, char **body);
  * limitReached is false unless the response has it as a JSON true.
  * Returns 0, -EIO or -ENOMEM.
  */
-int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len);
+int model_render_usage(time_t now, const char *body, size_t len, char **out,
+		       size_t *out_len);
 
 /*
  * Usage of one calendar month (year, month 1-12): the whole month, or up to
@@ -129,11 +134,12 @@ int model_render_usage(time_t now, const char *body, size_t len, char **out, siz
  * month.
  */
 int model_usage_month_request(int year, int month, time_t now, char **body);
-int model_render_usage_month(int year, int month, time_t now, const char *body, size_t len,
-			     char **out, size_t *out_len);
+int model_render_usage_month(int year, int month, time_t now, const char *body,
+			     size_t len, char **out, size_t *out_len);
 
 /* A document's "status" (DOCUMENT_STATUS_*) from its rendering, into out. */
-int model_document_status(const char *json, size_t len, char *out, size_t outsz);
+int model_document_status(const char *json, size_t len, char *out,
+			  size_t outsz);
 
 /* Pretty rendering of any JSON object answer (e.g. key propagation). */
 int model_pretty(const char *body, size_t len, char **out, size_t *out_len);
@@ -144,11 +150,16 @@ struct buf;
  * line; *count is increased by the events added; *next is the next page
  * token or NULL. Returns 0, -EIO or -ENOMEM.
  */
-int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *count,
-		     char **next);
+int model_audit_page(const char *body, size_t len, struct buf *lines,
+		     size_t *count, char **next);
 
 /* The parts of the billing file, in the order they are rendered. */
-enum model_billing_part { MODEL_BALANCE, MODEL_LIMITS, MODEL_PREVIEW, MODEL_BILLING_PARTS };
+enum model_billing_part {
+	MODEL_BALANCE,
+	MODEL_LIMITS,
+	MODEL_PREVIEW,
+	MODEL_BILLING_PARTS
+};
 
 /* Each part's member name in the billing file ("balance", ...). */
 const char *model_billing_part_name(enum model_billing_part p);
@@ -157,7 +168,7 @@ const char *model_billing_part_name(enum model_billing_part p);
 struct model_billing {
 	const char *body[MODEL_BILLING_PARTS];
 	size_t len[MODEL_BILLING_PARTS];
-	const char *error[MODEL_BILLING_PARTS];	/* NULL when the part answered */
+	const char *error[MODEL_BILLING_PARTS]; /* NULL when the part answered */
 };
 
 /*
@@ -175,7 +186,8 @@ struct model_billing {
  * model_is_object()). spendingLimits is null when the response lacks it.
  * Returns 0, -EIO or -ENOMEM.
  */
-int model_render_billing(const struct model_billing *b, char **out, size_t *out_len);
+int model_render_billing(const struct model_billing *b, char **out,
+			 size_t *out_len);
 
 /* Whether body is one JSON object (as every parser here requires): 0 or -EIO. */
 int model_is_object(const char *body, size_t len);
@@ -208,7 +220,8 @@ struct model_counter {
 };
 
 /* Render counters grouped by section, in the order given. */
-int model_render_counters(const struct model_counter *c, size_t n, char **out, size_t *out_len);
+int model_render_counters(const struct model_counter *c, size_t n, char **out,
+			  size_t *out_len);
 
 /* ---- writes: single objects and request bodies ---- */
 
@@ -218,7 +231,8 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
  * one-time "apiKey" secret when present (else NULL); it is never in out->json.
  * Returns 0, -EIO (malformed, or no id) or -ENOMEM.
  */
-int model_parse_key(const char *body, size_t len, struct res *out, char **secret);
+int model_parse_key(const char *body, size_t len, struct res *out,
+		    char **secret);
 int model_parse_collection(const char *body, size_t len, struct res *out);
 int model_parse_document(const char *body, size_t len, struct res *out);
 
@@ -238,17 +252,20 @@ int model_collection_set_count(struct res *r, int64_t count);
  * stored all the same (the 2xx says so) and the caller learns the rest.
  * -ENOMEM only; *id is the caller's.
  */
-int model_parse_upload_answer(const char *body, size_t len, struct res *out, char **id);
+int model_parse_upload_answer(const char *body, size_t len, struct res *out,
+			      char **id);
 
-/* The "id" of a Files API file object ({"id":"file_...",...}). -EIO without one. */
+/* The "id" of a Files API file object ({"id":"file_...",...}). -EIO without
+ * one. */
 int model_parse_file_id(const char *body, size_t len, char **id);
 
 /* What a write to a resource file asks the API to do. */
 struct model_change {
-	char *body;		/* request body; NULL when nothing is to be sent */
-	int rotate;		/* keys: "rotate": true was given */
-	char *rotate_body;	/* keys: the rotate request when it has fields, else NULL */
-	char field[128];	/* on -EINVAL: the field at fault (or "" for bad JSON) */
+	char *body;	   /* request body; NULL when nothing is to be sent */
+	int rotate;	   /* keys: "rotate": true was given */
+	char *rotate_body; /* keys: the rotate request when it has fields, else
+			      NULL */
+	char field[128]; /* on -EINVAL: the field at fault (or "" for bad JSON) */
 };
 void model_change_release(struct model_change *c);
 
@@ -259,7 +276,8 @@ void model_change_release(struct model_change *c);
  * Returns 0, -ENODATA for an empty (all whitespace) input, -EINVAL (bad
  * JSON, an unknown or read-only field; out->field names it) or -ENOMEM.
  */
-int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out);
+int model_key_create(const char *name, const char *in, size_t in_len,
+		     struct model_change *out);
 
 /*
  * The body creating collection name from the JSON written to
@@ -283,8 +301,8 @@ int model_collection_create(const char *name, const char *in, size_t in_len,
  * API's default is 24 hours). Any other field that differs from cur is
  * -EINVAL with out->field. out->body is NULL when nothing changed.
  */
-int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-		     struct model_change *out);
+int model_key_update(const char *cur, size_t cur_len, const char *in,
+		     size_t in_len, struct model_change *out);
 
 /*
  * An update of a collection from JSON written over collection.json:
@@ -296,8 +314,8 @@ int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_
  * an array of objects with distinct non-empty keys. Body: only the changes,
  * snake_case.
  */
-int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-			    struct model_change *out);
+int model_collection_update(const char *cur, size_t cur_len, const char *in,
+			    size_t in_len, struct model_change *out);
 
 /* {"apiKey":{"name":name},"fieldMask":"name"}: renaming a key. */
 int model_key_rename_body(const char *name, char **body);
@@ -309,7 +327,7 @@ int model_collection_name_body(const char *name, char **body);
  * The rendering of a key with its one-time secret put back as "apiKey"
  * (shown for the life of the mount after create or rotate).
  */
-int model_key_with_secret(const char *json, size_t len, const char *secret, char **out,
-			  size_t *out_len);
+int model_key_with_secret(const char *json, size_t len, const char *secret,
+			  char **out, size_t *out_len);
 
 #endif

@@ -1,4 +1,5 @@
-/* model_account.c - search, invoices and spending limits as JSON; see model_account.h. */
+/* model_account.c - search, invoices and spending limits as JSON; see
+ * model_account.h. */
 #include "model_account.h"
 
 #include <errno.h>
@@ -14,7 +15,8 @@
 
 /* ---- search ---- */
 
-static const char *const search_modes[] = { "hybrid", "semantic", "keyword", NULL };
+static const char *const search_modes[] = { "hybrid", "semantic", "keyword",
+					    NULL };
 
 /* One leading option at s (ending in a space): 1 taken, 0 not an option. */
 static int search_option(const char *s, struct model_search_q *q, size_t *used)
@@ -25,9 +27,12 @@ static int search_option(const char *s, struct model_search_q *q, size_t *used)
 	if (!sp)
 		return 0;
 	for (int i = 0; search_modes[i]; i++)
-		if (n == 5 + strlen(search_modes[i]) && strncmp(s, "mode:", 5) == 0 &&
-		    strncmp(s + 5, search_modes[i], n - 5) == 0 && !q->mode[0]) {
-			snprintf(q->mode, sizeof(q->mode), "%s", search_modes[i]);
+		if (n == 5 + strlen(search_modes[i]) &&
+		    strncmp(s, "mode:", 5) == 0 &&
+		    strncmp(s + 5, search_modes[i], n - 5) == 0 &&
+		    !q->mode[0]) {
+			snprintf(q->mode, sizeof(q->mode), "%s",
+				 search_modes[i]);
 			*used = n + 1;
 			return 1;
 		}
@@ -63,8 +68,8 @@ int model_search_query(const char *name, struct model_search_q *out)
 	return -ENOENT;
 }
 
-int model_search_request(const struct model_search_q *q, const char *const *cids, size_t n,
-			 char **body)
+int model_search_request(const struct model_search_q *q,
+			 const char *const *cids, size_t n, char **body)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *src = json_object_new_object();
@@ -90,13 +95,14 @@ int model_search_request(const struct model_search_q *q, const char *const *cids
 		struct json_object *m = json_object_new_object();
 
 		if (m)
-			put_member(m, "type", json_object_new_string(q->mode), &rc);
+			put_member(m, "type", json_object_new_string(q->mode),
+				   &rc);
 		put_member(o, "retrieval_mode", m, &rc);
 	}
 	if (rc < 0)
 		goto out;
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*body = s ? strdup(s) : NULL;
 	rc = *body ? 0 : -ENOMEM;
 out:
@@ -105,7 +111,7 @@ out:
 }
 
 struct search_hit {
-	struct json_object *m;	/* borrowed from the answer */
+	struct json_object *m; /* borrowed from the answer */
 	double score;
 	size_t order;
 };
@@ -124,7 +130,8 @@ static struct json_object *score_value(struct json_object *v, double *d)
 {
 	*d = 0;
 	if (v && double_value(v, d) == 0) {
-		if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+		if (json_object_is_type(v, json_type_double) ||
+		    json_object_is_type(v, json_type_int))
 			return json_object_get(v);
 		return json_object_new_double(*d);
 	}
@@ -144,7 +151,8 @@ static const char *match_collection(struct json_object *m)
 }
 
 /* One match as a compact line appended to b. */
-static int search_line(struct json_object *m, model_names_fn names, void *ctx, struct buf *b)
+static int search_line(struct json_object *m, model_names_fn names, void *ctx,
+		       struct buf *b)
 {
 	struct json_object *o = json_object_new_object(), *v;
 	const char *fid = member_str(m, "file_id", "fileId");
@@ -159,21 +167,24 @@ static int search_line(struct json_object *m, model_names_fn names, void *ctx, s
 	int rc = o ? 0 : -ENOMEM;
 
 	put_member(o, "document", json_object_new_string(doc ? doc : fid), &rc);
-	put_member(o, "collection", json_object_new_string(coll ? coll : cid), &rc);
+	put_member(o, "collection", json_object_new_string(coll ? coll : cid),
+		   &rc);
 	put_member(o, "score", score_value(member(m, "score", NULL), &d), &rc);
 	put_member(o, "text", json_object_new_string(text ? text : ""), &rc);
 	if (member_int64(m, "page_number", "pageNumber", &page) == 0)
 		put_member(o, "page", json_object_new_int64(page), &rc);
 	v = member(m, "fields", NULL);
-	if (v && json_object_is_type(v, json_type_object) && json_object_object_length(v) > 0)
+	if (v && json_object_is_type(v, json_type_object) &&
+	    json_object_object_length(v) > 0)
 		put_ref(o, "fields", v, &rc);
 	put_member(o, "file_id", json_object_new_string(fid), &rc);
 	if (nonempty(chunk))
 		put_member(o, "chunk_id", json_object_new_string(chunk), &rc);
 	put_member(o, "collection_id", json_object_new_string(cid), &rc);
 	if (rc == 0) {
-		line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
+		line = json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE);
 		rc = line ? buf_puts(b, line) : -ENOMEM;
 	}
 	if (rc == 0)
@@ -182,8 +193,8 @@ static int search_line(struct json_object *m, model_names_fn names, void *ctx, s
 	return rc;
 }
 
-int model_render_search(const char *body, size_t len, model_names_fn names, void *ctx,
-			char **out, size_t *out_len)
+int model_render_search(const char *body, size_t len, model_names_fn names,
+			void *ctx, char **out, size_t *out_len)
 {
 	struct json_object *root = NULL, *arr;
 	struct search_hit *hits = NULL;
@@ -214,7 +225,8 @@ int model_render_search(const char *body, size_t len, model_names_fn names, void
 			continue;
 		hits[k].m = m;
 		hits[k].order = i;
-		if (double_value(member(m, "score", NULL), &hits[k].score) < 0 ||
+		if (double_value(member(m, "score", NULL), &hits[k].score) <
+			    0 ||
 		    hits[k].score != hits[k].score)
 			hits[k].score = 0;
 		k++;
@@ -238,10 +250,11 @@ out:
 /* ---- invoices ---- */
 
 /* "YYYY-MM" of the invoice's billing cycle, else of its createTime. */
-static void invoice_month(struct json_object *inv, int64_t created, char *out, size_t outsz)
+static void invoice_month(struct json_object *inv, int64_t created, char *out,
+			  size_t outsz)
 {
-	struct json_object *cyc = member(member(inv, "monthly", NULL), "billingCycle",
-					    "billing_cycle");
+	struct json_object *cyc = member(member(inv, "monthly", NULL),
+					 "billingCycle", "billing_cycle");
 	int64_t y = 0, m = 0;
 
 	out[0] = '\0';
@@ -301,9 +314,9 @@ out:
 
 /* ---- spending limits ---- */
 
-static const char *const limit_names[] = {
-	"softSl", "effectiveSl", "hardSlAuto", "effectiveHardSl", "hardSlOverride", NULL
-};
+static const char *const limit_names[] = { "softSl",	     "effectiveSl",
+					   "hardSlAuto",     "effectiveHardSl",
+					   "hardSlOverride", NULL };
 
 /* Cents of a {val} wrapper, a decimal string or a number: 0 or -EINVAL. */
 static int cents_value(struct json_object *v, int64_t *out)
@@ -313,7 +326,7 @@ static int cents_value(struct json_object *v, int64_t *out)
 	if (json_object_is_type(v, json_type_object)) {
 		val = member(v, "val", NULL);
 		if (!val) {
-			*out = 0;	/* proto3 leaves a zero val out */
+			*out = 0; /* proto3 leaves a zero val out */
 			return 0;
 		}
 		v = val;
@@ -323,7 +336,8 @@ static int cents_value(struct json_object *v, int64_t *out)
 	return int64_value(v, out) == 0 ? 0 : -EINVAL;
 }
 
-int model_render_limits(const char *body, size_t len, char **out, size_t *out_len)
+int model_render_limits(const char *body, size_t len, char **out,
+			size_t *out_len)
 {
 	struct json_object *root = NULL, *lim, *o = NULL;
 	int rc = parse_object(body, len, &root);
@@ -343,12 +357,14 @@ int model_render_limits(const char *body, size_t len, char **out, size_t *out_le
 		struct json_object *v = member(lim, limit_names[i], NULL);
 
 		if (v && cents_value(v, &c) == 0)
-			put_member(o, limit_names[i], json_object_new_int64(c), &rc);
+			put_member(o, limit_names[i], json_object_new_int64(c),
+				   &rc);
 		else if (json_object_object_add(o, limit_names[i], NULL) != 0)
-			rc = -ENOMEM;	/* written as null */
+			rc = -ENOMEM; /* written as null */
 	}
 	if (lim) {
-		json_object_object_foreach(lim, k, v) {
+		json_object_object_foreach(lim, k, v)
+		{
 			int known = 0;
 
 			for (int i = 0; limit_names[i]; i++)
@@ -372,7 +388,8 @@ static int limits_bad(struct model_change *c, const char *field)
 }
 
 /* Whether in's member k (present) equals cur's. */
-static int limits_same(struct json_object *cur, const char *k, struct json_object *v)
+static int limits_same(struct json_object *cur, const char *k,
+		       struct json_object *v)
 {
 	struct json_object *c = NULL;
 	int64_t a, b;
@@ -385,8 +402,8 @@ static int limits_same(struct json_object *cur, const char *k, struct json_objec
 	return json_object_equal(c, v);
 }
 
-int model_limits_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-			struct model_change *out)
+int model_limits_update(const char *cur, size_t cur_len, const char *in,
+			size_t in_len, struct model_change *out)
 {
 	struct json_object *c = NULL, *i = NULL, *want = NULL;
 	size_t p = 0;
@@ -405,13 +422,15 @@ int model_limits_update(const char *cur, size_t cur_len, const char *in, size_t 
 		rc = limits_bad(out, "");
 		goto out;
 	}
-	json_object_object_foreach(i, k, v) {
+	json_object_object_foreach(i, k, v)
+	{
 		if (strcmp(k, "softSl") == 0 || limits_same(c, k, v))
 			continue;
 		rc = limits_bad(out, k);
 		goto out;
 	}
-	if (!json_object_object_get_ex(i, "softSl", &want) || limits_same(c, "softSl", want))
+	if (!json_object_object_get_ex(i, "softSl", &want) ||
+	    limits_same(c, "softSl", want))
 		goto out;
 	if (!want || cents_value(want, &soft) < 0 || soft < 0) {
 		rc = limits_bad(out, "softSl");
@@ -420,7 +439,8 @@ int model_limits_update(const char *cur, size_t cur_len, const char *in, size_t 
 	{
 		char buf[96];
 
-		snprintf(buf, sizeof(buf), "{\"desiredSoftSpendingLimit\":{\"val\":\"%lld\"}}",
+		snprintf(buf, sizeof(buf),
+			 "{\"desiredSoftSpendingLimit\":{\"val\":\"%lld\"}}",
 			 (long long)soft);
 		out->body = strdup(buf);
 		rc = out->body ? 0 : -ENOMEM;

@@ -28,9 +28,9 @@
  * left to the server (hybrid search, 10 matches).
  */
 struct model_search_q {
-	char mode[16];		/* "" when not given */
-	int limit;		/* 0 when not given */
-	const char *query;	/* points into the name given */
+	char mode[16];	   /* "" when not given */
+	int limit;	   /* 0 when not given */
+	const char *query; /* points into the name given */
 };
 
 /*
@@ -44,15 +44,16 @@ int model_search_query(const char *name, struct model_search_q *out);
  * {"query", "source":{"collection_ids":[..]}, "limit"?, "retrieval_mode"?}.
  * Compact JSON. Returns 0 or -ENOMEM; *body is the caller's.
  */
-int model_search_request(const struct model_search_q *q, const char *const *cids, size_t n,
-			 char **body);
+int model_search_request(const struct model_search_q *q,
+			 const char *const *cids, size_t n, char **body);
 
 /*
  * Display names for a match: names(ctx, cid, NULL) is the collection's name,
  * names(ctx, cid, file_id) the document's (NULL when unknown: the id is
  * shown instead). The strings are borrowed for the duration of the render.
  */
-typedef const char *(*model_names_fn)(void *ctx, const char *cid, const char *file_id);
+typedef const char *(*model_names_fn)(void *ctx, const char *cid,
+				      const char *file_id);
 
 /*
  * Render a search answer {"matches":[..]} as JSON Lines, best score first
@@ -65,8 +66,8 @@ typedef const char *(*model_names_fn)(void *ctx, const char *cid, const char *fi
  * is 0. Empty matches render as "" (an empty file). Returns 0, -EIO or
  * -ENOMEM.
  */
-int model_render_search(const char *body, size_t len, model_names_fn names, void *ctx,
-			char **out, size_t *out_len);
+int model_render_search(const char *body, size_t len, model_names_fn names,
+			void *ctx, char **out, size_t *out_len);
 
 /* ---- invoices ---- */
 
@@ -90,7 +91,8 @@ int model_parse_invoices(const char *body, size_t len, struct reslist *out);
  * wrapper without val is 0, as proto3 leaves zero out). Other members of
  * spendingLimits are kept as sent. -EIO when the answer is not an object.
  */
-int model_render_limits(const char *body, size_t len, char **out, size_t *out_len);
+int model_render_limits(const char *body, size_t len, char **out,
+			size_t *out_len);
 
 /*
  * An edit of the /spending-limits file: cur is its current rendering, in
@@ -102,7 +104,7 @@ int model_render_limits(const char *body, size_t len, char **out, size_t *out_le
  * are unchanged. out->body is NULL when nothing changed. Returns 0,
  * -ENODATA (empty input), -EINVAL or -ENOMEM.
  */
-int model_limits_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-			struct model_change *out);
+int model_limits_update(const char *cur, size_t cur_len, const char *in,
+			size_t in_len, struct model_change *out);
 
 #endif

@@ -14,10 +14,10 @@
 
 /* A field users may write: its spellings and its canonical (wire) name. */
 struct field {
-	const char *wire;	/* name in responses and update masks */
-	const char *alt1;	/* other accepted spellings, or NULL */
+	const char *wire; /* name in responses and update masks */
+	const char *alt1; /* other accepted spellings, or NULL */
 	const char *alt2;
-	enum json_type type;	/* json_type_null: string or number (int64) */
+	enum json_type type; /* json_type_null: string or number (int64) */
 };
 
 static const struct field key_fields[] = {
@@ -33,7 +33,8 @@ static const struct field key_fields[] = {
 
 static const struct field coll_fields[] = {
 	{ "collection_name", "collectionName", NULL, json_type_string },
-	{ "collection_description", "collectionDescription", NULL, json_type_string },
+	{ "collection_description", "collectionDescription", NULL,
+	  json_type_string },
 	{ "chunk_configuration", "chunkConfiguration", NULL, json_type_object },
 	{ NULL, NULL, NULL, 0 }
 };
@@ -41,7 +42,8 @@ static const struct field coll_fields[] = {
 /* What a new collection may be created with (collections/NAME.json). */
 static const struct field coll_create_fields[] = {
 	{ "collection_name", "collectionName", NULL, json_type_string },
-	{ "collection_description", "collectionDescription", NULL, json_type_string },
+	{ "collection_description", "collectionDescription", NULL,
+	  json_type_string },
 	{ "index_configuration", "indexConfiguration", NULL, json_type_object },
 	{ "chunk_configuration", "chunkConfiguration", NULL, json_type_object },
 	{ "metric_space", "metricSpace", NULL, json_type_string },
@@ -71,7 +73,8 @@ static int bad_field(struct model_change *c, const char *field)
 static const struct field *find_field(const struct field *t, const char *k)
 {
 	for (; t->wire; t++)
-		if (strcmp(k, t->wire) == 0 || (t->alt1 && strcmp(k, t->alt1) == 0) ||
+		if (strcmp(k, t->wire) == 0 ||
+		    (t->alt1 && strcmp(k, t->alt1) == 0) ||
 		    (t->alt2 && strcmp(k, t->alt2) == 0))
 			return t;
 	return NULL;
@@ -105,7 +108,8 @@ static int type_ok(const struct field *f, struct json_object *v)
 }
 
 /* The value as sent on the wire: int64 fields become decimal strings. */
-static struct json_object *wire_value(const struct field *f, struct json_object *v)
+static struct json_object *wire_value(const struct field *f,
+				      struct json_object *v)
 {
 	char buf[32];
 	int64_t n;
@@ -117,7 +121,8 @@ static struct json_object *wire_value(const struct field *f, struct json_object 
 	return json_object_get(v);
 }
 
-/* Whether v (a wire value, may be NULL) equals cur's member (missing = default). */
+/* Whether v (a wire value, may be NULL) equals cur's member (missing =
+ * default). */
 static int same_as_current(struct json_object *cur, const struct field *f,
 			   struct json_object *v)
 {
@@ -150,15 +155,17 @@ static int same_as_current(struct json_object *cur, const struct field *f,
  * A field's rule in a create request: -EINVAL refuses the value, else 0 with
  * *wire set to the name it is sent under (f->wire unless the rule says).
  */
-typedef int (*create_rule)(const struct field *f, struct json_object *v, const char **wire);
+typedef int (*create_rule)(const struct field *f, struct json_object *v,
+			   const char **wire);
 
 /*
  * The body of a create from the user's JSON: name_wire is set to name (the
  * file's name; the JSON may repeat it but not change it), every other member
  * must be a field of t with the right type, given once, and pass rule.
  */
-static int create_body(const struct field *t, const char *name_wire, const char *name,
-		       create_rule rule, const char *in, size_t in_len, struct model_change *out)
+static int create_body(const struct field *t, const char *name_wire,
+		       const char *name, create_rule rule, const char *in,
+		       size_t in_len, struct model_change *out)
 {
 	struct json_object *o = NULL, *req = NULL;
 	int rc;
@@ -173,7 +180,8 @@ static int create_body(const struct field *t, const char *name_wire, const char 
 		goto out;
 	}
 	put_member(req, name_wire, json_object_new_string(name), &rc);
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		const struct field *f = find_field(t, k);
 		const char *wire = f ? f->wire : NULL;
 
@@ -188,7 +196,7 @@ static int create_body(const struct field *t, const char *name_wire, const char 
 				rc = bad_field(out, k);
 			continue;
 		}
-		if (member(req, wire, NULL)) {	/* two spellings of one field */
+		if (member(req, wire, NULL)) { /* two spellings of one field */
 			rc = bad_field(out, k);
 			break;
 		}
@@ -203,7 +211,8 @@ out:
 }
 
 /* Keys are created enabled, and the create request spells the ACL list "acls". */
-static int key_create_rule(const struct field *f, struct json_object *v, const char **wire)
+static int key_create_rule(const struct field *f, struct json_object *v,
+			   const char **wire)
 {
 	(void)v;
 	if (strcmp(f->wire, "disabled") == 0)
@@ -213,9 +222,11 @@ static int key_create_rule(const struct field *f, struct json_object *v, const c
 	return 0;
 }
 
-int model_key_create(const char *name, const char *in, size_t in_len, struct model_change *out)
+int model_key_create(const char *name, const char *in, size_t in_len,
+		     struct model_change *out)
 {
-	return create_body(key_fields, "name", name, key_create_rule, in, in_len, out);
+	return create_body(key_fields, "name", name, key_create_rule, in,
+			   in_len, out);
 }
 
 /* Whether the comma-separated mask already names field. */
@@ -224,7 +235,8 @@ static int mask_has(const char *mask, const char *field)
 	size_t n = strlen(field);
 
 	for (const char *p = mask; (p = strstr(p, field)) != NULL; p += n)
-		if ((p == mask || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+		if ((p == mask || p[-1] == ',') &&
+		    (p[n] == ',' || p[n] == '\0'))
 			return 1;
 	return 0;
 }
@@ -233,13 +245,14 @@ static int mask_has(const char *mask, const char *field)
  * Collect the changed fields of in (against cur) into changed, their wire
  * names into mask. Read-only fields must be unchanged.
  */
-static int diff_fields(const struct field *t, struct json_object *cur, struct json_object *in,
-		       struct json_object *changed, char *mask, size_t mask_sz,
-		       struct model_change *out)
+static int diff_fields(const struct field *t, struct json_object *cur,
+		       struct json_object *in, struct json_object *changed,
+		       char *mask, size_t mask_sz, struct model_change *out)
 {
 	int rc = 0;
 
-	json_object_object_foreach(in, k, v) {
+	json_object_object_foreach(in, k, v)
+	{
 		const struct field *f = find_field(t, k);
 		struct json_object *w;
 
@@ -257,7 +270,7 @@ static int diff_fields(const struct field *t, struct json_object *cur, struct js
 			continue;
 		}
 		if (mask && mask_has(mask, f->wire)) {
-			rc = bad_field(out, k);	/* two spellings of one field */
+			rc = bad_field(out, k); /* two spellings of one field */
 			continue;
 		}
 		w = wire_value(f, v);
@@ -274,9 +287,11 @@ static int diff_fields(const struct field *t, struct json_object *cur, struct js
 	return rc;
 }
 
-/* Parse cur (a rendering we made) and the user's input; drop ignorable members. */
-static int load_pair(const char *cur, size_t cur_len, const char *in, size_t in_len,
-		     struct json_object **c, struct json_object **i, struct model_change *out)
+/* Parse cur (a rendering we made) and the user's input; drop ignorable members.
+ */
+static int load_pair(const char *cur, size_t cur_len, const char *in,
+		     size_t in_len, struct json_object **c,
+		     struct json_object **i, struct model_change *out)
 {
 	int rc;
 
@@ -295,7 +310,8 @@ static int load_pair(const char *cur, size_t cur_len, const char *in, size_t in_
  */
 static int rotate_request(struct json_object *in, struct model_change *out)
 {
-	struct json_object *v = member(in, "oldSecretExpireTime", "old_secret_expire_time");
+	struct json_object *v = member(in, "oldSecretExpireTime",
+				       "old_secret_expire_time");
 	struct json_object *req;
 	const char *s = str_value(v);
 	int64_t t;
@@ -303,7 +319,8 @@ static int rotate_request(struct json_object *in, struct model_change *out)
 
 	if (!v)
 		return 0;
-	if (!out->rotate || !s || model_parse_time(s, &t) < 0 || strlen(s) < 20 || s[4] != '-')
+	if (!out->rotate || !s || model_parse_time(s, &t) < 0 ||
+	    strlen(s) < 20 || s[4] != '-')
 		return bad_field(out, "oldSecretExpireTime");
 	req = json_object_new_object();
 	if (!req)
@@ -317,10 +334,11 @@ static int rotate_request(struct json_object *in, struct model_change *out)
 	return rc;
 }
 
-int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-		     struct model_change *out)
+int model_key_update(const char *cur, size_t cur_len, const char *in,
+		     size_t in_len, struct model_change *out)
 {
-	struct json_object *c = NULL, *i = NULL, *changed = NULL, *req = NULL, *rot;
+	struct json_object *c = NULL, *i = NULL, *changed = NULL, *req = NULL,
+			   *rot;
 	char mask[256] = "";
 	int rc;
 
@@ -338,7 +356,8 @@ int model_key_update(const char *cur, size_t cur_len, const char *in, size_t in_
 	rc = rotate_request(i, out);
 	if (rc < 0)
 		goto out;
-	json_object_object_del(i, "apiKey");	/* the secret we showed: never sent */
+	json_object_object_del(i,
+			       "apiKey"); /* the secret we showed: never sent */
 	changed = json_object_new_object();
 	if (!changed) {
 		rc = -ENOMEM;
@@ -381,7 +400,8 @@ static struct json_object *fielddef_find(struct json_object *a, const char *key)
 }
 
 /* Append {"field_definition": def (a new reference), "operation": op} to ups. */
-static int fielddef_op(struct json_object *ups, struct json_object *def, const char *op)
+static int fielddef_op(struct json_object *ups, struct json_object *def,
+		       const char *op)
 {
 	struct json_object *u = json_object_new_object();
 	int rc = u ? 0 : -ENOMEM;
@@ -395,7 +415,8 @@ static int fielddef_op(struct json_object *ups, struct json_object *def, const c
 	return array_push(ups, u);
 }
 
-/* Every definition of a is an object with a non-empty string "key", each key once. */
+/* Every definition of a is an object with a non-empty string "key", each key
+ * once. */
 static int fielddefs_ok(struct json_object *a)
 {
 	size_t n = json_object_array_length(a);
@@ -407,7 +428,9 @@ static int fielddefs_ok(struct json_object *a)
 		if (!json_object_is_type(d, json_type_object) || !nonempty(k))
 			return 0;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(k, member_str(json_object_array_get_idx(a, j), "key", NULL)) == 0)
+			if (strcmp(k,
+				   member_str(json_object_array_get_idx(a, j),
+					      "key", NULL)) == 0)
 				return 0;
 	}
 	return 1;
@@ -420,13 +443,16 @@ static int fielddefs_ok(struct json_object *a)
  * the plain field diff does not see it. Appends to mask when there is an update.
  */
 static int fielddef_updates(struct json_object *cur, struct json_object *in,
-			    struct json_object *changed, char *mask, size_t mask_sz,
-			    struct model_change *out)
+			    struct json_object *changed, char *mask,
+			    size_t mask_sz, struct model_change *out)
 {
-	const char *name = json_object_object_get_ex(in, "field_definitions", NULL)
-				   ? "field_definitions" : "fieldDefinitions";
+	const char *name = json_object_object_get_ex(in, "field_definitions",
+						     NULL)
+				   ? "field_definitions"
+				   : "fieldDefinitions";
 	struct json_object *nd = member(in, name, NULL);
-	struct json_object *cd = member(cur, "field_definitions", "fieldDefinitions");
+	struct json_object *cd = member(cur, "field_definitions",
+					"fieldDefinitions");
 	struct json_object *ups;
 	size_t n;
 	int rc = 0;
@@ -443,7 +469,8 @@ static int fielddef_updates(struct json_object *cur, struct json_object *in,
 	n = json_object_array_length(nd);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct json_object *d = json_object_array_get_idx(nd, i);
-		struct json_object *old = fielddef_find(cd, member_str(d, "key", NULL));
+		struct json_object *old = fielddef_find(
+			cd, member_str(d, "key", NULL));
 
 		if (!old || !json_object_equal(old, d))
 			rc = fielddef_op(ups, d, "FIELD_DEFINITION_ADD");
@@ -459,29 +486,34 @@ static int fielddef_updates(struct json_object *cur, struct json_object *in,
 	if (rc == 0 && json_object_array_length(ups) > 0) {
 		if (*mask)
 			strncat(mask, ",", mask_sz - strlen(mask) - 1);
-		strncat(mask, "field_definition_updates", mask_sz - strlen(mask) - 1);
-		put_member(changed, "field_definition_updates", json_object_get(ups), &rc);
+		strncat(mask, "field_definition_updates",
+			mask_sz - strlen(mask) - 1);
+		put_member(changed, "field_definition_updates",
+			   json_object_get(ups), &rc);
 	}
 	json_object_put(ups);
 	json_object_object_del(in, name);
 	return rc;
 }
 
-static int coll_create_rule(const struct field *f, struct json_object *v, const char **wire)
+static int coll_create_rule(const struct field *f, struct json_object *v,
+			    const char **wire)
 {
 	(void)wire;
-	return strcmp(f->wire, "field_definitions") == 0 && !fielddefs_ok(v) ? -EINVAL : 0;
+	return strcmp(f->wire, "field_definitions") == 0 && !fielddefs_ok(v)
+		       ? -EINVAL
+		       : 0;
 }
 
 int model_collection_create(const char *name, const char *in, size_t in_len,
 			    struct model_change *out)
 {
-	return create_body(coll_create_fields, "collection_name", name, coll_create_rule, in,
-			   in_len, out);
+	return create_body(coll_create_fields, "collection_name", name,
+			   coll_create_rule, in, in_len, out);
 }
 
-int model_collection_update(const char *cur, size_t cur_len, const char *in, size_t in_len,
-			    struct model_change *out)
+int model_collection_update(const char *cur, size_t cur_len, const char *in,
+			    size_t in_len, struct model_change *out)
 {
 	struct json_object *c = NULL, *i = NULL, *changed = NULL;
 	char mask[256] = "";
@@ -498,7 +530,8 @@ int model_collection_update(const char *cur, size_t cur_len, const char *in, siz
 	}
 	rc = fielddef_updates(c, i, changed, mask, sizeof(mask), out);
 	if (rc == 0)
-		rc = diff_fields(coll_fields, c, i, changed, mask, sizeof(mask), out);
+		rc = diff_fields(coll_fields, c, i, changed, mask, sizeof(mask),
+				 out);
 	if (rc == 0 && *mask)
 		rc = render_json(changed, &out->body, NULL);
 out:
@@ -510,7 +543,8 @@ out:
 
 int model_key_rename_body(const char *name, char **body)
 {
-	struct json_object *o = json_object_new_object(), *k = json_object_new_object();
+	struct json_object *o = json_object_new_object(),
+			   *k = json_object_new_object();
 	int rc = 0;
 
 	if (!o || !k) {
@@ -541,8 +575,8 @@ int model_collection_name_body(const char *name, char **body)
 	return rc;
 }
 
-int model_key_with_secret(const char *json, size_t len, const char *secret, char **out,
-			  size_t *out_len)
+int model_key_with_secret(const char *json, size_t len, const char *secret,
+			  char **out, size_t *out_len)
 {
 	struct json_object *o = NULL;
 	int rc = parse_object(json, len, &o);

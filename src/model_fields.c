@@ -22,7 +22,10 @@ static int fields_utf8(const char *s)
 			p++;
 			continue;
 		}
-		n = c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : 0;
+		n = c >= 0xf0 && c < 0xf5   ? 3
+		    : c >= 0xe0 && c < 0xf0 ? 2
+		    : c >= 0xc2 && c < 0xe0 ? 1
+					    : 0;
 		if (!n)
 			return 0;
 		cp = c & (0x3f >> n);
@@ -39,12 +42,16 @@ static int fields_utf8(const char *s)
 	return 1;
 }
 
-/* Whether (k, v) is an entry of the compact form: a UTF-8 key, a UTF-8 string without NUL. */
+/* Whether (k, v) is an entry of the compact form: a UTF-8 key, a UTF-8 string
+ * without NUL. */
 static int fields_entry_ok(const char *k, struct json_object *v)
 {
-	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+	const char *s = json_object_is_type(v, json_type_string)
+				? json_object_get_string(v)
+				: NULL;
 
-	return *k && fields_utf8(k) && s && strlen(s) == (size_t)json_object_get_string_len(v) &&
+	return *k && fields_utf8(k) && s &&
+	       strlen(s) == (size_t)json_object_get_string_len(v) &&
 	       fields_utf8(s);
 }
 
@@ -57,7 +64,8 @@ static int fields_render(struct json_object *o, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int model_fields_parse(const char *value, size_t len, char **out, char *bad, size_t bad_size)
+int model_fields_parse(const char *value, size_t len, char **out, char *bad,
+		       size_t bad_size)
 {
 	struct json_object *root = NULL;
 	int rc;
@@ -67,10 +75,12 @@ int model_fields_parse(const char *value, size_t len, char **out, char *bad, siz
 	if (len > MODEL_FIELDS_MAX || parse_object(value, len, &root) < 0)
 		return -EINVAL;
 	rc = 0;
-	json_object_object_foreach(root, k, v) {
+	json_object_object_foreach(root, k, v)
+	{
 		/* A string with a NUL byte would be cut: refuse it too. */
 		if (!fields_entry_ok(k, v)) {
-			snprintf(bad, bad_size, "%s", *k && fields_utf8(k) ? k : "(a key)");
+			snprintf(bad, bad_size, "%s",
+				 *k && fields_utf8(k) ? k : "(a key)");
 			rc = -EINVAL;
 			break;
 		}
@@ -97,7 +107,8 @@ int model_fields_of_document(const char *doc, size_t len, char **out)
 	}
 	f = member(root, "fields", NULL);
 	if (json_object_is_type(f, json_type_object)) {
-		json_object_object_foreach(f, k, v) {
+		json_object_object_foreach(f, k, v)
+		{
 			if (fields_entry_ok(k, v))
 				put_ref(keep, k, v, &rc);
 		}
@@ -110,8 +121,8 @@ out:
 	return rc;
 }
 
-int model_fields_missing(const char *coll, size_t coll_len, const char *fields, char *missing,
-			 size_t missing_size)
+int model_fields_missing(const char *coll, size_t coll_len, const char *fields,
+			 char *missing, size_t missing_size)
 {
 	struct json_object *c = NULL, *f = NULL, *defs;
 	int rc;
@@ -124,14 +135,15 @@ int model_fields_missing(const char *coll, size_t coll_len, const char *fields, 
 		goto out;
 	defs = member(c, "field_definitions", "fieldDefinitions");
 	for (size_t i = 0; json_object_is_type(defs, json_type_array) &&
-			   i < json_object_array_length(defs); i++) {
+			   i < json_object_array_length(defs);
+	     i++) {
 		struct json_object *d = json_object_array_get_idx(defs, i);
 		const char *key = member_str(d, "key", NULL);
 		const char *val = key ? member_str(f, key, NULL) : NULL;
 		struct json_object *req = member(d, "required", NULL);
 
-		if (key && json_object_is_type(req, json_type_boolean) && json_object_get_boolean(req) &&
-		    (!val || !*val)) {
+		if (key && json_object_is_type(req, json_type_boolean) &&
+		    json_object_get_boolean(req) && (!val || !*val)) {
 			snprintf(missing, missing_size, "%s", key);
 			rc = 1;
 			break;
@@ -169,7 +181,8 @@ int model_fields_equal(const char *a, const char *b)
 	struct json_object *x = NULL, *y = NULL;
 	int eq = 0;
 
-	if (parse_object(a, strlen(a), &x) == 0 && parse_object(b, strlen(b), &y) == 0)
+	if (parse_object(a, strlen(a), &x) == 0 &&
+	    parse_object(b, strlen(b), &y) == 0)
 		eq = json_object_equal(x, y);
 	json_object_put(x);
 	json_object_put(y);

@@ -16,8 +16,9 @@
 
 #include <stddef.h>
 
-#define MODEL_FIELDS_MAX (64u << 10)	/* an attribute value is at most this (the kernel's cap) */
-#define MODEL_FIELDS_BAD 128		/* room for the offending key in a message */
+#define MODEL_FIELDS_MAX \
+	(64u << 10) /* an attribute value is at most this (the kernel's cap) */
+#define MODEL_FIELDS_BAD 128 /* room for the offending key in a message */
 
 /*
  * A user's value (setxattr): one JSON object whose values are all strings
@@ -25,13 +26,14 @@
  * bad names what is wrong: the first key whose value is not a string or
  * that is empty ("" when the value is not a JSON object at all). -ENOMEM.
  */
-int model_fields_parse(const char *value, size_t len, char **out, char *bad, size_t bad_size);
+int model_fields_parse(const char *value, size_t len, char **out, char *bad,
+		       size_t bad_size);
 
 /*
  * The fields of a document as listed (DocumentMetadata JSON): the compact
  * form, "{}" when it has none. Entries the compact form cannot hold (a value
- * that is not a string, an empty or non-UTF-8 key or value) are left out. 0, -EIO for
- * a body that is not an object, -ENOMEM.
+ * that is not a string, an empty or non-UTF-8 key or value) are left out. 0,
+ * -EIO for a body that is not an object, -ENOMEM.
  */
 int model_fields_of_document(const char *doc, size_t len, char **out);
 
@@ -42,10 +44,11 @@ int model_fields_of_document(const char *doc, size_t len, char **out);
  * 0 when every required field is given (or none is required); -EIO when
  * either body is not an object.
  */
-int model_fields_missing(const char *coll, size_t coll_len, const char *fields, char *missing,
-			 size_t missing_size);
+int model_fields_missing(const char *coll, size_t coll_len, const char *fields,
+			 char *missing, size_t missing_size);
 
-/* The body of POST /v1/collections/{id}/documents/{file_id}: {"fields":{...}}. 0 or -errno. */
+/* The body of POST /v1/collections/{id}/documents/{file_id}: {"fields":{...}}.
+ * 0 or -errno. */
 int model_fields_add_body(const char *fields, char **body);
 
 /* Whether two compact forms hold the same keys and values (order aside). */

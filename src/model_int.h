@@ -15,19 +15,24 @@
 int is_json_space(char c);
 int is_ascii_digit(char c);
 int parse_object(const char *body, size_t len, struct json_object **out);
-struct json_object *member(struct json_object *o, const char *k1, const char *k2);
+struct json_object *member(struct json_object *o, const char *k1,
+			   const char *k2);
 const char *str_value(struct json_object *v);
 const char *member_str(struct json_object *o, const char *k1, const char *k2);
 int str_to_int64(const char *s, int64_t *out);
 int int64_value(struct json_object *v, int64_t *out);
-int member_int64(struct json_object *o, const char *k1, const char *k2, int64_t *out);
+int member_int64(struct json_object *o, const char *k1, const char *k2,
+		 int64_t *out);
 int double_value(struct json_object *v, double *out);
 int64_t member_time(struct json_object *o, const char *k1, const char *k2);
-void put_member(struct json_object *o, const char *k, struct json_object *v, int *rc);
-void put_ref(struct json_object *o, const char *k, struct json_object *borrowed, int *rc);
+void put_member(struct json_object *o, const char *k, struct json_object *v,
+		int *rc);
+void put_ref(struct json_object *o, const char *k, struct json_object *borrowed,
+	     int *rc);
 int array_push(struct json_object *a, struct json_object *v);
 int render_json(struct json_object *o, char **out, size_t *out_len);
-int res_init_from(struct res *r, const char *id, const char *name, struct json_object *obj);
+int res_init_from(struct res *r, const char *id, const char *name,
+		  struct json_object *obj);
 int nonempty(const char *s);
 char *dup_or_empty(const char *s);
 

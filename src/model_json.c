@@ -15,8 +15,9 @@
 #include "model.h"
 #include "model_int.h"
 
-#define RENDER_PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
-		       JSON_C_TO_STRING_NOSLASHESCAPE)
+#define RENDER_PRETTY                                        \
+	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
+	 JSON_C_TO_STRING_NOSLASHESCAPE)
 
 int is_json_space(char c)
 {
@@ -66,7 +67,7 @@ int parse_object(const char *body, size_t len, struct json_object **out)
 }
 /* Borrowed member under either spelling (k2 may be NULL); NULL if absent/null. */
 struct json_object *member(struct json_object *o, const char *k1,
-				  const char *k2)
+			   const char *k2)
 {
 	struct json_object *v = NULL;
 
@@ -93,8 +94,7 @@ const char *str_value(struct json_object *v)
 		return NULL;
 	return s;
 }
-const char *member_str(struct json_object *o, const char *k1,
-			      const char *k2)
+const char *member_str(struct json_object *o, const char *k1, const char *k2)
 {
 	return str_value(member(o, k1, k2));
 }
@@ -120,7 +120,7 @@ int int64_value(struct json_object *v, int64_t *out)
 
 	switch (json_object_get_type(v)) {
 	case json_type_int:
-		*out = json_object_get_int64(v);	/* clamps uint64 */
+		*out = json_object_get_int64(v); /* clamps uint64 */
 		return 0;
 	case json_type_double:
 		d = json_object_get_double(v);
@@ -136,7 +136,7 @@ int int64_value(struct json_object *v, int64_t *out)
 	}
 }
 int member_int64(struct json_object *o, const char *k1, const char *k2,
-			int64_t *out)
+		 int64_t *out)
 {
 	return int64_value(member(o, k1, k2), out);
 }
@@ -172,8 +172,8 @@ int double_value(struct json_object *v, double *out)
  * Add an owned value v under k. *rc keeps the first error, so a run of adds
  * is checked once at its end; v is put whenever it is not added.
  */
-void put_member(struct json_object *o, const char *k,
-		       struct json_object *v, int *rc)
+void put_member(struct json_object *o, const char *k, struct json_object *v,
+		int *rc)
 {
 	if (*rc == 0 && v && json_object_object_add(o, k, v) == 0)
 		return;
@@ -182,8 +182,8 @@ void put_member(struct json_object *o, const char *k,
 		*rc = -ENOMEM;
 }
 /* Add a new reference to a borrowed value (NULL is written as null). */
-void put_ref(struct json_object *o, const char *k,
-		    struct json_object *borrowed, int *rc)
+void put_ref(struct json_object *o, const char *k, struct json_object *borrowed,
+	     int *rc)
 {
 	if (*rc)
 		return;
@@ -223,13 +223,14 @@ int render_json(struct json_object *o, char **out, size_t *out_len)
 }
 /* Fill r with copies of id and name and the rendering of obj. */
 int res_init_from(struct res *r, const char *id, const char *name,
-		    struct json_object *obj)
+		  struct json_object *obj)
 {
 	memset(r, 0, sizeof(*r));
 	r->size = -1;
 	r->id = strdup(id);
 	r->raw_name = strdup(name ? name : "");
-	if (!r->id || !r->raw_name || render_json(obj, &r->json, &r->json_len)) {
+	if (!r->id || !r->raw_name ||
+	    render_json(obj, &r->json, &r->json_len)) {
 		res_release(r);
 		return -ENOMEM;
 	}

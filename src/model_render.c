@@ -1,4 +1,5 @@
-/* model_render.c - times, usage, billing and error bodies: the rendered files. See model.h. */
+/* model_render.c - times, usage, billing and error bodies: the rendered files.
+ * See model.h. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -18,8 +19,8 @@
 /* ------------------------------------------------------------------ */
 
 struct period {
-	char start[48];		/* "YYYY-MM-01 00:00:00" */
-	char end[48];		/* the day after now, 00:00:00 (exclusive) */
+	char start[48]; /* "YYYY-MM-01 00:00:00" */
+	char end[48];	/* the day after now, 00:00:00 (exclusive) */
 };
 
 static void usage_period(time_t now, struct period *p)
@@ -27,7 +28,7 @@ static void usage_period(time_t now, struct period *p)
 	int64_t t = (int64_t)now, days, y;
 	int m, d;
 
-	days = t / 86400 - (t % 86400 < 0);	/* floor */
+	days = t / 86400 - (t % 86400 < 0); /* floor */
 	civil_from_days(days, &y, &m, &d);
 	snprintf(p->start, sizeof(p->start), "%04lld-%02d-01 00:00:00",
 		 (long long)y, m);
@@ -48,13 +49,13 @@ static void usage_period_month(int y, int m, time_t now, struct period *p)
 		return;
 	}
 	snprintf(p->start, sizeof(p->start), "%04d-%02d-01 00:00:00", y, m);
-	snprintf(p->end, sizeof(p->end), "%04d-%02d-01 00:00:00", m == 12 ? y + 1 : y,
-		 m == 12 ? 1 : m + 1);
+	snprintf(p->end, sizeof(p->end), "%04d-%02d-01 00:00:00",
+		 m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
 }
 
 static int usage_request_for(const struct period *p, char **body);
-static int render_usage_for(const struct period *p, const char *body, size_t len,
-			    char **out, size_t *out_len);
+static int render_usage_for(const struct period *p, const char *body,
+			    size_t len, char **out, size_t *out_len);
 
 int model_usage_month_request(int year, int month, time_t now, char **body)
 {
@@ -66,8 +67,8 @@ int model_usage_month_request(int year, int month, time_t now, char **body)
 	return usage_request_for(&p, body);
 }
 
-int model_render_usage_month(int year, int month, time_t now, const char *body, size_t len,
-			     char **out, size_t *out_len)
+int model_render_usage_month(int year, int month, time_t now, const char *body,
+			     size_t len, char **out, size_t *out_len)
 {
 	struct period p;
 
@@ -118,10 +119,12 @@ static double usage_total(struct json_object *series)
 			continue;
 		np = json_object_array_length(pts);
 		for (j = 0; j < np; j++) {
-			vals = member(json_object_array_get_idx(pts, j), "values", NULL);
+			vals = member(json_object_array_get_idx(pts, j),
+				      "values", NULL);
 			if (json_object_is_type(vals, json_type_array) &&
 			    json_object_array_length(vals) > 0 &&
-			    double_value(json_object_array_get_idx(vals, 0), &v) == 0)
+			    double_value(json_object_array_get_idx(vals, 0),
+					 &v) == 0)
 				sum += v;
 		}
 	}
@@ -148,7 +151,8 @@ static struct json_object *usd_number(double v)
 	return json_object_new_double_s(v, strcmp(s, "-0.0") ? s : "0.0");
 }
 
-int model_render_usage(time_t now, const char *body, size_t len, char **out, size_t *out_len)
+int model_render_usage(time_t now, const char *body, size_t len, char **out,
+		       size_t *out_len)
 {
 	struct period p;
 
@@ -156,8 +160,8 @@ int model_render_usage(time_t now, const char *body, size_t len, char **out, siz
 	return render_usage_for(&p, body, len, out, out_len);
 }
 
-static int render_usage_for(const struct period *p, const char *body, size_t len,
-			    char **out, size_t *out_len)
+static int render_usage_for(const struct period *p, const char *body,
+			    size_t len, char **out, size_t *out_len)
 {
 	struct json_object *root = NULL, *o = NULL, *ts, *lr, *usd;
 	int rc;
@@ -191,9 +195,11 @@ static int render_usage_for(const struct period *p, const char *body, size_t len
 		put_ref(o, "timeSeries", ts, &rc);
 	else
 		put_member(o, "timeSeries", json_object_new_array(), &rc);
-	put_member(o, "limitReached", json_object_new_boolean(
+	put_member(o, "limitReached",
+		   json_object_new_boolean(
 			   json_object_is_type(lr, json_type_boolean) &&
-			   json_object_get_boolean(lr)), &rc);
+			   json_object_get_boolean(lr)),
+		   &rc);
 	if (rc == 0)
 		rc = render_json(o, out, out_len);
 out:
@@ -249,7 +255,8 @@ int model_is_object(const char *body, size_t len)
 }
 
 /* {"<part>": "<message>"} for each part that failed, or NULL when none did. */
-static struct json_object *billing_errors(const struct model_billing *b, int *rc)
+static struct json_object *billing_errors(const struct model_billing *b,
+					  int *rc)
 {
 	struct json_object *e = NULL;
 
@@ -261,14 +268,18 @@ static struct json_object *billing_errors(const struct model_billing *b, int *rc
 			break;
 		}
 		put_member(e, billing_parts[i],
-			      json_object_new_string(b->error[i] ? b->error[i] : "unavailable"), rc);
+			   json_object_new_string(b->error[i] ? b->error[i]
+							      : "unavailable"),
+			   rc);
 	}
 	return e;
 }
 
-int model_render_billing(const struct model_billing *b, char **out, size_t *out_len)
+int model_render_billing(const struct model_billing *b, char **out,
+			 size_t *out_len)
 {
-	struct json_object *part[MODEL_BILLING_PARTS] = { NULL }, *o = NULL, *errs;
+	struct json_object *part[MODEL_BILLING_PARTS] = { NULL }, *o = NULL,
+			   *errs;
 	int rc = 0;
 
 	*out = NULL;
@@ -285,12 +296,15 @@ int model_render_billing(const struct model_billing *b, char **out, size_t *out_
 	}
 	if (part[MODEL_BALANCE])
 		put_member(o, "prepaidCreditCents",
-			      json_object_new_int64(prepaid_cents(part[MODEL_BALANCE])), &rc);
+			   json_object_new_int64(
+				   prepaid_cents(part[MODEL_BALANCE])),
+			   &rc);
 	else
 		put_ref(o, "prepaidCreditCents", NULL, &rc);
 	put_ref(o, "balance", part[MODEL_BALANCE], &rc);
 	put_ref(o, "spendingLimits",
-		   member(part[MODEL_LIMITS], "spendingLimits", "spending_limits"), &rc);
+		member(part[MODEL_LIMITS], "spendingLimits", "spending_limits"),
+		&rc);
 	put_ref(o, "invoicePreview", part[MODEL_PREVIEW], &rc);
 	errs = billing_errors(b, &rc);
 	if (errs)
@@ -372,7 +386,8 @@ void model_error_message(const char *body, size_t len, char *msg, size_t msgsz)
 		if (!nonempty(s))
 			s = member_str(root, "message", NULL);
 		if (!nonempty(s))
-			s = member_str(member(root, "error", NULL), "message", NULL);
+			s = member_str(member(root, "error", NULL), "message",
+				       NULL);
 	}
 	if (nonempty(s))
 		copy_line(s, strlen(s), msg, msgsz);
@@ -381,7 +396,8 @@ void model_error_message(const char *body, size_t len, char *msg, size_t msgsz)
 	json_object_put(root);
 }
 
-int model_render_counters(const struct model_counter *c, size_t n, char **out, size_t *out_len)
+int model_render_counters(const struct model_counter *c, size_t n, char **out,
+			  size_t *out_len)
 {
 	struct json_object *root = json_object_new_object();
 	int rc = root ? 0 : -ENOMEM;
@@ -398,7 +414,9 @@ int model_render_counters(const struct model_counter *c, size_t n, char **out, s
 			put_member(root, c[i].section, sec, &rc);
 		}
 		if (rc == 0)
-			put_member(sec, c[i].name, json_object_new_int64((int64_t)c[i].value), &rc);
+			put_member(sec, c[i].name,
+				   json_object_new_int64((int64_t)c[i].value),
+				   &rc);
 	}
 	if (rc == 0)
 		rc = render_json(root, out, out_len);
@@ -418,8 +436,8 @@ int model_pretty(const char *body, size_t len, char **out, size_t *out_len)
 }
 
 /* One event per line: compact JSON (no slashes escaped) and '\n'. */
-int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *count,
-		     char **next)
+int model_audit_page(const char *body, size_t len, struct buf *lines,
+		     size_t *count, char **next)
 {
 	struct json_object *root = NULL, *events;
 	const char *tok;
@@ -434,14 +452,16 @@ int model_audit_page(const char *body, size_t len, struct buf *lines, size_t *co
 		rc = -EIO;
 		goto out;
 	}
-	for (size_t i = 0; events && i < json_object_array_length(events) && rc == 0; i++) {
+	for (size_t i = 0;
+	     events && i < json_object_array_length(events) && rc == 0; i++) {
 		struct json_object *e = json_object_array_get_idx(events, i);
 		const char *line;
 
 		if (!json_object_is_type(e, json_type_object))
 			continue;
-		line = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
+		line = json_object_to_json_string_ext(
+			e, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE);
 		rc = line ? buf_puts(lines, line) : -ENOMEM;
 		if (rc == 0)
 			rc = buf_puts(lines, "\n");

@@ -10,16 +10,16 @@
 #include "buf.h"
 #include "model_int.h"
 
-#define SVG_TOP 56		/* the heading above the plot */
-#define SVG_PLOT_H 240		/* plot height in px */
-#define SVG_BOTTOM 78		/* dates and the axis title below it */
-#define SVG_LEFT 76		/* dollar labels */
-#define SVG_SLOT 24		/* px per day */
+#define SVG_TOP 56     /* the heading above the plot */
+#define SVG_PLOT_H 240 /* plot height in px */
+#define SVG_BOTTOM 78  /* dates and the axis title below it */
+#define SVG_LEFT 76    /* dollar labels */
+#define SVG_SLOT 24    /* px per day */
 #define SVG_BAR 18
 #define SVG_LEGEND_W 320
 #define SVG_LEGEND_ROW 20
-#define SVG_LABEL_MAX 48	/* bytes of a series name in the legend */
-#define SVG_TICKS 5		/* about this many gridlines */
+#define SVG_LABEL_MAX 48 /* bytes of a series name in the legend */
+#define SVG_TICKS 5	 /* about this many gridlines */
 
 static const char *const svg_colours[MODEL_SVG_COLOURS] = {
 	"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -27,41 +27,48 @@ static const char *const svg_colours[MODEL_SVG_COLOURS] = {
 };
 
 struct svg_series {
-	char *label;		/* owned */
+	char *label; /* owned */
 	double total;
-	int slot;		/* colour slot; the last one is "other" */
+	int slot; /* colour slot; the last one is "other" */
 };
 
 struct svg_chart {
-	struct json_object *root, *series;	/* borrowed from the parse */
-	struct svg_series *s;	/* one per time series */
+	struct json_object *root, *series; /* borrowed from the parse */
+	struct svg_series *s;		   /* one per time series */
 	size_t ns;
-	const char *days[MODEL_SVG_MAX_BARS];	/* sorted timestamps (borrowed) */
+	const char *days[MODEL_SVG_MAX_BARS]; /* sorted timestamps (borrowed) */
 	size_t nd;
-	double cells[MODEL_SVG_COLOURS][MODEL_SVG_MAX_BARS];	/* usd per slot and day */
+	double cells[MODEL_SVG_COLOURS]
+		    [MODEL_SVG_MAX_BARS]; /* usd per slot and day */
 	double day_total[MODEL_SVG_MAX_BARS];
 	double slot_total[MODEL_SVG_COLOURS];
 	const char *slot_label[MODEL_SVG_COLOURS];
-	size_t nslots;		/* slots in use */
-	double top, step;	/* the axis: 0..top, gridlines every step */
+	size_t nslots;	  /* slots in use */
+	double top, step; /* the axis: 0..top, gridlines every step */
 };
 
 /* Bytes of the UTF-8 sequence at p, or 0 when it is not one. */
 static size_t svg_utf8_len(const unsigned char *p)
 {
-	size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 :
-		   p[0] >= 0xe0 && p[0] < 0xf0 ? 3 : p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : 0;
+	size_t n = p[0] < 0x80			 ? 1
+		   : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
+		   : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+		   : p[0] >= 0xf0 && p[0] < 0xf5 ? 4
+						 : 0;
 
 	for (size_t i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) ||
+	    (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
 		return 0;
 	return n;
 }
 
-/* XML-escape at most max bytes of s onto b (cut at a character; "..." when cut). */
+/* XML-escape at most max bytes of s onto b (cut at a character; "..." when
+ * cut). */
 static int svg_text_max(struct buf *b, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -74,11 +81,16 @@ static int svg_text_max(struct buf *b, const char *s, size_t max)
 		if (used + (n ? n : 1) > max)
 			return buf_puts(b, "...");
 		used += n ? n : 1;
-		if (!n || (*p < 0x20))	/* not UTF-8, or not allowed in XML 1.0 */
+		if (!n ||
+		    (*p < 0x20)) /* not UTF-8, or not allowed in XML 1.0 */
 			rc = buf_puts(b, *p < 0x20 && n ? " " : "?");
-		else if (*p == '&' || *p == '<' || *p == '>' || *p == '"' || *p == '\'')
-			rc = buf_puts(b, *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
-					 *p == '"' ? "&quot;" : "&apos;");
+		else if (*p == '&' || *p == '<' || *p == '>' || *p == '"' ||
+			 *p == '\'')
+			rc = buf_puts(b, *p == '&'   ? "&amp;"
+					 : *p == '<' ? "&lt;"
+					 : *p == '>' ? "&gt;"
+					 : *p == '"' ? "&quot;"
+						     : "&apos;");
 		else
 			rc = buf_printf(b, "%.*s", (int)n, (const char *)p);
 		p += n ? n : 1;
@@ -93,18 +105,21 @@ static int svg_text(struct buf *b, const char *s)
 
 /* ---- reading the usage ---- */
 
-/* A series' name: its groupLabels (else group) joined with " / ", else "series N". */
+/* A series' name: its groupLabels (else group) joined with " / ", else "series
+ * N". */
 static char *svg_label(struct json_object *ts, size_t i)
 {
 	struct json_object *g = member(ts, "groupLabels", "group_labels");
 	struct buf b;
 	int rc = 0;
 
-	if (!json_object_is_type(g, json_type_array) || json_object_array_length(g) == 0)
+	if (!json_object_is_type(g, json_type_array) ||
+	    json_object_array_length(g) == 0)
 		g = member(ts, "group", NULL);
 	buf_init(&b, 4096);
 	for (size_t k = 0; json_object_is_type(g, json_type_array) &&
-			   k < json_object_array_length(g) && rc == 0; k++) {
+			   k < json_object_array_length(g) && rc == 0;
+	     k++) {
 		const char *s = str_value(json_object_array_get_idx(g, k));
 
 		if (s && *s)
@@ -116,7 +131,7 @@ static char *svg_label(struct json_object *ts, size_t i)
 		buf_release(&b);
 		return NULL;
 	}
-	return buf_take(&b, NULL);	/* a name cut at the cap is still a name */
+	return buf_take(&b, NULL); /* a name cut at the cap is still a name */
 }
 
 /* The usd of a data point: its first value, 0 when it is not a sane amount. */
@@ -125,8 +140,10 @@ static double svg_value(struct json_object *pt)
 	struct json_object *vals = member(pt, "values", NULL);
 	double v = 0;
 
-	if (!json_object_is_type(vals, json_type_array) || json_object_array_length(vals) == 0 ||
-	    double_value(json_object_array_get_idx(vals, 0), &v) < 0 || v < 0 || v > 1e15)
+	if (!json_object_is_type(vals, json_type_array) ||
+	    json_object_array_length(vals) == 0 ||
+	    double_value(json_object_array_get_idx(vals, 0), &v) < 0 || v < 0 ||
+	    v > 1e15)
 		return 0;
 	return v;
 }
@@ -138,12 +155,14 @@ static int svg_cmp_str(const void *a, const void *b)
 
 static long svg_day_index(const struct svg_chart *c, const char *ts)
 {
-	const char **hit = bsearch(&ts, c->days, c->nd, sizeof(c->days[0]), svg_cmp_str);
+	const char **hit = bsearch(&ts, c->days, c->nd, sizeof(c->days[0]),
+				   svg_cmp_str);
 
 	return hit ? (long)(hit - c->days) : -1;
 }
 
-/* Pass 1: names, totals and the days (the first MODEL_SVG_MAX_BARS met), sorted. */
+/* Pass 1: names, totals and the days (the first MODEL_SVG_MAX_BARS met),
+ * sorted. */
 static int svg_scan(struct svg_chart *c)
 {
 	const char *seen[MODEL_SVG_MAX_BARS];
@@ -154,14 +173,18 @@ static int svg_scan(struct svg_chart *c)
 	if (!c->s)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->ns; i++) {
-		struct json_object *ts = json_object_array_get_idx(c->series, i);
-		struct json_object *pts = member(ts, "dataPoints", "data_points");
+		struct json_object *ts = json_object_array_get_idx(c->series,
+								   i);
+		struct json_object *pts = member(ts, "dataPoints",
+						 "data_points");
 
 		if (!(c->s[i].label = svg_label(ts, i)))
 			return -ENOMEM;
 		for (size_t j = 0; json_object_is_type(pts, json_type_array) &&
-				   j < json_object_array_length(pts); j++) {
-			struct json_object *pt = json_object_array_get_idx(pts, j);
+				   j < json_object_array_length(pts);
+		     j++) {
+			struct json_object *pt = json_object_array_get_idx(pts,
+									   j);
 			const char *day = member_str(pt, "timestamp", NULL);
 			size_t k;
 
@@ -194,11 +217,18 @@ static void svg_slots(struct svg_chart *c)
 		if (!(c->s[i].total > 0))
 			continue;
 		for (size_t k = 0; k < c->ns; k++)
-			rank += c->s[k].total > c->s[i].total || (c->s[k].total == c->s[i].total && k < i);
-		c->s[i].slot = (int)(n <= MODEL_SVG_COLOURS || rank < MODEL_SVG_COLOURS - 1
-				     ? rank : MODEL_SVG_COLOURS - 1);
-		c->slot_label[c->s[i].slot] = c->s[i].slot == MODEL_SVG_COLOURS - 1 &&
-					       n > MODEL_SVG_COLOURS ? "other" : c->s[i].label;
+			rank += c->s[k].total > c->s[i].total ||
+				(c->s[k].total == c->s[i].total && k < i);
+		c->s[i].slot = (int)(n <= MODEL_SVG_COLOURS ||
+						     rank < MODEL_SVG_COLOURS -
+								     1
+					     ? rank
+					     : MODEL_SVG_COLOURS - 1);
+		c->slot_label[c->s[i].slot] =
+			c->s[i].slot == MODEL_SVG_COLOURS - 1 &&
+					n > MODEL_SVG_COLOURS
+				? "other"
+				: c->s[i].label;
 		drawn++;
 	}
 	c->nslots = drawn < MODEL_SVG_COLOURS ? drawn : MODEL_SVG_COLOURS;
@@ -210,12 +240,17 @@ static void svg_fill(struct svg_chart *c)
 	double max = 0;
 
 	for (size_t i = 0; i < c->ns; i++) {
-		struct json_object *ts = json_object_array_get_idx(c->series, i);
-		struct json_object *pts = member(ts, "dataPoints", "data_points");
+		struct json_object *ts = json_object_array_get_idx(c->series,
+								   i);
+		struct json_object *pts = member(ts, "dataPoints",
+						 "data_points");
 
-		for (size_t j = 0; c->s[i].slot >= 0 && json_object_is_type(pts, json_type_array) &&
-				   j < json_object_array_length(pts); j++) {
-			struct json_object *pt = json_object_array_get_idx(pts, j);
+		for (size_t j = 0; c->s[i].slot >= 0 &&
+				   json_object_is_type(pts, json_type_array) &&
+				   j < json_object_array_length(pts);
+		     j++) {
+			struct json_object *pt = json_object_array_get_idx(pts,
+									   j);
 			const char *day = member_str(pt, "timestamp", NULL);
 			long k = day ? svg_day_index(c, day) : -1;
 			double v = svg_value(pt);
@@ -229,12 +264,14 @@ static void svg_fill(struct svg_chart *c)
 	}
 	for (size_t k = 0; k < c->nd; k++)
 		max = c->day_total[k] > max ? c->day_total[k] : max;
-	/* Round gridlines: 1, 2 or 5 times a power of ten, about SVG_TICKS of them. */
+	/* Round gridlines: 1, 2 or 5 times a power of ten, about SVG_TICKS of
+	 * them. */
 	c->step = 1e-4;
 	while (c->step * 10 * SVG_TICKS <= max)
 		c->step *= 10;
-	c->step = c->step * SVG_TICKS >= max ? c->step : c->step * 2 * SVG_TICKS >= max ?
-		  c->step * 2 : c->step * 5;
+	c->step = c->step * SVG_TICKS >= max	   ? c->step
+		  : c->step * 2 * SVG_TICKS >= max ? c->step * 2
+						   : c->step * 5;
 	c->top = c->step;
 	while (c->top < max * (1 - 1e-12))
 		c->top += c->step;
@@ -253,7 +290,11 @@ static double svg_y(const struct svg_chart *c, double usd)
 
 static int svg_money(struct buf *b, const struct svg_chart *c, double usd)
 {
-	return buf_printf(b, c->step >= 1 ? "$%.0f" : c->step >= 0.01 ? "$%.2f" : "$%.4f", usd);
+	return buf_printf(b,
+			  c->step >= 1	    ? "$%.0f"
+			  : c->step >= 0.01 ? "$%.2f"
+					    : "$%.4f",
+			  usd);
 }
 
 static int svg_head(struct buf *b, const struct svg_chart *c, int w, int h)
@@ -262,11 +303,14 @@ static int svg_head(struct buf *b, const struct svg_chart *c, int w, int h)
 	int rc;
 
 	double_value(member(c->root, "totalUsd", "total_usd"), &total);
-	rc = buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-			"viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-			"<rect class=\"background\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-			"fill=\"white\"/>\n<text x=\"10\" y=\"24\" font-size=\"15\" "
-			"font-weight=\"bold\">Usage ", w, h, w, h, w, h);
+	rc = buf_printf(
+		b,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect class=\"background\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+		"fill=\"white\"/>\n<text x=\"10\" y=\"24\" font-size=\"15\" "
+		"font-weight=\"bold\">Usage ",
+		w, h, w, h, w, h);
 	if (rc == 0)
 		rc = svg_text(b, member_str(c->root, "startTime", NULL));
 	if (rc == 0)
@@ -276,8 +320,11 @@ static int svg_head(struct buf *b, const struct svg_chart *c, int w, int h)
 	if (rc == 0)
 		rc = buf_printf(b, ": $%.2f</text>\n", total);
 	if (rc == 0 && c->nslots == 0)
-		rc = buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#666\">no usage in this "
-				"period</text>\n", SVG_LEFT + 10, SVG_TOP + SVG_PLOT_H / 2);
+		rc = buf_printf(
+			b,
+			"<text x=\"%d\" y=\"%d\" fill=\"#666\">no usage in this "
+			"period</text>\n",
+			SVG_LEFT + 10, SVG_TOP + SVG_PLOT_H / 2);
 	return rc;
 }
 
@@ -289,20 +336,26 @@ static int svg_axis(struct buf *b, const struct svg_chart *c, int right)
 	for (int i = 0; rc == 0 && i * c->step <= c->top * (1 + 1e-9); i++) {
 		double y = svg_y(c, i * c->step);
 
-		rc = buf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" "
-				"stroke=\"%s\"/>\n<text class=\"tick\" x=\"%d\" y=\"%.2f\" "
-				"text-anchor=\"end\">", SVG_LEFT, y, right, y, i ? "#dddddd" : "black",
-				SVG_LEFT - 6, y + 4);
+		rc = buf_printf(
+			b,
+			"<line class=\"grid\" x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" "
+			"stroke=\"%s\"/>\n<text class=\"tick\" x=\"%d\" y=\"%.2f\" "
+			"text-anchor=\"end\">",
+			SVG_LEFT, y, right, y, i ? "#dddddd" : "black",
+			SVG_LEFT - 6, y + 4);
 		if (rc == 0)
 			rc = svg_money(b, c, i * c->step);
 		if (rc == 0)
 			rc = buf_puts(b, "</text>\n");
 	}
 	if (rc == 0)
-		rc = buf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n"
-				"<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 "
-				"16 %d)\">spend (USD)</text>\n", SVG_LEFT, SVG_TOP, SVG_LEFT,
-				SVG_TOP + SVG_PLOT_H, SVG_TOP + SVG_PLOT_H / 2, SVG_TOP + SVG_PLOT_H / 2);
+		rc = buf_printf(
+			b,
+			"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n"
+			"<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 "
+			"16 %d)\">spend (USD)</text>\n",
+			SVG_LEFT, SVG_TOP, SVG_LEFT, SVG_TOP + SVG_PLOT_H,
+			SVG_TOP + SVG_PLOT_H / 2, SVG_TOP + SVG_PLOT_H / 2);
 	return rc;
 }
 
@@ -313,8 +366,11 @@ static int svg_date(struct buf *b, const struct svg_chart *c, size_t k, int x)
 	int iso = strlen(ts) >= 10 && ts[4] == '-' && ts[7] == '-';
 	int y = SVG_TOP + SVG_PLOT_H + 14;
 	char md[6];
-	int rc = buf_printf(b, "<text class=\"date\" x=\"%d\" y=\"%d\" font-size=\"10\" "
-			    "text-anchor=\"end\" transform=\"rotate(-45 %d %d)\">", x, y, x, y);
+	int rc = buf_printf(
+		b,
+		"<text class=\"date\" x=\"%d\" y=\"%d\" font-size=\"10\" "
+		"text-anchor=\"end\" transform=\"rotate(-45 %d %d)\">",
+		x, y, x, y);
 
 	snprintf(md, sizeof(md), "%s", iso ? ts + 5 : "");
 	if (rc == 0)
@@ -323,7 +379,8 @@ static int svg_date(struct buf *b, const struct svg_chart *c, size_t k, int x)
 }
 
 /* Day k: a group titled with its total, one segment per slot, then its date. */
-static int svg_day(struct buf *b, const struct svg_chart *c, size_t k, size_t every)
+static int svg_day(struct buf *b, const struct svg_chart *c, size_t k,
+		   size_t every)
 {
 	int x = SVG_LEFT + 6 + (int)k * SVG_SLOT;
 	double below = 0;
@@ -338,9 +395,12 @@ static int svg_day(struct buf *b, const struct svg_chart *c, size_t k, size_t ev
 
 		if (!(v > 0))
 			continue;
-		rc = buf_printf(b, "<rect class=\"bar\" x=\"%d\" y=\"%.2f\" width=\"%d\" "
-				"height=\"%.2f\" fill=\"%s\"><title>", x, svg_y(c, below + v), SVG_BAR,
-				v / c->top * SVG_PLOT_H, svg_colours[s]);
+		rc = buf_printf(
+			b,
+			"<rect class=\"bar\" x=\"%d\" y=\"%.2f\" width=\"%d\" "
+			"height=\"%.2f\" fill=\"%s\"><title>",
+			x, svg_y(c, below + v), SVG_BAR,
+			v / c->top * SVG_PLOT_H, svg_colours[s]);
 		below += v;
 		if (rc == 0)
 			rc = svg_text(b, c->days[k]);
@@ -367,18 +427,24 @@ static int svg_legend(struct buf *b, const struct svg_chart *c, int x)
 	for (size_t s = 0; rc == 0 && s < c->nslots; s++) {
 		int y = SVG_TOP + (int)s * SVG_LEGEND_ROW;
 
-		rc = buf_printf(b, "<rect class=\"swatch\" x=\"%d\" y=\"%d\" width=\"12\" "
-				"height=\"12\" fill=\"%s\"/>\n<text class=\"legend\" x=\"%d\" "
-				"y=\"%d\">", x, y, svg_colours[s], x + 18, y + 11);
+		rc = buf_printf(
+			b,
+			"<rect class=\"swatch\" x=\"%d\" y=\"%d\" width=\"12\" "
+			"height=\"12\" fill=\"%s\"/>\n<text class=\"legend\" x=\"%d\" "
+			"y=\"%d\">",
+			x, y, svg_colours[s], x + 18, y + 11);
 		if (rc == 0)
 			rc = svg_text_max(b, c->slot_label[s], SVG_LABEL_MAX);
 		if (rc == 0)
-			rc = buf_printf(b, " ($%.2f)</text>\n", c->slot_total[s]);
+			rc = buf_printf(b, " ($%.2f)</text>\n",
+					c->slot_total[s]);
 	}
 	if (rc == 0)
-		rc = buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">day (",
-				SVG_LEFT + ((int)c->nd * SVG_SLOT + 12) / 2,
-				SVG_TOP + SVG_PLOT_H + SVG_BOTTOM - 8);
+		rc = buf_printf(
+			b,
+			"<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">day (",
+			SVG_LEFT + ((int)c->nd * SVG_SLOT + 12) / 2,
+			SVG_TOP + SVG_PLOT_H + SVG_BOTTOM - 8);
 	if (rc == 0)
 		rc = svg_text(b, tz && *tz ? tz : "UTC");
 	return rc ? rc : buf_puts(b, ")</text>\n");
@@ -393,7 +459,8 @@ static int svg_draw(struct buf *b, const struct svg_chart *c)
 
 	if (right < SVG_LEFT + 240)
 		right = SVG_LEFT + 240;
-	rc = svg_head(b, c, right + 20 + SVG_LEGEND_W, h > legend_h ? h : legend_h);
+	rc = svg_head(b, c, right + 20 + SVG_LEGEND_W,
+		      h > legend_h ? h : legend_h);
 	if (rc == 0)
 		rc = svg_axis(b, c, right);
 	for (size_t k = 0; rc == 0 && k < c->nd; k++)
@@ -403,7 +470,8 @@ static int svg_draw(struct buf *b, const struct svg_chart *c)
 	return rc ? rc : buf_puts(b, "</svg>\n");
 }
 
-int model_render_usage_svg(const char *usage, size_t len, char **out, size_t *out_len)
+int model_render_usage_svg(const char *usage, size_t len, char **out,
+			   size_t *out_len)
 {
 	struct svg_chart *c = calloc(1, sizeof(*c));
 	struct buf b;

@@ -22,8 +22,10 @@
 
 #include <stddef.h>
 
-#define MODEL_SVG_MAX_BARS 400	/* days drawn at most (later ones are left out) */
-#define MODEL_SVG_COLOURS 10	/* series drawn apart, the last colour being "other" */
+#define MODEL_SVG_MAX_BARS \
+	400 /* days drawn at most (later ones are left out) */
+#define MODEL_SVG_COLOURS \
+	10 /* series drawn apart, the last colour being "other" */
 
 /*
  * Render a usage file (model_render_usage(), model_render_usage_month():
@@ -33,6 +35,7 @@
  * Returns 0, -EIO when timeSeries is not an array (or the body not an
  * object), -ENOMEM. *out is the caller's (free()).
  */
-int model_render_usage_svg(const char *usage, size_t len, char **out, size_t *out_len);
+int model_render_usage_svg(const char *usage, size_t len, char **out,
+			   size_t *out_len);
 
 #endif

@@ -42,7 +42,9 @@ void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int dm[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : dm[m - 1];
@@ -103,16 +105,16 @@ int model_parse_time(const char *s, int64_t *out)
 	}
 	if (parse_zone(p, &east) < 0)
 		return -EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -EINVAL;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - east;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	       east;
 	return 0;
 }
 
 /* A timestamp (RFC 3339 string or Unix seconds); 0 when missing or bad. */
-int64_t member_time(struct json_object *o, const char *k1,
-			   const char *k2)
+int64_t member_time(struct json_object *o, const char *k1, const char *k2)
 {
 	struct json_object *v = member(o, k1, k2);
 	int64_t t = 0;

@@ -21,8 +21,8 @@
 struct emit {
 	char buf[NAMES_MAX + 1];
 	size_t len;
-	size_t limit;		/* longest output, <= NAMES_MAX */
-	int full;		/* a unit did not fit: the output was cut */
+	size_t limit; /* longest output, <= NAMES_MAX */
+	int full;     /* a unit did not fit: the output was cut */
 };
 
 /* Where a name comes from (rule 1) and whether every byte is escaped. */
@@ -158,7 +158,7 @@ static char *with_id(struct src src, const char *id, size_t maxlen)
 	emit_init(&t, maxlen);
 	emit_unit(&t, "~", 1);
 	emit_name(&t, id ? id : "", 0);
-	if (t.full)		/* the suffix alone fills the limit */
+	if (t.full) /* the suffix alone fills the limit */
 		return strdup(t.buf);
 	emit_init(&e, maxlen - t.len);
 	emit_name(&e, src.s, src.escape_all);
@@ -260,8 +260,8 @@ static void nameset_add(struct nameset *s, const char *k)
 
 struct ent {
 	struct res *r;
-	char *base;		/* rules 1-3 */
-	char *alt;		/* rule 4 result for a loser, else NULL */
+	char *base; /* rules 1-3 */
+	char *alt;  /* rule 4 result for a loser, else NULL */
 	int winner;
 };
 
@@ -306,8 +306,9 @@ static char *loser_name(const struct res *r, size_t maxlen,
 }
 
 static const char *const names_probes[] = {
-	".Trash", ".hidden", ".xdg-volume-info", "autorun.inf", ".DS_Store",
-	"desktop.ini", "Thumbs.db", ".directory", NULL
+	".Trash",      ".hidden",    ".xdg-volume-info",
+	"autorun.inf", ".DS_Store",  "desktop.ini",
+	"Thumbs.db",   ".directory", NULL
 };
 
 int names_is_probe(const char *name)
@@ -360,7 +361,7 @@ int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved)
 	int rc = -ENOMEM;
 
 	if (l->donor)
-		return -EINVAL;	/* its names are borrowed (reslist.h) */
+		return -EINVAL; /* its names are borrowed (reslist.h) */
 	maxlen = clamp_maxlen(maxlen);
 	while (reserved && reserved[nres])
 		nres++;
@@ -402,14 +403,15 @@ out:
 	return rc;
 }
 
-int names_plain_add(const struct reslist *l, const struct res *r, const struct res *replaced,
-		    size_t maxlen)
+int names_plain_add(const struct reslist *l, const struct res *r,
+		    const struct res *replaced, size_t maxlen)
 {
 	const struct res *same;
 	char *base;
 	int plain;
 
-	if (!l->names_plain || !r->raw_name || !*r->raw_name || names_is_probe(r->raw_name))
+	if (!l->names_plain || !r->raw_name || !*r->raw_name ||
+	    names_is_probe(r->raw_name))
 		return 0;
 	same = reslist_by_name(l, r->raw_name);
 	if (same && same != replaced)

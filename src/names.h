@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include "reslist.h"
 
-#define NAMES_MAX 255	/* NAME_MAX of Linux */
+#define NAMES_MAX 255 /* NAME_MAX of Linux */
 
 /*
  * Whether name is one the desktop probes for (".Trash", ".Trash-1000",
@@ -47,7 +47,7 @@
  * cost, so a resource with such a name is shown as "<name>~<id>" (rule 4).
  */
 int names_is_probe(const char *name);
-#define NAMES_MIN 32	/* smaller maxlen values are raised to this */
+#define NAMES_MIN 32 /* smaller maxlen values are raised to this */
 
 /*
  * Encode one name by rules 1-3. raw may be NULL. maxlen is the longest
@@ -75,7 +75,7 @@ int names_assign(struct reslist *l, size_t maxlen, const char *const *reserved);
  * without naming every entry again; the result is what names_assign()
  * would give (test_names.c checks it on random lists).
  */
-int names_plain_add(const struct reslist *l, const struct res *r, const struct res *replaced,
-		    size_t maxlen);
+int names_plain_add(const struct reslist *l, const struct res *r,
+		    const struct res *replaced, size_t maxlen);
 
 #endif

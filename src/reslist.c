@@ -15,7 +15,7 @@
  * a lookup of an absent key always reaches an empty slot.
  */
 struct reslist_index {
-	size_t mask;		/* capacity - 1; capacity is a power of two */
+	size_t mask; /* capacity - 1; capacity is a power of two */
 	size_t *slot;
 };
 
@@ -115,7 +115,7 @@ void reslist_unref(struct reslist *l)
 	drop_indexes(l);
 	free(l->v);
 	free(l->borrowed);
-	reslist_unref(l->donor);	/* the chain is at most a few lists long */
+	reslist_unref(l->donor); /* the chain is at most a few lists long */
 	free(l);
 }
 
@@ -134,7 +134,8 @@ static int grow(struct reslist *l)
 		unsigned char *b = realloc(l->borrowed, cap);
 
 		if (!b)
-			return -ENOMEM;	/* l->v grew; l->cap stays: still consistent */
+			return -ENOMEM; /* l->v grew; l->cap stays: still
+					   consistent */
 		memset(b + l->cap, 0, cap - l->cap);
 		l->borrowed = b;
 	}
@@ -250,7 +251,8 @@ static int index_build(const struct reslist *l, int by_name,
 		k = key_of(&l->v[i], by_name);
 		if (!k)
 			continue;
-		for (h = hash_str(k) & ix->mask; ix->slot[h]; h = (h + 1) & ix->mask)
+		for (h = hash_str(k) & ix->mask; ix->slot[h];
+		     h = (h + 1) & ix->mask)
 			if (!strcmp(key_of(&l->v[ix->slot[h] - 1], by_name), k))
 				break;
 		if (!ix->slot[h])
@@ -290,7 +292,8 @@ static const struct res *lookup(const struct reslist *l,
 		}
 		return NULL;
 	}
-	for (h = hash_str(key) & ix->mask; ix->slot[h]; h = (h + 1) & ix->mask) {
+	for (h = hash_str(key) & ix->mask; ix->slot[h];
+	     h = (h + 1) & ix->mask) {
 		i = ix->slot[h] - 1;
 		if (!strcmp(key_of(&l->v[i], by_name), key))
 			return &l->v[i];

@@ -1,5 +1,6 @@
 /*
- * reslist.h - resources and resource lists: the plain C form of what the API lists.
+ * reslist.h - resources and resource lists: the plain C form of what the API
+ * lists.
  *
  * Owns: struct res (one API key, model, collection or document) and struct
  * reslist (an ordered list of them with a name index and an id index).
@@ -22,26 +23,27 @@
 #include <stdint.h>
 
 struct res {
-	char *id;	/* apiKeyId, model name, collection_id or file_id; never NULL */
-	char *raw_name;	/* the name as the server sent it ("" when missing); never NULL */
-	char *name;	/* display name (file name); NULL until names_assign() */
-	int64_t mtime;	/* seconds since the epoch; 0 when unknown */
-	int64_t size;	/* documents: size in bytes; -1 for everything else */
-	int64_t count;	/* collections: documents_count; 0 otherwise */
-	char *json;	/* pretty-printed JSON ending in '\n'; owned; never NULL */
-	char *hash;	/* documents: content hash (sha256 hex) or NULL; owned */
-	size_t json_len;	/* strlen(json) */
+	char *id; /* apiKeyId, model name, collection_id or file_id; never NULL */
+	char *raw_name; /* the name as the server sent it ("" when missing);
+			   never NULL */
+	char *name;    /* display name (file name); NULL until names_assign() */
+	int64_t mtime; /* seconds since the epoch; 0 when unknown */
+	int64_t size;  /* documents: size in bytes; -1 for everything else */
+	int64_t count; /* collections: documents_count; 0 otherwise */
+	char *json; /* pretty-printed JSON ending in '\n'; owned; never NULL */
+	char *hash; /* documents: content hash (sha256 hex) or NULL; owned */
+	size_t json_len; /* strlen(json) */
 };
 
 struct reslist_index;
 
 struct reslist {
-	size_t n;		/* entries in use */
-	size_t cap;		/* allocated entries */
-	struct res *v;		/* entries, in server order */
-	struct reslist_index *by_name;	/* built by reslist_index_build() */
+	size_t n;		       /* entries in use */
+	size_t cap;		       /* allocated entries */
+	struct res *v;		       /* entries, in server order */
+	struct reslist_index *by_name; /* built by reslist_index_build() */
 	struct reslist_index *by_id;
-	int refs;		/* atomic reference count */
+	int refs; /* atomic reference count */
 	/*
 	 * A list made from another by a few changes (cache write-through)
 	 * shares the strings of the entries it did not change: borrowed[i]
@@ -50,9 +52,9 @@ struct reslist {
 	 * frees them. depth is the length of that chain (0: owns everything).
 	 */
 	struct reslist *donor;
-	unsigned char *borrowed;	/* cap bytes, or NULL: nothing borrowed */
+	unsigned char *borrowed; /* cap bytes, or NULL: nothing borrowed */
 	unsigned depth;
-	int names_plain;	/* every display name is the server name (names.h) */
+	int names_plain; /* every display name is the server name (names.h) */
 };
 
 /* New empty list with one reference. NULL on ENOMEM. */

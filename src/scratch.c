@@ -23,7 +23,7 @@ struct lnode {
 	struct timespec mtime;
 	enum node_kind redirect;
 	char *redirect_id;
-	char *fields;		/* user.xai.fields set on it (compact JSON), or NULL */
+	char *fields; /* user.xai.fields set on it (compact JSON), or NULL */
 	struct lnode *next;
 };
 
@@ -31,8 +31,8 @@ struct scratch {
 	pthread_mutex_t lock;
 	struct inode_table *inodes;
 	char *tmpdir;
-	struct lnode *nodes;	/* protected by lock; few at a time */
-	uint64_t seq;		/* protected by lock */
+	struct lnode *nodes; /* protected by lock; few at a time */
+	uint64_t seq;	     /* protected by lock */
 };
 
 void scratch_info_release(struct scratch_info *i)
@@ -108,11 +108,12 @@ void scratch_free(struct scratch *l)
 	free(l);
 }
 
-static struct lnode *scratch_find_locked(struct scratch *l, enum node_kind dir, const char *cid,
-				       const char *name)
+static struct lnode *scratch_find_locked(struct scratch *l, enum node_kind dir,
+					 const char *cid, const char *name)
 {
 	for (struct lnode *n = l->nodes; n; n = n->next)
-		if (!n->redirect_id && n->dir == dir && strcmp(n->cid, cid) == 0 && strcmp(n->name, name) == 0)
+		if (!n->redirect_id && n->dir == dir &&
+		    strcmp(n->cid, cid) == 0 && strcmp(n->name, name) == 0)
 			return n;
 	return NULL;
 }
@@ -147,8 +148,8 @@ static int scratch_fill(const struct lnode *n, struct scratch_info *out)
 	return 0;
 }
 
-int scratch_create(struct scratch *l, enum node_kind dir, const char *cid, const char *name,
-		 int pending, struct scratch_info *out)
+int scratch_create(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *name, int pending, struct scratch_info *out)
 {
 	char id[32];
 	struct lnode *n;
@@ -192,8 +193,8 @@ out:
 	return rc;
 }
 
-int scratch_get(struct scratch *l, enum node_kind dir, const char *cid, const char *name,
-	      struct scratch_info *out)
+int scratch_get(struct scratch *l, enum node_kind dir, const char *cid,
+		const char *name, struct scratch_info *out)
 {
 	struct lnode *n;
 	int rc;
@@ -241,7 +242,8 @@ static void scratch_unlink_locked(struct scratch *l, struct lnode *victim)
 		}
 }
 
-int scratch_remove(struct scratch *l, enum node_kind dir, const char *cid, const char *name)
+int scratch_remove(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *name)
 {
 	struct lnode *n;
 
@@ -265,8 +267,8 @@ int scratch_remove_ino(struct scratch *l, uint64_t ino)
 	return n ? 0 : -ENOENT;
 }
 
-int scratch_rename(struct scratch *l, enum node_kind dir, const char *cid, const char *from,
-		 const char *to)
+int scratch_rename(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *from, const char *to)
 {
 	struct lnode *n, *old;
 	char *nn;
@@ -293,7 +295,8 @@ out:
 	return rc;
 }
 
-int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const char *id)
+int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind,
+		     const char *id)
 {
 	struct lnode *n;
 	char *copy = strdup(id);
@@ -309,7 +312,8 @@ int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const
 		n->redirect = kind;
 		n->pending = 0;
 		copy = NULL;
-		/* The resource carries its fields now: the local ones are spent. */
+		/* The resource carries its fields now: the local ones are
+		 * spent. */
 		free(n->fields);
 		n->fields = NULL;
 	}
@@ -318,7 +322,8 @@ int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const
 	return rc;
 }
 
-void scratch_set_mtime(struct scratch *l, uint64_t ino, const struct timespec *t)
+void scratch_set_mtime(struct scratch *l, uint64_t ino,
+		       const struct timespec *t)
 {
 	struct lnode *n;
 
@@ -365,8 +370,8 @@ int scratch_get_fields(struct scratch *l, uint64_t ino, char **out)
 	return rc;
 }
 
-long scratch_list(struct scratch *l, enum node_kind dir, const char *cid, char ***names,
-		uint64_t **inos)
+long scratch_list(struct scratch *l, enum node_kind dir, const char *cid,
+		  char ***names, uint64_t **inos)
 {
 	long count = 0, i = 0;
 
@@ -374,7 +379,8 @@ long scratch_list(struct scratch *l, enum node_kind dir, const char *cid, char *
 	*inos = NULL;
 	pthread_mutex_lock(&l->lock);
 	for (struct lnode *n = l->nodes; n; n = n->next)
-		count += !n->redirect_id && n->dir == dir && strcmp(n->cid, cid) == 0;
+		count += !n->redirect_id && n->dir == dir &&
+			 strcmp(n->cid, cid) == 0;
 	if (count == 0)
 		goto out;
 	*names = calloc((size_t)count, sizeof(**names));

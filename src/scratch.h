@@ -16,7 +16,8 @@
  * the order of every lock: tree.h, "Lock order".
  *
  * Ownership: scratch_get() fills a struct scratch_info with copies (free with
- * scratch_info_release()); scratch_open_fd() returns a dup'd fd the caller closes.
+ * scratch_info_release()); scratch_open_fd() returns a dup'd fd the caller
+ * closes.
  */
 #ifndef XAIFS_SCRATCH_H
 #define XAIFS_SCRATCH_H
@@ -30,14 +31,15 @@ struct scratch;
 
 struct scratch_info {
 	uint64_t ino;
-	enum node_kind dir;	/* NODE_KEYS_DIR or NODE_DOCS_DIR */
-	char *cid;		/* collection id ("" for keys) */
+	enum node_kind dir; /* NODE_KEYS_DIR or NODE_DOCS_DIR */
+	char *cid;	    /* collection id ("" for keys) */
 	char *name;
-	int pending;		/* a new resource to create on the server */
+	int pending; /* a new resource to create on the server */
 	off_t size;
 	struct timespec mtime;
-	enum node_kind redirect;	/* NODE_NONE, or the kind of the resource it became */
-	char *redirect_id;		/* that resource's id, or NULL */
+	/* NODE_NONE, or the kind of the resource it became */
+	enum node_kind redirect;
+	char *redirect_id; /* that resource's id, or NULL */
 };
 
 void scratch_info_release(struct scratch_info *i);
@@ -57,34 +59,38 @@ void scratch_free(struct scratch *l);
  * Make a new, empty local file name in directory (dir, cid). Its inode has
  * one kernel lookup counted. Returns 0, -EEXIST, -ENOMEM or a spool error.
  */
-int scratch_create(struct scratch *l, enum node_kind dir, const char *cid, const char *name,
-		 int pending, struct scratch_info *out);
+int scratch_create(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *name, int pending, struct scratch_info *out);
 
 /* Find by name / by inode. Returns 0 or -ENOENT. */
-int scratch_get(struct scratch *l, enum node_kind dir, const char *cid, const char *name,
-	      struct scratch_info *out);
+int scratch_get(struct scratch *l, enum node_kind dir, const char *cid,
+		const char *name, struct scratch_info *out);
 int scratch_get_ino(struct scratch *l, uint64_t ino, struct scratch_info *out);
 
 /* A new fd on the node's spool (read-write). Returns fd or -errno. */
 int scratch_open_fd(struct scratch *l, uint64_t ino);
 
-/* Remove a name (its spool lives on in fds already open). Returns 0 or -ENOENT. */
-int scratch_remove(struct scratch *l, enum node_kind dir, const char *cid, const char *name);
+/* Remove a name (its spool lives on in fds already open). Returns 0 or -ENOENT.
+ */
+int scratch_remove(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *name);
 int scratch_remove_ino(struct scratch *l, uint64_t ino);
 
 /* Rename within one directory, replacing a local target. Returns 0 or -ENOENT. */
-int scratch_rename(struct scratch *l, enum node_kind dir, const char *cid, const char *from,
-		 const char *to);
+int scratch_rename(struct scratch *l, enum node_kind dir, const char *cid,
+		   const char *from, const char *to);
 
 /*
  * The local file became a server resource (kind, id): its name leaves the
  * directory (lookups now find the resource), but its inode stays usable and
  * resolves to the resource until the kernel forgets it. Returns 0 or -ENOENT.
  */
-int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind, const char *id);
+int scratch_redirect(struct scratch *l, uint64_t ino, enum node_kind kind,
+		     const char *id);
 
 /* Set mtime (utimens). */
-void scratch_set_mtime(struct scratch *l, uint64_t ino, const struct timespec *t);
+void scratch_set_mtime(struct scratch *l, uint64_t ino,
+		       const struct timespec *t);
 
 /*
  * The "user.xai.fields" value set on a local file (compact JSON, see
@@ -102,7 +108,7 @@ int scratch_get_fields(struct scratch *l, uint64_t ino, char **out);
  * of malloc'd strings (free each, then the array), *inos their inodes.
  * Returns the count, or -ENOMEM.
  */
-long scratch_list(struct scratch *l, enum node_kind dir, const char *cid, char ***names,
-		uint64_t **inos);
+long scratch_list(struct scratch *l, enum node_kind dir, const char *cid,
+		  char ***names, uint64_t **inos);
 
 #endif

@@ -16,16 +16,22 @@ int sdnotify_init(struct sdnotify *n, const char *path)
 	if (!path || !*path)
 		return 0;
 	len = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || len < 2 || len >= sizeof(n->addr.sun_path))
+	if ((path[0] != '/' && path[0] != '@') || len < 2 ||
+	    len >= sizeof(n->addr.sun_path))
 		return -EINVAL;
 	n->addr.sun_family = AF_UNIX;
 	memcpy(n->addr.sun_path, path, len);
 	if (path[0] == '@') {
-		/* Abstract: the name is the bytes after a leading NUL, no terminator. */
+		/* Abstract: the name is the bytes after a leading NUL, no
+		 * terminator. */
 		n->addr.sun_path[0] = '\0';
-		n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+		n->addr_len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				    len);
 	} else {
-		n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+		n->addr_len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				    len + 1);
 	}
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	return n->fd < 0 ? -errno : 0;

@@ -29,7 +29,7 @@
 #include <sys/un.h>
 
 struct sdnotify {
-	int fd;				/* -1: no service manager to tell */
+	int fd; /* -1: no service manager to tell */
 	struct sockaddr_un addr;
 	socklen_t addr_len;
 };

@@ -28,8 +28,8 @@ static void tree_make_fixed(struct inode_table *t, enum node_kind dir)
 		inode_get(t, d->fixed[i].kind, NULL, NULL, 0);
 }
 
-struct tree *tree_new(struct cache *c, struct inode_table *t, struct scratch *local,
-		  const struct tree_opts *o)
+struct tree *tree_new(struct cache *c, struct inode_table *t,
+		      struct scratch *local, const struct tree_opts *o)
 {
 	struct tree *tree = calloc(1, sizeof(*tree));
 
@@ -60,8 +60,8 @@ void tree_free(struct tree *tree)
 	free(tree);
 }
 
-int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cval **v,
-		const struct res **r)
+int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n,
+		  struct cval **v, const struct res **r)
 {
 	const struct node_info *k;
 	int rc = inode_find(tree->inodes, ino, n);
@@ -74,7 +74,9 @@ int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cva
 	if (!k->resource)
 		return -ENOENT;
 	rc = tree_listing(tree, k->in, n->cid, v);
-	return rc < 0 ? rc : cval_find(v, k->by == NODE_BY_CID ? n->cid : n->id, 1, r);
+	return rc < 0 ? rc
+		      : cval_find(v, k->by == NODE_BY_CID ? n->cid : n->id, 1,
+				  r);
 }
 
 struct cache *tree_cache(struct tree *tree)
@@ -87,8 +89,9 @@ int tree_node(struct tree *tree, uint64_t ino, struct node_id *out)
 	return inode_find(tree->inodes, ino, out);
 }
 
-void tree_each_inode(struct tree *tree, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
-		   void *ctx)
+void tree_each_inode(struct tree *tree,
+		     void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		     void *ctx)
 {
 	inode_each(tree->inodes, fn, ctx);
 }
@@ -105,9 +108,11 @@ int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out)
 	int rc = inode_find(tree->inodes, ino, &n);
 
 	if (rc == 0 && node_is_scratch(n.kind)) {
-		rc = tree->local ? scratch_get_ino(tree->local, ino, &li) : -ENOENT;
+		rc = tree->local ? scratch_get_ino(tree->local, ino, &li)
+				 : -ENOENT;
 		if (rc == 0 && li.redirect_id) {
-			struct node_id r = { li.redirect, li.cid, li.redirect_id };
+			struct node_id r = { li.redirect, li.cid,
+					     li.redirect_id };
 
 			rc = tree_stale(r.kind, tree_attr(tree, &r, out));
 		} else if (rc == 0) {
@@ -134,7 +139,8 @@ static int tree_holds_scratch(enum node_kind dir)
 	return w == NODE_W_ENTRIES || w == NODE_W_COLLECTIONS;
 }
 
-/* name with the directory's suffix taken off (metadata/: "<doc>.json"), in *base. */
+/* name with the directory's suffix taken off (metadata/: "<doc>.json"), in
+ * *base. */
 static int tree_strip_suffix(const char *suffix, const char *name, char **base)
 {
 	size_t n = strlen(name), s = suffix ? strlen(suffix) : 0;
@@ -149,8 +155,8 @@ static int tree_strip_suffix(const char *suffix, const char *name, char **base)
 }
 
 /* A local file named name in p: 0 or -errno; 1 when there is none. */
-static int tree_lookup_scratch(struct tree *tree, const struct node_id *p, const char *name,
-			       struct tree_entry *e)
+static int tree_lookup_scratch(struct tree *tree, const struct node_id *p,
+			       const char *name, struct tree_entry *e)
 {
 	struct scratch_info li;
 
@@ -163,8 +169,8 @@ static int tree_lookup_scratch(struct tree *tree, const struct node_id *p, const
 	return inode_ref(tree->inodes, e->ino, 1);
 }
 
-static int tree_lookup_listed(struct tree *tree, const struct node_id *p, const char *name,
-			      struct tree_entry *e)
+static int tree_lookup_listed(struct tree *tree, const struct node_id *p,
+			      const char *name, struct tree_entry *e)
 {
 	const struct node_info *d = node_of(p->kind);
 	const char *cid, *id;
@@ -196,8 +202,10 @@ static int tree_lookup_listed(struct tree *tree, const struct node_id *p, const 
 	return rc;
 }
 
-/* A child that is not listed: a fixed name, a month or a query (checked by the caller). */
-static int tree_lookup_node(struct tree *tree, const struct node_id *c, struct tree_entry *e)
+/* A child that is not listed: a fixed name, a month or a query (checked by the
+ * caller). */
+static int tree_lookup_node(struct tree *tree, const struct node_id *c,
+			    struct tree_entry *e)
 {
 	int rc = tree_attr(tree, c, e);
 
@@ -209,12 +217,14 @@ static int tree_lookup_node(struct tree *tree, const struct node_id *c, struct t
 }
 
 /* usage-by-month/YYYY-MM, or YYYY-MM.svg: its drawing. */
-static int tree_lookup_month(struct tree *tree, const char *name, struct tree_entry *e)
+static int tree_lookup_month(struct tree *tree, const char *name,
+			     struct tree_entry *e)
 {
 	char month[8] = "";
 	size_t len = strlen(name);
 	int svg = len == 11 && strcmp(name + 7, ".svg") == 0;
-	struct node_id c = { svg ? NODE_USAGE_MONTH_SVG : NODE_USAGE_MONTH, (char *)"", month };
+	struct node_id c = { svg ? NODE_USAGE_MONTH_SVG : NODE_USAGE_MONTH,
+			     (char *)"", month };
 
 	if (len == 7 || svg)
 		memcpy(month, name, 7);
@@ -222,8 +232,8 @@ static int tree_lookup_month(struct tree *tree, const char *name, struct tree_en
 }
 
 /* Find name in directory p, by what its entries are (node.h). */
-static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char *name,
-			  struct tree_entry *e)
+static int tree_lookup_in(struct tree *tree, const struct node_id *p,
+			  const char *name, struct tree_entry *e)
 {
 	const struct node_info *d = node_of(p->kind);
 	struct node_id c = { d->child, p->cid, (char *)name };
@@ -232,7 +242,8 @@ static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char
 	switch (d->entries) {
 	case NODE_E_FIXED:
 		/* A probe is answered at no cost (no fixed name is one). */
-		f = names_is_probe(name) ? NULL : node_fixed_find(p->kind, name);
+		f = names_is_probe(name) ? NULL
+					 : node_fixed_find(p->kind, name);
 		if (!f)
 			return -ENOENT;
 		c.kind = f->kind;
@@ -241,8 +252,10 @@ static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char
 	case NODE_E_MONTHS:
 		return tree_lookup_month(tree, name, e);
 	case NODE_E_QUERIES:
-		/* A search file: the query runs (once per cache TTL) to know its size. */
-		return tree_search_name_ok(name) ? tree_lookup_node(tree, &c, e) : -ENOENT;
+		/* A search file: the query runs (once per cache TTL) to know
+		 * its size. */
+		return tree_search_name_ok(name) ? tree_lookup_node(tree, &c, e)
+						 : -ENOENT;
 	case NODE_E_LISTED:
 		return tree_lookup_listed(tree, p, name, e);
 	default:
@@ -250,7 +263,8 @@ static int tree_lookup_in(struct tree *tree, const struct node_id *p, const char
 	}
 }
 
-int tree_lookup(struct tree *tree, uint64_t parent, const char *name, struct tree_entry *out)
+int tree_lookup(struct tree *tree, uint64_t parent, const char *name,
+		struct tree_entry *out)
 {
 	struct node_id p = { 0 };
 	int rc;
@@ -270,7 +284,8 @@ int tree_lookup(struct tree *tree, uint64_t parent, const char *name, struct tre
 void tree_forget(struct tree *tree, uint64_t ino, uint64_t n)
 {
 	/* A local file whose name is gone lives until the kernel forgets it. */
-	if (node_is_scratch(inode_forget(tree->inodes, ino, n)) && tree->local) {
+	if (node_is_scratch(inode_forget(tree->inodes, ino, n)) &&
+	    tree->local) {
 		struct scratch_info li;
 
 		if (scratch_get_ino(tree->local, ino, &li) == 0) {

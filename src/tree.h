@@ -46,28 +46,29 @@ struct tree;
 struct tree_opts {
 	uid_t uid;
 	gid_t gid;
-	double entry_ttl;	/* kernel entry/attr timeouts for listed things */
-	double live_ttl;	/* attr timeout for usage and billing */
-	const char *tmpdir;	/* where document bytes are spooled */
-	mode_t umask;		/* permission bits hidden: 077 gives 0600 and 0700 */
-	int read_only;		/* a read-only mount: no write bits anywhere */
+	double entry_ttl;   /* kernel entry/attr timeouts for listed things */
+	double live_ttl;    /* attr timeout for usage and billing */
+	const char *tmpdir; /* where document bytes are spooled */
+	mode_t umask;  /* permission bits hidden: 077 gives 0600 and 0700 */
+	int read_only; /* a read-only mount: no write bits anywhere */
 };
 
 struct tree_entry {
-	uint64_t ino;		/* 0: attributes not given (readdirplus only) */
+	uint64_t ino; /* 0: attributes not given (readdirplus only) */
 	struct stat st;
 	double entry_ttl;
 	double attr_ttl;
-	uint64_t version;	/* hash of a JSON file's bytes (st_size's); 0: none */
+	uint64_t version; /* hash of a JSON file's bytes (st_size's); 0: none */
 };
 
 /* local may be NULL (a mount without local files, e.g. in tests). */
-struct tree *tree_new(struct cache *c, struct inode_table *t, struct scratch *local,
-		  const struct tree_opts *o);
+struct tree *tree_new(struct cache *c, struct inode_table *t,
+		      struct scratch *local, const struct tree_opts *o);
 void tree_free(struct tree *tree);
 
 /* Resolve name in parent. On success the inode's lookup count is incremented. */
-int tree_lookup(struct tree *tree, uint64_t parent, const char *name, struct tree_entry *out);
+int tree_lookup(struct tree *tree, uint64_t parent, const char *name,
+		struct tree_entry *out);
 
 /* Attributes of an inode (out->ino is set; no lookup count change). */
 int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out);
@@ -87,7 +88,7 @@ size_t tree_dir_count(const struct tree_dir *d);
  * Without plus only e->st.st_ino and st_mode are set.
  */
 int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
-		 const char **name, struct tree_entry *e);
+		   const char **name, struct tree_entry *e);
 void tree_closedir(struct tree_dir *d);
 
 /*
@@ -116,25 +117,29 @@ struct tree_notify {
 	void *ctx;
 };
 
-/* Set where kernel invalidations go (queued, never sent from a request); NULL fields: none. */
+/* Set where kernel invalidations go (queued, never sent from a request); NULL
+ * fields: none. */
 void tree_set_notify(struct tree *tree, const struct tree_notify *n);
 
-/* An open file: a JSON snapshot in memory, or document bytes in a private spool file. */
+/* An open file: a JSON snapshot in memory, or document bytes in a private spool
+ * file. */
 struct tree_file {
-	struct cval *val;	/* keeps data alive; NULL for documents */
-	char *owned;		/* data when it was rendered for this open (or NULL) */
-	const char *data;	/* JSON bytes, or NULL */
+	struct cval *val; /* keeps data alive; NULL for documents */
+	char *owned; /* data when it was rendered for this open (or NULL) */
+	const char *data; /* JSON bytes, or NULL */
 	size_t len;
-	int fd;			/* spooled document bytes, or -1 */
-	int direct_io;		/* serve with FOPEN_DIRECT_IO */
-	int keep_cache;		/* the kernel may keep pages from an earlier open */
-	struct doccache_dl *dl;	/* documents still downloading: wait before reads */
-	uint64_t ino;		/* JSON read through the page cache: its inode */
-	uint64_t version;	/* and the version of data (see "The page cache") */
+	int fd;		/* spooled document bytes, or -1 */
+	int direct_io;	/* serve with FOPEN_DIRECT_IO */
+	int keep_cache; /* the kernel may keep pages from an earlier open */
+	/* documents still downloading: wait before reads */
+	struct doccache_dl *dl;
+	uint64_t ino;	  /* JSON read through the page cache: its inode */
+	uint64_t version; /* and the version of data (see "The page cache") */
 };
 
 /* Open ino for reading (flags are open(2) flags). */
-int tree_open(struct tree *tree, uint64_t ino, int flags, struct tree_file **out);
+int tree_open(struct tree *tree, uint64_t ino, int flags,
+	      struct tree_file **out);
 void tree_release(struct tree_file *f);
 
 /* Count a read that reached the daemon (shown in .xaifs/stats as fuse.reads). */
@@ -162,15 +167,16 @@ void tree_forget_secret(struct tree *tree, const char *key_id);
  * collection.json, a document or its metadata file): *v holds the listing
  * (cval_unref() it), *r points into it. -ENOENT for other nodes.
  */
-int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n, struct cval **v,
-		const struct res **r);
+int tree_resource(struct tree *tree, uint64_t ino, struct node_id *n,
+		  struct cval **v, const struct res **r);
 
 /*
  * The listing list (for documents: of collection cid) through the cache:
  * the one place that says which cache call serves which enum node_list.
  * *out is a new reference (cval_unref()). -ENOENT for NODE_LIST_NONE.
  */
-int tree_listing(struct tree *tree, enum node_list list, const char *cid, struct cval **out);
+int tree_listing(struct tree *tree, enum node_list list, const char *cid,
+		 struct cval **out);
 
 /* The cache behind the namespace. */
 struct cache *tree_cache(struct tree *tree);
@@ -181,11 +187,14 @@ int tree_node(struct tree *tree, uint64_t ino, struct node_id *out);
 /* The inode of a directory node (a collection's documents/, keys/, ...). */
 uint64_t tree_dir_ino(struct tree *tree, enum node_kind kind, const char *cid);
 
-/* Call fn for every inode the kernel may hold (inode_each(); fn must not call into tree). */
-void tree_each_inode(struct tree *tree, void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
-		   void *ctx);
+/* Call fn for every inode the kernel may hold (inode_each(); fn must not call
+ * into tree). */
+void tree_each_inode(struct tree *tree,
+		     void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
+		     void *ctx);
 
-/* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at no cost. */
+/* Desktop and tool probes (".Trash-1000", ".DS_Store", ...): answered ENOENT at
+ * no cost. */
 int tree_is_probe(const char *name);
 
 /*

@@ -42,7 +42,8 @@ int tree_set_secret(struct tree *tree, const char *key_id, const char *secret)
 {
 	struct tree_secret *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->key_id = strdup(key_id)) || !(s->secret = strdup(secret))) {
+	if (!s || !(s->key_id = strdup(key_id)) ||
+	    !(s->secret = strdup(secret))) {
 		if (s)
 			free(s->key_id);
 		free(s);
@@ -111,7 +112,8 @@ int tree_key_bytes(struct tree *tree, const struct res *r, char **owned,
 
 /* ---- listings and texts ---- */
 
-int tree_listing(struct tree *tree, enum node_list list, const char *cid, struct cval **out)
+int tree_listing(struct tree *tree, enum node_list list, const char *cid,
+		 struct cval **out)
 {
 	switch (list) {
 	case NODE_LIST_KEYS:
@@ -140,16 +142,19 @@ int tree_entry_of(struct tree *tree, const struct node_id *n, struct cval **v,
 		  const struct res **r)
 {
 	const struct node_info *k = node_of(n->kind);
-	int rc = tree_in_listing(n) ? tree_listing(tree, k->in, n->cid, v) : -ENOENT;
+	int rc = tree_in_listing(n) ? tree_listing(tree, k->in, n->cid, v)
+				    : -ENOENT;
 
 	*r = NULL;
-	if (rc == 0 && !(*r = reslist_by_id((*v)->list, k->by == NODE_BY_CID ? n->cid : n->id)))
+	if (rc == 0 &&
+	    !(*r = reslist_by_id((*v)->list,
+				 k->by == NODE_BY_CID ? n->cid : n->id)))
 		rc = -ENOENT;
 	return rc;
 }
 
-void tree_child_ident(enum node_kind kind, const char *parent_cid, const struct res *r,
-		      const char **cid, const char **id)
+void tree_child_ident(enum node_kind kind, const char *parent_cid,
+		      const struct res *r, const char **cid, const char **id)
 {
 	if (node_of(kind)->by == NODE_BY_CID) {
 		*cid = r->id;
@@ -169,8 +174,8 @@ int tree_month_ok(const char *s)
 	struct tm tm;
 	int y, m, n = 0;
 
-	if (strlen(s) != 7 || sscanf(s, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 ||
-	    s[4] != '-' || m < 1 || m > 12)
+	if (strlen(s) != 7 || sscanf(s, "%4d-%2d%n", &y, &m, &n) != 2 ||
+	    n != 7 || s[4] != '-' || m < 1 || m > 12)
 		return 0;
 	gmtime_r(&now, &tm);
 	return y * 100 + m >= TREE_FIRST_MONTH &&
@@ -204,7 +209,9 @@ int tree_text(struct tree *tree, const struct node_id *n, struct cval **v)
 	case NODE_AUDIT:
 		return cache_audit(tree->cache, v);
 	case NODE_USAGE_MONTH:
-		return tree_month_ok(n->id) ? cache_usage_month(tree->cache, n->id, v) : -ENOENT;
+		return tree_month_ok(n->id)
+			       ? cache_usage_month(tree->cache, n->id, v)
+			       : -ENOENT;
 	case NODE_ENDPOINTS:
 		return account_endpoints(tree->cache, v);
 	case NODE_LIMITS:
@@ -212,8 +219,9 @@ int tree_text(struct tree *tree, const struct node_id *n, struct cval **v)
 	case NODE_USAGE_SVG:
 		return account_usage_svg(tree->cache, v);
 	case NODE_USAGE_MONTH_SVG:
-		return tree_month_ok(n->id) ? account_usage_month_svg(tree->cache, n->id, v)
-					    : -ENOENT;
+		return tree_month_ok(n->id)
+			       ? account_usage_month_svg(tree->cache, n->id, v)
+			       : -ENOENT;
 	case NODE_SEARCH:
 		if (!tree_search_name_ok(n->id))
 			return -ENOENT;
@@ -229,11 +237,14 @@ int tree_render_stats(struct tree *tree, char **out, size_t *len)
 	struct model_counter c[CACHE_COUNTERS_MAX + 8];
 	size_t n = cache_counters(tree->cache, c);
 
-	c[n++] = (struct model_counter){ "inodes", "count", inode_count(tree->inodes) };
-	c[n++] = (struct model_counter){ "fuse", "opens",
-					 __atomic_load_n(&tree->opens, __ATOMIC_RELAXED) };
-	c[n++] = (struct model_counter){ "fuse", "reads",
-					 __atomic_load_n(&tree->reads, __ATOMIC_RELAXED) };
+	c[n++] = (struct model_counter){ "inodes", "count",
+					 inode_count(tree->inodes) };
+	c[n++] = (struct model_counter){
+		"fuse", "opens", __atomic_load_n(&tree->opens, __ATOMIC_RELAXED)
+	};
+	c[n++] = (struct model_counter){
+		"fuse", "reads", __atomic_load_n(&tree->reads, __ATOMIC_RELAXED)
+	};
 	return model_render_counters(c, n, out, len);
 }
 
@@ -255,8 +266,8 @@ static mode_t tree_perm(const struct tree *tree, enum node_kind kind)
 	return tree->o.read_only ? perm & ~0222 : perm;
 }
 
-void tree_stat_base(struct tree *tree, enum node_kind kind, int64_t mtime, off_t size,
-		    struct tree_entry *e)
+void tree_stat_base(struct tree *tree, enum node_kind kind, int64_t mtime,
+		    off_t size, struct tree_entry *e)
 {
 	memset(&e->st, 0, sizeof(e->st));
 	if (node_is_dir(kind)) {
@@ -284,13 +295,15 @@ void tree_stat_res(struct tree *tree, enum node_kind kind, const struct res *r,
 		   struct tree_entry *e)
 {
 	const struct node_info *k = node_of(kind);
-	off_t size = k->open == NODE_O_DOC ? (off_t)r->size : (off_t)r->json_len;
+	off_t size = k->open == NODE_O_DOC ? (off_t)r->size
+					   : (off_t)r->json_len;
 	const char *data;
 	char *owned = NULL;
 	size_t len;
 	uint64_t version = 0;
 
-	if (k->open == NODE_O_KEY && tree_key_bytes(tree, r, &owned, &data, &len) == 0) {
+	if (k->open == NODE_O_KEY &&
+	    tree_key_bytes(tree, r, &owned, &data, &len) == 0) {
 		size = (off_t)len;
 		version = tree_version(data, len);
 	} else if (k->page_cache) {
@@ -299,12 +312,15 @@ void tree_stat_res(struct tree *tree, enum node_kind kind, const struct res *r,
 	if (owned)
 		explicit_bzero(owned, len);
 	free(owned);
-	tree_stat_base(tree, kind, r->mtime, k->mode == NODE_MODE_DIR ? 0 : size, e);
+	tree_stat_base(tree, kind, r->mtime,
+		       k->mode == NODE_MODE_DIR ? 0 : size, e);
 	e->version = version;
 }
 
-/* How long the kernel may keep what e says of a node of kind (node.h, enum node_ttl). */
-static void tree_apply_ttl(struct tree *tree, enum node_kind kind, struct tree_entry *e)
+/* How long the kernel may keep what e says of a node of kind (node.h, enum
+ * node_ttl). */
+static void tree_apply_ttl(struct tree *tree, enum node_kind kind,
+			   struct tree_entry *e)
 {
 	switch (node_of(kind)->ttl) {
 	case NODE_TTL_LIVE:
@@ -312,14 +328,15 @@ static void tree_apply_ttl(struct tree *tree, enum node_kind kind, struct tree_e
 		e->entry_ttl = tree->o.live_ttl;
 		break;
 	case NODE_TTL_ZERO:
-		e->attr_ttl = 0;	/* its size changes with every write or read */
+		e->attr_ttl = 0; /* its size changes with every write or read */
 		break;
 	default:
 		break;
 	}
 }
 
-void tree_stat_scratch(struct tree *tree, const struct scratch_info *li, struct tree_entry *e)
+void tree_stat_scratch(struct tree *tree, const struct scratch_info *li,
+		       struct tree_entry *e)
 {
 	tree_stat_base(tree, NODE_LOCAL, li->mtime.tv_sec, li->size, e);
 	e->st.st_mtim = li->mtime;
@@ -329,7 +346,8 @@ void tree_stat_scratch(struct tree *tree, const struct scratch_info *li, struct 
 }
 
 /* Attributes of a rendered file (NODE_O_TEXT). */
-static int tree_stat_text(struct tree *tree, const struct node_id *n, struct tree_entry *e)
+static int tree_stat_text(struct tree *tree, const struct node_id *n,
+			  struct tree_entry *e)
 {
 	const struct node_info *k = node_of(n->kind);
 	struct cval *v = NULL;
@@ -338,15 +356,18 @@ static int tree_stat_text(struct tree *tree, const struct node_id *n, struct tre
 	rc = tree_text(tree, n, &v);
 	if (rc < 0)
 		return rc;
-	tree_stat_base(tree, n->kind, k->fetched_mtime ? v->fetched : 0, (off_t)v->len, e);
-	e->version = k->page_cache && v->text ? tree_version(v->text, v->len) : 0;
+	tree_stat_base(tree, n->kind, k->fetched_mtime ? v->fetched : 0,
+		       (off_t)v->len, e);
+	e->version = k->page_cache && v->text ? tree_version(v->text, v->len)
+					      : 0;
 	tree_apply_ttl(tree, n->kind, e);
 	cval_unref(v);
 	return 0;
 }
 
 /* Attributes of .xaifs/stats (NODE_O_STATS): its size is a rendering's. */
-static int tree_stat_stats(struct tree *tree, enum node_kind kind, struct tree_entry *e)
+static int tree_stat_stats(struct tree *tree, enum node_kind kind,
+			   struct tree_entry *e)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -359,7 +380,8 @@ static int tree_stat_stats(struct tree *tree, enum node_kind kind, struct tree_e
 }
 
 /* Attributes of a node described by an entry of its listing. */
-static int tree_stat_entry(struct tree *tree, const struct node_id *n, struct tree_entry *e)
+static int tree_stat_entry(struct tree *tree, const struct node_id *n,
+			   struct tree_entry *e)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -385,7 +407,7 @@ int tree_attr(struct tree *tree, const struct node_id *n, struct tree_entry *e)
 	case NODE_O_STATS:
 		return tree_stat_stats(tree, n->kind, e);
 	case NODE_O_SCRATCH:
-		return -ENOENT;	/* tree_getattr() finds it through its inode */
+		return -ENOENT; /* tree_getattr() finds it through its inode */
 	default:
 		tree_stat_base(tree, n->kind, 0, 0, e);
 		return 0;

@@ -37,9 +37,10 @@ static int tree_dir_suffixed(struct tree_dir *d, const char *suffix)
 	return 0;
 }
 
-#define TREE_LISTED_MONTHS 13	/* the current month and the 12 before it */
+#define TREE_LISTED_MONTHS 13 /* the current month and the 12 before it */
 
-/* usage-by-month/: each month's JSON and its drawing, newest first, as a fixed list. */
+/* usage-by-month/: each month's JSON and its drawing, newest first, as a fixed
+ * list. */
 static int tree_dir_months(struct tree_dir *d)
 {
 	struct node_fixed *f = calloc(2 * TREE_LISTED_MONTHS, sizeof(*f));
@@ -60,8 +61,9 @@ static int tree_dir_months(struct tree_dir *d)
 			return -ENOMEM;
 		snprintf(name, 12, "%04d-%02d%s", y, m, i % 2 ? ".svg" : "");
 		f[i].name = name;
-		f[i].kind = i % 2 ? NODE_USAGE_MONTH_SVG : node_of(d->kind)->child;
-		d->n_fixed = i + 1;	/* so far, for tree_closedir() */
+		f[i].kind = i % 2 ? NODE_USAGE_MONTH_SVG
+				  : node_of(d->kind)->child;
+		d->n_fixed = i + 1; /* so far, for tree_closedir() */
 		if (i % 2 && --m == 0) {
 			m = 12;
 			y--;
@@ -81,10 +83,12 @@ static int tree_dir_listed(struct tree *tree, struct tree_dir *d)
 	rc = tree_listing(tree, k->lists, d->cid, &d->val);
 	if (rc == 0 && k->suffix)
 		rc = tree_dir_suffixed(d, k->suffix);
-	/* Local files are listed where files are made (not collections/NAME.json). */
+	/* Local files are listed where files are made (not
+	 * collections/NAME.json). */
 	if (rc < 0 || k->write != NODE_W_ENTRIES || !tree->local)
 		return rc;
-	n = scratch_list(tree->local, d->kind, d->cid, &d->scratch_names, &d->scratch_inos);
+	n = scratch_list(tree->local, d->kind, d->cid, &d->scratch_names,
+			 &d->scratch_inos);
 	d->n_local = n < 0 ? 0 : (size_t)n;
 	return n < 0 ? (int)n : 0;
 }
@@ -113,7 +117,7 @@ static int tree_dir_fill(struct tree *tree, struct tree_dir *d)
 	case NODE_E_MONTHS:
 		return tree_dir_months(d);
 	case NODE_E_QUERIES:
-		return 0;	/* always empty: listing must never start a search */
+		return 0; /* always empty: listing must never start a search */
 	case NODE_E_LISTED:
 		return tree_dir_listed(tree, d);
 	default:
@@ -153,13 +157,15 @@ size_t tree_dir_count(const struct tree_dir *d)
 	return (d->val ? d->val->list->n : d->n_fixed) + d->n_local;
 }
 
-static int tree_dir_scratch_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
-			      const char **name, struct tree_entry *e)
+static int tree_dir_scratch_entry(struct tree *tree, struct tree_dir *d,
+				  size_t i, int plus, const char **name,
+				  struct tree_entry *e)
 {
 	struct scratch_info li;
 
 	*name = d->scratch_names[i];
-	if (!plus || scratch_get_ino(tree->local, d->scratch_inos[i], &li) < 0) {
+	if (!plus ||
+	    scratch_get_ino(tree->local, d->scratch_inos[i], &li) < 0) {
 		tree_stat_base(tree, NODE_LOCAL, 0, 0, e);
 		e->ino = 0;
 		e->st.st_ino = TREE_UNKNOWN_INO;
@@ -174,15 +180,16 @@ static int tree_dir_scratch_entry(struct tree *tree, struct tree_dir *d, size_t 
 	return 0;
 }
 
-static int tree_dir_fixed_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
-			      struct tree_entry *e)
+static int tree_dir_fixed_entry(struct tree *tree, struct tree_dir *d, size_t i,
+				int plus, struct tree_entry *e)
 {
 	const struct node_fixed *f = &d->fixed[i];
 	struct node_id child = { f->kind, d->cid, (char *)"" };
 	enum node_open open = node_of(f->kind)->open;
 	int rc;
 
-	/* Rendered files cost requests to size: leave their attributes to lookup. */
+	/* Rendered files cost requests to size: leave their attributes to
+	 * lookup. */
 	if (!plus || open == NODE_O_TEXT || open == NODE_O_STATS) {
 		tree_stat_base(tree, f->kind, 0, 0, e);
 		e->ino = 0;
@@ -199,7 +206,7 @@ static int tree_dir_fixed_entry(struct tree *tree, struct tree_dir *d, size_t i,
 }
 
 int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
-		 const char **name, struct tree_entry *e)
+		   const char **name, struct tree_entry *e)
 {
 	enum node_kind kind = node_of(d->kind)->child;
 	const char *cid, *id;
@@ -208,7 +215,9 @@ int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
 	if (i >= tree_dir_count(d))
 		return -ENOENT;
 	if (i >= tree_dir_count(d) - d->n_local)
-		return tree_dir_scratch_entry(tree, d, i - (tree_dir_count(d) - d->n_local), plus, name, e);
+		return tree_dir_scratch_entry(
+			tree, d, i - (tree_dir_count(d) - d->n_local), plus,
+			name, e);
 	if (!d->val) {
 		*name = d->fixed[i].name;
 		return tree_dir_fixed_entry(tree, d, i, plus, e);

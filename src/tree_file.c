@@ -19,7 +19,8 @@
 
 /* ---- files ---- */
 
-static int tree_open_document(struct tree *tree, const struct node_id *n, struct tree_file *f)
+static int tree_open_document(struct tree *tree, const struct node_id *n,
+			      struct tree_file *f)
 {
 	const struct res *r;
 	struct cval *v = NULL;
@@ -46,7 +47,8 @@ static int tree_open_document(struct tree *tree, const struct node_id *n, struct
 	/* A file id's bytes never change (a new version gets a new id). */
 	f->keep_cache = 1;
 	if (f->dl) {
-		/* Reads are served as the bytes arrive; a failing download fails open. */
+		/* Reads are served as the bytes arrive; a failing download
+		 * fails open. */
 		rc = doccache_dl_wait(f->dl, fd, listed > 0 ? 1 : 0);
 		return rc;
 	}
@@ -56,8 +58,8 @@ static int tree_open_document(struct tree *tree, const struct node_id *n, struct
 }
 
 /* A JSON (or SVG) file: a snapshot of its text or of its listing entry. */
-static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id *n,
-			  struct tree_file *f)
+static int tree_open_json(struct tree *tree, uint64_t ino,
+			  const struct node_id *n, struct tree_file *f)
 {
 	const struct node_info *k = node_of(n->kind);
 	int rendered = k->open == NODE_O_TEXT;
@@ -68,11 +70,13 @@ static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id 
 	if (rendered)
 		rc = tree_text(tree, n, &v);
 	else
-		rc = tree_in_listing(n) ? tree_listing(tree, k->in, n->cid, &v) : -ENOENT;
+		rc = tree_in_listing(n) ? tree_listing(tree, k->in, n->cid, &v)
+					: -ENOENT;
 	if (rc < 0)
 		return rc;
 	if (!rendered)
-		r = reslist_by_id(v->list, k->by == NODE_BY_CID ? n->cid : n->id);
+		r = reslist_by_id(v->list,
+				  k->by == NODE_BY_CID ? n->cid : n->id);
 	if (rendered ? !v->text : !r) {
 		cval_unref(v);
 		return tree_stale(n->kind, -ENOENT);
@@ -84,13 +88,15 @@ static int tree_open_json(struct tree *tree, uint64_t ino, const struct node_id 
 		rc = tree_key_bytes(tree, r, &f->owned, &f->data, &f->len);
 	/* See tree.h, "The page cache". */
 	f->version = tree_version(f->data, f->len);
-	f->direct_io = rc < 0 || !tree_page_cache(tree, ino, f->version, &f->keep_cache);
+	f->direct_io = rc < 0 ||
+		       !tree_page_cache(tree, ino, f->version, &f->keep_cache);
 	f->ino = f->direct_io ? 0 : ino;
 	return rc;
 }
 
 /* .xaifs/stats (rendered at each open) and .xaifs/refresh (always empty). */
-static int tree_open_control(struct tree *tree, const struct node_id *n, struct tree_file *f)
+static int tree_open_control(struct tree *tree, const struct node_id *n,
+			     struct tree_file *f)
 {
 	f->direct_io = 1;
 	if (node_of(n->kind)->open == NODE_O_STATS) {
@@ -105,7 +111,8 @@ static int tree_open_control(struct tree *tree, const struct node_id *n, struct 
 }
 
 /* A local file: its spool. */
-static int tree_open_scratch(struct tree *tree, uint64_t ino, struct tree_file *f)
+static int tree_open_scratch(struct tree *tree, uint64_t ino,
+			     struct tree_file *f)
 {
 	int fd = tree->local ? scratch_open_fd(tree->local, ino) : -ENOENT;
 
@@ -138,7 +145,8 @@ static int tree_open_node(struct tree *tree, uint64_t ino, struct node_id *n,
 	}
 }
 
-int tree_open(struct tree *tree, uint64_t ino, int flags, struct tree_file **out)
+int tree_open(struct tree *tree, uint64_t ino, int flags,
+	      struct tree_file **out)
 {
 	struct node_id n = { 0 };
 	struct tree_file *f = NULL;

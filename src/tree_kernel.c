@@ -63,13 +63,15 @@ void tree_shown(struct tree *tree, uint64_t ino, const struct tree_entry *e)
 	 * asked again at every read past the size it holds, each time a fetch:
 	 * such files are served directly, as before the page cache.
 	 */
-	prev = inode_set_shown(tree->inodes, ino, e->attr_ttl > 0 ? e->version : 0);
+	prev = inode_set_shown(tree->inodes, ino,
+			       e->attr_ttl > 0 ? e->version : 0);
 	/* Pages of the version before must not stay under this one's size. */
 	if (prev && prev != e->version)
 		tree_inval_inode(tree, ino);
 }
 
-int tree_page_cache(struct tree *tree, uint64_t ino, uint64_t version, int *keep)
+int tree_page_cache(struct tree *tree, uint64_t ino, uint64_t version,
+		    int *keep)
 {
 	*keep = 0;
 	if (!ino || !version || inode_shown(tree->inodes, ino) != version)
@@ -85,13 +87,15 @@ void tree_read_done(struct tree *tree, uint64_t ino, uint64_t version)
 }
 
 /* Take back an inode's attributes and pages, if the table has it. */
-static void tree_inval_node(struct tree *tree, enum node_kind kind, const char *cid, const char *id)
+static void tree_inval_node(struct tree *tree, enum node_kind kind,
+			    const char *cid, const char *id)
 {
 	uint64_t ino = inode_lookup(tree->inodes, kind, cid, id);
 
 	if (!ino)
 		return;
-	/* The next attribute reply records a version without a second invalidation. */
+	/* The next attribute reply records a version without a second
+	 * invalidation. */
 	inode_set_shown(tree->inodes, ino, 0);
 	tree_inval_inode(tree, ino);
 }
@@ -100,7 +104,8 @@ static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
 {
 	struct tree *tree = ctx;
 
-	/* Called with the inode table locked: only the kernel_cache queue is touched. */
+	/* Called with the inode table locked: only the kernel_cache queue is
+	 * touched. */
 	if (node_is_scratch(kind))
 		tree_inval_inode(tree, ino);
 }
@@ -108,7 +113,7 @@ static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
 /* Which listing a cache key holds (and the collection of a documents listing). */
 struct tree_shape {
 	enum node_list list;
-	const char *cid;	/* "" but for documents */
+	const char *cid; /* "" but for documents */
 };
 
 static int tree_shape_of(const struct cache_key *key, struct tree_shape *s)
@@ -134,8 +139,10 @@ static int tree_shape_of(const struct cache_key *key, struct tree_shape *s)
 	return 0;
 }
 
-/* Forget name in every directory that shows the listing (documents/ and metadata/). */
-static void tree_inval_name(struct tree *tree, const struct tree_shape *s, const char *name)
+/* Forget name in every directory that shows the listing (documents/ and
+ * metadata/). */
+static void tree_inval_name(struct tree *tree, const struct tree_shape *s,
+			    const char *name)
 {
 	char buf[1024];
 
@@ -146,11 +153,15 @@ static void tree_inval_name(struct tree *tree, const struct tree_shape *s, const
 		if (d->entries != NODE_E_LISTED || d->lists != s->list)
 			continue;
 		if (d->suffix) {
-			if ((size_t)snprintf(buf, sizeof(buf), "%s%s", name, d->suffix) >= sizeof(buf))
+			if ((size_t)snprintf(buf, sizeof(buf), "%s%s", name,
+					     d->suffix) >= sizeof(buf))
 				continue;
 			shown = buf;
 		}
-		tree_inval_entry(tree, inode_lookup(tree->inodes, (enum node_kind)k, s->cid, ""), shown);
+		tree_inval_entry(tree,
+				 inode_lookup(tree->inodes, (enum node_kind)k,
+					      s->cid, ""),
+				 shown);
 	}
 }
 
@@ -159,15 +170,16 @@ static void tree_inval_name(struct tree *tree, const struct tree_shape *s, const
  * or it is gone): a key, a collection and its collection.json, a document
  * and its metadata file, ...
  */
-static void tree_inval_res(struct tree *tree, const struct tree_shape *s, const struct res *r,
-			   int bytes)
+static void tree_inval_res(struct tree *tree, const struct tree_shape *s,
+			   const struct res *r, int bytes)
 {
 	for (int k = 0; k < NODE_KIND_COUNT; k++) {
 		const struct node_info *n = node_of((enum node_kind)k);
 
 		if (!n->resource || n->in != s->list)
 			continue;
-		/* A document's bytes never change under one id: only its listed size may. */
+		/* A document's bytes never change under one id: only its listed
+		 * size may. */
 		if (n->open == NODE_O_DOC && !bytes)
 			continue;
 		if (n->by == NODE_BY_CID)
@@ -177,13 +189,15 @@ static void tree_inval_res(struct tree *tree, const struct tree_shape *s, const 
 	}
 }
 
-/* Whether a listing's directories hold local files (scratch.h) whose inodes outlive their names. */
+/* Whether a listing's directories hold local files (scratch.h) whose inodes
+ * outlive their names. */
 static int tree_shows_scratch(enum node_list list)
 {
 	for (int k = 0; k < NODE_KIND_COUNT; k++) {
 		const struct node_info *d = node_of((enum node_kind)k);
 
-		if (d->entries == NODE_E_LISTED && d->lists == list && d->write == NODE_W_ENTRIES)
+		if (d->entries == NODE_E_LISTED && d->lists == list &&
+		    d->write == NODE_W_ENTRIES)
 			return 1;
 	}
 	return 0;
@@ -191,7 +205,8 @@ static int tree_shows_scratch(enum node_list list)
 
 static int tree_res_differs(const struct res *a, const struct res *b)
 {
-	return a->json_len != b->json_len || memcmp(a->json, b->json, a->json_len) != 0 ||
+	return a->json_len != b->json_len ||
+	       memcmp(a->json, b->json, a->json_len) != 0 ||
 	       a->size != b->size || a->mtime != b->mtime;
 }
 
@@ -205,11 +220,13 @@ static int tree_res_shared(const struct res *o, const struct res *n)
 	       o->size == n->size && o->mtime == n->mtime;
 }
 
-/* What became of old entry o in nv: forget what the kernel holds of it. 1 if it changed. */
-static int tree_diff_entry(struct tree *tree, const struct tree_shape *s, const struct res *o,
-			   const struct res *n)
+/* What became of old entry o in nv: forget what the kernel holds of it. 1 if it
+ * changed. */
+static int tree_diff_entry(struct tree *tree, const struct tree_shape *s,
+			   const struct res *o, const struct res *n)
 {
-	int renamed = n && (!o->name || !n->name || strcmp(o->name, n->name) != 0);
+	int renamed = n &&
+		      (!o->name || !n->name || strcmp(o->name, n->name) != 0);
 
 	if (!n || renamed) {
 		if (o->name)
@@ -230,10 +247,12 @@ static int tree_diff_entry(struct tree *tree, const struct tree_shape *s, const 
  * matched by position first, at the cost of a few pointer compares; the
  * rest are looked up by id.
  */
-static size_t tree_diff_lists(struct tree *tree, const struct tree_shape *s, const struct reslist *old,
-			    const struct reslist *nv)
+static size_t tree_diff_lists(struct tree *tree, const struct tree_shape *s,
+			      const struct reslist *old,
+			      const struct reslist *nv)
 {
-	unsigned char *known = calloc(nv->n ? nv->n : 1, 1);	/* nv entries found in old */
+	unsigned char *known = calloc(nv->n ? nv->n : 1,
+				      1); /* nv entries found in old */
 	size_t changed = 0, j = 0;
 
 	for (size_t i = 0; i < old->n; i++) {
@@ -255,7 +274,8 @@ static size_t tree_diff_lists(struct tree *tree, const struct tree_shape *s, con
 		const struct res *n = &nv->v[k];
 
 		/* A new name: the kernel may remember that it was missing. */
-		if ((!known || !known[k]) && !reslist_by_id(old, n->id) && n->name) {
+		if ((!known || !known[k]) && !reslist_by_id(old, n->id) &&
+		    n->name) {
 			tree_inval_name(tree, s, n->name);
 			changed++;
 		}
@@ -272,7 +292,8 @@ static int tree_text_differs(const struct cval *a, const struct cval *b)
 }
 
 /* The rendered file stored under key, if it is one. */
-static enum node_kind tree_rendered_of(const struct cache_key *key, const char **id)
+static enum node_kind tree_rendered_of(const struct cache_key *key,
+				       const char **id)
 {
 	*id = "";
 	switch (key->family) {
@@ -292,7 +313,8 @@ static enum node_kind tree_rendered_of(const struct cache_key *key, const char *
 	}
 }
 
-void tree_replaced(void *ctx, const struct cache_key *key, const struct cval *old, const struct cval *nv)
+void tree_replaced(void *ctx, const struct cache_key *key,
+		   const struct cval *old, const struct cval *nv)
 {
 	struct tree *tree = ctx;
 	struct tree_shape s;
@@ -304,7 +326,8 @@ void tree_replaced(void *ctx, const struct cache_key *key, const struct cval *ol
 	if (tree_shape_of(key, &s) < 0 || !old->list || !nv->list)
 		return;
 	/* Files made through the mount keep their local inode until forgotten. */
-	if (tree_diff_lists(tree, &s, old->list, nv->list) && tree_shows_scratch(s.list))
+	if (tree_diff_lists(tree, &s, old->list, nv->list) &&
+	    tree_shows_scratch(s.list))
 		inode_each(tree->inodes, tree_inval_scratch, tree);
 }
 

@@ -1,4 +1,5 @@
-/* upload_stream.c - document uploads fed by writes as they come; see upload_stream.h. */
+/* upload_stream.c - document uploads fed by writes as they come; see
+ * upload_stream.h. */
 #include "upload_stream.h"
 
 #include <errno.h>
@@ -12,20 +13,20 @@ struct upload_stream {
 	struct api *api;
 	char *cid, *name, *type, *replaces;
 	pthread_t thread;
-	int joined;		/* the thread was joined (owner only) */
+	int joined; /* the thread was joined (owner only) */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* the ring or the state changed */
-	char *ring;		/* lock: cap bytes, len of them from head */
+	pthread_cond_t cond; /* the ring or the state changed */
+	char *ring;	     /* lock: cap bytes, len of them from head */
 	size_t cap, head, len;
-	int eof;		/* lock: the writer is done */
-	int aborted;		/* lock: the writer gave up */
-	int done;		/* lock: the request returned */
-	int rc;			/* lock: its result */
-	uint64_t sent;		/* lock: bytes handed to the request */
-	uint64_t size;		/* bytes of the whole file, once eof was read */
-	char *fields;		/* lock: the fields part, set by finish before eof */
-	size_t fields_off;	/* upload thread: bytes of it sent */
-	struct res out;		/* the result's resource (after done) */
+	int eof;	   /* lock: the writer is done */
+	int aborted;	   /* lock: the writer gave up */
+	int done;	   /* lock: the request returned */
+	int rc;		   /* lock: its result */
+	uint64_t sent;	   /* lock: bytes handed to the request */
+	uint64_t size;	   /* bytes of the whole file, once eof was read */
+	char *fields;	   /* lock: the fields part, set by finish before eof */
+	size_t fields_off; /* upload thread: bytes of it sent */
+	struct res out;	   /* the result's resource (after done) */
 };
 
 /* The request's read callback (upload thread): the next bytes of the ring. */
@@ -41,7 +42,7 @@ static ssize_t upload_stream_read(void *ctx, char *buf, size_t n)
 	if (u->aborted) {
 		got = -ECANCELED;
 	} else if (!u->len) {
-		u->size = u->sent;	/* eof */
+		u->size = u->sent; /* eof */
 		got = 0;
 	} else {
 		k = u->len < n ? u->len : n;
@@ -86,9 +87,10 @@ static void *upload_stream_main(void *arg)
 	struct res out;
 	int rc;
 
-	rc = api_upload_document_stream(u->api, u->cid, u->name, upload_stream_read,
-					upload_stream_read_fields, u, &u->size, u->type,
-					u->replaces, &out);
+	rc = api_upload_document_stream(u->api, u->cid, u->name,
+					upload_stream_read,
+					upload_stream_read_fields, u, &u->size,
+					u->type, u->replaces, &out);
 	pthread_mutex_lock(&u->lock);
 	u->out = out;
 	u->rc = rc;
@@ -109,8 +111,9 @@ static void upload_stream_release(struct upload_stream *u)
 	free(u);
 }
 
-int upload_stream_start(struct api *a, const char *cid, const char *name, const char *type,
-		   const char *replaces, size_t ring_bytes, struct upload_stream **out)
+int upload_stream_start(struct api *a, const char *cid, const char *name,
+			const char *type, const char *replaces,
+			size_t ring_bytes, struct upload_stream **out)
 {
 	struct upload_stream *u;
 	int rc;
@@ -121,7 +124,8 @@ int upload_stream_start(struct api *a, const char *cid, const char *name, const 
 		return rc;
 	u = calloc(1, sizeof(*u));
 	if (!u || !(u->cid = strdup(cid)) || !(u->name = strdup(name)) ||
-	    !(u->type = strdup(type)) || (replaces && !(u->replaces = strdup(replaces))) ||
+	    !(u->type = strdup(type)) ||
+	    (replaces && !(u->replaces = strdup(replaces))) ||
 	    !(u->ring = malloc(ring_bytes))) {
 		rc = -ENOMEM;
 		goto fail;
@@ -132,7 +136,8 @@ int upload_stream_start(struct api *a, const char *cid, const char *name, const 
 	pthread_cond_init(&u->cond, NULL);
 	rc = -pthread_create(&u->thread, NULL, upload_stream_main, u);
 	if (rc < 0) {
-		log_error("cannot start the upload of '%s': %s", name, strerror(-rc));
+		log_error("cannot start the upload of '%s': %s", name,
+			  strerror(-rc));
 		pthread_mutex_destroy(&u->lock);
 		pthread_cond_destroy(&u->cond);
 		goto fail;
@@ -195,7 +200,8 @@ static void upload_stream_join(struct upload_stream *u)
 	}
 }
 
-int upload_stream_finish(struct upload_stream *u, const char *fields, struct res *out)
+int upload_stream_finish(struct upload_stream *u, const char *fields,
+			 struct res *out)
 {
 	char *copy = fields ? strdup(fields) : NULL;
 	int rc;
@@ -230,8 +236,10 @@ void upload_stream_abort(struct upload_stream *u)
 	upload_stream_join(u);
 	/* A server that answered before the end stored a cut file: say so. */
 	if (u->rc == 0 && !u->eof)
-		log_error("upload of '%s' was answered before its end; the server may hold "
-			  "an incomplete copy (id %s)", u->name, u->out.id ? u->out.id : "unknown");
+		log_error(
+			"upload of '%s' was answered before its end; the server may hold "
+			"an incomplete copy (id %s)",
+			u->name, u->out.id ? u->out.id : "unknown");
 }
 
 void upload_stream_free(struct upload_stream *u)

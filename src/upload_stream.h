@@ -20,6 +20,8 @@
  *
  * Ownership: strings are copied. upload_stream_finish() hands the result's
  * resource to the caller; upload_stream_free() releases everything else.
+ *
+ * Where its locks stand among the program's: tree.h, "Lock order".
  */
 #ifndef XAIFS_UPLOAD_STREAM_H
 #define XAIFS_UPLOAD_STREAM_H
@@ -35,8 +37,9 @@ struct upload_stream;
  * document it replaces, or NULL). Takes a stream slot (api_stream_begin()):
  * -EBUSY when none is free. Returns 0 or -errno.
  */
-int upload_stream_start(struct api *a, const char *cid, const char *name, const char *type,
-		   const char *replaces, size_t ring_bytes, struct upload_stream **out);
+int upload_stream_start(struct api *a, const char *cid, const char *name,
+			const char *type, const char *replaces,
+			size_t ring_bytes, struct upload_stream **out);
 
 /*
  * Hand over n bytes (the next ones of the file). Blocks while the ring is
@@ -54,9 +57,11 @@ uint64_t upload_stream_sent(struct upload_stream *u);
  * answer. Returns the upload's result (api_upload_document_stream()) with
  * *out filled (res_release() it).
  */
-int upload_stream_finish(struct upload_stream *u, const char *fields, struct res *out);
+int upload_stream_finish(struct upload_stream *u, const char *fields,
+			 struct res *out);
 
-/* Give up: the request is aborted before its final boundary; waits for the thread. */
+/* Give up: the request is aborted before its final boundary; waits for the
+ * thread. */
 void upload_stream_abort(struct upload_stream *u);
 
 /* Free a finished or aborted upload (NULL: no-op); gives its slot back. */

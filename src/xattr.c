@@ -36,7 +36,7 @@ int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len)
 	cval_unref(v);
 	if (rc == -ENOENT) {
 		node_id_release(&n);
-		return 0;	/* nothing to show for this node */
+		return 0; /* nothing to show for this node */
 	}
 	if (rc < 0)
 		goto out;
@@ -69,7 +69,8 @@ static int xattr_copy(const char *s, size_t n, char **out, size_t *len)
 	return 0;
 }
 
-int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, size_t *len)
+int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out,
+	      size_t *len)
 {
 	struct node_id n = { 0 };
 	const struct res *r = NULL;
@@ -98,11 +99,14 @@ int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, siz
 		rc = xattr_copy(r->raw_name, strlen(r->raw_name), out, len);
 	} else if (strcmp(name, XATTR_JSON) == 0) {
 		rc = xattr_copy(r->json, r->json_len, out, len);
-	} else if (strcmp(name, XATTR_STATUS) == 0 && xattr_has(n.kind, NODE_XA_STATUS)) {
-		rc = model_document_status(r->json, r->json_len, status, sizeof(status));
+	} else if (strcmp(name, XATTR_STATUS) == 0 &&
+		   xattr_has(n.kind, NODE_XA_STATUS)) {
+		rc = model_document_status(r->json, r->json_len, status,
+					   sizeof(status));
 		if (rc == 0)
 			rc = xattr_copy(status, strlen(status), out, len);
-	} else if (strcmp(name, XATTR_PROPAGATION) == 0 && xattr_has(n.kind, NODE_XA_PROPAGATION)) {
+	} else if (strcmp(name, XATTR_PROPAGATION) == 0 &&
+		   xattr_has(n.kind, NODE_XA_PROPAGATION)) {
 		rc = cache_key_propagation(tree_cache(tree), r->id, out, len);
 	} else {
 		rc = -ENODATA;

@@ -24,6 +24,7 @@
 int xattr_list(struct tree *tree, uint64_t ino, char **out, size_t *len);
 
 /* One value. -ENODATA for a name that does not apply. */
-int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out, size_t *len);
+int xattr_get(struct tree *tree, uint64_t ino, const char *name, char **out,
+	      size_t *len);
 
 #endif

@@ -18,20 +18,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(c)                                                          \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
-				__FILE__, __LINE__, #c);                       \
-			abort();                                               \
-		}                                                              \
+#define FUZZ_CHECK(c)                                                    \
+	do {                                                             \
+		if (!(c)) {                                              \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
+				__FILE__, __LINE__, #c);                 \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 #define FUZZ_MAX_PARTS 8
 
 struct fuzz_parts {
-	size_t n;				/* parts found (>= 1) */
-	const char *p[FUZZ_MAX_PARTS];		/* borrowed from the input */
+	size_t n;		       /* parts found (>= 1) */
+	const char *p[FUZZ_MAX_PARTS]; /* borrowed from the input */
 	size_t len[FUZZ_MAX_PARTS];
 };
 
@@ -102,7 +102,7 @@ static inline int fuzz_valid_utf8(const unsigned char *p, size_t len)
 		} else {
 			return 0;
 		}
-		if (i + n >= len)	/* the sequence runs past the end */
+		if (i + n >= len) /* the sequence runs past the end */
 			return 0;
 		for (k = 1; k <= n; k++) {
 			if ((p[i + k] & 0xc0) != 0x80)

@@ -27,39 +27,40 @@
 #include "fuzz_model.h"
 
 enum sel {
-	SEL_VALIDATION,		/* body */
-	SEL_KEYS_PAGE,		/* body */
-	SEL_COLLECTIONS_PAGE,	/* body */
-	SEL_DOCUMENTS_PAGE,	/* body */
-	SEL_MODELS,		/* body */
-	SEL_USAGE,		/* body \0 now (decimal; default 2026-01-15) */
-	SEL_BILLING,		/* balance \0 limits \0 preview (empty/missing: NULL) */
-	SEL_ERROR,		/* body */
-	SEL_TIME,		/* string (cut at the first NUL) */
-	SEL_KEY,		/* body */
-	SEL_COLLECTION,		/* body */
-	SEL_DOCUMENT,		/* body */
-	SEL_KEY_CREATE,		/* name \0 input */
-	SEL_KEY_UPDATE,		/* current rendering \0 input */
-	SEL_COLLECTION_UPDATE,	/* current rendering \0 input */
-	SEL_KEY_WITH_SECRET,	/* rendering \0 secret */
-	SEL_COUNTERS,		/* section \0 name \0 section \0 name ... */
-	SEL_NAME_BODIES,	/* name */
-	SEL_USAGE_MONTH,	/* body \0 now \0 year \0 month (decimal) */
-	SEL_DOCUMENT_STATUS,	/* body */
-	SEL_PRETTY,		/* body */
-	SEL_AUDIT_PAGE,		/* body */
-	SEL_SEARCH,		/* body (fuzz_model_account.c) */
-	SEL_INVOICES,		/* body */
-	SEL_LIMITS,		/* body */
-	SEL_LIMITS_UPDATE,	/* current rendering \0 input */
-	SEL_SEARCH_QUERY,	/* file name (cut at the first NUL) */
-	SEL_USAGE_SVG,		/* the usage file */
-	SEL_FIELDS,		/* user.xai.fields value \0 collection \0 document (fuzz_model_fields.c) */
+	SEL_VALIDATION,	      /* body */
+	SEL_KEYS_PAGE,	      /* body */
+	SEL_COLLECTIONS_PAGE, /* body */
+	SEL_DOCUMENTS_PAGE,   /* body */
+	SEL_MODELS,	      /* body */
+	SEL_USAGE,	      /* body \0 now (decimal; default 2026-01-15) */
+	SEL_BILLING,	/* balance \0 limits \0 preview (empty/missing: NULL) */
+	SEL_ERROR,	/* body */
+	SEL_TIME,	/* string (cut at the first NUL) */
+	SEL_KEY,	/* body */
+	SEL_COLLECTION, /* body */
+	SEL_DOCUMENT,	/* body */
+	SEL_KEY_CREATE, /* name \0 input */
+	SEL_KEY_UPDATE, /* current rendering \0 input */
+	SEL_COLLECTION_UPDATE, /* current rendering \0 input */
+	SEL_KEY_WITH_SECRET,   /* rendering \0 secret */
+	SEL_COUNTERS,	       /* section \0 name \0 section \0 name ... */
+	SEL_NAME_BODIES,       /* name */
+	SEL_USAGE_MONTH,       /* body \0 now \0 year \0 month (decimal) */
+	SEL_DOCUMENT_STATUS,   /* body */
+	SEL_PRETTY,	       /* body */
+	SEL_AUDIT_PAGE,	       /* body */
+	SEL_SEARCH,	       /* body (fuzz_model_account.c) */
+	SEL_INVOICES,	       /* body */
+	SEL_LIMITS,	       /* body */
+	SEL_LIMITS_UPDATE,     /* current rendering \0 input */
+	SEL_SEARCH_QUERY,      /* file name (cut at the first NUL) */
+	SEL_USAGE_SVG,	       /* the usage file */
+	SEL_FIELDS, /* user.xai.fields value \0 collection \0 document
+		       (fuzz_model_fields.c) */
 	SEL_COUNT
 };
 
-#define DEFAULT_NOW 1768478400	/* 2026-01-15T12:00:00Z */
+#define DEFAULT_NOW 1768478400 /* 2026-01-15T12:00:00Z */
 
 /* ------------------------------------------------------------------ */
 /* Checks                                                             */
@@ -125,10 +126,16 @@ int fm_member_is(struct json_object *o, const char *k, const char *want)
 	       memcmp(json_object_get_string(v), want, strlen(want)) == 0;
 }
 
-enum kind { KIND_KEY, KIND_COLLECTION, KIND_DOCUMENT, KIND_MODEL };
+enum kind {
+	KIND_KEY,
+	KIND_COLLECTION,
+	KIND_DOCUMENT,
+	KIND_MODEL
+};
 
 /* Parse one rendering again as a single object of its kind. */
-static int parse_single(enum kind k, const char *json, size_t len, struct res *out)
+static int parse_single(enum kind k, const char *json, size_t len,
+			struct res *out)
 {
 	char *secret = NULL;
 	int rc;
@@ -136,7 +143,7 @@ static int parse_single(enum kind k, const char *json, size_t len, struct res *o
 	switch (k) {
 	case KIND_KEY:
 		rc = model_parse_key(json, len, out, &secret);
-		FUZZ_CHECK(secret == NULL);	/* it was taken out of the json */
+		FUZZ_CHECK(secret == NULL); /* it was taken out of the json */
 		return rc;
 	case KIND_COLLECTION:
 		return model_parse_collection(json, len, out);
@@ -283,7 +290,8 @@ static void fuzz_page(enum sel s, const char *b, size_t len)
 		FUZZ_CHECK(l->n == 2 * n1);
 		for (size_t i = 0; i < n1; i++) {
 			FUZZ_CHECK(strcmp(l->v[i].id, l->v[n1 + i].id) == 0);
-			FUZZ_CHECK(strcmp(l->v[i].json, l->v[n1 + i].json) == 0);
+			FUZZ_CHECK(strcmp(l->v[i].json, l->v[n1 + i].json) ==
+				   0);
 		}
 	}
 	reslist_unref(l);
@@ -311,10 +319,13 @@ static void fuzz_models(const char *b, size_t len, int want_regions)
 	}
 	if (want_regions) {
 		if (rc == 0) {
-			struct json_object *o = fm_check_rendering(regions, rlen), *a = NULL;
+			struct json_object *o = fm_check_rendering(regions,
+								   rlen),
+					   *a = NULL;
 
-			FUZZ_CHECK(json_object_object_get_ex(o, "regions", &a) &&
-				   json_object_is_type(a, json_type_array));
+			FUZZ_CHECK(
+				json_object_object_get_ex(o, "regions", &a) &&
+				json_object_is_type(a, json_type_array));
 			json_object_put(o);
 			free(regions);
 		} else {
@@ -348,7 +359,8 @@ static void fuzz_usage(const struct fuzz_parts *p)
 	}
 	o = fm_check_rendering(out, olen);
 	FUZZ_CHECK(json_object_object_get_ex(o, "totalUsd", NULL));
-	FUZZ_CHECK(fm_member_str(o, "startTime") && fm_member_str(o, "endTime"));
+	FUZZ_CHECK(fm_member_str(o, "startTime") &&
+		   fm_member_str(o, "endTime"));
 
 	/* the rendering states the period the request asks for */
 	FUZZ_CHECK(model_usage_request(now, &req) == 0);
@@ -356,8 +368,10 @@ static void fuzz_usage(const struct fuzz_parts *p)
 	r = fm_check_body(req);
 	FUZZ_CHECK(json_object_object_get_ex(r, "analyticsRequest", &ar));
 	FUZZ_CHECK(json_object_object_get_ex(ar, "timeRange", &tr));
-	FUZZ_CHECK(strcmp(fm_member_str(tr, "startTime"), fm_member_str(o, "startTime")) == 0);
-	FUZZ_CHECK(strcmp(fm_member_str(tr, "endTime"), fm_member_str(o, "endTime")) == 0);
+	FUZZ_CHECK(strcmp(fm_member_str(tr, "startTime"),
+			  fm_member_str(o, "startTime")) == 0);
+	FUZZ_CHECK(strcmp(fm_member_str(tr, "endTime"),
+			  fm_member_str(o, "endTime")) == 0);
 	json_object_put(r);
 	json_object_put(o);
 	free(req);
@@ -375,20 +389,27 @@ static void fuzz_billing(const struct fuzz_parts *p)
 	int rc;
 
 	for (size_t i = 0; i < 3 && i < p->n; i++) {
-		b[i] = fuzz_dup_exact(p->p[i], p->len[i]);	/* empty: NULL */
+		b[i] = fuzz_dup_exact(p->p[i], p->len[i]); /* empty: NULL */
 		n[i] = p->len[i];
 	}
-	rc = model_render_billing(&(struct model_billing){ { b[0], b[1], b[2] },
-							   { n[0], n[1], n[2] },
-							   { NULL, NULL, NULL } }, &out, &olen);
+	rc = model_render_billing(
+		&(struct model_billing){ { b[0], b[1], b[2] },
+					 { n[0], n[1], n[2] },
+					 { NULL, NULL, NULL } },
+		&out, &olen);
 	FUZZ_CHECK(rc == 0 || rc == -EIO);
 	if (rc == 0) {
 		o = fm_check_rendering(out, olen);
-		FUZZ_CHECK(json_object_object_get_ex(o, "prepaidCreditCents", &c));
+		FUZZ_CHECK(
+			json_object_object_get_ex(o, "prepaidCreditCents", &c));
 		FUZZ_CHECK(b[0] ? json_object_is_type(c, json_type_int) &&
-				  json_object_get_int64(c) >= 0 : c == NULL);
-		FUZZ_CHECK(!b[0] || !b[1] || !b[2] ? json_object_object_get_ex(o, "errors", NULL)
-						   : !json_object_object_get_ex(o, "errors", NULL));
+					   json_object_get_int64(c) >= 0
+				: c == NULL);
+		FUZZ_CHECK(
+			!b[0] || !b[1] || !b[2]
+				? json_object_object_get_ex(o, "errors", NULL)
+				: !json_object_object_get_ex(o, "errors",
+							     NULL));
 		json_object_put(o);
 		free(out);
 	} else {
@@ -431,7 +452,8 @@ static void fuzz_error(const char *b, size_t len)
 		if (utf8)
 			FUZZ_CHECK(fuzz_valid_utf8((unsigned char *)msg[i], m));
 		if (i > 0)
-			FUZZ_CHECK(strncmp(msg[i - 1], msg[i], strlen(msg[i - 1])) == 0);
+			FUZZ_CHECK(strncmp(msg[i - 1], msg[i],
+					   strlen(msg[i - 1])) == 0);
 	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		free(msg[i]);
@@ -454,7 +476,8 @@ static void fuzz_time(const char *s)
 	snprintf(buf, sizeof(buf), "%" PRId64, t);
 	FUZZ_CHECK(model_parse_time(buf, &again) == 0 && again == t);
 	tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) && tm.tm_year >= -1900 && tm.tm_year <= 9999 - 1900) {
+	if (gmtime_r(&tt, &tm) && tm.tm_year >= -1900 &&
+	    tm.tm_year <= 9999 - 1900) {
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		/* %Y does not pad years below 1000 */
 		if (strlen(buf) == 20) {
@@ -486,8 +509,9 @@ static void fuzz_single(enum sel s, const char *b, size_t len)
 		return;
 	}
 	FUZZ_CHECK(secret == NULL || secret[0] != '\0');
-	check_res(&r, s == SEL_KEY ? KIND_KEY :
-		  s == SEL_COLLECTION ? KIND_COLLECTION : KIND_DOCUMENT);
+	check_res(&r, s == SEL_KEY	    ? KIND_KEY
+		      : s == SEL_COLLECTION ? KIND_COLLECTION
+					    : KIND_DOCUMENT);
 	res_release(&r);
 	free(secret);
 }
@@ -511,8 +535,12 @@ static void fuzz_usage_month(const struct fuzz_parts *p)
 	char *b = fuzz_dup_exact(p->p[0], p->len[0]);
 	time_t now = (time_t)part_num(p, 1, DEFAULT_NOW);
 	long long y = part_num(p, 2, 2025), m = part_num(p, 3, 11);
-	int year = y < INT32_MIN ? INT32_MIN : y > INT32_MAX ? INT32_MAX : (int)y;
-	int month = m < INT32_MIN ? INT32_MIN : m > INT32_MAX ? INT32_MAX : (int)m;
+	int year = y < INT32_MIN   ? INT32_MIN
+		   : y > INT32_MAX ? INT32_MAX
+				   : (int)y;
+	int month = m < INT32_MIN   ? INT32_MIN
+		    : m > INT32_MAX ? INT32_MAX
+				    : (int)m;
 	int valid = month >= 1 && month <= 12 && year >= 1970 && year <= 9999;
 	char *req = (char *)"unset", *out = (char *)"unset";
 	size_t olen = 7;
@@ -521,17 +549,22 @@ static void fuzz_usage_month(const struct fuzz_parts *p)
 
 	rc = model_usage_month_request(year, month, now, &req);
 	FUZZ_CHECK(valid ? rc == 0 : rc == -EINVAL);
-	rc = model_render_usage_month(year, month, now, b, p->len[0], &out, &olen);
+	rc = model_render_usage_month(year, month, now, b, p->len[0], &out,
+				      &olen);
 	FUZZ_CHECK(rc == 0 || rc == -EIO || rc == -EINVAL);
 	FUZZ_CHECK(valid || rc == -EINVAL);
 	if (rc == 0) {
 		o = fm_check_rendering(out, olen);
 		r = fm_check_body(req);
-		FUZZ_CHECK(json_object_object_get_ex(r, "analyticsRequest", &ar));
+		FUZZ_CHECK(
+			json_object_object_get_ex(r, "analyticsRequest", &ar));
 		FUZZ_CHECK(json_object_object_get_ex(ar, "timeRange", &tr));
-		FUZZ_CHECK(strcmp(fm_member_str(tr, "startTime"), fm_member_str(o, "startTime")) == 0);
-		FUZZ_CHECK(strcmp(fm_member_str(tr, "endTime"), fm_member_str(o, "endTime")) == 0);
-		/* "YYYY-MM-01 00:00:00" of the month asked for, and a later end */
+		FUZZ_CHECK(strcmp(fm_member_str(tr, "startTime"),
+				  fm_member_str(o, "startTime")) == 0);
+		FUZZ_CHECK(strcmp(fm_member_str(tr, "endTime"),
+				  fm_member_str(o, "endTime")) == 0);
+		/* "YYYY-MM-01 00:00:00" of the month asked for, and a later end
+		 */
 		FUZZ_CHECK(strlen(fm_member_str(o, "startTime")) == 19);
 		FUZZ_CHECK(atoi(fm_member_str(o, "startTime")) == year);
 		FUZZ_CHECK(atoi(fm_member_str(o, "startTime") + 5) == month);
@@ -590,14 +623,16 @@ static void fuzz_audit_page(const char *b, size_t len)
 		int rc;
 
 		buf_init(&lines, caps[c]);
-		FUZZ_CHECK(buf_puts(&lines, "x\n") == 0);	/* pages are appended */
+		FUZZ_CHECK(buf_puts(&lines, "x\n") ==
+			   0); /* pages are appended */
 		rc = model_audit_page(b, len, &lines, &count, &next);
 		FUZZ_CHECK(rc == 0 || rc == -EIO);
 		if (rc < 0) {
 			FUZZ_CHECK(next == NULL);
 		} else {
 			FUZZ_CHECK(next == NULL || next[0] != '\0');
-			FUZZ_CHECK(lines.len >= 2 && lines.data[lines.len - 1] == '\n');
+			FUZZ_CHECK(lines.len >= 2 &&
+				   lines.data[lines.len - 1] == '\n');
 			for (const char *s = lines.data + 2; *s; n++) {
 				const char *nl = strchr(s, '\n');
 				struct json_object *o;

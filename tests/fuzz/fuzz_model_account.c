@@ -1,8 +1,8 @@
 /*
- * fuzz_model_account.c - the drivers of model_account.h for the fuzz_model target:
- * search answers, invoices, spending limits and search file names. Beyond
- * "no crash, no leak, no UB": search renders are JSON Lines of objects with
- * the documented members, best score first; the limits file is one object;
+ * fuzz_model_account.c - the drivers of model_account.h for the fuzz_model
+ * target: search answers, invoices, spending limits and search file names.
+ * Beyond "no crash, no leak, no UB": search renders are JSON Lines of objects
+ * with the documented members, best score first; the limits file is one object;
  * usage.svg is one <svg> element;
  * invoice entries have an id; error codes are the documented ones.
  */
@@ -42,8 +42,10 @@ void fm_search(const char *b, size_t len)
 		nl = strchr(p, '\n');
 		FUZZ_CHECK(nl != NULL);
 		o = fm_reparse(p, (size_t)(nl - p));
-		FUZZ_CHECK(fm_member_str(o, "document") && fm_member_str(o, "collection"));
-		FUZZ_CHECK(fm_member_str(o, "text") && fm_member_str(o, "file_id"));
+		FUZZ_CHECK(fm_member_str(o, "document") &&
+			   fm_member_str(o, "collection"));
+		FUZZ_CHECK(fm_member_str(o, "text") &&
+			   fm_member_str(o, "file_id"));
 		FUZZ_CHECK(json_object_object_get_ex(o, "score", &score));
 		if (lines > 0 && json_object_is_type(score, json_type_double))
 			FUZZ_CHECK(!(json_object_get_double(score) > last));
@@ -66,8 +68,10 @@ void fm_invoices(const char *b, size_t len)
 	FUZZ_CHECK(rc == 0 || rc == -EIO);
 	for (size_t i = 0; i < l->n; i++) {
 		FUZZ_CHECK(*l->v[i].id);
-		FUZZ_CHECK(strlen(l->v[i].raw_name) == 0 || strlen(l->v[i].raw_name) == 7);
-		json_object_put(fm_check_rendering(l->v[i].json, l->v[i].json_len));
+		FUZZ_CHECK(strlen(l->v[i].raw_name) == 0 ||
+			   strlen(l->v[i].raw_name) == 7);
+		json_object_put(
+			fm_check_rendering(l->v[i].json, l->v[i].json_len));
 	}
 	reslist_unref(l);
 }
@@ -87,9 +91,11 @@ void fm_limits(const char *b, size_t len)
 void fm_limits_update(const struct fuzz_parts *p)
 {
 	char *cur = fuzz_dup_exact(p->p[0], p->len[0]);
-	char *in = p->n > 1 ? fuzz_dup_exact(p->p[1], p->len[1]) : fuzz_dup_exact("", 0);
+	char *in = p->n > 1 ? fuzz_dup_exact(p->p[1], p->len[1])
+			    : fuzz_dup_exact("", 0);
 	struct model_change ch;
-	int rc = model_limits_update(cur, p->len[0], in, p->n > 1 ? p->len[1] : 0, &ch);
+	int rc = model_limits_update(cur, p->len[0], in,
+				     p->n > 1 ? p->len[1] : 0, &ch);
 
 	FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ENODATA || rc == -EIO);
 	if (rc == 0 && ch.body)
@@ -129,7 +135,8 @@ void fm_usage_svg(const char *b, size_t len)
 	if (rc == 0) {
 		FUZZ_CHECK(out && strlen(out) == olen);
 		FUZZ_CHECK(strncmp(out, "<svg ", 5) == 0);
-		FUZZ_CHECK(olen >= 7 && strcmp(out + olen - 7, "</svg>\n") == 0);
+		FUZZ_CHECK(olen >= 7 &&
+			   strcmp(out + olen - 7, "</svg>\n") == 0);
 		/* server text is escaped: no markup can come from it */
 		FUZZ_CHECK(strstr(out, "<script") == NULL);
 	}

@@ -29,15 +29,18 @@ static void check_mask(struct json_object *changed, const char *mask)
 	size_t members = 0, found = 0;
 
 	FUZZ_CHECK(m != NULL && mask[0] != '\0');
-	for (char *t = strtok_r(m, ",", &save); t; t = strtok_r(NULL, ",", &save))
+	for (char *t = strtok_r(m, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save))
 		FUZZ_CHECK(json_object_object_get_ex(changed, t, NULL));
-	json_object_object_foreach(changed, k, v) {
+	json_object_object_foreach(changed, k, v)
+	{
 		size_t kl = strlen(k);
 
 		(void)v;
 		members++;
 		for (const char *p = mask; (p = strstr(p, k)) != NULL; p += kl)
-			if ((p == mask || p[-1] == ',') && (p[kl] == ',' || p[kl] == '\0')) {
+			if ((p == mask || p[-1] == ',') &&
+			    (p[kl] == ',' || p[kl] == '\0')) {
 				found++;
 				break;
 			}
@@ -73,7 +76,7 @@ void fm_key_create(const struct fuzz_parts *p)
 		json_object_put(o);
 	}
 	model_change_release(&c);
-	model_change_release(&c);	/* twice is safe */
+	model_change_release(&c); /* twice is safe */
 	free(in);
 	free(name);
 }
@@ -87,13 +90,15 @@ static void check_fielddef_updates(struct json_object *a)
 	n = json_object_array_length(a);
 	FUZZ_CHECK(n > 0);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *u = json_object_array_get_idx(a, i), *d = NULL;
+		struct json_object *u = json_object_array_get_idx(a, i),
+				   *d = NULL;
 		const char *op = fm_member_str(u, "operation");
 
 		FUZZ_CHECK(op && (strcmp(op, "FIELD_DEFINITION_ADD") == 0 ||
 				  strcmp(op, "FIELD_DEFINITION_DELETE") == 0));
-		FUZZ_CHECK(json_object_object_get_ex(u, "field_definition", &d) &&
-			   json_object_is_type(d, json_type_object));
+		FUZZ_CHECK(
+			json_object_object_get_ex(u, "field_definition", &d) &&
+			json_object_is_type(d, json_type_object));
 		FUZZ_CHECK(fm_member_str(d, "key") && *fm_member_str(d, "key"));
 	}
 }
@@ -101,8 +106,8 @@ static void check_fielddef_updates(struct json_object *a)
 void fm_update(int key, const struct fuzz_parts *p)
 {
 	static const char *const coll_fields[] = {
-		"collection_name", "collection_description", "chunk_configuration",
-		"field_definition_updates", NULL
+		"collection_name", "collection_description",
+		"chunk_configuration", "field_definition_updates", NULL
 	};
 	char *cur = fuzz_dup_exact(p->p[0], p->len[0]);
 	const char *in_p = p->n > 1 ? p->p[1] : "";
@@ -130,13 +135,17 @@ void fm_update(int key, const struct fuzz_parts *p)
 		} else {
 			size_t n = 0;
 
-			json_object_object_foreach(o, field, v) {
+			json_object_object_foreach(o, field, v)
+			{
 				size_t i;
 
-				for (i = 0; coll_fields[i] && strcmp(field, coll_fields[i]); i++)
+				for (i = 0; coll_fields[i] &&
+					    strcmp(field, coll_fields[i]);
+				     i++)
 					;
 				FUZZ_CHECK(coll_fields[i] != NULL);
-				if (strcmp(field, "field_definition_updates") == 0)
+				if (strcmp(field, "field_definition_updates") ==
+				    0)
 					check_fielddef_updates(v);
 				n++;
 			}
@@ -152,7 +161,8 @@ void fm_update(int key, const struct fuzz_parts *p)
 void fm_key_with_secret(const struct fuzz_parts *p)
 {
 	char *json = fuzz_dup_exact(p->p[0], p->len[0]);
-	char *secret = fuzz_dup_str(p->n > 1 ? p->p[1] : "", p->n > 1 ? p->len[1] : 0);
+	char *secret = fuzz_dup_str(p->n > 1 ? p->p[1] : "",
+				    p->n > 1 ? p->len[1] : 0);
 	char *out = NULL;
 	size_t olen = 0;
 	int rc = model_key_with_secret(json, p->len[0], secret, &out, &olen);
@@ -182,7 +192,8 @@ void fm_counters(const struct fuzz_parts *p)
 	for (size_t i = 0; i < n; i++) {
 		c[i].section = s[2 * i];
 		c[i].name = s[2 * i + 1];
-		c[i].value = (uint64_t)p->len[2 * i + 1] * 0x9e3779b97f4a7c15ULL;
+		c[i].value = (uint64_t)p->len[2 * i + 1] *
+			     0x9e3779b97f4a7c15ULL;
 	}
 	FUZZ_CHECK(model_render_counters(c, n, &out, &olen) == 0);
 	o = fm_check_rendering(out, olen);
@@ -191,7 +202,8 @@ void fm_counters(const struct fuzz_parts *p)
 		size_t last = i;
 
 		for (size_t j = i + 1; j < n; j++)
-			if (!strcmp(c[j].section, c[i].section) && !strcmp(c[j].name, c[i].name))
+			if (!strcmp(c[j].section, c[i].section) &&
+			    !strcmp(c[j].name, c[i].name))
 				last = j;
 		FUZZ_CHECK(json_object_object_get_ex(o, c[i].section, &sec));
 		FUZZ_CHECK(json_object_object_get_ex(sec, c[i].name, &v));
@@ -211,7 +223,8 @@ void fm_name_bodies(const char *b, size_t len)
 	FUZZ_CHECK(model_key_rename_body(name, &body) == 0);
 	o = fm_check_body(body);
 	FUZZ_CHECK(fm_member_is(o, "fieldMask", "name"));
-	FUZZ_CHECK(json_object_object_get_ex(o, "apiKey", &k) && fm_member_is(k, "name", name));
+	FUZZ_CHECK(json_object_object_get_ex(o, "apiKey", &k) &&
+		   fm_member_is(k, "name", name));
 	json_object_put(o);
 	free(body);
 

@@ -23,11 +23,13 @@ static void ff_check_form(const char *f)
 	char bad[MODEL_FIELDS_BAD], *again = NULL;
 	struct json_object *o = fm_reparse(f, strlen(f));
 
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		FUZZ_CHECK(*k && json_object_is_type(v, json_type_string));
 	}
 	json_object_put(o);
-	FUZZ_CHECK(model_fields_parse(f, strlen(f), &again, bad, sizeof(bad)) == 0);
+	FUZZ_CHECK(model_fields_parse(f, strlen(f), &again, bad, sizeof(bad)) ==
+		   0);
 	FUZZ_CHECK(strcmp(again, f) == 0);
 	FUZZ_CHECK(model_fields_equal(f, again));
 	free(again);
@@ -37,7 +39,8 @@ static void ff_with_collection(const char *f, const char *coll, size_t coll_len)
 {
 	char missing[MODEL_FIELDS_BAD], *body = NULL;
 	struct json_object *o, *inner = NULL;
-	int rc = model_fields_missing(coll, coll_len, f, missing, sizeof(missing));
+	int rc = model_fields_missing(coll, coll_len, f, missing,
+				      sizeof(missing));
 
 	FUZZ_CHECK(rc == 0 || rc == 1 || rc == -EIO);
 	FUZZ_CHECK(rc == 1 ? *missing != '\0' : *missing == '\0');
@@ -70,7 +73,8 @@ void fm_fields(const struct fuzz_parts *p)
 	if (rc == 0) {
 		ff_check_form(doc);
 		if (f)
-			FUZZ_CHECK(model_fields_equal(f, doc) == model_fields_equal(doc, f));
+			FUZZ_CHECK(model_fields_equal(f, doc) ==
+				   model_fields_equal(doc, f));
 	}
 	free(doc);
 	free(f);

@@ -28,11 +28,11 @@
 #include "fuzz.h"
 
 enum flags {
-	F_DUP_EXACT = 1 << 0,	/* append an exact copy of every even record */
-	F_RESERVED = 1 << 1,	/* reserve some names of the tree */
-	F_RESERVE_FIRST = 1 << 2,	/* reserve the first token too */
-	F_DUP_SUFFIX = 1 << 3,	/* add raw = record 0's, id = its id + "~2" */
-	F_MTIME_SHIFT = 4,	/* bits 4-5: how mtimes are made (see mtime_of) */
+	F_DUP_EXACT = 1 << 0, /* append an exact copy of every even record */
+	F_RESERVED = 1 << 1,  /* reserve some names of the tree */
+	F_RESERVE_FIRST = 1 << 2, /* reserve the first token too */
+	F_DUP_SUFFIX = 1 << 3,	  /* add raw = record 0's, id = its id + "~2" */
+	F_MTIME_SHIFT = 4, /* bits 4-5: how mtimes are made (see mtime_of) */
 };
 
 #define MAX_TOKENS 96
@@ -72,7 +72,7 @@ static void check_encode(const char *raw, const char *id, size_t maxlen)
 	FUZZ_CHECK(s != NULL);
 	FUZZ_CHECK(sane_name(s, lim));
 	if (raw && sane_name(raw, lim))
-		FUZZ_CHECK(strcmp(s, raw) == 0);	/* nothing to change */
+		FUZZ_CHECK(strcmp(s, raw) == 0); /* nothing to change */
 	again = names_encode(raw, id, maxlen);
 	FUZZ_CHECK(again && strcmp(s, again) == 0);
 	free(again);
@@ -131,7 +131,8 @@ static void check_url_host(const char *url)
 				FUZZ_CHECK((ntohl(a.s_addr) >> 24) == 127);
 			else
 				FUZZ_CHECK(!strcmp(host, "localhost") ||
-					   !strcmp(host, "[::1]") || known_dns_form(host));
+					   !strcmp(host, "[::1]") ||
+					   known_dns_form(host));
 		}
 	}
 	curl_free(host);
@@ -160,7 +161,8 @@ static void check_url(const char *s)
 
 static int64_t mtime_of(unsigned mode, size_t i, const char *raw)
 {
-	static const int64_t odd[] = { INT64_MIN, -1, 0, 1, INT64_MAX, 1767225600 };
+	static const int64_t odd[] = { INT64_MIN, -1,	     0,
+				       1,	  INT64_MAX, 1767225600 };
 
 	switch (mode) {
 	case 0:
@@ -177,8 +179,8 @@ static int64_t mtime_of(unsigned mode, size_t i, const char *raw)
 /* Two json values, so that entries equal in everything else can differ. */
 static const char *const jsons[] = { "{\"t\": 0}\n", "{\"t\": 1}\n" };
 
-static void add(struct reslist *l, const char *raw, const char *id, int64_t mtime,
-		const char *json)
+static void add(struct reslist *l, const char *raw, const char *id,
+		int64_t mtime, const char *json)
 {
 	struct res r;
 
@@ -224,7 +226,8 @@ static int is_reserved(const char *s, const char *const *reserved)
 	return 0;
 }
 
-static void check_assigned(struct reslist *l, size_t maxlen, const char *const *reserved)
+static void check_assigned(struct reslist *l, size_t maxlen,
+			   const char *const *reserved)
 {
 	size_t lim = clamp(maxlen), n = l->n;
 	char *base[MAX_ENTRIES * 2 + 2];
@@ -250,7 +253,8 @@ static void check_assigned(struct reslist *l, size_t maxlen, const char *const *
 
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(l->v[j].id, l->v[i].id)) {
-				FUZZ_CHECK(reslist_by_id(l, l->v[i].id) == &l->v[j]);
+				FUZZ_CHECK(reslist_by_id(l, l->v[i].id) ==
+					   &l->v[j]);
 				break;
 			}
 		/* rule 4: the first of the group by (mtime, id) keeps the name */
@@ -275,7 +279,8 @@ static void check_assigned(struct reslist *l, size_t maxlen, const char *const *
 }
 
 /* The same entries in reverse order get the same names. */
-static void check_order(const struct reslist *a, size_t maxlen, const char *const *reserved)
+static void check_order(const struct reslist *a, size_t maxlen,
+			const char *const *reserved)
 {
 	struct reslist *b = reslist_new();
 	const struct res **pa, **pb;
@@ -348,7 +353,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_encode(tok[i], id, maxlen);
 		check_encode(NULL, tok[i], maxlen);
 		check_encode(tok[i], "", maxlen);
-		FUZZ_CHECK(names_is_probe(tok[i]) == 0 || names_is_probe(tok[i]) == 1);
+		FUZZ_CHECK(names_is_probe(tok[i]) == 0 ||
+			   names_is_probe(tok[i]) == 1);
 		check_temp_name(tok[i]);
 		check_url(tok[i]);
 	}
@@ -366,7 +372,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < ntok && l->n < MAX_ENTRIES; i += 2) {
 		const char *raw = tok[i], *id = i + 1 < ntok ? tok[i + 1] : "";
 
-		add(l, raw, id, mtime_of((flags >> F_MTIME_SHIFT) & 3, i / 2, raw),
+		add(l, raw, id,
+		    mtime_of((flags >> F_MTIME_SHIFT) & 3, i / 2, raw),
 		    jsons[(i / 2) % 2]);
 	}
 	for (size_t i = 0, n = l->n; (flags & F_DUP_EXACT) && i < n; i += 2) {
@@ -390,7 +397,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(before != NULL);
 		for (size_t i = 0; i < l->n; i++)
 			FUZZ_CHECK((before[i] = strdup(l->v[i].name)) != NULL);
-		FUZZ_CHECK(names_assign(l, maxlen, nres ? reserved : NULL) == 0);
+		FUZZ_CHECK(names_assign(l, maxlen, nres ? reserved : NULL) ==
+			   0);
 		for (size_t i = 0; i < l->n; i++) {
 			FUZZ_CHECK(strcmp(before[i], l->v[i].name) == 0);
 			free(before[i]);

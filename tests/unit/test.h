@@ -18,9 +18,8 @@ static const char *test_ctx = "";
 
 #define TEST_CTX(s) (test_ctx = (s))
 
-__attribute__((format(printf, 4, 5)))
-static inline void test_check(int ok, const char *file, int line,
-			      const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static inline void test_check(
+	int ok, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -38,18 +37,20 @@ static inline void test_check(int ok, const char *file, int line,
 
 #define CHECK(c) test_check(!!(c), __FILE__, __LINE__, "%s", #c)
 
-#define CHECK_EQ_STR(a, b) do { \
-	const char *a_ = (a), *b_ = (b); \
-	test_check(a_ && b_ ? !strcmp(a_, b_) : a_ == b_, __FILE__, __LINE__, \
-		   "%s == %s (\"%s\" vs \"%s\")", #a, #b, \
-		   a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
-} while (0)
+#define CHECK_EQ_STR(a, b)                                                  \
+	do {                                                                \
+		const char *a_ = (a), *b_ = (b);                            \
+		test_check(a_ &&b_ ? !strcmp(a_, b_) : a_ == b_, __FILE__,  \
+			   __LINE__, "%s == %s (\"%s\" vs \"%s\")", #a, #b, \
+			   a_ ? a_ : "(null)", b_ ? b_ : "(null)");         \
+	} while (0)
 
-#define CHECK_EQ_INT(a, b) do { \
-	long long a_ = (long long)(a), b_ = (long long)(b); \
-	test_check(a_ == b_, __FILE__, __LINE__, "%s == %s (%lld vs %lld)", \
-		   #a, #b, a_, b_); \
-} while (0)
+#define CHECK_EQ_INT(a, b)                                             \
+	do {                                                           \
+		long long a_ = (long long)(a), b_ = (long long)(b);    \
+		test_check(a_ == b_, __FILE__, __LINE__,               \
+			   "%s == %s (%lld vs %lld)", #a, #b, a_, b_); \
+	} while (0)
 
 static inline int test_done(void)
 {

@@ -28,14 +28,14 @@
 /* ------------------------------------------------------------------ */
 
 static struct {
-	int fd;				/* listening socket */
+	int fd; /* listening socket */
 	int port;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	int status;			/* protected by lock: the answer's status */
-	char body[256];			/* protected by lock: the answer's body */
-	int requests;			/* protected by lock: requests answered */
-	char target[1024];		/* protected by lock: the last request target */
+	int status;	   /* protected by lock: the answer's status */
+	char body[256];	   /* protected by lock: the answer's body */
+	int requests;	   /* protected by lock: requests answered */
+	char target[1024]; /* protected by lock: the last request target */
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void srv_answer(int status, const char *body)
@@ -73,7 +73,9 @@ static int srv_read(int c, char *buf, size_t size)
 		buf[len] = '\0';
 		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
 			cl = strcasestr(buf, "\r\ncontent-length:");
-			want = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+			want = (size_t)(end + 4 - buf) +
+			       (cl && cl < end ? strtoul(cl + 17, NULL, 10)
+					       : 0);
 		}
 	}
 	return 0;
@@ -96,9 +98,12 @@ static void srv_serve(int c)
 	status = srv.status;
 	snprintf(body, sizeof(body), "%s", srv.body);
 	pthread_mutex_unlock(&srv.lock);
-	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-		 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
-	if (write(c, head, strlen(head)) < 0 || write(c, body, strlen(body)) < 0)
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		 status, strlen(body));
+	if (write(c, head, strlen(head)) < 0 ||
+	    write(c, body, strlen(body)) < 0)
 		return;
 }
 
@@ -115,12 +120,15 @@ static void *srv_run(void *arg)
 
 static int srv_start(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 
 	srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(srv.fd, 16) < 0 || getsockname(srv.fd, (struct sockaddr *)&sa, &sl) < 0)
+	if (srv.fd < 0 ||
+	    bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(srv.fd, 16) < 0 ||
+	    getsockname(srv.fd, (struct sockaddr *)&sa, &sl) < 0)
 		return -1;
 	srv.port = ntohs(sa.sin_port);
 	srv_answer(200, "{}");
@@ -162,8 +170,12 @@ static struct api *new_api(const char *url, int read_only, const char *api_key,
 			   int upload_files)
 {
 	struct api_opts o = {
-		.management_url = url, .api_url = url, .mgmt_key = "mgmt-key",
-		.api_key = api_key, .read_only = read_only, .upload_files = upload_files,
+		.management_url = url,
+		.api_url = url,
+		.mgmt_key = "mgmt-key",
+		.api_key = api_key,
+		.read_only = read_only,
+		.upload_files = upload_files,
 		.max_streams = 2,
 	};
 	struct api *a = api_new(http, &o);
@@ -193,7 +205,8 @@ static uint64_t all_counts(struct api *a)
 }
 
 /* api_url() of rq on a, compared with want (NULL: must fail with err). */
-static void check_url(struct api *a, const struct api_req *rq, const char *want, int err)
+static void check_url(struct api *a, const struct api_req *rq, const char *want,
+		      int err)
 {
 	char *url = (char *)"untouched";
 	int rc = api_url(a, rq, &url);
@@ -210,41 +223,64 @@ static void check_url(struct api *a, const struct api_req *rq, const char *want,
 static void test_url_escaping(void)
 {
 	struct api *a = new_api("http://m.example", 0, NULL, 0);
-	struct api_opts o = { .management_url = "http://m.example", .api_url = "https://i.example",
-			      .mgmt_key = "k", .api_key = "ik" };
+	struct api_opts o = { .management_url = "http://m.example",
+			      .api_url = "https://i.example",
+			      .mgmt_key = "k",
+			      .api_key = "ik" };
 	struct api *b = api_new(http, &o);
 
 	TEST_CTX("ids: '/', '%', ' ', non-ASCII escaped; unreserved kept");
-	check_url(a, &(struct api_req){ .route = API_DELETE_DOCUMENT,
-					.id = { "a/b%c d\xc3\xa9", "AZaz09-_.~" } },
-		  "http://m.example/v1/collections/a%2Fb%25c%20d%C3%A9/documents/AZaz09-_.~", 0);
+	check_url(
+		a,
+		&(struct api_req){ .route = API_DELETE_DOCUMENT,
+				   .id = { "a/b%c d\xc3\xa9", "AZaz09-_.~" } },
+		"http://m.example/v1/collections/a%2Fb%25c%20d%C3%A9/documents/AZaz09-_.~",
+		0);
 	TEST_CTX("the team is escaped in both spellings of its placeholder");
 	check_url(a, &(struct api_req){ .route = API_LIST_KEYS },
-		  "http://m.example/auth/teams/team%2F1%20%25%C3%A9/api-keys", 0);
-	check_url(a, &(struct api_req){ .route = API_INVOICES },
-		  "http://m.example/v1/billing/teams/team%2F1%20%25%C3%A9/invoices", 0);
-	TEST_CTX("page size and page token (escaped)");
-	check_url(a, &(struct api_req){ .route = API_LIST_DOCUMENTS, .id = { "c" },
-					.page_size = 100, .token = "t/k%n \xc3\xa9+=&?" },
-		  "http://m.example/v1/collections/c/documents?limit=100"
-		  "&pagination_token=t%2Fk%25n%20%C3%A9%2B%3D%26%3F", 0);
-	check_url(a, &(struct api_req){ .route = API_LIST_KEYS, .token = "a b" },
-		  "http://m.example/auth/teams/team%2F1%20%25%C3%A9/api-keys?paginationToken=a%20b",
+		  "http://m.example/auth/teams/team%2F1%20%25%C3%A9/api-keys",
 		  0);
+	check_url(
+		a, &(struct api_req){ .route = API_INVOICES },
+		"http://m.example/v1/billing/teams/team%2F1%20%25%C3%A9/invoices",
+		0);
+	TEST_CTX("page size and page token (escaped)");
+	check_url(a,
+		  &(struct api_req){ .route = API_LIST_DOCUMENTS,
+				     .id = { "c" },
+				     .page_size = 100,
+				     .token = "t/k%n \xc3\xa9+=&?" },
+		  "http://m.example/v1/collections/c/documents?limit=100"
+		  "&pagination_token=t%2Fk%25n%20%C3%A9%2B%3D%26%3F",
+		  0);
+	check_url(
+		a, &(struct api_req){ .route = API_LIST_KEYS, .token = "a b" },
+		"http://m.example/auth/teams/team%2F1%20%25%C3%A9/api-keys?paginationToken=a%20b",
+		0);
 	TEST_CTX("page size, fixed query, token in that order");
-	check_url(a, &(struct api_req){ .route = API_AUDIT, .page_size = 100, .token = "x/y" },
-		  "http://m.example/audit/teams/team%2F1%20%25%C3%A9/events?pageSize=100"
-		  "&orderBy=TIME_DESCENDING&pageToken=x%2Fy", 0);
+	check_url(
+		a,
+		&(struct api_req){
+			.route = API_AUDIT, .page_size = 100, .token = "x/y" },
+		"http://m.example/audit/teams/team%2F1%20%25%C3%A9/events?pageSize=100"
+		"&orderBy=TIME_DESCENDING&pageToken=x%2Fy",
+		0);
 	TEST_CTX("inference routes go to api_url");
 	if (b && api_set_team(b, "t") == 0) {
-		check_url(b, &(struct api_req){ .route = API_FILE_CONTENT, .id = { "f/1" } },
-			  "https://i.example/v1/files/f%2F1/content?format=original", 0);
+		check_url(
+			b,
+			&(struct api_req){ .route = API_FILE_CONTENT,
+					   .id = { "f/1" } },
+			"https://i.example/v1/files/f%2F1/content?format=original",
+			0);
 		check_url(b, &(struct api_req){ .route = API_SEARCH },
 			  "https://i.example/v1/documents/search", 0);
 	}
 	TEST_CTX("a missing id is refused");
-	check_url(a, &(struct api_req){ .route = API_DELETE_DOCUMENT, .id = { "c" } }, NULL,
-		  -EINVAL);
+	check_url(a,
+		  &(struct api_req){ .route = API_DELETE_DOCUMENT,
+				     .id = { "c" } },
+		  NULL, -EINVAL);
 	api_free(a);
 	api_free(b);
 }
@@ -252,7 +288,8 @@ static void test_url_escaping(void)
 static void test_url_too_long(void)
 {
 	struct api *a = new_api("http://m.example", 0, NULL, 0);
-	const char *prefix = "http://m.example/v1/collections/", *suffix = "/documents";
+	const char *prefix = "http://m.example/v1/collections/",
+		   *suffix = "/documents";
 	size_t fit = API_URL_MAX - strlen(prefix) - strlen(suffix);
 	char *id = malloc(API_URL_MAX + 2), *want = malloc(API_URL_MAX + 2);
 
@@ -264,23 +301,31 @@ static void test_url_too_long(void)
 	memset(id, 'a', fit);
 	id[fit] = '\0';
 	snprintf(want, API_URL_MAX + 2, "%s%s%s", prefix, id, suffix);
-	check_url(a, &(struct api_req){ .route = API_LIST_DOCUMENTS, .id = { id } }, want, 0);
+	check_url(
+		a,
+		&(struct api_req){ .route = API_LIST_DOCUMENTS, .id = { id } },
+		want, 0);
 	CHECK_EQ_INT(strlen(want), API_URL_MAX);
 	TEST_CTX("one byte more is refused, not cut");
 	id[fit] = 'a';
 	id[fit + 1] = '\0';
 	hook_expect("the URL would be longer than");
-	check_url(a, &(struct api_req){ .route = API_LIST_DOCUMENTS, .id = { id } }, NULL,
-		  -ENAMETOOLONG);
+	check_url(
+		a,
+		&(struct api_req){ .route = API_LIST_DOCUMENTS, .id = { id } },
+		NULL, -ENAMETOOLONG);
 	CHECK_EQ_INT(hook_hits, 1);
 	TEST_CTX("escaping counts: a third of the limit in '/' does not fit");
 	memset(id, '/', API_URL_MAX / 3);
 	id[API_URL_MAX / 3] = '\0';
-	check_url(a, &(struct api_req){ .route = API_DELETE_KEY, .id = { id } }, NULL,
-		  -ENAMETOOLONG);
+	check_url(a, &(struct api_req){ .route = API_DELETE_KEY, .id = { id } },
+		  NULL, -ENAMETOOLONG);
 	TEST_CTX("a page token too long is refused");
-	check_url(a, &(struct api_req){ .route = API_LIST_COLLECTIONS, .page_size = 10,
-					.token = id }, NULL, -ENAMETOOLONG);
+	check_url(a,
+		  &(struct api_req){ .route = API_LIST_COLLECTIONS,
+				     .page_size = 10,
+				     .token = id },
+		  NULL, -ENAMETOOLONG);
 	TEST_CTX("a refused URL is not sent and not counted");
 	hook_expect("the URL would be longer than");
 	CHECK_EQ_INT(api_delete_key(a, id), -ENAMETOOLONG);
@@ -302,10 +347,13 @@ static void test_table(void)
 	char ctx[128], label[256];
 
 	for (int r = 0; r < API_ROUTE_COUNT; r++) {
-		const struct api_route_def *d = api_route_def((enum api_route)r);
-		int reads = strcmp(d->method, "GET") == 0 || r == API_USAGE || r == API_SEARCH;
+		const struct api_route_def *d = api_route_def(
+			(enum api_route)r);
+		int reads = strcmp(d->method, "GET") == 0 || r == API_USAGE ||
+			    r == API_SEARCH;
 
-		snprintf(ctx, sizeof(ctx), "route %d (%s)", r, d->label ? d->label : "none");
+		snprintf(ctx, sizeof(ctx), "route %d (%s)", r,
+			 d->label ? d->label : "none");
 		TEST_CTX(ctx);
 		if (!d->label || !d->method || !d->path) {
 			CHECK(!"a route without a row");
@@ -317,10 +365,12 @@ static void test_table(void)
 		CHECK_EQ_INT(!(d->flags & API_MUTATES), reads);
 		CHECK(d->host == API_MGMT || (d->verb && d->needs));
 		for (int s = 0; s < r; s++)
-			CHECK(strcmp(api_route_def((enum api_route)s)->label, d->label) != 0);
+			CHECK(strcmp(api_route_def((enum api_route)s)->label,
+				     d->label) != 0);
 	}
 	TEST_CTX("labels the stats file and the tests name");
-	CHECK_EQ_STR(api_route_name(API_LIST_KEYS), "GET /auth/teams/{teamId}/api-keys");
+	CHECK_EQ_STR(api_route_name(API_LIST_KEYS),
+		     "GET /auth/teams/{teamId}/api-keys");
 	CHECK_EQ_STR(api_route_name(API_UPLOAD_DOCUMENT),
 		     "POST /v1/collections/{collection_id}/documents");
 	CHECK_EQ_STR(api_route_name(API_ROUTE_COUNT), "?");
@@ -347,9 +397,13 @@ static void test_read_only(void)
 		if (!(api_route_def((enum api_route)r)->flags & API_MUTATES))
 			continue;
 		refused++;
-		CHECK_EQ_INT(api_send(ro, &(struct api_req){ .route = (enum api_route)r,
-							   .id = { "x", "y" }, .json = "{}" },
-				      NULL, NULL), -EROFS);
+		CHECK_EQ_INT(
+			api_send(ro,
+				 &(struct api_req){ .route = (enum api_route)r,
+						    .id = { "x", "y" },
+						    .json = "{}" },
+				 NULL, NULL),
+			-EROFS);
 	}
 	CHECK_EQ_INT(hook_hits, refused);
 	CHECK(refused >= 14);
@@ -362,10 +416,16 @@ static void test_read_only(void)
 	CHECK_EQ_INT(api_create_collection(ro, "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_update_collection(ro, "c", "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_delete_collection(ro, "c"), -EROFS);
-	CHECK_EQ_INT(api_upload_document(ro, "c", "n", fd, 0, "text/plain", NULL, NULL, &out), -EROFS);
-	CHECK_EQ_INT(api_upload_document(ro2, "c", "n", fd, 0, "text/plain", NULL, NULL, &out), -EROFS);
-	CHECK_EQ_INT(api_upload_document_stream(ro, "c", "n", NULL, NULL, NULL, &size,
-						"text/plain", NULL, &out), -EOPNOTSUPP);
+	CHECK_EQ_INT(api_upload_document(ro, "c", "n", fd, 0, "text/plain",
+					 NULL, NULL, &out),
+		     -EROFS);
+	CHECK_EQ_INT(api_upload_document(ro2, "c", "n", fd, 0, "text/plain",
+					 NULL, NULL, &out),
+		     -EROFS);
+	CHECK_EQ_INT(api_upload_document_stream(ro, "c", "n", NULL, NULL, NULL,
+						&size, "text/plain", NULL,
+						&out),
+		     -EOPNOTSUPP);
 	CHECK_EQ_INT(api_upload_streams(ro), 0);
 	CHECK_EQ_INT(api_stream_begin(ro), -EBUSY);
 	CHECK_EQ_INT(api_delete_document(ro, "c", "d"), -EROFS);
@@ -393,7 +453,8 @@ out:
 /* Answers                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Call number i of the reads and writes (-1 past the last), with a malformed answer. */
+/* Call number i of the reads and writes (-1 past the last), with a malformed
+ * answer. */
 static int call_one(struct api *a, int i, const char **name)
 {
 	struct reslist *l = NULL;
@@ -406,22 +467,68 @@ static int call_one(struct api *a, int i, const char **name)
 	memset(&w, 0, sizeof(w));
 	memset(&out, 0, sizeof(out));
 	switch (i) {
-	case 0: *name = "validate"; rc = api_validate(a, &w); break;
-	case 1: *name = "keys"; rc = api_list_keys(a, &l); break;
-	case 2: *name = "collections"; rc = api_list_collections(a, &l); break;
-	case 3: *name = "documents"; rc = api_list_documents(a, "c", &l); break;
-	case 4: *name = "models"; rc = api_list_models(a, &l, &regions, &n); break;
-	case 5: *name = "invoices"; rc = api_list_invoices(a, &l); break;
-	case 6: *name = "usage"; rc = api_usage(a, 1700000000, &s, &n); break;
-	case 7: *name = "audit"; rc = api_audit(a, 3, &s, &n); break;
-	case 8: *name = "propagation"; rc = api_key_propagation(a, "k", &s, &n); break;
-	case 9: *name = "endpoints"; rc = api_endpoints(a, &s, &n); break;
-	case 10: *name = "limits"; rc = api_spending_limits(a, &s, &n); break;
-	case 11: *name = "search"; rc = api_search(a, "{}", &s, &n); break;
-	case 12: *name = "billing"; rc = api_billing(a, &s, &n); break;
-	case 13: *name = "create key"; rc = api_create_key(a, "{}", &out, &s); break;
-	case 14: *name = "create collection"; rc = api_create_collection(a, "{}", &out); break;
-	default: return 1;
+	case 0:
+		*name = "validate";
+		rc = api_validate(a, &w);
+		break;
+	case 1:
+		*name = "keys";
+		rc = api_list_keys(a, &l);
+		break;
+	case 2:
+		*name = "collections";
+		rc = api_list_collections(a, &l);
+		break;
+	case 3:
+		*name = "documents";
+		rc = api_list_documents(a, "c", &l);
+		break;
+	case 4:
+		*name = "models";
+		rc = api_list_models(a, &l, &regions, &n);
+		break;
+	case 5:
+		*name = "invoices";
+		rc = api_list_invoices(a, &l);
+		break;
+	case 6:
+		*name = "usage";
+		rc = api_usage(a, 1700000000, &s, &n);
+		break;
+	case 7:
+		*name = "audit";
+		rc = api_audit(a, 3, &s, &n);
+		break;
+	case 8:
+		*name = "propagation";
+		rc = api_key_propagation(a, "k", &s, &n);
+		break;
+	case 9:
+		*name = "endpoints";
+		rc = api_endpoints(a, &s, &n);
+		break;
+	case 10:
+		*name = "limits";
+		rc = api_spending_limits(a, &s, &n);
+		break;
+	case 11:
+		*name = "search";
+		rc = api_search(a, "{}", &s, &n);
+		break;
+	case 12:
+		*name = "billing";
+		rc = api_billing(a, &s, &n);
+		break;
+	case 13:
+		*name = "create key";
+		rc = api_create_key(a, "{}", &out, &s);
+		break;
+	case 14:
+		*name = "create collection";
+		rc = api_create_collection(a, "{}", &out);
+		break;
+	default:
+		return 1;
 	}
 	reslist_unref(l);
 	free(s);
@@ -452,7 +559,8 @@ static void test_malformed(void)
 		snprintf(ctx, sizeof(ctx), "malformed answer: %s", name);
 		TEST_CTX(ctx);
 		CHECK_EQ_INT(rc, -EIO);
-		/* billing asks three routes; each of the others is one request, not retried */
+		/* billing asks three routes; each of the others is one request,
+		 * not retried */
 		CHECK_EQ_INT(srv_requests() - before, i == 12 ? 3 : 1);
 	}
 	TEST_CTX("one log line per malformed answer");
@@ -485,44 +593,62 @@ static void test_answers(void)
 	srv_answer(200, "{}");
 	CHECK_EQ_INT(api_delete_document(a, "a/b c", "\xc3\xa9%"), 0);
 	pthread_mutex_lock(&srv.lock);
-	CHECK_EQ_STR(srv.target, "/v1/collections/a%2Fb%20c/documents/%C3%A9%25");
+	CHECK_EQ_STR(srv.target,
+		     "/v1/collections/a%2Fb%20c/documents/%C3%A9%25");
 	pthread_mutex_unlock(&srv.lock);
 	TEST_CTX("a malformed answer's reason");
 	srv_answer(200, "[1]");
-	CHECK_EQ_INT(api_send(a, &(struct api_req){ .route = API_BALANCE, .why = why,
-						   .whysz = sizeof(why) }, api_ans_object,
-			      &(struct api_text_ans){ NULL, &s, &n }), -EIO);
+	CHECK_EQ_INT(api_send(a,
+			      &(struct api_req){ .route = API_BALANCE,
+						 .why = why,
+						 .whysz = sizeof(why) },
+			      api_ans_object,
+			      &(struct api_text_ans){ NULL, &s, &n }),
+		     -EIO);
 	CHECK_EQ_STR(why, "malformed answer");
 	CHECK(s == NULL);
-	TEST_CTX("an error status: its errno, the server's message in the reason and the log");
+	TEST_CTX(
+		"an error status: its errno, the server's message in the reason and the log");
 	srv_answer(404, "{\"error\":\"no such thing\"}");
 	hook_expect("failed: HTTP 404: no such thing");
-	CHECK_EQ_INT(api_send(a, &(struct api_req){ .route = API_BALANCE, .why = why,
-						   .whysz = sizeof(why) }, api_ans_object,
-			      &(struct api_text_ans){ NULL, &s, &n }), -ENOENT);
+	CHECK_EQ_INT(api_send(a,
+			      &(struct api_req){ .route = API_BALANCE,
+						 .why = why,
+						 .whysz = sizeof(why) },
+			      api_ans_object,
+			      &(struct api_text_ans){ NULL, &s, &n }),
+		     -ENOENT);
 	CHECK_EQ_STR(why, "HTTP 404: no such thing");
 	CHECK_EQ_INT(hook_hits, 1);
 	TEST_CTX("an inference route without the key: -EACCES, nothing sent");
-	hook_expect("cannot search: searching collections needs an inference key");
+	hook_expect(
+		"cannot search: searching collections needs an inference key");
 	CHECK_EQ_INT(api_search(a, "{}", &s, &n), -EACCES);
 	CHECK_EQ_INT(hook_hits, 1);
-	hook_expect("cannot read document 'f1': reading document bytes needs an inference key");
+	hook_expect(
+		"cannot read document 'f1': reading document bytes needs an inference key");
 	CHECK_EQ_INT(api_download_file(a, "f1", 1, &(uint64_t){ 0 }), -EACCES);
 	CHECK_EQ_INT(hook_hits, 1);
-	CHECK_EQ_INT(api_route_count(a, API_SEARCH) + api_route_count(a, API_FILE_CONTENT), 0);
+	CHECK_EQ_INT(api_route_count(a, API_SEARCH) +
+			     api_route_count(a, API_FILE_CONTENT),
+		     0);
 	CHECK_EQ_INT(srv_requests() - before, 3);
 	api_free(a);
 }
 
 int main(void)
 {
-	struct http_opts ho = { .connect_timeout = 5, .timeout = 10, .max_conns = 2,
+	struct http_opts ho = { .connect_timeout = 5,
+				.timeout = 10,
+				.max_conns = 2,
 				.max_attempts = 1 };
 
 	log_init(LOG_LVL_ERROR, 0);
 	log_set_error_hook(hook, NULL);
-	if (http_global_init() < 0 || srv_start() < 0 || !(http = http_new(&ho))) {
-		fprintf(stderr, "test_api: cannot set up the client or the server\n");
+	if (http_global_init() < 0 || srv_start() < 0 ||
+	    !(http = http_new(&ho))) {
+		fprintf(stderr,
+			"test_api: cannot set up the client or the server\n");
 		return 1;
 	}
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", srv.port);

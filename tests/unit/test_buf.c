@@ -17,10 +17,10 @@ static int sane(const struct buf *b)
 struct append_row {
 	const char *what;
 	size_t cap;
-	const char *first;	/* appended first (must fit) */
-	const char *second;	/* then this */
+	const char *first;  /* appended first (must fit) */
+	const char *second; /* then this */
 	int want_rc;
-	const char *want;	/* contents afterwards */
+	const char *want; /* contents afterwards */
 };
 
 static const struct append_row append_rows[] = {
@@ -31,7 +31,8 @@ static const struct append_row append_rows[] = {
 	{ "empty append at the cap", 5, "hello", "", 0, "hello" },
 	{ "cap 0, empty", 0, "", "", 0, "" },
 	{ "cap 0, one byte", 0, "", "x", -EFBIG, "" },
-	{ "long second", 300, "a", "0123456789012345678901234567890123456789"
+	{ "long second", 300, "a",
+	  "0123456789012345678901234567890123456789"
 	  "0123456789012345678901234567890123456789"
 	  "0123456789012345678901234567890123456789"
 	  "0123456789012345678901234567890123456789"
@@ -43,7 +44,8 @@ static const struct append_row append_rows[] = {
 
 static void test_append_table(void)
 {
-	for (size_t i = 0; i < sizeof(append_rows) / sizeof(append_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(append_rows) / sizeof(append_rows[0]);
+	     i++) {
 		const struct append_row *r = &append_rows[i];
 		struct buf b;
 
@@ -57,9 +59,12 @@ static void test_append_table(void)
 			/* an empty buffer may have no bytes at all */
 			CHECK_EQ_STR(b.data ? b.data : "", r->want);
 		} else {
-			CHECK_EQ_INT(b.len, strlen(r->first) + strlen(r->second));
-			CHECK(b.data && !strncmp(b.data, r->first, strlen(r->first)));
-			CHECK(b.data && !strcmp(b.data + strlen(r->first), r->second));
+			CHECK_EQ_INT(b.len,
+				     strlen(r->first) + strlen(r->second));
+			CHECK(b.data &&
+			      !strncmp(b.data, r->first, strlen(r->first)));
+			CHECK(b.data &&
+			      !strcmp(b.data + strlen(r->first), r->second));
 		}
 		buf_release(&b);
 		CHECK(b.data == NULL && b.len == 0 && b.alloc == 0);
@@ -102,7 +107,7 @@ static void test_binary_growth(void)
 
 	TEST_CTX("binary growth");
 	for (size_t i = 0; i < sizeof(chunk); i++)
-		chunk[i] = (unsigned char)(i * 7);	/* includes 0 */
+		chunk[i] = (unsigned char)(i * 7); /* includes 0 */
 	buf_init(&b, 1u << 20);
 	for (int k = 0; k < 1000; k++)
 		if (buf_append(&b, chunk, sizeof(chunk)) != 0)
@@ -146,7 +151,8 @@ static void test_printf(void)
 	want[n] = '\0';
 	CHECK_EQ_INT(buf_printf(&b, "<%s>", want), 0);
 	CHECK_EQ_INT(b.len, n + 2);
-	CHECK(b.data[0] == '<' && b.data[n + 1] == '>' && b.data[n + 2] == '\0');
+	CHECK(b.data[0] == '<' && b.data[n + 1] == '>' &&
+	      b.data[n + 2] == '\0');
 	CHECK(!strncmp(b.data + 1, want, n));
 	CHECK(sane(&b));
 	buf_release(&b);
@@ -180,18 +186,18 @@ static void test_take(void)
 	CHECK_EQ_STR(p, "payload");
 	CHECK_EQ_INT(len, 7);
 	CHECK(b.data == NULL && b.len == 0 && b.alloc == 0);
-	CHECK_EQ_INT(b.cap, 100);	/* the cap survives */
+	CHECK_EQ_INT(b.cap, 100); /* the cap survives */
 
 	TEST_CTX("reuse after take");
 	CHECK_EQ_INT(buf_puts(&b, "next"), 0);
 	CHECK(b.data != p);
 	CHECK_EQ_STR(b.data, "next");
-	CHECK_EQ_STR(p, "payload");	/* the taken bytes are untouched */
+	CHECK_EQ_STR(p, "payload"); /* the taken bytes are untouched */
 	free(p);
-	p = buf_take(&b, NULL);		/* len may be NULL */
+	p = buf_take(&b, NULL); /* len may be NULL */
 	CHECK_EQ_STR(p, "next");
 	free(p);
-	buf_release(&b);		/* release of an emptied buffer is fine */
+	buf_release(&b); /* release of an emptied buffer is fine */
 }
 
 int main(void)

@@ -27,7 +27,8 @@ static enum cache_family key_family(const char *s)
 {
 	if (strcmp(s, "keys") == 0)
 		return CACHE_KEYS;
-	return strncmp(s, "documents/", 10) == 0 ? CACHE_DOCUMENTS : CACHE_SEARCH;
+	return strncmp(s, "documents/", 10) == 0 ? CACHE_DOCUMENTS
+						 : CACHE_SEARCH;
 }
 
 static const char *key_arg(const char *s)
@@ -65,11 +66,12 @@ static struct cache_stats stats(struct cache *c)
 /* Fetch functions                                                    */
 /* ------------------------------------------------------------------ */
 
-static int fetches;		/* atomic: fetch calls so far */
+static int fetches; /* atomic: fetch calls so far */
 static const char *last_arg;
 
 /* Fills v->text with "v<N>" (N = this fetch's number). */
-static int fetch_count(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_count(struct cache *c, struct api *api, const char *arg,
+		       struct cval *v)
 {
 	int n = __atomic_add_fetch(&fetches, 1, __ATOMIC_SEQ_CST);
 	char s[32];
@@ -80,10 +82,11 @@ static int fetch_count(struct cache *c, struct api *api, const char *arg, struct
 	return v->text ? 0 : -ENOMEM;
 }
 
-static int fetch_fail(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_fail(struct cache *c, struct api *api, const char *arg,
+		      struct cval *v)
 {
 	__atomic_add_fetch(&fetches, 1, __ATOMIC_SEQ_CST);
-	v->text = strdup("partial");	/* must be freed, not kept */
+	v->text = strdup("partial"); /* must be freed, not kept */
 	return -EIO;
 }
 
@@ -93,7 +96,7 @@ static struct {
 	pthread_cond_t cond;
 	int entered;
 	int open;
-	int rc;		/* what the gated fetch returns */
+	int rc; /* what the gated fetch returns */
 } gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
 
 /* Close the gate for the next fetch (rc: its result), or open it (open = 1). */
@@ -107,7 +110,8 @@ static void gate_set(int open, int rc)
 	pthread_mutex_unlock(&gate.lock);
 }
 
-static int fetch_gated(struct cache *c, struct api *api, const char *arg, struct cval *v)
+static int fetch_gated(struct cache *c, struct api *api, const char *arg,
+		       struct cval *v)
 {
 	pthread_mutex_lock(&gate.lock);
 	gate.entered++;
@@ -115,7 +119,8 @@ static int fetch_gated(struct cache *c, struct api *api, const char *arg, struct
 	while (!gate.open)
 		pthread_cond_wait(&gate.cond, &gate.lock);
 	pthread_mutex_unlock(&gate.lock);
-	return gate.rc < 0 ? (fetch_fail(c, api, arg, v), gate.rc) : fetch_count(c, api, arg, v);
+	return gate.rc < 0 ? (fetch_fail(c, api, arg, v), gate.rc)
+			   : fetch_count(c, api, arg, v);
 }
 
 static void gate_wait_entered(void)
@@ -148,7 +153,8 @@ static void test_null_api(void)
 	struct cache *c = new_cache(NULL, 60, 0);
 	struct cval *v = NULL;
 
-	TEST_CTX("NULL api: every fetch fails with ENOTCONN and no fetcher runs");
+	TEST_CTX(
+		"NULL api: every fetch fails with ENOTCONN and no fetcher runs");
 	fetches = 0;
 	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 60, &v), -ENOTCONN);
 	CHECK(v == NULL);
@@ -170,7 +176,8 @@ static void test_ttl(void)
 	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 10, &v), 0);
 	CHECK_EQ_STR(v ? v->text : NULL, "v1");
 	CHECK_EQ_STR(last_arg, "k");
-	CHECK_EQ_INT(v ? v->refs : 0, 3);	/* ours, the entry's, the last flight's */
+	CHECK_EQ_INT(v ? v->refs : 0,
+		     3); /* ours, the entry's, the last flight's */
 
 	TEST_CTX("fresh until the ttl runs out");
 	fake_time = 1009.999;
@@ -184,7 +191,7 @@ static void test_ttl(void)
 	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 10, &w), 0);
 	CHECK_EQ_STR(w ? w->text : NULL, "v2");
 	CHECK_EQ_INT(fetches, 2);
-	CHECK_EQ_STR(v->text, "v1");	/* the old value is still ours */
+	CHECK_EQ_STR(v->text, "v1"); /* the old value is still ours */
 	CHECK_EQ_INT(v->refs, 1);
 	cval_unref(v);
 	cval_unref(w);
@@ -266,7 +273,7 @@ static void test_store(void)
 
 	TEST_CTX("a store replaces a fresh value");
 	CHECK_EQ_INT(cache_store(c, KEY("k"), s2), 0);
-	CHECK_EQ_INT(s->refs, 1);	/* the cache let go of it */
+	CHECK_EQ_INT(s->refs, 1); /* the cache let go of it */
 	CHECK_EQ_INT(cache_get(c, KEY("k"), fetch_count, 30, &v), 0);
 	CHECK(v == s2);
 	cval_unref(v);
@@ -314,7 +321,7 @@ static void test_invalidate(void)
 	CHECK_EQ_STR(v ? v->text : NULL, "v5");
 	cval_unref(v);
 	CHECK_EQ_INT(cache_get(c, KEY("documents/c2"), fetch_count, 60, &v), 0);
-	CHECK_EQ_STR(v ? v->text : NULL, "v3");	/* untouched */
+	CHECK_EQ_STR(v ? v->text : NULL, "v3"); /* untouched */
 	cval_unref(v);
 	CHECK_EQ_INT(fetches, 5);
 
@@ -397,7 +404,8 @@ static void test_single_flight(void)
 	CHECK_EQ_INT(ok, NTHREADS);
 	CHECK_EQ_INT(same, NTHREADS);
 	CHECK_EQ_STR(g[0].v ? g[0].v->text : NULL, "v1");
-	CHECK_EQ_INT(g[0].v ? g[0].v->refs : 0, NTHREADS + 2);	/* + entry + last flight */
+	CHECK_EQ_INT(g[0].v ? g[0].v->refs : 0,
+		     NTHREADS + 2); /* + entry + last flight */
 	CHECK_EQ_INT(stats(c).joins, NTHREADS - 1);
 	CHECK_EQ_INT(stats(c).misses, 1);
 	for (int i = 0; i < NTHREADS; i++)
@@ -463,7 +471,7 @@ static void single_flight_drop(int how)
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
 	CHECK_EQ_INT(cache_get(c, KEY("shared"), fetch_count, 60, &v), 0);
-	CHECK_EQ_STR(v ? v->text : NULL, "v2");	/* and keeps that one */
+	CHECK_EQ_STR(v ? v->text : NULL, "v2"); /* and keeps that one */
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
 	for (int i = 0; i < NTHREADS; i++)
@@ -473,8 +481,8 @@ static void single_flight_drop(int how)
 
 static void test_single_flight_drop(void)
 {
-	single_flight_drop(1);	/* cache_drop_all() */
-	single_flight_drop(2);	/* cache_invalidate() of that key */
+	single_flight_drop(1); /* cache_drop_all() */
+	single_flight_drop(2); /* cache_invalidate() of that key */
 }
 
 /* ------------------------------------------------------------------ */
@@ -487,7 +495,7 @@ static int get_fetched(struct cache *c, const char *key)
 	int before = fetches;
 	struct cval *v = NULL;
 
-	fake_time += 1;		/* distinct access times */
+	fake_time += 1; /* distinct access times */
 	if (cache_get(c, KEY(key), fetch_count, 1e6, &v) != 0)
 		return -1;
 	cval_unref(v);
@@ -505,7 +513,7 @@ static void test_lru(void)
 	CHECK_EQ_INT(get_fetched(c, "k1"), 1);
 	CHECK_EQ_INT(get_fetched(c, "k2"), 1);
 	CHECK_EQ_INT(get_fetched(c, "k3"), 1);
-	CHECK_EQ_INT(get_fetched(c, "k1"), 0);	/* k2 is now the oldest */
+	CHECK_EQ_INT(get_fetched(c, "k1"), 0); /* k2 is now the oldest */
 	CHECK_EQ_INT(stats(c).entries, 3);
 
 	TEST_CTX("lru: a fourth evicts the least recently used");
@@ -514,7 +522,7 @@ static void test_lru(void)
 	CHECK_EQ_INT(get_fetched(c, "k1"), 0);
 	CHECK_EQ_INT(get_fetched(c, "k4"), 0);
 	CHECK_EQ_INT(get_fetched(c, "k3"), 0);
-	CHECK_EQ_INT(get_fetched(c, "k2"), 1);	/* evicted; evicts k1 */
+	CHECK_EQ_INT(get_fetched(c, "k2"), 1); /* evicted; evicts k1 */
 	CHECK_EQ_INT(get_fetched(c, "k4"), 0);
 	CHECK_EQ_INT(get_fetched(c, "k1"), 1);
 
@@ -583,20 +591,23 @@ static void test_write_through(void)
 	cache_store(c, KEY("keys"), l);
 	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &held), 0);
 	CHECK(held == l);
-	cval_unref(l);	/* held and the cache keep it */
+	cval_unref(l); /* held and the cache keep it */
 
-	TEST_CTX("write-through: a changed entry keeps its place and takes its new name");
+	TEST_CTX(
+		"write-through: a changed entry keeps its place and takes its new name");
 	r = mkres("k2", "renamed");
 	cache_put(c, CACHE_KEYS, NULL, &r);
-	CHECK(!r.id && !r.json);	/* strings taken */
+	CHECK(!r.id && !r.json); /* strings taken */
 	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
 	CHECK_EQ_INT(fetches, 0);
 	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
 	CHECK_EQ_STR(id_at(v, 1), "k2");
-	CHECK(v && reslist_by_name(v->list, "renamed") && !reslist_by_name(v->list, "name2"));
+	CHECK(v && reslist_by_name(v->list, "renamed") &&
+	      !reslist_by_name(v->list, "name2"));
 	cval_unref(v);
 
-	TEST_CTX("write-through: a reader's snapshot is left as it was, marked stale");
+	TEST_CTX(
+		"write-through: a reader's snapshot is left as it was, marked stale");
 	CHECK(held && reslist_by_name(held->list, "name2"));
 	CHECK(cval_stale(held));
 	cval_unref(held);
@@ -610,18 +621,22 @@ static void test_write_through(void)
 	CHECK_EQ_INT(v && v->list ? (int)v->list->n : -1, 3);
 	CHECK_EQ_STR(id_at(v, 0), "k2");
 	CHECK_EQ_STR(id_at(v, 2), "k4");
-	CHECK(v && !reslist_by_id(v->list, "k1") && reslist_by_name(v->list, "name4"));
+	CHECK(v && !reslist_by_id(v->list, "k1") &&
+	      reslist_by_name(v->list, "name4"));
 	cval_unref(v);
 	CHECK_EQ_INT(stats(c).write_through, 3);
 
-	TEST_CTX("write-through: two entries that now share a name follow the name rule");
+	TEST_CTX(
+		"write-through: two entries that now share a name follow the name rule");
 	r = mkres("k3", "name4");
 	cache_put(c, CACHE_KEYS, NULL, &r);
 	CHECK_EQ_INT(cache_get(c, KEY("keys"), fetch_count, 30, &v), 0);
-	CHECK(v && reslist_by_name(v->list, "name4") && reslist_by_name(v->list, "name4~k4"));
+	CHECK(v && reslist_by_name(v->list, "name4") &&
+	      reslist_by_name(v->list, "name4~k4"));
 	cval_unref(v);
 
-	TEST_CTX("write-through: a listing past its ttl is not edited but fetched again");
+	TEST_CTX(
+		"write-through: a listing past its ttl is not edited but fetched again");
 	fake_time += 31;
 	r = mkres("k9", "name9");
 	cache_put(c, CACHE_KEYS, NULL, &r);
@@ -639,7 +654,8 @@ static void test_write_through(void)
 	CHECK_EQ_INT(fetches, 2);
 	cval_unref(v);
 
-	TEST_CTX("write-through: documents of one collection are keyed by its id");
+	TEST_CTX(
+		"write-through: documents of one collection are keyed by its id");
 	l = listing(2);
 	cache_store(c, KEY("documents/c7"), l);
 	cval_unref(l);
@@ -674,7 +690,8 @@ static int names_as_assigned(const struct cval *v)
 	for (size_t i = 0; same && i < v->list->n; i++) {
 		struct res copy;
 
-		same = res_copy(&v->list->v[i], &copy) == 0 && reslist_append(fresh, &copy) == 0;
+		same = res_copy(&v->list->v[i], &copy) == 0 &&
+		       reslist_append(fresh, &copy) == 0;
 	}
 	same = same && names_assign(fresh, 255, NULL) == 0;
 	for (size_t i = 0; same && i < v->list->n; i++) {
@@ -689,8 +706,10 @@ static int names_as_assigned(const struct cval *v)
 
 static void test_write_through_shares(void)
 {
-	static const char *const raw[] = { "alpha", "beta", "gamma", "delta", "a/b", "a%2Fb",
-					   "", ".", "Thumbs.db", "x~k3" };
+	static const char *const raw[] = { "alpha", "beta", "gamma",
+					   "delta", "a/b",  "a%2Fb",
+					   "",	    ".",    "Thumbs.db",
+					   "x~k3" };
 	struct cache *c = new_cache(DUMMY_API, 30, 0);
 	struct cval *l = listing(40), *v = NULL;
 	unsigned seed = 12345, shared = 0, copied = 0;
@@ -700,7 +719,8 @@ static void test_write_through_shares(void)
 	fake_time = 9500;
 	cache_store(c, KEY("keys"), l);
 	cval_unref(l);
-	TEST_CTX("write-through: 2,000 random changes, each listing named as a fetch would");
+	TEST_CTX(
+		"write-through: 2,000 random changes, each listing named as a fetch would");
 	for (int i = 0; i < 2000 && !bad; i++) {
 		unsigned op = (seed = seed * 1103515245u + 12345u) >> 16;
 		char id[16], name[32];
@@ -711,9 +731,11 @@ static void test_write_through_shares(void)
 			cache_remove(c, CACHE_KEYS, NULL, id);
 		} else {
 			if ((op >> 10) % 150 != 0)
-				snprintf(name, sizeof(name), "n%u", (op >> 3) % 1000);
+				snprintf(name, sizeof(name), "n%u",
+					 (op >> 3) % 1000);
 			else
-				snprintf(name, sizeof(name), "%s", raw[(op >> 4) % 10]);
+				snprintf(name, sizeof(name), "%s",
+					 raw[(op >> 4) % 10]);
 			r = mkres(id, name);
 			r.mtime = (int64_t)(op % 5);
 			cache_put(c, CACHE_KEYS, NULL, &r);
@@ -731,8 +753,10 @@ static void test_write_through_shares(void)
 	}
 	CHECK(!bad);
 	CHECK_EQ_INT(fetches, 0);
-	TEST_CTX("write-through: both ways are taken (shared listings, full copies)");
-	printf("write-through: %u listings shared, %u copied\n", shared, copied);
+	TEST_CTX(
+		"write-through: both ways are taken (shared listings, full copies)");
+	printf("write-through: %u listings shared, %u copied\n", shared,
+	       copied);
 	CHECK(shared > 500);
 	CHECK(copied > 200);
 	cache_free(c);
@@ -750,12 +774,17 @@ static void test_dependants(void)
 	fetches = 0;
 	fake_time = 9000;
 	TEST_CTX("first gets fetch, second ones do not");
-	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) + refetches(c, billing) +
-		     refetches(c, docs) + refetches(c, keys), 5);
-	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) + refetches(c, billing) +
-		     refetches(c, docs) + refetches(c, keys), 0);
+	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) +
+			     refetches(c, billing) + refetches(c, docs) +
+			     refetches(c, keys),
+		     5);
+	CHECK_EQ_INT(refetches(c, audit) + refetches(c, colls) +
+			     refetches(c, billing) + refetches(c, docs) +
+			     refetches(c, keys),
+		     0);
 
-	TEST_CTX("a changed documents listing takes documents_count and the audit log with it");
+	TEST_CTX(
+		"a changed documents listing takes documents_count and the audit log with it");
 	cache_changed(c, CACHE_DOCUMENTS, "c1");
 	CHECK_EQ_INT(refetches(c, docs), 1);
 	CHECK_EQ_INT(refetches(c, colls), 1);
@@ -769,7 +798,8 @@ static void test_dependants(void)
 	CHECK_EQ_INT(refetches(c, audit), 1);
 	CHECK_EQ_INT(refetches(c, docs), 0);
 
-	TEST_CTX("a removal from a listing that is not cached still reaches the audit log");
+	TEST_CTX(
+		"a removal from a listing that is not cached still reaches the audit log");
 	cache_remove(c, CACHE_DOCUMENTS, "c9", "d1");
 	CHECK_EQ_INT(refetches(c, audit), 1);
 	CHECK_EQ_INT(refetches(c, keys), 0);

@@ -59,31 +59,37 @@ static void test_create(void)
 	char name[NAMES_MAX + 2];
 	struct change_state st;
 
-	for (size_t i = 0; i < sizeof(create_rows) / sizeof(create_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(create_rows) / sizeof(create_rows[0]);
+	     i++) {
 		const struct create_row *r = &create_rows[i];
 
 		TEST_CTX(r->name);
 		memset(&st, 0x55, sizeof(st));
-		CHECK_EQ_INT(change_state_create(r->parent, r->name, r->have_local, &st), r->rc);
+		CHECK_EQ_INT(change_state_create(r->parent, r->name,
+						 r->have_local, &st),
+			     r->rc);
 		if (r->rc < 0)
 			continue;
 		CHECK_EQ_INT(st.target, r->target);
 		CHECK_EQ_INT(st.dirty, r->dirty);
 		CHECK(!st.closing && !st.whole_only && !st.err);
 		/* Only new resources vanish when never created. */
-		CHECK_EQ_INT(change_state_is_new(&st), r->target != CHANGE_SCRATCH);
+		CHECK_EQ_INT(change_state_is_new(&st),
+			     r->target != CHANGE_SCRATCH);
 	}
 	TEST_CTX("name lengths: documents leave room for metadata/<name>.json");
 	memset(name, 'a', sizeof(name));
 	name[NAMES_MAX] = '\0';
 	CHECK_EQ_INT(change_state_create(NODE_KEYS_DIR, name, 1, &st), 0);
-	CHECK_EQ_INT(change_state_create(NODE_DOCS_DIR, name, 1, &st), -ENAMETOOLONG);
+	CHECK_EQ_INT(change_state_create(NODE_DOCS_DIR, name, 1, &st),
+		     -ENAMETOOLONG);
 	name[NAMES_MAX - 5] = '\0';
 	CHECK_EQ_INT(change_state_create(NODE_DOCS_DIR, name, 1, &st), 0);
 	name[NAMES_MAX - 5] = 'a';
 	name[NAMES_MAX] = 'a';
 	name[NAMES_MAX + 1] = '\0';
-	CHECK_EQ_INT(change_state_create(NODE_KEYS_DIR, name, 1, &st), -ENAMETOOLONG);
+	CHECK_EQ_INT(change_state_create(NODE_KEYS_DIR, name, 1, &st),
+		     -ENAMETOOLONG);
 }
 
 struct open_row {
@@ -99,16 +105,21 @@ static const struct open_row open_rows[] = {
 	{ "key", NODE_KEY, O_WRONLY, 0, CHANGE_KEY, 0, 0 },
 	{ "key, truncated", NODE_KEY, O_WRONLY | O_TRUNC, 0, CHANGE_KEY, 1, 0 },
 	{ "key, appended", NODE_KEY, O_WRONLY | O_APPEND, 0, CHANGE_KEY, 0, 0 },
-	{ "collection.json", NODE_COLL_JSON, O_RDWR, 0, CHANGE_COLL_JSON, 0, 0 },
-	{ "document, truncated", NODE_DOC, O_WRONLY | O_TRUNC, 0, CHANGE_DOC, 1, 0 },
-	{ "document, rw truncated", NODE_DOC, O_RDWR | O_TRUNC, 0, CHANGE_DOC, 1, 0 },
+	{ "collection.json", NODE_COLL_JSON, O_RDWR, 0, CHANGE_COLL_JSON, 0,
+	  0 },
+	{ "document, truncated", NODE_DOC, O_WRONLY | O_TRUNC, 0, CHANGE_DOC, 1,
+	  0 },
+	{ "document, rw truncated", NODE_DOC, O_RDWR | O_TRUNC, 0, CHANGE_DOC,
+	  1, 0 },
 	/* vim and GIO open first and truncate or rename after. */
 	{ "document, not truncated", NODE_DOC, O_WRONLY, 0, CHANGE_DOC, 0, 1 },
 	{ "document, rw", NODE_DOC, O_RDWR, -EOPNOTSUPP, CHANGE_SCRATCH, 0, 0 },
-	{ "document, appended", NODE_DOC, O_WRONLY | O_APPEND | O_TRUNC, -EOPNOTSUPP,
-	  CHANGE_SCRATCH, 0, 0 },
-	{ "spending-limits", NODE_LIMITS, O_WRONLY | O_TRUNC, 0, CHANGE_LIMITS, 1, 0 },
-	{ "refresh", NODE_CTL_REFRESH, O_WRONLY | O_TRUNC, 0, CHANGE_REFRESH, 0, 0 },
+	{ "document, appended", NODE_DOC, O_WRONLY | O_APPEND | O_TRUNC,
+	  -EOPNOTSUPP, CHANGE_SCRATCH, 0, 0 },
+	{ "spending-limits", NODE_LIMITS, O_WRONLY | O_TRUNC, 0, CHANGE_LIMITS,
+	  1, 0 },
+	{ "refresh", NODE_CTL_REFRESH, O_WRONLY | O_TRUNC, 0, CHANGE_REFRESH, 0,
+	  0 },
 	{ "model", NODE_MODEL, O_WRONLY, -EACCES, CHANGE_SCRATCH, 0, 0 },
 	{ "metadata", NODE_DOC_META, O_WRONLY, -EACCES, CHANGE_SCRATCH, 0, 0 },
 	{ "usage", NODE_USAGE, O_WRONLY, -EACCES, CHANGE_SCRATCH, 0, 0 },
@@ -168,7 +179,8 @@ static void test_flush_without_writes(void)
 	CHECK_EQ_INT(change_state_close(&st), 0);
 	CHECK_EQ_INT(change_state_flush(&st, 120), CHANGE_STEP_NONE);
 
-	TEST_CTX("a document opened without O_TRUNC, nothing written: no commit");
+	TEST_CTX(
+		"a document opened without O_TRUNC, nothing written: no commit");
 	change_state_open(NODE_DOC, O_WRONLY, &st);
 	CHECK_EQ_INT(change_state_flush(&st, 0), CHANGE_STEP_NONE);
 	CHECK_EQ_INT(change_state_close(&st), 0);
@@ -208,14 +220,17 @@ static void test_temporary_name(void)
 	struct change_state st;
 
 	TEST_CTX("a temporary name is written and closed: nothing is sent");
-	CHECK_EQ_INT(change_state_create(NODE_DOCS_DIR, ".report.pdf.swp", 1, &st), 0);
+	CHECK_EQ_INT(
+		change_state_create(NODE_DOCS_DIR, ".report.pdf.swp", 1, &st),
+		0);
 	CHECK_EQ_INT(st.target, CHANGE_SCRATCH);
 	CHECK_EQ_INT(wrote(&st, 0, 4096), 0);
 	CHECK_EQ_INT(st.dirty, 1);
 	CHECK_EQ_INT(change_state_flush(&st, 4096), CHANGE_STEP_NONE);
 	CHECK_EQ_INT(change_state_close(&st), 0);
 	CHECK_EQ_INT(change_state_is_new(&st), 0);
-	CHECK(!change_state_streamable(&st, 0, &(struct change_stream_pos){ 0 }));
+	CHECK(!change_state_streamable(&st, 0,
+				       &(struct change_stream_pos){ 0 }));
 }
 
 static void test_error_sticks(void)
@@ -228,7 +243,8 @@ static void test_error_sticks(void)
 	CHECK_EQ_INT(wrote(&st, 0, 30), 0);
 	CHECK_EQ_INT(change_state_flush(&st, 30), CHANGE_STEP_JSON);
 	rc = -EIO;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 30), CHANGE_AFTER_REFETCH);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 30),
+		     CHANGE_AFTER_REFETCH);
 	CHECK_EQ_INT(rc, -EIO);
 	CHECK_EQ_INT(st.err, -EIO);
 	CHECK_EQ_INT(change_state_flush(&st, 30), CHANGE_STEP_NONE);
@@ -238,10 +254,12 @@ static void test_error_sticks(void)
 	CHECK_EQ_INT(wrote(&st, 0, 30), 0);
 	CHECK_EQ_INT(change_state_flush(&st, 30), CHANGE_STEP_JSON);
 	rc = 0;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 30), CHANGE_AFTER_INODE);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 30),
+		     CHANGE_AFTER_INODE);
 	CHECK_EQ_INT(st.err, 0);
 
-	TEST_CTX("JSON past its limit: never sent, and every later write and flush fails");
+	TEST_CTX(
+		"JSON past its limit: never sent, and every later write and flush fails");
 	change_state_open(NODE_KEY, O_WRONLY | O_TRUNC, &st);
 	CHECK_EQ_INT(wrote(&st, 0, 100), 0);
 	CHECK_EQ_INT(wrote(&st, CHANGE_JSON_MAX - 1, 2), -EFBIG);
@@ -259,16 +277,19 @@ static void test_error_sticks(void)
 	TEST_CTX("failures fetch what the server may have changed");
 	change_state_open(NODE_LIMITS, O_WRONLY | O_TRUNC, &st);
 	rc = -ETIMEDOUT;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10), CHANGE_AFTER_LIMITS);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10),
+		     CHANGE_AFTER_LIMITS);
 	change_state_open(NODE_COLL_JSON, O_WRONLY | O_TRUNC, &st);
 	rc = -EIO;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10), CHANGE_AFTER_REFETCH);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10),
+		     CHANGE_AFTER_REFETCH);
 	CHECK_EQ_INT(change_state_list(st.target), NODE_LIST_COLLECTIONS);
 	change_state_create(NODE_DOCS_DIR, "a.pdf", 1, &st);
 	rc = -EIO;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10), CHANGE_AFTER_REFETCH);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10),
+		     CHANGE_AFTER_REFETCH);
 	CHECK_EQ_INT(change_state_list(st.target), NODE_LIST_DOCUMENTS);
-	CHECK_EQ_INT(st.target, CHANGE_NEW_DOC);	/* still to be created */
+	CHECK_EQ_INT(st.target, CHANGE_NEW_DOC); /* still to be created */
 }
 
 static void test_commit_outcomes(void)
@@ -304,14 +325,16 @@ static void test_commit_outcomes(void)
 	CHECK_EQ_INT(st.target, CHANGE_DOC);
 	TEST_CTX("... stored without a known id: nothing to take");
 	rc = 0;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10), CHANGE_AFTER_INODE);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 10),
+		     CHANGE_AFTER_INODE);
 
 	TEST_CTX("collections/NAME.json did its work: the file goes");
 	change_state_create(NODE_COLLS_DIR, "contracts.json", 1, &st);
 	CHECK_EQ_INT(wrote(&st, 0, 40), 0);
 	CHECK_EQ_INT(change_state_flush(&st, 40), CHANGE_STEP_JSON);
 	rc = 0;
-	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 40), CHANGE_AFTER_REQUEST);
+	CHECK_EQ_INT(change_state_committed(&st, &rc, 0, 40),
+		     CHANGE_AFTER_REQUEST);
 	CHECK_EQ_INT(st.target, CHANGE_SCRATCH);
 	CHECK_EQ_INT(change_state_flush(&st, 40), CHANGE_STEP_NONE);
 }
@@ -321,21 +344,26 @@ static void test_truncate(void)
 	struct change_state st;
 	struct change_stream_pos p = { 0 };
 
-	TEST_CTX("truncate after write: dirty, and a running stream is given up");
+	TEST_CTX(
+		"truncate after write: dirty, and a running stream is given up");
 	change_state_create(NODE_DOCS_DIR, "a.bin", 1, &st);
 	CHECK_EQ_INT(wrote(&st, 0, 100), 0);
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, 100), CHANGE_STREAM_NONE);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, 100),
+		     CHANGE_STREAM_NONE);
 	CHECK_EQ_INT(change_state_flush(&st, 100), CHANGE_STEP_DOC);
 	CHECK_EQ_INT(st.dirty, 0);
 	CHECK_EQ_INT(change_state_truncate(&st, 0), 0);
 	CHECK_EQ_INT(st.dirty, 1);
-	CHECK_EQ_INT(change_state_stream_cut(&p, 100), 0);	/* to where it is: nothing */
+	CHECK_EQ_INT(change_state_stream_cut(&p, 100),
+		     0); /* to where it is: nothing */
 	CHECK_EQ_INT(p.broken, 0);
 	CHECK_EQ_INT(change_state_stream_cut(&p, 0), 1);
 	CHECK_EQ_INT(p.broken, 1);
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 100, 100), CHANGE_STREAM_NONE);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 100, 100),
+		     CHANGE_STREAM_NONE);
 
-	TEST_CTX("a document opened without O_TRUNC: only a truncation to 0 starts a version");
+	TEST_CTX(
+		"a document opened without O_TRUNC: only a truncation to 0 starts a version");
 	change_state_open(NODE_DOC, O_WRONLY, &st);
 	CHECK_EQ_INT(wrote(&st, 0, 10), -EOPNOTSUPP);
 	CHECK_EQ_INT(st.dirty, 0);
@@ -345,7 +373,8 @@ static void test_truncate(void)
 	CHECK_EQ_INT(st.whole_only, 0);
 	CHECK_EQ_INT(st.dirty, 1);
 	CHECK_EQ_INT(wrote(&st, 0, 10), 0);
-	CHECK_EQ_INT(change_state_truncate(&st, 5), 0);	/* a new version may be cut */
+	CHECK_EQ_INT(change_state_truncate(&st, 5),
+		     0); /* a new version may be cut */
 	CHECK_EQ_INT(change_state_close(&st), 1);
 }
 
@@ -358,37 +387,49 @@ static void test_stream_in_order(void)
 	const size_t w = 256 * KIB;
 	off_t off = 0;
 
-	TEST_CTX("a fresh create, then writes in order: streamed from 1 MiB on");
+	TEST_CTX(
+		"a fresh create, then writes in order: streamed from 1 MiB on");
 	change_state_create(NODE_DOCS_DIR, "big.bin", 1, &st);
 	for (int i = 0; i < 3; i++, off += (off_t)w) {
 		CHECK_EQ_INT(wrote(&st, off, w), 0);
-		CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w), CHANGE_STREAM_NONE);
+		CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w),
+			     CHANGE_STREAM_NONE);
 	}
 	CHECK_EQ_INT(wrote(&st, off, w), 0);
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w), CHANGE_STREAM_START);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w),
+		     CHANGE_STREAM_START);
 	off += (off_t)w;
 	CHECK_EQ_INT(p.off, CHANGE_STREAM_MIN);
 	CHECK(change_state_streamable(&st, off, &p));
-	CHECK(!change_state_streamable(&st, off + 1, &p));	/* the spool holds more */
+	CHECK(!change_state_streamable(&st, off + 1,
+				       &p)); /* the spool holds more */
 	/* Streaming: each write in order is handed over. */
-	CHECK_EQ_INT(change_state_stream_write(&p, 1, off, w), CHANGE_STREAM_SEND);
+	CHECK_EQ_INT(change_state_stream_write(&p, 1, off, w),
+		     CHANGE_STREAM_SEND);
 	p.off += w;
 	off += (off_t)w;
-	CHECK_EQ_INT(change_state_stream_write(&p, 1, off, w), CHANGE_STREAM_SEND);
-	p.err = -EPIPE;	/* its request ended early: the commit reports it */
-	CHECK_EQ_INT(change_state_stream_write(&p, 1, off + (off_t)w, w), CHANGE_STREAM_NONE);
+	CHECK_EQ_INT(change_state_stream_write(&p, 1, off, w),
+		     CHANGE_STREAM_SEND);
+	p.err = -EPIPE; /* its request ended early: the commit reports it */
+	CHECK_EQ_INT(change_state_stream_write(&p, 1, off + (off_t)w, w),
+		     CHANGE_STREAM_NONE);
 
-	TEST_CTX("a replaced document streams too; one opened without O_TRUNC does not");
+	TEST_CTX(
+		"a replaced document streams too; one opened without O_TRUNC does not");
 	change_state_open(NODE_DOC, O_WRONLY | O_TRUNC, &st);
-	CHECK(change_state_streamable(&st, 0, &(struct change_stream_pos){ 0 }));
+	CHECK(change_state_streamable(&st, 0,
+				      &(struct change_stream_pos){ 0 }));
 	change_state_open(NODE_DOC, O_WRONLY, &st);
-	CHECK(!change_state_streamable(&st, 0, &(struct change_stream_pos){ 0 }));
+	CHECK(!change_state_streamable(&st, 0,
+				       &(struct change_stream_pos){ 0 }));
 	TEST_CTX("keys never stream; nor does a handle with an error");
 	change_state_open(NODE_KEY, O_WRONLY | O_TRUNC, &st);
-	CHECK(!change_state_streamable(&st, 0, &(struct change_stream_pos){ 0 }));
+	CHECK(!change_state_streamable(&st, 0,
+				       &(struct change_stream_pos){ 0 }));
 	change_state_create(NODE_DOCS_DIR, "big.bin", 1, &st);
 	st.err = -EIO;
-	CHECK(!change_state_streamable(&st, 0, &(struct change_stream_pos){ 0 }));
+	CHECK(!change_state_streamable(&st, 0,
+				       &(struct change_stream_pos){ 0 }));
 }
 
 static void test_stream_seek_back(void)
@@ -396,24 +437,31 @@ static void test_stream_seek_back(void)
 	struct change_stream_pos p = { 0 };
 	const size_t w = 256 * KIB;
 
-	TEST_CTX("a seek back before streaming: the spool is uploaded at close");
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, w), CHANGE_STREAM_NONE);
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, w), CHANGE_STREAM_NONE);
+	TEST_CTX(
+		"a seek back before streaming: the spool is uploaded at close");
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, w),
+		     CHANGE_STREAM_NONE);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 0, w),
+		     CHANGE_STREAM_NONE);
 	CHECK_EQ_INT(p.broken, 1);
 	for (off_t off = (off_t)w; off < 8 * (off_t)w; off += (off_t)w)
-		CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w), CHANGE_STREAM_NONE);
+		CHECK_EQ_INT(change_state_stream_write(&p, 0, off, w),
+			     CHANGE_STREAM_NONE);
 
 	TEST_CTX("a write past the end (a hole) is out of order too");
 	memset(&p, 0, sizeof(p));
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 4096, w), CHANGE_STREAM_NONE);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 4096, w),
+		     CHANGE_STREAM_NONE);
 	CHECK_EQ_INT(p.broken, 1);
 
 	TEST_CTX("a seek back while streaming: the stream is given up");
 	memset(&p, 0, sizeof(p));
 	for (int i = 0; i < 3; i++)
 		change_state_stream_write(&p, 0, (off_t)(i * w), w);
-	CHECK_EQ_INT(change_state_stream_write(&p, 0, 3 * (off_t)w, w), CHANGE_STREAM_START);
-	CHECK_EQ_INT(change_state_stream_write(&p, 1, 0, w), CHANGE_STREAM_ABANDON);
+	CHECK_EQ_INT(change_state_stream_write(&p, 0, 3 * (off_t)w, w),
+		     CHANGE_STREAM_START);
+	CHECK_EQ_INT(change_state_stream_write(&p, 1, 0, w),
+		     CHANGE_STREAM_ABANDON);
 	CHECK_EQ_INT(change_state_stream_cut(&p, 0), 1);
 }
 
@@ -429,13 +477,14 @@ static const char docs_json[] =
 
 typedef int (*page_fn)(const char *, size_t, struct reslist *, char **);
 
-static void prime(struct cache *c, const struct cache_key *key, page_fn parse, const char *json,
-		  size_t maxlen)
+static void prime(struct cache *c, const struct cache_key *key, page_fn parse,
+		  const char *json, size_t maxlen)
 {
 	struct reslist *l = reslist_new();
 	struct cval *v = cval_new();
 
-	if (parse(json, strlen(json), l, NULL) != 0 || names_assign(l, maxlen, NULL) != 0)
+	if (parse(json, strlen(json), l, NULL) != 0 ||
+	    names_assign(l, maxlen, NULL) != 0)
 		abort();
 	v->list = l;
 	if (cache_store(c, key, v) != 0)
@@ -452,15 +501,18 @@ static struct change *chg;
 static void setup(int read_only)
 {
 	struct cache_opts co = { 3600, 3600, 0, NULL, NULL, NULL };
-	struct tree_opts to = { getuid(), getgid(), 60, 10, "/tmp", 077, read_only };
+	struct tree_opts to = { getuid(), getgid(), 60,	      10,
+				"/tmp",	  077,	    read_only };
 
 	cache = cache_new(NULL, &co);
 	itab = inode_table_new();
 	local = scratch_new(itab, "/tmp");
-	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), model_parse_keys_page, keys_json, NAMES_MAX);
-	prime(cache, CACHE_KEY(CACHE_COLLECTIONS, NULL), model_parse_collections_page, colls_json, NAMES_MAX);
-	prime(cache, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"), model_parse_documents_page, docs_json,
-	      NAMES_MAX - 5);
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), model_parse_keys_page,
+	      keys_json, NAMES_MAX);
+	prime(cache, CACHE_KEY(CACHE_COLLECTIONS, NULL),
+	      model_parse_collections_page, colls_json, NAMES_MAX);
+	prime(cache, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"),
+	      model_parse_documents_page, docs_json, NAMES_MAX - 5);
 	tree = tree_new(cache, itab, local, &to);
 	chg = change_new(tree, cache, NULL, local, read_only, "/tmp");
 	if (!cache || !itab || !local || !tree || !chg)
@@ -508,14 +560,18 @@ static void test_handles(void)
 	doc = walk("collections/Docs/documents/report.pdf");
 	CHECK(keys && alpha && doc);
 
-	TEST_CTX("handle: a temporary name is written, flushed and closed locally");
-	CHECK_EQ_INT(change_create(chg, keys, ".alpha.swp", O_WRONLY, &e, &f), 0);
+	TEST_CTX(
+		"handle: a temporary name is written, flushed and closed locally");
+	CHECK_EQ_INT(change_create(chg, keys, ".alpha.swp", O_WRONLY, &e, &f),
+		     0);
 	CHECK_EQ_INT(change_write(chg, f, "abc", 3, 0), 3);
-	CHECK_EQ_INT(change_flush(chg, f), 0);	/* an upload would fail: there is no API */
+	CHECK_EQ_INT(change_flush(chg, f),
+		     0); /* an upload would fail: there is no API */
 	change_release(chg, f);
-	CHECK(walk("keys/.alpha.swp") != 0);	/* still there, locally */
+	CHECK(walk("keys/.alpha.swp") != 0); /* still there, locally */
 
-	TEST_CTX("handle: an existing key opened and closed unwritten sends nothing");
+	TEST_CTX(
+		"handle: an existing key opened and closed unwritten sends nothing");
 	CHECK_EQ_INT(change_open(chg, alpha, O_WRONLY, &f), 0);
 	CHECK_EQ_INT(change_flush(chg, f), 0);
 	change_release(chg, f);
@@ -527,7 +583,8 @@ static void test_handles(void)
 	CHECK_EQ_INT(change_flush(chg, f), -EFBIG);
 	change_release(chg, f);
 
-	TEST_CTX("handle: a document is replaced whole, after a truncation to 0");
+	TEST_CTX(
+		"handle: a document is replaced whole, after a truncation to 0");
 	CHECK_EQ_INT(change_open(chg, doc, O_RDWR, &f), -EOPNOTSUPP);
 	CHECK_EQ_INT(change_open(chg, doc, O_WRONLY, &f), 0);
 	CHECK_EQ_INT(change_write(chg, f, "new", 3, 0), -EOPNOTSUPP);
@@ -537,21 +594,29 @@ static void test_handles(void)
 	CHECK_EQ_INT(change_setattr(chg, doc, f, &st, 1, 0, &e), 0);
 	CHECK_EQ_INT(e.st.st_size, 0);
 	CHECK_EQ_INT(change_write(chg, f, "new", 3, 0), 3);
-	change_abandon(chg, f);	/* not committed: there is no API */
+	change_abandon(chg, f); /* not committed: there is no API */
 
 	TEST_CTX("handle: what the table says is not written");
 	CHECK_EQ_INT(change_create(chg, 1, "x", O_WRONLY, &e, &f), -EACCES);
-	CHECK_EQ_INT(change_create(chg, walk("models"), "x", O_WRONLY, &e, &f), -EACCES);
-	CHECK_EQ_INT(change_open(chg, walk(".xaifs/stats"), O_WRONLY, &f), -EACCES);
-	CHECK_EQ_INT(change_open(chg, inode_get(itab, NODE_USAGE, NULL, NULL, 0), O_WRONLY, &f),
+	CHECK_EQ_INT(change_create(chg, walk("models"), "x", O_WRONLY, &e, &f),
+		     -EACCES);
+	CHECK_EQ_INT(change_open(chg, walk(".xaifs/stats"), O_WRONLY, &f),
+		     -EACCES);
+	CHECK_EQ_INT(change_open(chg,
+				 inode_get(itab, NODE_USAGE, NULL, NULL, 0),
+				 O_WRONLY, &f),
 		     -EACCES);
 	teardown();
 
 	TEST_CTX("handle: a read-only mount takes only .xaifs/refresh");
 	setup(1);
-	CHECK_EQ_INT(change_open(chg, walk("keys/alpha"), O_WRONLY, &f), -EROFS);
-	CHECK_EQ_INT(change_create(chg, walk("keys"), "x", O_WRONLY, &e, &f), -EROFS);
-	CHECK_EQ_INT(change_open(chg, walk(".xaifs/refresh"), O_WRONLY | O_TRUNC, &f), 0);
+	CHECK_EQ_INT(change_open(chg, walk("keys/alpha"), O_WRONLY, &f),
+		     -EROFS);
+	CHECK_EQ_INT(change_create(chg, walk("keys"), "x", O_WRONLY, &e, &f),
+		     -EROFS);
+	CHECK_EQ_INT(change_open(chg, walk(".xaifs/refresh"),
+				 O_WRONLY | O_TRUNC, &f),
+		     0);
 	CHECK_EQ_INT(change_write(chg, f, "1\n", 2, 0), 2);
 	CHECK_EQ_INT(change_flush(chg, f), 0);
 	change_release(chg, f);

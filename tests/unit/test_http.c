@@ -1,4 +1,5 @@
-/* test_http.c - the one HTTP-status-to-errno table, the transient sets, and libcurl failures. */
+/* test_http.c - the one HTTP-status-to-errno table, the transient sets, and
+ * libcurl failures. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -8,8 +9,8 @@
 
 struct status_row {
 	long status;
-	int err;	/* http_status_errno() */
-	int transient;	/* http_status_transient() */
+	int err;       /* http_status_errno() */
+	int transient; /* http_status_transient() */
 };
 
 /* docs/semantics.md "Errors" and http.h, row by row. */
@@ -60,7 +61,8 @@ static void test_status_table(void)
 		snprintf(ctx, sizeof(ctx), "status %ld", rows[i].status);
 		TEST_CTX(ctx);
 		CHECK_EQ_INT(http_status_errno(rows[i].status), rows[i].err);
-		CHECK_EQ_INT(!!http_status_transient(rows[i].status), rows[i].transient);
+		CHECK_EQ_INT(!!http_status_transient(rows[i].status),
+			     rows[i].transient);
 	}
 }
 
@@ -82,16 +84,21 @@ static void test_status_sweep(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
-/* What a libcurl failure means (http_status.h), including the client's own cuts. */
+/* What a libcurl failure means (http_status.h), including the client's own
+ * cuts. */
 static void test_curl_failures(void)
 {
-	struct http_cut none = { 0 }, stall = { .stalled = 1 }, src = { .read_aborted = 1 };
+	struct http_cut none = { 0 }, stall = { .stalled = 1 },
+			src = { .read_aborted = 1 };
 	struct http_cut cap = { .failed_write = 1 }, fd = { .failed_write = 2 };
 
 	TEST_CTX("libcurl failures to errno");
-	CHECK_EQ_INT(http_curl_errno(CURLE_OPERATION_TIMEDOUT, &none), -ETIMEDOUT);
-	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &stall), -ETIMEDOUT);
-	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &src), -ECANCELED);
+	CHECK_EQ_INT(http_curl_errno(CURLE_OPERATION_TIMEDOUT, &none),
+		     -ETIMEDOUT);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &stall),
+		     -ETIMEDOUT);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &src),
+		     -ECANCELED);
 	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &none), -EIO);
 	CHECK_EQ_INT(http_curl_errno(CURLE_OUT_OF_MEMORY, &none), -ENOMEM);
 	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &cap), -EIO);

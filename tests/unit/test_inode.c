@@ -9,8 +9,8 @@
 #include "test.h"
 
 /* The identity stored under ino is exactly (kind, cid, id). */
-static int has_identity(struct inode_table *t, uint64_t ino, enum node_kind kind,
-			const char *cid, const char *id)
+static int has_identity(struct inode_table *t, uint64_t ino,
+			enum node_kind kind, const char *cid, const char *id)
 {
 	struct node_id n = { 0 };
 	int ok;
@@ -41,14 +41,14 @@ static void test_root_and_fixed(void)
 	inode_forget(t, keys, 100);
 	CHECK(has_identity(t, 1, NODE_ROOT, "", ""));
 	CHECK(has_identity(t, keys, NODE_KEYS_DIR, "", ""));
-	CHECK_EQ_INT(inode_forget(t, keys, 1), NODE_NONE);	/* nothing freed */
+	CHECK_EQ_INT(inode_forget(t, keys, 1), NODE_NONE); /* nothing freed */
 	CHECK_EQ_INT(inode_get(t, NODE_KEYS_DIR, NULL, NULL, 1), keys);
 
 	TEST_CTX("every fixed kind is pinned");
 	{
 		static const enum node_kind fixed[] = {
-			NODE_MODELS_DIR, NODE_COLLS_DIR, NODE_REGIONS, NODE_USAGE,
-			NODE_BILLING,
+			NODE_MODELS_DIR, NODE_COLLS_DIR, NODE_REGIONS,
+			NODE_USAGE,	 NODE_BILLING,
 		};
 
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -71,17 +71,19 @@ struct ident {
 static const struct ident idents[] = {
 	{ NODE_KEY, "", "key-1" },
 	{ NODE_KEY, "", "key-2" },
-	{ NODE_MODEL, "", "key-1" },		/* same id, other kind */
+	{ NODE_MODEL, "", "key-1" }, /* same id, other kind */
 	{ NODE_COLL_DIR, "collection_a", "" },
 	{ NODE_COLL_JSON, "collection_a", "" },
 	{ NODE_DOCS_DIR, "collection_a", "" },
 	{ NODE_META_DIR, "collection_a", "" },
 	{ NODE_COLL_DIR, "collection_b", "" },
 	{ NODE_DOC, "collection_a", "file_1" },
-	{ NODE_DOC, "collection_b", "file_1" },	/* same file, other collection */
+	{ NODE_DOC, "collection_b",
+	  "file_1" }, /* same file, other collection */
 	{ NODE_DOC_META, "collection_a", "file_1" },
 	{ NODE_DOC, "collection_a", "file_2" },
-	{ NODE_DOC, "collection_af", "ile_1" },	/* concatenations must not collide */
+	{ NODE_DOC, "collection_af",
+	  "ile_1" }, /* concatenations must not collide */
 	{ NODE_DOC, "collection_a", "" },
 	{ NODE_DOC, "", "collection_a" },
 	{ NODE_KEY, "", "" },
@@ -99,7 +101,8 @@ static void test_identity(void)
 
 	TEST_CTX("distinct identities, distinct numbers");
 	for (size_t i = 0; i < NIDENTS; i++) {
-		ino[i] = inode_get(t, idents[i].kind, idents[i].cid, idents[i].id, 1);
+		ino[i] = inode_get(t, idents[i].kind, idents[i].cid,
+				   idents[i].id, 1);
 		if (ino[i] <= 1)
 			bad++;
 	}
@@ -112,9 +115,11 @@ static void test_identity(void)
 
 	TEST_CTX("same identity, same number; find returns it");
 	for (size_t i = 0; i < NIDENTS; i++) {
-		if (inode_get(t, idents[i].kind, idents[i].cid, idents[i].id, 1) != ino[i])
+		if (inode_get(t, idents[i].kind, idents[i].cid, idents[i].id,
+			      1) != ino[i])
 			bad++;
-		if (!has_identity(t, ino[i], idents[i].kind, idents[i].cid, idents[i].id))
+		if (!has_identity(t, ino[i], idents[i].kind, idents[i].cid,
+				  idents[i].id))
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);
@@ -131,7 +136,7 @@ static void test_identity(void)
 		CHECK_EQ_INT(inode_find(t, 0, &n), -ENOENT);
 		CHECK_EQ_INT(inode_find(t, 999999, &n), -ENOENT);
 		CHECK(n.cid == NULL && n.id == NULL);
-		inode_forget(t, 999999, 1);	/* harmless */
+		inode_forget(t, 999999, 1); /* harmless */
 	}
 	inode_table_free(t);
 }
@@ -144,13 +149,13 @@ static void test_forget(void)
 
 	TEST_CTX("lookups add up; forget to zero frees");
 	a = inode_get(t, NODE_KEY, "", "k", 1);
-	CHECK_EQ_INT(inode_get(t, NODE_KEY, "", "k", 2), a);	/* nlookup 3 */
+	CHECK_EQ_INT(inode_get(t, NODE_KEY, "", "k", 2), a); /* nlookup 3 */
 	b = inode_get(t, NODE_KEY, "", "other", 1);
 	CHECK_EQ_INT(inode_forget(t, a, 2), NODE_NONE);
 	CHECK(has_identity(t, a, NODE_KEY, "", "k"));
-	CHECK_EQ_INT(inode_forget(t, a, 1), NODE_KEY);	/* the kind it freed */
+	CHECK_EQ_INT(inode_forget(t, a, 1), NODE_KEY); /* the kind it freed */
 	CHECK_EQ_INT(inode_find(t, a, &n), -ENOENT);
-	CHECK_EQ_INT(inode_forget(t, a, 1), NODE_NONE);	/* already gone */
+	CHECK_EQ_INT(inode_forget(t, a, 1), NODE_NONE); /* already gone */
 	CHECK_EQ_INT(inode_count(t), 1);
 	CHECK(has_identity(t, b, NODE_KEY, "", "other"));
 
@@ -166,7 +171,7 @@ static void test_forget(void)
 	CHECK_EQ_INT(inode_find(t, a2, &n), -ENOENT);
 
 	TEST_CTX("inode_ref adds lookups to an existing inode only");
-	CHECK_EQ_INT(inode_ref(t, b, 2), 0);	/* nlookup 3 */
+	CHECK_EQ_INT(inode_ref(t, b, 2), 0); /* nlookup 3 */
 	CHECK_EQ_INT(inode_forget(t, b, 2), NODE_NONE);
 	CHECK(has_identity(t, b, NODE_KEY, "", "other"));
 	CHECK_EQ_INT(inode_ref(t, a, 1), -ENOENT);
@@ -200,7 +205,9 @@ static void test_forget(void)
 static void test_growth(void)
 {
 	struct inode_table *t = inode_table_new();
-	enum { N = 20000 };
+	enum {
+		N = 20000
+	};
 	uint64_t *ino = calloc(N, sizeof(*ino));
 	char cid[32], id[32];
 	int bad = 0, dup = 0;
@@ -277,7 +284,8 @@ static void test_threads(void)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < RACE_N; i++)
 		for (int k = 1; k < RACE_THREADS; k++)
-			bad += race_ino[k][i] != race_ino[0][i] || !race_ino[0][i];
+			bad += race_ino[k][i] != race_ino[0][i] ||
+			       !race_ino[0][i];
 	CHECK_EQ_INT(bad, 0);
 	CHECK_EQ_INT(inode_count(race_t), RACE_N);
 	for (int i = 0; i < RACE_N; i++)
@@ -293,7 +301,7 @@ static void test_lookup_and_versions(void)
 
 	TEST_CTX("lookup and versions");
 	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, "", "k1"), 0);
-	CHECK_EQ_INT(inode_count(t), 0);	/* a lookup creates nothing */
+	CHECK_EQ_INT(inode_count(t), 0); /* a lookup creates nothing */
 	ino = inode_get(t, NODE_KEY, NULL, "k1", 1);
 	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, NULL, "k1"), ino);
 	CHECK_EQ_INT(inode_lookup(t, NODE_DOC, "", "k1"), 0);
@@ -304,7 +312,8 @@ static void test_lookup_and_versions(void)
 	CHECK_EQ_INT(inode_page_open(t, ino, 8), 0);
 	CHECK_EQ_INT(inode_page_open(t, ino, 8), 1);
 	CHECK_EQ_INT(inode_page_open(t, ino, 9), 0);
-	CHECK_EQ_INT(inode_set_shown(t, 999, 1), 0);	/* unknown numbers: nothing */
+	CHECK_EQ_INT(inode_set_shown(t, 999, 1),
+		     0); /* unknown numbers: nothing */
 	inode_forget(t, ino, 1);
 	CHECK_EQ_INT(inode_lookup(t, NODE_KEY, NULL, "k1"), 0);
 	inode_table_free(t);

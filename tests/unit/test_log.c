@@ -38,7 +38,8 @@ static const char *capture_end(void)
 	dup2(cap_saved, STDERR_FILENO);
 	close(cap_saved);
 	while (len < sizeof(cap_out) - 1 &&
-	       (n = read(cap_pipe[0], cap_out + len, sizeof(cap_out) - 1 - len)) > 0)
+	       (n = read(cap_pipe[0], cap_out + len,
+			 sizeof(cap_out) - 1 - len)) > 0)
 		len += (size_t)n;
 	cap_out[len] = '\0';
 	close(cap_pipe[0]);
@@ -66,7 +67,7 @@ static int count_lines(const char *s)
 static void test_redact(void)
 {
 	static const char key[] = "xai-mgmt-0123456789abcdefSECRET";
-	static const char key2[] = "k9Z!";	/* shorter than the mask */
+	static const char key2[] = "k9Z!"; /* shorter than the mask */
 	const char *out;
 
 	log_init(LOG_LVL_DEBUG, 0);
@@ -75,10 +76,11 @@ static void test_redact(void)
 
 	TEST_CTX("secret twice in one message");
 	capture_begin();
-	log_error("auth '%s' failed; header Authorization: Bearer %s", key, key);
+	log_error("auth '%s' failed; header Authorization: Bearer %s", key,
+		  key);
 	out = capture_end();
 	CHECK_EQ_STR(out, "xaifs: error: auth '[redacted]' failed; "
-		     "header Authorization: Bearer [redacted]\n");
+			  "header Authorization: Bearer [redacted]\n");
 	CHECK(strstr(out, key) == NULL);
 	CHECK_EQ_INT(count_of(out, "[redacted]"), 2);
 
@@ -106,7 +108,8 @@ static void test_redact(void)
 		size_t kl = strlen(key);
 
 		for (size_t i = 0; i < 55; i++)
-			memcpy(big + i * kl, key, kl);	/* 55 * 31 = 1705 bytes */
+			memcpy(big + i * kl, key,
+			       kl); /* 55 * 31 = 1705 bytes */
 		big[55 * kl] = '\0';
 		capture_begin();
 		log_error("%s", big);
@@ -147,7 +150,7 @@ static void test_redact(void)
 struct ctl_row {
 	const char *what;
 	const char *arg;
-	const char *want;	/* the line after "xaifs: error: " */
+	const char *want; /* the line after "xaifs: error: " */
 };
 
 static const struct ctl_row ctl_rows[] = {
@@ -158,7 +161,8 @@ static const struct ctl_row ctl_rows[] = {
 	{ "tab and bell", "\t\a", "??\n" },
 	{ "DEL", "x\x7fy", "x?y\n" },
 	{ "0x01 and 0x1f", "\x01\x1f", "??\n" },
-	{ "UTF-8 kept", "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac\n" },
+	{ "UTF-8 kept", "caf\xc3\xa9 \xe2\x82\xac",
+	  "caf\xc3\xa9 \xe2\x82\xac\n" },
 	{ "trailing newline", "msg\n", "msg?\n" },
 };
 
@@ -173,7 +177,8 @@ static void test_control_bytes(void)
 		capture_begin();
 		log_error("%s", ctl_rows[i].arg);
 		out = capture_end();
-		snprintf(want, sizeof(want), "xaifs: error: %s", ctl_rows[i].want);
+		snprintf(want, sizeof(want), "xaifs: error: %s",
+			 ctl_rows[i].want);
 		CHECK_EQ_STR(out, want);
 		CHECK_EQ_INT(count_lines(out), 1);
 	}
@@ -191,9 +196,10 @@ struct level_row {
 static const struct level_row level_rows[] = {
 	{ LOG_LVL_ERROR, "xaifs: error: e\n" },
 	{ LOG_LVL_WARN, "xaifs: error: e\nxaifs: warning: w\n" },
-	{ LOG_LVL_INFO, "xaifs: error: e\nxaifs: warning: w\nxaifs: info: i\n" },
+	{ LOG_LVL_INFO,
+	  "xaifs: error: e\nxaifs: warning: w\nxaifs: info: i\n" },
 	{ LOG_LVL_DEBUG, "xaifs: error: e\nxaifs: warning: w\nxaifs: info: i\n"
-	  "xaifs: debug: d\n" },
+			 "xaifs: debug: d\n" },
 };
 
 static int debug_args_evaluated;
@@ -208,10 +214,12 @@ static void test_levels(void)
 {
 	const char *out;
 
-	for (size_t i = 0; i < sizeof(level_rows) / sizeof(level_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(level_rows) / sizeof(level_rows[0]);
+	     i++) {
 		char ctx[32];
 
-		snprintf(ctx, sizeof(ctx), "level %d", (int)level_rows[i].level);
+		snprintf(ctx, sizeof(ctx), "level %d",
+			 (int)level_rows[i].level);
 		TEST_CTX(ctx);
 		log_init(level_rows[i].level, 0);
 		CHECK_EQ_INT(log_get_level(), level_rows[i].level);
@@ -236,7 +244,8 @@ static void test_levels(void)
 	CHECK_EQ_STR(out, "xaifs: warning: shown 2\n");
 }
 
-/* The error hook (the service manager's "last error"): errors only, as written. */
+/* The error hook (the service manager's "last error"): errors only, as written.
+ */
 static char hook_line[4096];
 static int hook_calls;
 static char hook_arg[] = "arg:";

@@ -1,4 +1,5 @@
-/* test_model_account.c - search, invoices and spending limits JSON (model_account.h). */
+/* test_model_account.c - search, invoices and spending limits JSON
+ * (model_account.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static const struct query_row query_rows[] = {
 	{ "limit:1x y", 0, "", 0, "limit:1x y" },
 	{ "mode:bogus x", 0, "", 0, "mode:bogus x" },
 	{ "mode:keyword mode:hybrid x", 0, "keyword", 0, "mode:hybrid x" },
-	{ "mode:keyword", 0, "", 0, "mode:keyword" },	/* options end in a space */
+	{ "mode:keyword", 0, "", 0,
+	  "mode:keyword" }, /* options end in a space */
 	{ "mode:keyword  ", -ENOENT, "keyword", 0, " " },
 	{ "   ", -ENOENT, "", 0, "   " },
 	{ "", -ENOENT, "", 0, "" },
@@ -36,7 +38,8 @@ static void test_query(void)
 {
 	struct model_search_q q;
 
-	for (size_t i = 0; i < sizeof(query_rows) / sizeof(query_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(query_rows) / sizeof(query_rows[0]);
+	     i++) {
 		const struct query_row *r = &query_rows[i];
 
 		TEST_CTX(r->name);
@@ -56,13 +59,17 @@ static void test_request(void)
 	TEST_CTX("search request with options");
 	CHECK_EQ_INT(model_search_query("mode:keyword limit:3 a \"b\"", &q), 0);
 	CHECK_EQ_INT(model_search_request(&q, cids, 2, &body), 0);
-	CHECK_EQ_STR(body, "{\"query\":\"a \\\"b\\\"\",\"source\":{\"collection_ids\":[\"c1\",\"c/2\"]},"
-			   "\"limit\":3,\"retrieval_mode\":{\"type\":\"keyword\"}}");
+	CHECK_EQ_STR(
+		body,
+		"{\"query\":\"a \\\"b\\\"\",\"source\":{\"collection_ids\":[\"c1\",\"c/2\"]},"
+		"\"limit\":3,\"retrieval_mode\":{\"type\":\"keyword\"}}");
 	free(body);
 	TEST_CTX("search request without options");
 	CHECK_EQ_INT(model_search_query("x", &q), 0);
 	CHECK_EQ_INT(model_search_request(&q, cids, 1, &body), 0);
-	CHECK_EQ_STR(body, "{\"query\":\"x\",\"source\":{\"collection_ids\":[\"c1\"]}}");
+	CHECK_EQ_STR(
+		body,
+		"{\"query\":\"x\",\"source\":{\"collection_ids\":[\"c1\"]}}");
 	free(body);
 }
 
@@ -90,8 +97,11 @@ static void test_render(void)
 	size_t len = 0;
 
 	TEST_CTX("search answer as JSON lines, best first");
-	CHECK_EQ_INT(model_render_search(body, strlen(body), names, NULL, &out, &len), 0);
-	CHECK_EQ_STR(out,
+	CHECK_EQ_INT(model_render_search(body, strlen(body), names, NULL, &out,
+					 &len),
+		     0);
+	CHECK_EQ_STR(
+		out,
 		"{\"document\":\"msa.txt\",\"collection\":\"contracts\",\"score\":0.75,\"text\":\"a/b\\nc\","
 		"\"page\":3,\"fields\":{\"k\":\"v\"},\"file_id\":\"f1\",\"chunk_id\":\"k1\","
 		"\"collection_id\":\"c1\"}\n"
@@ -111,9 +121,12 @@ static void test_render(void)
 	CHECK_EQ_INT(len, 0);
 	free(out);
 	TEST_CTX("matches of the wrong type");
-	CHECK_EQ_INT(model_render_search("{\"matches\":{}}", 14, names, NULL, &out, &len), -EIO);
+	CHECK_EQ_INT(model_render_search("{\"matches\":{}}", 14, names, NULL,
+					 &out, &len),
+		     -EIO);
 	TEST_CTX("not JSON");
-	CHECK_EQ_INT(model_render_search("[1]", 3, names, NULL, &out, &len), -EIO);
+	CHECK_EQ_INT(model_render_search("[1]", 3, names, NULL, &out, &len),
+		     -EIO);
 }
 
 static void test_invoices(void)
@@ -156,15 +169,14 @@ static const char limits_body[] =
 	"{\"spendingLimits\":{\"hardSlAuto\":{\"val\":\"50000\"},\"effectiveHardSl\":{\"val\":\"50000\"},"
 	"\"softSl\":{\"val\":\"20000\"},\"effectiveSl\":{},\"newThing\":true}}";
 
-static const char limits_file[] =
-	"{\n"
-	"  \"softSl\": 20000,\n"
-	"  \"effectiveSl\": 0,\n"
-	"  \"hardSlAuto\": 50000,\n"
-	"  \"effectiveHardSl\": 50000,\n"
-	"  \"hardSlOverride\": null,\n"
-	"  \"newThing\": true\n"
-	"}\n";
+static const char limits_file[] = "{\n"
+				  "  \"softSl\": 20000,\n"
+				  "  \"effectiveSl\": 0,\n"
+				  "  \"hardSlAuto\": 50000,\n"
+				  "  \"effectiveHardSl\": 50000,\n"
+				  "  \"hardSlOverride\": null,\n"
+				  "  \"newThing\": true\n"
+				  "}\n";
 
 static void test_limits_render(void)
 {
@@ -172,7 +184,9 @@ static void test_limits_render(void)
 	size_t len = 0;
 
 	TEST_CTX("spending limits file");
-	CHECK_EQ_INT(model_render_limits(limits_body, strlen(limits_body), &out, &len), 0);
+	CHECK_EQ_INT(model_render_limits(limits_body, strlen(limits_body), &out,
+					 &len),
+		     0);
 	CHECK_EQ_STR(out, limits_file);
 	free(out);
 	out = NULL;
@@ -191,11 +205,16 @@ struct update_row {
 };
 
 static const struct update_row update_rows[] = {
-	{ "{\"softSl\":30000}", 0, "{\"desiredSoftSpendingLimit\":{\"val\":\"30000\"}}", "" },
-	{ "{\"softSl\":\"300\"}", 0, "{\"desiredSoftSpendingLimit\":{\"val\":\"300\"}}", "" },
-	{ "{\"softSl\":{\"val\":\"400\"}}", 0, "{\"desiredSoftSpendingLimit\":{\"val\":\"400\"}}", "" },
-	{ "{\"softSl\":0,\"hardSlAuto\":50000}", 0, "{\"desiredSoftSpendingLimit\":{\"val\":\"0\"}}", "" },
-	{ "{\"softSl\":20000,\"hardSlAuto\":50000,\"hardSlOverride\":null}", 0, NULL, "" },
+	{ "{\"softSl\":30000}", 0,
+	  "{\"desiredSoftSpendingLimit\":{\"val\":\"30000\"}}", "" },
+	{ "{\"softSl\":\"300\"}", 0,
+	  "{\"desiredSoftSpendingLimit\":{\"val\":\"300\"}}", "" },
+	{ "{\"softSl\":{\"val\":\"400\"}}", 0,
+	  "{\"desiredSoftSpendingLimit\":{\"val\":\"400\"}}", "" },
+	{ "{\"softSl\":0,\"hardSlAuto\":50000}", 0,
+	  "{\"desiredSoftSpendingLimit\":{\"val\":\"0\"}}", "" },
+	{ "{\"softSl\":20000,\"hardSlAuto\":50000,\"hardSlOverride\":null}", 0,
+	  NULL, "" },
 	{ "{}", 0, NULL, "" },
 	{ "{\"softSl\":20000,\"hardSlAuto\":1}", -EINVAL, NULL, "hardSlAuto" },
 	{ "{\"hardSlOverride\":5}", -EINVAL, NULL, "hardSlOverride" },
@@ -210,13 +229,16 @@ static const struct update_row update_rows[] = {
 
 static void test_limits_update(void)
 {
-	for (size_t i = 0; i < sizeof(update_rows) / sizeof(update_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(update_rows) / sizeof(update_rows[0]);
+	     i++) {
 		const struct update_row *r = &update_rows[i];
 		struct model_change ch;
 
 		TEST_CTX(r->in);
-		CHECK_EQ_INT(model_limits_update(limits_file, strlen(limits_file), r->in,
-						 strlen(r->in), &ch), r->rc);
+		CHECK_EQ_INT(model_limits_update(limits_file,
+						 strlen(limits_file), r->in,
+						 strlen(r->in), &ch),
+			     r->rc);
 		CHECK_EQ_STR(ch.body, r->body);
 		CHECK_EQ_STR(ch.field, r->field);
 		model_change_release(&ch);
@@ -249,29 +271,44 @@ static void test_usage_svg(void)
 	size_t len = 0;
 
 	TEST_CTX("usage.svg: a stacked bar per day, a segment per series");
-	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len), 0);
+	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len),
+		     0);
 	o = out ? out : "";
-	CHECK(strncmp(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) == 0);
+	CHECK(strncmp(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) ==
+	      0);
 	CHECK_EQ_INT(count(o, "<g class=\"day\">"), 2);
 	CHECK_EQ_INT(count(o, "<rect class=\"bar\""), 4);
-	CHECK_EQ_INT(count(o, "<rect class=\"swatch\""), 2);	/* the series at $0 is left out */
-	CHECK(strstr(o, "<title>2026-12-01T00:00:00Z: $2.0000</title>") != NULL);
-	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z: $1.5000</title>") != NULL);
-	CHECK(strstr(o, "<title>2026-12-01T00:00:00Z big &lt;b&gt; / x: $1.0000</title>") != NULL);
-	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z small: $0.5000</title>") != NULL);
-	CHECK(strstr(o, "big &lt;b&gt; / x ($2.00)</text>") != NULL);	/* the larger first */
+	CHECK_EQ_INT(count(o, "<rect class=\"swatch\""),
+		     2); /* the series at $0 is left out */
+	CHECK(strstr(o, "<title>2026-12-01T00:00:00Z: $2.0000</title>") !=
+	      NULL);
+	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z: $1.5000</title>") !=
+	      NULL);
+	CHECK(strstr(o,
+		     "<title>2026-12-01T00:00:00Z big &lt;b&gt; / x: $1.0000</title>") !=
+	      NULL);
+	CHECK(strstr(o, "<title>2026-12-02T00:00:00Z small: $0.5000</title>") !=
+	      NULL);
+	CHECK(strstr(o, "big &lt;b&gt; / x ($2.00)</text>") !=
+	      NULL); /* the larger first */
 	CHECK(strstr(o, "to 2026-12-03 &lt;&amp;&gt;: $3.50</text>") != NULL);
-	CHECK(strstr(o, ">12-01</text>") != NULL && strstr(o, ">12-02</text>") != NULL);
+	CHECK(strstr(o, ">12-01</text>") != NULL &&
+	      strstr(o, ">12-02</text>") != NULL);
 	CHECK(strstr(o, ">day (Etc/GMT)</text>") != NULL);
-	CHECK(strstr(o, ">$0.50</text>") != NULL);	/* gridlines every 50 cents up to $2 */
+	CHECK(strstr(o, ">$0.50</text>") !=
+	      NULL); /* gridlines every 50 cents up to $2 */
 	CHECK(strstr(o, ">$2.00</text>") != NULL);
-	CHECK(strstr(o, "y=\"56.00\" width=\"18\" height=\"120.00\"") != NULL);	/* the top */
-	CHECK(o[len ? len - 1 : 0] == '\n' && strstr(o, "</svg>\n") == o + len - 7);
+	CHECK(strstr(o, "y=\"56.00\" width=\"18\" height=\"120.00\"") !=
+	      NULL); /* the top */
+	CHECK(o[len ? len - 1 : 0] == '\n' &&
+	      strstr(o, "</svg>\n") == o + len - 7);
 	CHECK_EQ_INT(len, strlen(o));
 	free(out);
 	out = NULL;
 	TEST_CTX("usage.svg: no series");
-	CHECK_EQ_INT(model_render_usage_svg("{\"timeSeries\":[]}", 17, &out, &len), 0);
+	CHECK_EQ_INT(
+		model_render_usage_svg("{\"timeSeries\":[]}", 17, &out, &len),
+		0);
 	CHECK_EQ_INT(count(out, "<rect class=\"bar\""), 0);
 	CHECK(strstr(out ? out : "", "no usage in this period") != NULL);
 	free(out);
@@ -286,16 +323,22 @@ static void test_usage_svg_many(void)
 	/* 12 series: the 9 largest apart, the other 3 as one grey "other". */
 	p += sprintf(p, "{\"timeSeries\":[");
 	for (int i = 0; i < 12; i++)
-		p += sprintf(p, "%s{\"groupLabels\":[\"s%d\\u00e9\xff\"],\"dataPoints\":["
-			     "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"values\":[%d]}]}",
-			     i ? "," : "", i, i + 1);
+		p += sprintf(
+			p,
+			"%s{\"groupLabels\":[\"s%d\\u00e9\xff\"],\"dataPoints\":["
+			"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"values\":[%d]}]}",
+			i ? "," : "", i, i + 1);
 	sprintf(p, "]}");
 	TEST_CTX("usage.svg: more series than colours");
-	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len), 0);
+	CHECK_EQ_INT(model_render_usage_svg(usage, strlen(usage), &out, &len),
+		     0);
 	CHECK_EQ_INT(count(out, "<rect class=\"swatch\""), 10);
 	CHECK(strstr(out ? out : "", ">other ($6.00)</text>") != NULL);
-	CHECK(strstr(out ? out : "", ">s11\xc3\xa9? ($12.00)</text>") != NULL);	/* not UTF-8: ? */
-	CHECK(strstr(out ? out : "", "fill=\"#bab0ac\"><title>2026-01-01T00:00:00Z other: $6.0000") != NULL);
+	CHECK(strstr(out ? out : "", ">s11\xc3\xa9? ($12.00)</text>") !=
+	      NULL); /* not UTF-8: ? */
+	CHECK(strstr(out ? out : "",
+		     "fill=\"#bab0ac\"><title>2026-01-01T00:00:00Z other: $6.0000") !=
+	      NULL);
 	free(out);
 }
 

@@ -59,7 +59,7 @@ static int sane_name(const char *s, size_t maxlen)
 	for (p = (const unsigned char *)s; *p; p++)
 		if (*p == '/' || *p < 0x20 || *p == 0x7f ||
 		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
-			return 0;	/* C0, DEL or C1 (U+0080-U+009F) */
+			return 0; /* C0, DEL or C1 (U+0080-U+009F) */
 	return 1;
 }
 
@@ -108,18 +108,28 @@ static const struct enc_row enc_rows[] = {
 	{ "utf8 3-byte", "\xe2\x82\xac", "id1", 255, "\xe2\x82\xac" },
 	{ "utf8 4-byte", "\xf0\x9f\x98\x80", "id1", 255, "\xf0\x9f\x98\x80" },
 	{ "C1 NEL", "\xc2\x85", "id1", 255, "%C2%85" },
-	{ "C1 CSI", "a\xc2\x9b" "31mb", "id1", 255, "a%C2%9B31mb" },
+	{ "C1 CSI",
+	  "a\xc2\x9b"
+	  "31mb",
+	  "id1", 255, "a%C2%9B31mb" },
 	{ "C1 first", "\xc2\x80", "id1", 255, "%C2%80" },
 	{ "C1 last", "\xc2\x9f", "id1", 255, "%C2%9F" },
 	{ "NBSP after C1 kept", "\xc2\xa0", "id1", 255, "\xc2\xa0" },
-	{ "U+00A1 and U+00C0 kept", "\xc2\xa1\xc3\x80", "id1", 255, "\xc2\xa1\xc3\x80" },
+	{ "U+00A1 and U+00C0 kept", "\xc2\xa1\xc3\x80", "id1", 255,
+	  "\xc2\xa1\xc3\x80" },
 	{ "C2 then C1 byte twice", "\xc2\xc2\x9b", "id1", 255, "%C2%C2%9B" },
 	{ "C2 then DEL", "\xc2\x7f", "id1", 255, "%C2%7F" },
 	{ "C1 in id", NULL, "x\xc2\x9by", 255, "x%C2%9By" },
 	{ "lone 0xff", "\xff", "id1", 255, "%FF" },
 	{ "truncated seq", "a\xc3", "id1", 255, "a%C3" },
-	{ "truncated 3-byte", "\xe2\x82" "x", "id1", 255, "%E2%82x" },
-	{ "lone continuation", "\x80" "a", "id1", 255, "%80a" },
+	{ "truncated 3-byte",
+	  "\xe2\x82"
+	  "x",
+	  "id1", 255, "%E2%82x" },
+	{ "lone continuation",
+	  "\x80"
+	  "a",
+	  "id1", 255, "%80a" },
 	{ "overlong slash", "\xc0\xaf", "id1", 255, "%C0%AF" },
 	{ "overlong 3-byte", "\xe0\x80\xaf", "id1", 255, "%E0%80%AF" },
 	{ "surrogate", "\xed\xa0\x80", "id1", 255, "%ED%A0%80" },
@@ -149,12 +159,12 @@ static void test_encode_table(void)
 
 struct long_row {
 	const char *what;
-	const char *unit;	/* raw = prefix + unit * n */
+	const char *unit; /* raw = prefix + unit * n */
 	const char *prefix;
 	size_t n;
 	const char *id;
 	size_t maxlen;
-	const char *want_unit;	/* want = want_prefix + want_unit * wn + tail */
+	const char *want_unit; /* want = want_prefix + want_unit * wn + tail */
 	const char *want_prefix;
 	size_t wn;
 	const char *tail;
@@ -164,13 +174,17 @@ static const struct long_row long_rows[] = {
 	{ "255 fits", "a", "", 255, "ID", 255, "a", "", 255, NULL },
 	{ "256 cut", "a", "", 256, "ID", 255, "a", "", 252, "~ID" },
 	{ "300 bytes", "a", "", 300, "ID", 255, "a", "", 252, "~ID" },
-	{ "2-byte chars", "\xc3\xa9", "", 150, "ID", 255, "\xc3\xa9", "", 126, "~ID" },
+	{ "2-byte chars", "\xc3\xa9", "", 150, "ID", 255, "\xc3\xa9", "", 126,
+	  "~ID" },
 	{ "3-byte at the cut", "\xe2\x82\xac", "a", 100, "ID", 255,
 	  "\xe2\x82\xac", "a", 83, "~ID" },
-	{ "escape at the cut", "/", "a", 100, "ID", 255, "%2F", "a", 83, "~ID" },
-	{ "C1 at the cut", "\xc2\x9b", "a", 60, "ID", 255, "%C2%9B", "a", 41, "~ID" },
+	{ "escape at the cut", "/", "a", 100, "ID", 255, "%2F", "a", 83,
+	  "~ID" },
+	{ "C1 at the cut", "\xc2\x9b", "a", 60, "ID", 255, "%C2%9B", "a", 41,
+	  "~ID" },
 	{ "C1 fits", "\xc2\x9b", "a", 42, "ID", 255, "%C2%9B", "a", 42, NULL },
-	{ "id needs escaping", "a", "", 300, "x/y", 255, "a", "", 249, "~x%2Fy" },
+	{ "id needs escaping", "a", "", 300, "x/y", 255, "a", "", 249,
+	  "~x%2Fy" },
 	{ "small maxlen", "a", "", 40, "ID", 33, "a", "", 30, "~ID" },
 	{ "maxlen below min", "a", "", 40, "ID", 4, "a", "", 29, "~ID" },
 	{ "maxlen 0 = max", "a", "", 300, "ID", 0, "a", "", 252, "~ID" },
@@ -194,8 +208,9 @@ static void test_encode_long(void)
 		free(tmp);
 		s = names_encode(raw, r->id, r->maxlen);
 		CHECK_EQ_STR(s, want);
-		max = r->maxlen == 0 || r->maxlen > NAMES_MAX ? NAMES_MAX :
-		      r->maxlen < NAMES_MIN ? NAMES_MIN : r->maxlen;
+		max = r->maxlen == 0 || r->maxlen > NAMES_MAX ? NAMES_MAX
+		      : r->maxlen < NAMES_MIN		      ? NAMES_MIN
+							      : r->maxlen;
 		CHECK(sane_name(s, max));
 		free(s);
 		free(raw);
@@ -214,7 +229,7 @@ static void test_encode_long_id(void)
 	CHECK(s && !strcmp(s + 1, want));
 	CHECK(sane_name(s, 255));
 	free(s);
-	s = names_encode(NULL, id, 255);	/* the id itself as the name */
+	s = names_encode(NULL, id, 255); /* the id itself as the name */
 	CHECK(sane_name(s, 255));
 	free(s);
 	free(raw);
@@ -316,15 +331,15 @@ static const char *const reserved[] = { "usage", "billing", ".xaifs", NULL };
 /* Collisions of every kind among entries with distinct ids. */
 static const struct ent_row collide[] = {
 	{ "z", "a", 5, "a~z" },
-	{ "y", "a", 1, "a~y~2" },	/* "a~y" is x2's own name */
-	{ "x", "a", 1, "a" },		/* mtime 1, id x: first */
-	{ "x2", "a~y", 9, "a~y" },	/* keeps its own name */
-	{ "u1", "usage", 0, "usage~u1" },	/* reserved */
+	{ "y", "a", 1, "a~y~2" },	  /* "a~y" is x2's own name */
+	{ "x", "a", 1, "a" },		  /* mtime 1, id x: first */
+	{ "x2", "a~y", 9, "a~y" },	  /* keeps its own name */
+	{ "u1", "usage", 0, "usage~u1" }, /* reserved */
 	{ "b1", "billing", 0, "billing~b1" },
 	{ "p", "p/q", 0, "p%2Fq" },
-	{ "p2", "p%2Fq", 0, "p%2Fq~p2" },	/* same name after encoding */
+	{ "p2", "p%2Fq", 0, "p%2Fq~p2" }, /* same name after encoding */
 	{ "n1", NULL, 0, "n1" },
-	{ "n2", "n1", 7, "n1~n2" },	/* empty name took id n1 first */
+	{ "n2", "n1", 7, "n1~n2" }, /* empty name took id n1 first */
 };
 #define NCOLLIDE (sizeof(collide) / sizeof(collide[0]))
 
@@ -403,12 +418,15 @@ static void test_assign_order_independent(void)
 static void test_assign_same_id(void)
 {
 	static const struct ent_row rows[] = {
-		{ "d", "dup", 0, NULL }, { "d", "dup", 0, NULL },
-		{ "d", "dup", 0, NULL }, { "d", "dup", 0, NULL },
+		{ "d", "dup", 0, NULL },
+		{ "d", "dup", 0, NULL },
+		{ "d", "dup", 0, NULL },
+		{ "d", "dup", 0, NULL },
 	};
 	struct reslist *l = build(rows, NULL, 4);
 	int seen[4] = { 0 }, i, j;
-	static const char *const want[] = { "dup", "dup~d", "dup~d~2", "dup~d~3" };
+	static const char *const want[] = { "dup", "dup~d", "dup~d~2",
+					    "dup~d~3" };
 
 	TEST_CTX("same id listed four times");
 	CHECK_EQ_INT(names_assign(l, 255, NULL), 0);
@@ -460,7 +478,8 @@ static void test_assign_hostile(void)
 		{ "a/b", "", 0, "a%2Fb" },
 		{ "h8", "usage", 0, "usage~h8" },
 		{ "c1", "\xc2\x9b", 0, "%C2%9B" },
-		{ "c2", "%C2%9B", 0, "%C2%9B~c2" },	/* same name after encoding */
+		{ "c2", "%C2%9B", 0,
+		  "%C2%9B~c2" }, /* same name after encoding */
 	};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
 	struct reslist *l = build(rows, NULL, n);

@@ -63,16 +63,16 @@ static void test_append_ownership(void)
 
 	TEST_CTX("append ownership");
 	CHECK_EQ_INT(reslist_append(l, &r), 0);
-	CHECK(r.id == NULL && r.json == NULL);	/* zeroed: the list owns them */
-	CHECK_EQ_STR(l->v[0].raw_name, "");	/* NULL raw_name becomes "" */
+	CHECK(r.id == NULL && r.json == NULL); /* zeroed: the list owns them */
+	CHECK_EQ_STR(l->v[0].raw_name, "");    /* NULL raw_name becomes "" */
 	CHECK_EQ_INT(l->v[0].json_len, 3);
 
-	r = mk(NULL, "x", NULL);		/* no id: refused, freed */
+	r = mk(NULL, "x", NULL); /* no id: refused, freed */
 	CHECK_EQ_INT(reslist_append(l, &r), -EINVAL);
 	CHECK(r.raw_name == NULL && r.json == NULL);
 	r = mk("id2", "x", NULL);
 	free(r.json);
-	r.json = NULL;				/* no json: refused, freed */
+	r.json = NULL; /* no json: refused, freed */
 	CHECK_EQ_INT(reslist_append(l, &r), -EINVAL);
 	CHECK(r.id == NULL);
 	CHECK_EQ_INT(l->n, 1);
@@ -115,7 +115,7 @@ static void test_grow_and_index(void)
 	}
 	CHECK_EQ_INT(bad, 0);
 	CHECK(reslist_by_name(l, "name-1000") == NULL);
-	CHECK(reslist_by_id(l, "name-1") == NULL);	/* indexes are separate */
+	CHECK(reslist_by_id(l, "name-1") == NULL); /* indexes are separate */
 	CHECK(reslist_by_name(l, "id-1") == NULL);
 	CHECK(reslist_by_name(l, "") == NULL);
 
@@ -140,10 +140,10 @@ static void test_duplicates_and_unnamed(void)
 	CHECK_EQ_INT(reslist_append(l, &r), 0);
 	r = mk("a", "y", "same");
 	CHECK_EQ_INT(reslist_append(l, &r), 0);
-	r = mk("b", "z", NULL);		/* no display name */
+	r = mk("b", "z", NULL); /* no display name */
 	CHECK_EQ_INT(reslist_append(l, &r), 0);
 	CHECK_EQ_INT(reslist_index_build(l), 0);
-	CHECK(reslist_by_name(l, "same") == &l->v[0]);	/* first wins */
+	CHECK(reslist_by_name(l, "same") == &l->v[0]); /* first wins */
 	CHECK(reslist_by_id(l, "a") == &l->v[0]);
 	CHECK(reslist_by_id(l, "b") == &l->v[2]);
 	CHECK(reslist_by_name(l, "z") == NULL);
@@ -163,8 +163,8 @@ static void test_refcount(void)
 	reslist_unref(l);
 	reslist_unref(l);
 	CHECK_EQ_INT(l->refs, 1);
-	CHECK_EQ_STR(l->v[0].id, "k");	/* still alive */
-	reslist_unref(l);		/* freed: ASan would flag a leak otherwise */
+	CHECK_EQ_STR(l->v[0].id, "k"); /* still alive */
+	reslist_unref(l); /* freed: ASan would flag a leak otherwise */
 }
 
 int main(void)

@@ -25,9 +25,11 @@ static int listen_on(const char *path)
 	memcpy(a.sun_path, path, len);
 	if (path[0] == '@') {
 		a.sun_path[0] = '\0';
-		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				   len);
 	} else {
-		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				   len + 1);
 	}
 	if (bind(fd, (struct sockaddr *)&a, alen) < 0) {
 		close(fd);
@@ -36,7 +38,8 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-/* The next datagram on fd (waits up to 10 s), NUL-terminated in buf; its length or -1. */
+/* The next datagram on fd (waits up to 10 s), NUL-terminated in buf; its length
+ * or -1. */
 static ssize_t hear(int fd, char *buf, size_t size)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -75,7 +78,8 @@ static void test_disabled(void)
 
 static void test_bad_paths(void)
 {
-	static const char *const bad[] = { "relative/sock", "@", "/", "x", NULL };
+	static const char *const bad[] = { "relative/sock", "@", "/", "x",
+					   NULL };
 	char longp[200];
 	struct sdnotify n;
 
@@ -132,7 +136,8 @@ static void test_status_is_one_line(void)
 	struct sdnotify n;
 	int fd;
 
-	snprintf(path, sizeof(path), "@xaifs-test-sdnotify-status-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "@xaifs-test-sdnotify-status-%ld",
+		 (long)getpid());
 	fd = listen_on(path);
 	TEST_CTX("a newline cannot add a line");
 	CHECK(fd >= 0);
@@ -146,7 +151,8 @@ static void test_status_is_one_line(void)
 	memset(big, 'e', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK_EQ_INT(sdnotify_status(&n, big), 0);
-	CHECK_EQ_INT(hear(fd, buf, sizeof(buf)), strlen("STATUS=") + SDNOTIFY_STATUS_MAX);
+	CHECK_EQ_INT(hear(fd, buf, sizeof(buf)),
+		     strlen("STATUS=") + SDNOTIFY_STATUS_MAX);
 	CHECK(strncmp(buf, "STATUS=eee", 10) == 0);
 	sdnotify_release(&n);
 	close(fd);
@@ -157,7 +163,8 @@ static void test_nobody_listening(void)
 	char path[108];
 	struct sdnotify n;
 
-	snprintf(path, sizeof(path), "/tmp/xaifs-test-sdnotify-none-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "/tmp/xaifs-test-sdnotify-none-%ld",
+		 (long)getpid());
 	unlink(path);
 	TEST_CTX("a socket no one listens on");
 	CHECK_EQ_INT(sdnotify_init(&n, path), 0);
@@ -171,11 +178,13 @@ int main(void)
 
 	test_disabled();
 	test_bad_paths();
-	snprintf(path, sizeof(path), "/tmp/xaifs-test-sdnotify-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "/tmp/xaifs-test-sdnotify-%ld",
+		 (long)getpid());
 	unlink(path);
 	check_path("a socket in the file system", path);
 	unlink(path);
-	snprintf(path, sizeof(path), "@xaifs-test-sdnotify-%ld", (long)getpid());
+	snprintf(path, sizeof(path), "@xaifs-test-sdnotify-%ld",
+		 (long)getpid());
 	check_path("an abstract socket", path);
 	test_status_is_one_line();
 	test_nobody_listening();

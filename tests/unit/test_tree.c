@@ -1,4 +1,5 @@
-/* test_tree.c - path routing over a primed cache: lookup, attributes, readdir, open. */
+/* test_tree.c - path routing over a primed cache: lookup, attributes, readdir,
+ * open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,14 +56,15 @@ static struct reslist *listing(page_fn parse, const char *json, size_t maxlen)
 {
 	struct reslist *l = reslist_new();
 
-	if (parse(json, strlen(json), l, NULL) != 0 || names_assign(l, maxlen, NULL) != 0)
+	if (parse(json, strlen(json), l, NULL) != 0 ||
+	    names_assign(l, maxlen, NULL) != 0)
 		abort();
 	return l;
 }
 
 /* Store list and/or text under key; the cache keeps its own reference. */
-static void prime(struct cache *c, const struct cache_key *key, struct reslist *l, const char *text,
-		  size_t len)
+static void prime(struct cache *c, const struct cache_key *key,
+		  struct reslist *l, const char *text, size_t len)
 {
 	struct cval *v = cval_new();
 
@@ -74,7 +76,8 @@ static void prime(struct cache *c, const struct cache_key *key, struct reslist *
 	cval_unref(v);
 }
 
-static struct reslist *keys, *colls, *docs1, *models;	/* borrowed from the cache */
+static struct reslist *keys, *colls, *docs1,
+	*models; /* borrowed from the cache */
 static char regions_text[512];
 static size_t regions_len;
 
@@ -90,17 +93,21 @@ static void prime_all(struct cache *c)
 	prime(c, CACHE_KEY(CACHE_COLLECTIONS, NULL), colls, NULL, 0);
 	prime(c, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"), docs1, NULL, 0);
 	prime(c, CACHE_KEY(CACHE_DOCUMENTS, "collection_2"),
-	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5), NULL, 0);
+	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5),
+	      NULL, 0);
 	models = reslist_new();
-	if (model_parse_models(models_json, strlen(models_json), models, &regions, &rlen) ||
+	if (model_parse_models(models_json, strlen(models_json), models,
+			       &regions, &rlen) ||
 	    names_assign(models, NAMES_MAX, NULL))
 		abort();
 	prime(c, CACHE_KEY(CACHE_MODELS, NULL), models, regions, rlen);
 	snprintf(regions_text, sizeof(regions_text), "%s", regions);
 	regions_len = rlen;
 	free(regions);
-	prime(c, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text, strlen(usage_text));
-	prime(c, CACHE_KEY(CACHE_BILLING, NULL), NULL, billing_text, strlen(billing_text));
+	prime(c, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text,
+	      strlen(usage_text));
+	prime(c, CACHE_KEY(CACHE_BILLING, NULL), NULL, billing_text,
+	      strlen(billing_text));
 }
 
 static struct cache *cache;
@@ -121,7 +128,8 @@ static void setup_with(int primed, const struct tree_opts *no)
 /* As a user mounts by default: owned by the caller, umask 077. */
 static void setup(int primed)
 {
-	setup_with(primed, &(struct tree_opts){ getuid(), getgid(), 60, 10, "/tmp", 077, 0 });
+	setup_with(primed, &(struct tree_opts){ getuid(), getgid(), 60, 10,
+						"/tmp", 077, 0 });
 }
 
 static void teardown(void)
@@ -154,7 +162,8 @@ static uint64_t walk(const char *path, struct tree_entry *last)
 	return ino;
 }
 
-static int is_ident(uint64_t ino, enum node_kind kind, const char *cid, const char *id)
+static int is_ident(uint64_t ino, enum node_kind kind, const char *cid,
+		    const char *id)
 {
 	struct node_id n = { 0 };
 	int ok;
@@ -174,7 +183,8 @@ static int open_equals(uint64_t ino, const char *want, size_t len)
 
 	if (tree_open(tree, ino, O_RDONLY, &f) != 0)
 		return 0;
-	ok = f->len == len && f->data && !memcmp(f->data, want, len) && f->fd == -1;
+	ok = f->len == len && f->data && !memcmp(f->data, want, len) &&
+	     f->fd == -1;
 	tree_release(f);
 	return ok;
 }
@@ -191,7 +201,8 @@ static int fixed_somewhere(enum node_kind k)
 
 		for (size_t i = 0; i < dir->n_fixed; i++)
 			if (dir->fixed[i].kind == k) {
-				CHECK_EQ_STR(dir->fixed[i].name, node_of(k)->name);
+				CHECK_EQ_STR(dir->fixed[i].name,
+					     node_of(k)->name);
 				found = 1;
 			}
 	}
@@ -205,13 +216,16 @@ static void check_dir_row(enum node_kind k, const struct node_info *n)
 	CHECK(!n->page_cache && !n->xattr && n->ttl == NODE_TTL_ENTRY);
 	CHECK(n->write == NODE_W_NEVER || n->write >= NODE_W_ENTRIES);
 	/* Fixed entries: sorted, distinct, each a kind with that fixed name. */
-	CHECK_EQ_INT(n->entries == NODE_E_FIXED, n->fixed != NULL && n->n_fixed > 0);
+	CHECK_EQ_INT(n->entries == NODE_E_FIXED,
+		     n->fixed != NULL && n->n_fixed > 0);
 	for (size_t i = 0; i < n->n_fixed; i++) {
 		CHECK(node_of(n->fixed[i].kind)->mode != NODE_MODE_NONE);
-		CHECK(i == 0 || strcmp(n->fixed[i - 1].name, n->fixed[i].name) < 0);
+		CHECK(i == 0 ||
+		      strcmp(n->fixed[i - 1].name, n->fixed[i].name) < 0);
 		CHECK(node_fixed_find(k, n->fixed[i].name) == &n->fixed[i]);
 	}
-	/* Listed, month and query entries have a kind; listed ones come from a listing. */
+	/* Listed, month and query entries have a kind; listed ones come from a
+	 * listing. */
 	CHECK_EQ_INT(n->child != NODE_NONE, n->entries != NODE_E_FIXED);
 	CHECK(n->child == NODE_NONE || node_of(n->child)->name == NULL);
 	CHECK_EQ_INT(n->lists != NODE_LIST_NONE, n->entries == NODE_E_LISTED);
@@ -235,19 +249,21 @@ static void check_dir_row(enum node_kind k, const struct node_info *n)
 
 static void check_file_row(const struct node_info *n)
 {
-	CHECK(n->entries == NODE_E_NONE && n->child == NODE_NONE && !n->fixed && !n->lists &&
-	      !n->suffix);
+	CHECK(n->entries == NODE_E_NONE && n->child == NODE_NONE && !n->fixed &&
+	      !n->lists && !n->suffix);
 	CHECK(n->open != NODE_O_NONE);
 	CHECK(n->write < NODE_W_ENTRIES);
 	/* Write bits exactly where the mount writes it. */
 	CHECK_EQ_INT(n->mode == NODE_MODE_RW, n->write != NODE_W_NEVER);
 	/* Served from its entry exactly when it is in a listing. */
-	CHECK_EQ_INT(n->in != NODE_LIST_NONE,
-		     n->open == NODE_O_ENTRY || n->open == NODE_O_KEY || n->open == NODE_O_DOC);
-	CHECK(!n->page_cache || n->open == NODE_O_ENTRY || n->open == NODE_O_KEY ||
-	      n->open == NODE_O_TEXT);
+	CHECK_EQ_INT(n->in != NODE_LIST_NONE, n->open == NODE_O_ENTRY ||
+						      n->open == NODE_O_KEY ||
+						      n->open == NODE_O_DOC);
+	CHECK(!n->page_cache || n->open == NODE_O_ENTRY ||
+	      n->open == NODE_O_KEY || n->open == NODE_O_TEXT);
 	CHECK(n->ttl != NODE_TTL_LIVE || n->open == NODE_O_TEXT);
-	CHECK(n->ttl != NODE_TTL_ZERO || n->open == NODE_O_STATS || n->open == NODE_O_SCRATCH);
+	CHECK(n->ttl != NODE_TTL_ZERO || n->open == NODE_O_STATS ||
+	      n->open == NODE_O_SCRATCH);
 	CHECK(!n->fetched_mtime || n->open == NODE_O_TEXT);
 }
 
@@ -277,7 +293,8 @@ static void test_node_table(void)
 		/* A fixed name exactly for the entries of fixed directories. */
 		CHECK_EQ_INT(n->name != NULL, fixed_somewhere(k));
 		CHECK(!n->pinned || k == NODE_ROOT || n->name);
-		/* Its entry: found by id, or by collection id in the collections. */
+		/* Its entry: found by id, or by collection id in the
+		 * collections. */
 		CHECK(n->by == NODE_BY_ID || n->in == NODE_LIST_COLLECTIONS);
 		CHECK(!n->resource || n->in != NODE_LIST_NONE);
 		CHECK(!n->stale || n->in != NODE_LIST_NONE);
@@ -286,13 +303,14 @@ static void test_node_table(void)
 	}
 	TEST_CTX("node_of() outside the table");
 	CHECK(node_of(NODE_KIND_COUNT) == node_of(NODE_NONE));
-	CHECK(node_of((enum node_kind)-1) == node_of(NODE_NONE));
+	CHECK(node_of((enum node_kind) - 1) == node_of(NODE_NONE));
 	CHECK(node_fixed_find(NODE_KEYS_DIR, "keys") == NULL);
 	CHECK(node_fixed_find(NODE_ROOT, "nope") == NULL);
 	CHECK_EQ_INT(node_fixed_find(NODE_ROOT, "keys")->kind, NODE_KEYS_DIR);
 }
 
-/* readdir of every fixed directory shows each entry as its row says (type, write bits). */
+/* readdir of every fixed directory shows each entry as its row says (type,
+ * write bits). */
 static void test_table_shows(void)
 {
 	static const char *const dirs[] = { "", ".xaifs", "collections/Docs" };
@@ -310,7 +328,8 @@ static void test_table_shows(void)
 			struct node_id n = { 0 };
 			struct tree_entry e;
 
-			CHECK_EQ_INT(tree_dir_entry(tree, d, j, 0, &name, &e), 0);
+			CHECK_EQ_INT(tree_dir_entry(tree, d, j, 0, &name, &e),
+				     0);
 			CHECK_EQ_INT(tree_node(tree, ino, &n), 0);
 			f = name ? node_fixed_find(n.kind, name) : NULL;
 			node_id_release(&n);
@@ -318,10 +337,12 @@ static void test_table_shows(void)
 			if (!f)
 				continue;
 			TEST_CTX(name);
-			CHECK_EQ_INT(S_ISDIR(e.st.st_mode), node_is_dir(f->kind));
+			CHECK_EQ_INT(S_ISDIR(e.st.st_mode),
+				     node_is_dir(f->kind));
 			if (!node_is_dir(f->kind))
 				CHECK_EQ_INT((e.st.st_mode & 0200) != 0,
-					     node_of(f->kind)->mode == NODE_MODE_RW);
+					     node_of(f->kind)->mode ==
+						     NODE_MODE_RW);
 		}
 		tree_closedir(d);
 	}
@@ -332,19 +353,21 @@ static void test_table_shows(void)
 
 struct path_row {
 	const char *path;
-	int rc;			/* of walking the path */
+	int rc; /* of walking the path */
 	enum node_kind kind;
 	const char *cid, *id;
 	mode_t mode;
-	off_t size;		/* -1: the size is checked elsewhere */
+	off_t size; /* -1: the size is checked elsewhere */
 };
 
 static const struct path_row path_rows[] = {
 	{ "keys", 0, NODE_KEYS_DIR, "", "", S_IFDIR | 0700, 0 },
 	{ "collections", 0, NODE_COLLS_DIR, "", "", S_IFDIR | 0700, 0 },
 	{ "models", 0, NODE_MODELS_DIR, "", "", S_IFDIR | 0700, 0 },
-	{ "usage", 0, NODE_USAGE, "", "", S_IFREG | 0400, sizeof(usage_text) - 1 },
-	{ "billing", 0, NODE_BILLING, "", "", S_IFREG | 0400, sizeof(billing_text) - 1 },
+	{ "usage", 0, NODE_USAGE, "", "", S_IFREG | 0400,
+	  sizeof(usage_text) - 1 },
+	{ "billing", 0, NODE_BILLING, "", "", S_IFREG | 0400,
+	  sizeof(billing_text) - 1 },
 	{ "regions", 0, NODE_REGIONS, "", "", S_IFREG | 0400, -1 },
 	{ "nope", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "Keys", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
@@ -355,38 +378,50 @@ static const struct path_row path_rows[] = {
 	{ "keys/dup", 0, NODE_KEY, "", "k-dup1", S_IFREG | 0600, -1 },
 	{ "keys/dup~k-dup2", 0, NODE_KEY, "", "k-dup2", S_IFREG | 0600, -1 },
 	{ "keys/%1B[31mred", 0, NODE_KEY, "", "k-esc", S_IFREG | 0600, -1 },
-	{ "keys/k-alpha", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },	/* ids are not names */
+	{ "keys/k-alpha", -ENOENT, NODE_NONE, NULL, NULL, 0,
+	  0 }, /* ids are not names */
 	{ "keys/a", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "keys/..", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "keys/alpha/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "usage/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
 	{ "models/grok-4", 0, NODE_MODEL, "", "grok-4", S_IFREG | 0400, -1 },
 	{ "models/grok-4/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs", 0, NODE_COLL_DIR, "collection_1", "", S_IFDIR | 0700, 0 },
-	{ "collections/Empty", 0, NODE_COLL_DIR, "collection_2", "", S_IFDIR | 0700, 0 },
+	{ "collections/Docs", 0, NODE_COLL_DIR, "collection_1", "",
+	  S_IFDIR | 0700, 0 },
+	{ "collections/Empty", 0, NODE_COLL_DIR, "collection_2", "",
+	  S_IFDIR | 0700, 0 },
 	{ "collections/collection_1", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/collection.json", 0, NODE_COLL_JSON, "collection_1", "",
-	  S_IFREG | 0600, -1 },
-	{ "collections/Docs/collection.json/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
+	{ "collections/Docs/collection.json", 0, NODE_COLL_JSON, "collection_1",
+	  "", S_IFREG | 0600, -1 },
+	{ "collections/Docs/collection.json/x", -ENOTDIR, NODE_NONE, NULL, NULL,
+	  0, 0 },
 	{ "collections/Docs/documents", 0, NODE_DOCS_DIR, "collection_1", "",
 	  S_IFDIR | 0700, 0 },
 	{ "collections/Docs/metadata", 0, NODE_META_DIR, "collection_1", "",
 	  S_IFDIR | 0700, 0 },
 	{ "collections/Docs/other", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/documents/report.pdf", 0, NODE_DOC, "collection_1", "file_a",
-	  S_IFREG | 0600, 5120 },
-	{ "collections/Docs/documents/notes.txt", 0, NODE_DOC, "collection_1", "file_b",
-	  S_IFREG | 0600, 42 },
-	{ "collections/Docs/documents/report.pdf/x", -ENOTDIR, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/documents/report.pdf.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/metadata/report.pdf.json", 0, NODE_DOC_META, "collection_1",
-	  "file_a", S_IFREG | 0400, -1 },
-	{ "collections/Docs/metadata/report.pdf", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/metadata/.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/metadata/notes.txt_json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Docs/metadata/report.pdf.json.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Empty/documents/report.pdf", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
-	{ "collections/Empty/metadata/report.pdf.json", -ENOENT, NODE_NONE, NULL, NULL, 0, 0 },
+	{ "collections/Docs/documents/report.pdf", 0, NODE_DOC, "collection_1",
+	  "file_a", S_IFREG | 0600, 5120 },
+	{ "collections/Docs/documents/notes.txt", 0, NODE_DOC, "collection_1",
+	  "file_b", S_IFREG | 0600, 42 },
+	{ "collections/Docs/documents/report.pdf/x", -ENOTDIR, NODE_NONE, NULL,
+	  NULL, 0, 0 },
+	{ "collections/Docs/documents/report.pdf.json", -ENOENT, NODE_NONE,
+	  NULL, NULL, 0, 0 },
+	{ "collections/Docs/metadata/report.pdf.json", 0, NODE_DOC_META,
+	  "collection_1", "file_a", S_IFREG | 0400, -1 },
+	{ "collections/Docs/metadata/report.pdf", -ENOENT, NODE_NONE, NULL,
+	  NULL, 0, 0 },
+	{ "collections/Docs/metadata/.json", -ENOENT, NODE_NONE, NULL, NULL, 0,
+	  0 },
+	{ "collections/Docs/metadata/notes.txt_json", -ENOENT, NODE_NONE, NULL,
+	  NULL, 0, 0 },
+	{ "collections/Docs/metadata/report.pdf.json.json", -ENOENT, NODE_NONE,
+	  NULL, NULL, 0, 0 },
+	{ "collections/Empty/documents/report.pdf", -ENOENT, NODE_NONE, NULL,
+	  NULL, 0, 0 },
+	{ "collections/Empty/metadata/report.pdf.json", -ENOENT, NODE_NONE,
+	  NULL, NULL, 0, 0 },
 };
 
 static void test_lookup_table(void)
@@ -429,7 +464,8 @@ static void test_lookup_table(void)
 		/* a second lookup gives the same inode */
 		CHECK_EQ_INT(walk(r->path, NULL), ino);
 		if (S_ISDIR(r->mode))
-			CHECK_EQ_INT(tree_open(tree, ino, O_RDONLY, &f), -EISDIR);
+			CHECK_EQ_INT(tree_open(tree, ino, O_RDONLY, &f),
+				     -EISDIR);
 	}
 	TEST_CTX("open of the root");
 	CHECK_EQ_INT(tree_open(tree, 1, O_RDONLY, &f), -EISDIR);
@@ -464,7 +500,8 @@ static void test_sizes_and_content(void)
 	uint64_t ino;
 
 	setup(1);
-	for (size_t i = 0; i < sizeof(content_rows) / sizeof(content_rows[0]); i++) {
+	for (size_t i = 0; i < sizeof(content_rows) / sizeof(content_rows[0]);
+	     i++) {
 		TEST_CTX(content_rows[i].path);
 		r = reslist_by_id(*content_rows[i].list, content_rows[i].id);
 		ino = walk(content_rows[i].path, &e);
@@ -476,11 +513,13 @@ static void test_sizes_and_content(void)
 	TEST_CTX("keys/alpha: mtime, no secret");
 	walk("keys/alpha", &e);
 	CHECK_EQ_INT(e.st.st_mtime, 1735787045);
-	CHECK(strstr(reslist_by_id(keys, "k-alpha")->json, "xai-SECRET") == NULL);
+	CHECK(strstr(reslist_by_id(keys, "k-alpha")->json, "xai-SECRET") ==
+	      NULL);
 
 	TEST_CTX("usage and billing");
 	CHECK(open_equals(walk("usage", NULL), usage_text, strlen(usage_text)));
-	CHECK(open_equals(walk("billing", NULL), billing_text, strlen(billing_text)));
+	CHECK(open_equals(walk("billing", NULL), billing_text,
+			  strlen(billing_text)));
 	ino = walk("usage", &e);
 	CHECK(e.attr_ttl == 10 && e.entry_ttl == 10);
 
@@ -504,11 +543,14 @@ static void test_relisting(void)
 	uint64_t alpha, beta;
 
 	setup(1);
-	TEST_CTX("rename keeps the inode; an inode whose resource is gone is ESTALE");
+	TEST_CTX(
+		"rename keeps the inode; an inode whose resource is gone is ESTALE");
 	alpha = walk("keys/alpha", NULL);
 	beta = walk("keys/beta", NULL);
-	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page,
-	      "{\"apiKeys\":[{\"apiKeyId\":\"k-alpha\",\"name\":\"renamed\"}]}", NAMES_MAX),
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL),
+	      listing(model_parse_keys_page,
+		      "{\"apiKeys\":[{\"apiKeyId\":\"k-alpha\",\"name\":\"renamed\"}]}",
+		      NAMES_MAX),
 	      NULL, 0);
 	CHECK_EQ_INT(walk("keys/renamed", NULL), alpha);
 	CHECK_EQ_INT(walk("keys/alpha", NULL), 0);
@@ -524,11 +566,15 @@ static void test_relisting(void)
  * fetch fails with ENOTCONN, so ENOENT proves none was made. */
 static void test_probes(void)
 {
-	static const char *const probes[] = { ".Trash", ".Trash-1000", ".DS_Store",
-		".hidden", "autorun.inf", "desktop.ini", "Thumbs.db", ".directory",
-		".xdg-volume-info" };
-	static const char *const not_probes[] = { "alpha", ".Trash2", ".trash-1000", "._foo", ".Trash-x",
-		".DS_Store2", "_foo", ".git" };
+	static const char *const probes[] = { ".Trash",		 ".Trash-1000",
+					      ".DS_Store",	 ".hidden",
+					      "autorun.inf",	 "desktop.ini",
+					      "Thumbs.db",	 ".directory",
+					      ".xdg-volume-info" };
+	static const char *const not_probes[] = { "alpha",	 ".Trash2",
+						  ".trash-1000", "._foo",
+						  ".Trash-x",	 ".DS_Store2",
+						  "_foo",	 ".git" };
 	struct cache_stats before, after;
 	struct tree_entry e;
 	uint64_t keys_ino;
@@ -540,15 +586,18 @@ static void test_probes(void)
 		TEST_CTX(probes[i]);
 		CHECK(tree_is_probe(probes[i]));
 		CHECK_EQ_INT(tree_lookup(tree, 1, probes[i], &e), -ENOENT);
-		CHECK_EQ_INT(tree_lookup(tree, keys_ino, probes[i], &e), -ENOENT);
+		CHECK_EQ_INT(tree_lookup(tree, keys_ino, probes[i], &e),
+			     -ENOENT);
 	}
 	cache_get_stats(cache, &after);
 	TEST_CTX("probes cost no fetch");
 	CHECK_EQ_INT(after.misses, before.misses);
-	for (size_t i = 0; i < sizeof(not_probes) / sizeof(not_probes[0]); i++) {
+	for (size_t i = 0; i < sizeof(not_probes) / sizeof(not_probes[0]);
+	     i++) {
 		TEST_CTX(not_probes[i]);
 		CHECK(!tree_is_probe(not_probes[i]));
-		CHECK_EQ_INT(tree_lookup(tree, keys_ino, not_probes[i], &e), -ENOTCONN);
+		CHECK_EQ_INT(tree_lookup(tree, keys_ino, not_probes[i], &e),
+			     -ENOTCONN);
 	}
 	teardown();
 }
@@ -559,10 +608,14 @@ static void test_probes(void)
  */
 static void test_search_names(void)
 {
-	static const char *const free_names[] = { ".fees", ".fees.swp", "fe*s", "*",
-		".DS_Store", "mode:keyword ", "   " };
-	static const char *const queries[] = { "fees", "termination notice", "what?",
-		"mode:keyword limit:3 fees", "[x]" };
+	static const char *const free_names[] = { ".fees",     ".fees.swp",
+						  "fe*s",      "*",
+						  ".DS_Store", "mode:keyword ",
+						  "   " };
+	static const char *const queries[] = { "fees", "termination notice",
+					       "what?",
+					       "mode:keyword limit:3 fees",
+					       "[x]" };
 	struct cache_stats before, after;
 	struct tree_dir *d = NULL;
 	struct tree_entry e;
@@ -577,22 +630,28 @@ static void test_search_names(void)
 	CHECK(is_ident(coll_search, NODE_SEARCH_DIR, "collection_1", ""));
 	cache_get_stats(cache, &before);
 	for (int i = 0; i < 2; i++) {
-		CHECK_EQ_INT(tree_opendir(tree, i ? coll_search : root_search, &d), 0);
+		CHECK_EQ_INT(
+			tree_opendir(tree, i ? coll_search : root_search, &d),
+			0);
 		CHECK_EQ_INT(d ? tree_dir_count(d) : 1, 0);
 		tree_closedir(d);
 		d = NULL;
 	}
-	for (size_t i = 0; i < sizeof(free_names) / sizeof(free_names[0]); i++) {
+	for (size_t i = 0; i < sizeof(free_names) / sizeof(free_names[0]);
+	     i++) {
 		TEST_CTX(free_names[i]);
-		CHECK_EQ_INT(tree_lookup(tree, root_search, free_names[i], &e), -ENOENT);
-		CHECK_EQ_INT(tree_lookup(tree, coll_search, free_names[i], &e), -ENOENT);
+		CHECK_EQ_INT(tree_lookup(tree, root_search, free_names[i], &e),
+			     -ENOENT);
+		CHECK_EQ_INT(tree_lookup(tree, coll_search, free_names[i], &e),
+			     -ENOENT);
 	}
 	cache_get_stats(cache, &after);
 	TEST_CTX("listing search/ and looking up non-queries cost no fetch");
 	CHECK_EQ_INT(after.misses, before.misses);
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		TEST_CTX(queries[i]);
-		CHECK_EQ_INT(tree_lookup(tree, coll_search, queries[i], &e), -ENOTCONN);
+		CHECK_EQ_INT(tree_lookup(tree, coll_search, queries[i], &e),
+			     -ENOTCONN);
 	}
 	teardown();
 }
@@ -601,12 +660,13 @@ static void test_search_names(void)
 
 struct dir_row {
 	const char *path;
-	const char *names;	/* space separated, in order */
+	const char *names; /* space separated, in order */
 };
 
 static const struct dir_row dir_rows[] = {
-	{ "", ".xaifs audit.jsonl billing collections endpoints invoices keys models regions search "
-	      "spending-limits usage usage-by-month usage.svg" },
+	{ "",
+	  ".xaifs audit.jsonl billing collections endpoints invoices keys models regions search "
+	  "spending-limits usage usage-by-month usage.svg" },
 	{ "keys", "alpha beta a%2Fb k-dotdot dup~k-dup2 dup %1B[31mred" },
 	{ "models", "grok-4 grok-3" },
 	{ "collections", "Docs Empty" },
@@ -630,10 +690,12 @@ static int list_dir(uint64_t ino, char *out, size_t outsz)
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < tree_dir_count(d); i++) {
-		if (tree_dir_entry(tree, d, i, 0, &name, &e) != 0 || e.ino != 0 ||
+		if (tree_dir_entry(tree, d, i, 0, &name, &e) != 0 ||
+		    e.ino != 0 ||
 		    !(S_ISDIR(e.st.st_mode) || S_ISREG(e.st.st_mode)))
 			rc = -EIO;
-		off += (size_t)snprintf(out + off, off < outsz ? outsz - off : 0, "%s%s",
+		off += (size_t)snprintf(out + off,
+					off < outsz ? outsz - off : 0, "%s%s",
 					i ? " " : "", name);
 	}
 	if (tree_dir_entry(tree, d, i, 0, &name, &e) != -ENOENT)
@@ -649,7 +711,9 @@ static void test_readdir(void)
 
 	setup(1);
 	for (size_t i = 0; i < sizeof(dir_rows) / sizeof(dir_rows[0]); i++) {
-		uint64_t ino = dir_rows[i].path[0] ? walk(dir_rows[i].path, NULL) : 1;
+		uint64_t ino = dir_rows[i].path[0]
+				       ? walk(dir_rows[i].path, NULL)
+				       : 1;
 
 		TEST_CTX(dir_rows[i].path[0] ? dir_rows[i].path : "/");
 		CHECK(ino != 0);
@@ -657,7 +721,8 @@ static void test_readdir(void)
 		CHECK_EQ_STR(got, dir_rows[i].names);
 	}
 	TEST_CTX("opendir of a file");
-	CHECK_EQ_INT(tree_opendir(tree, walk("keys/alpha", NULL), &d), -ENOTDIR);
+	CHECK_EQ_INT(tree_opendir(tree, walk("keys/alpha", NULL), &d),
+		     -ENOTDIR);
 	CHECK_EQ_INT(tree_opendir(tree, walk("usage", NULL), &d), -ENOTDIR);
 	CHECK_EQ_INT(tree_opendir(tree, 999999, &d), -ENOENT);
 	CHECK(d == NULL);
@@ -691,8 +756,10 @@ static void test_readdir_plus(void)
 			continue;
 		}
 		ino[i] = e.ino;
-		if (!e.ino || e.st.st_ino != e.ino || !is_ident(e.ino, NODE_KEY, "", r->id) ||
-		    strcmp(name, r->name) || e.st.st_size != (off_t)r->json_len ||
+		if (!e.ino || e.st.st_ino != e.ino ||
+		    !is_ident(e.ino, NODE_KEY, "", r->id) ||
+		    strcmp(name, r->name) ||
+		    e.st.st_size != (off_t)r->json_len ||
 		    e.st.st_mode != (S_IFREG | 0600))
 			bad++;
 	}
@@ -707,13 +774,14 @@ static void test_readdir_plus(void)
 	TEST_CTX("forget releases the counted lookups");
 	for (i = 0; i < n; i++)
 		tree_forget(tree, ino[i], 1);
-	CHECK(is_ident(ino[0], NODE_KEY, "", "k-alpha"));	/* one lookup left */
+	CHECK(is_ident(ino[0], NODE_KEY, "", "k-alpha")); /* one lookup left */
 	tree_forget(tree, ino[0], 1);
 	CHECK_EQ_INT(inode_count(itab), base);
 	for (i = 0; i < n; i++)
 		CHECK(!is_ident(ino[i], NODE_KEY, "", keys->v[i].id));
 
-	TEST_CTX("plus on the root: rendered files cost requests, so no attributes");
+	TEST_CTX(
+		"plus on the root: rendered files cost requests, so no attributes");
 	CHECK_EQ_INT(tree_opendir(tree, 1, &d), 0);
 	bad = 0;
 	for (i = 0; i < tree_dir_count(d); i++) {
@@ -724,34 +792,46 @@ static void test_readdir_plus(void)
 			continue;
 		}
 		rendered = !strcmp(name, "usage") || !strcmp(name, "billing") ||
-			   !strcmp(name, "regions") || !strcmp(name, "audit.jsonl") ||
-			   !strcmp(name, "endpoints") || !strcmp(name, "spending-limits") ||
+			   !strcmp(name, "regions") ||
+			   !strcmp(name, "audit.jsonl") ||
+			   !strcmp(name, "endpoints") ||
+			   !strcmp(name, "spending-limits") ||
 			   !strcmp(name, "usage.svg");
-		if (rendered ? e.ino != 0 : (e.ino == 0 || e.st.st_ino != e.ino ||
-					     !S_ISDIR(e.st.st_mode)))
+		if (rendered ? e.ino != 0
+			     : (e.ino == 0 || e.st.st_ino != e.ino ||
+				!S_ISDIR(e.st.st_mode)))
 			bad++;
 	}
 	tree_closedir(d);
 	CHECK_EQ_INT(bad, 0);
 
 	for (i = 0; i < 2; i++) {
-		static const char *const path[] = { "collections/Docs/metadata/notes.txt.json",
-			"collections/Docs/documents/notes.txt" };
+		static const char *const path[] = {
+			"collections/Docs/metadata/notes.txt.json",
+			"collections/Docs/documents/notes.txt"
+		};
 
 		TEST_CTX(path[i]);
-		CHECK_EQ_INT(tree_opendir(tree, walk(i ? "collections/Docs/documents" :
-						 "collections/Docs/metadata", NULL), &d), 0);
+		CHECK_EQ_INT(tree_opendir(tree,
+					  walk(i ? "collections/Docs/documents"
+						 : "collections/Docs/metadata",
+					       NULL),
+					  &d),
+			     0);
 		CHECK_EQ_INT(tree_dir_entry(tree, d, 1, 1, &name, &e), 0);
 		CHECK_EQ_STR(name, strrchr(path[i], '/') + 1);
-		CHECK(is_ident(e.ino, i ? NODE_DOC : NODE_DOC_META, "collection_1", "file_b"));
-		CHECK_EQ_INT(e.st.st_size, i ? 42 : reslist_by_id(docs1, "file_b")->json_len);
+		CHECK(is_ident(e.ino, i ? NODE_DOC : NODE_DOC_META,
+			       "collection_1", "file_b"));
+		CHECK_EQ_INT(e.st.st_size,
+			     i ? 42 : reslist_by_id(docs1, "file_b")->json_len);
 		CHECK_EQ_INT(walk(path[i], NULL), e.ino);
 		tree_closedir(d);
 	}
 
 	TEST_CTX("a snapshot outlives a relisting");
 	CHECK_EQ_INT(tree_opendir(tree, keys_ino, &d), 0);
-	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, "{\"apiKeys\":[]}", NAMES_MAX),
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL),
+	      listing(model_parse_keys_page, "{\"apiKeys\":[]}", NAMES_MAX),
 	      NULL, 0);
 	CHECK_EQ_INT(tree_dir_count(d), 7);
 	CHECK_EQ_INT(tree_dir_entry(tree, d, 6, 0, &name, &e), 0);
@@ -768,7 +848,7 @@ static void test_readdir_plus(void)
 
 struct mode_row {
 	const char *path;
-	mode_t u077, u027, u007, u000, ro027;	/* permission bits under each */
+	mode_t u077, u027, u007, u000, ro027; /* permission bits under each */
 };
 
 static const struct mode_row mode_rows[] = {
@@ -777,22 +857,26 @@ static const struct mode_row mode_rows[] = {
 	{ "collections/Docs/metadata", 0700, 0750, 0770, 0777, 0550 },
 	{ "keys/alpha", 0600, 0640, 0660, 0666, 0440 },
 	{ "collections/Docs/collection.json", 0600, 0640, 0660, 0666, 0440 },
-	{ "collections/Docs/documents/report.pdf", 0600, 0640, 0660, 0666, 0440 },
+	{ "collections/Docs/documents/report.pdf", 0600, 0640, 0660, 0666,
+	  0440 },
 	{ "usage", 0400, 0440, 0440, 0444, 0440 },
 	{ "billing", 0400, 0440, 0440, 0444, 0440 },
 	{ "regions", 0400, 0440, 0440, 0444, 0440 },
 	{ "models/grok-4", 0400, 0440, 0440, 0444, 0440 },
-	{ "collections/Docs/metadata/report.pdf.json", 0400, 0440, 0440, 0444, 0440 },
+	{ "collections/Docs/metadata/report.pdf.json", 0400, 0440, 0440, 0444,
+	  0440 },
 };
 
 static void check_modes(const char *what, mode_t umask, int ro, size_t col)
 {
 	struct tree_entry e, g;
 
-	setup_with(1, &(struct tree_opts){ 4321, 8765, 60, 10, "/tmp", umask, ro });
+	setup_with(1, &(struct tree_opts){ 4321, 8765, 60, 10, "/tmp", umask,
+					   ro });
 	for (size_t i = 0; i < sizeof(mode_rows) / sizeof(mode_rows[0]); i++) {
 		const struct mode_row *r = &mode_rows[i];
-		const mode_t want[] = { r->u077, r->u027, r->u007, r->u000, r->ro027 };
+		const mode_t want[] = { r->u077, r->u027, r->u007, r->u000,
+					r->ro027 };
 		uint64_t ino;
 
 		TEST_CTX(r->path);
@@ -819,7 +903,8 @@ static void test_modes(void)
 	check_modes("umask 007", 007, 0, 2);
 	check_modes("umask 000", 0, 0, 3);
 	check_modes("read-only, umask 027", 027, 1, 4);
-	/* x follows r on directories: a group that may read a directory may enter it */
+	/* x follows r on directories: a group that may read a directory may
+	 * enter it */
 	setup_with(1, &(struct tree_opts){ 1, 2, 60, 10, "/tmp", 0137, 0 });
 	TEST_CTX("x where r");
 	{
@@ -888,11 +973,13 @@ static void test_page_cache_rule(void)
 	TEST_CTX("page cache rule");
 	setup(1);
 	n_notes = 0;
-	tree_set_notify(tree, &(struct tree_notify){ note_entry, note_inode, NULL });
+	tree_set_notify(tree,
+			&(struct tree_notify){ note_entry, note_inode, NULL });
 	/* Not yet given to the kernel: served straight. */
 	alpha = inode_get(itab, NODE_KEY, "", "k-alpha", 0);
 	CHECK_EQ_INT(open_mode(alpha, &keep), 0);
-	/* Its attributes were given: the page cache, pages dropped at the first open. */
+	/* Its attributes were given: the page cache, pages dropped at the first
+	 * open. */
 	CHECK_EQ_INT(walk("keys/alpha", &e), alpha);
 	CHECK(e.version != 0);
 	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
@@ -900,16 +987,17 @@ static void test_page_cache_rule(void)
 	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
 	CHECK_EQ_INT(keep, 1);
 	CHECK_EQ_INT(n_notes, 0);
-	/* A secret set: its pages are taken back; the new bytes are served straight
-	 * until their size reaches the kernel. */
+	/* A secret set: its pages are taken back; the new bytes are served
+	 * straight until their size reaches the kernel. */
 	CHECK_EQ_INT(tree_set_secret(tree, "k-alpha", "xai-NEWSECRET"), 0);
 	CHECK(noted("inode", alpha, NULL));
 	CHECK_EQ_INT(open_mode(alpha, &keep), 0);
 	n_notes = 0;
 	CHECK_EQ_INT(tree_getattr(tree, alpha, &e), 0);
-	CHECK_EQ_INT(n_notes, 0);	/* already taken back: no second invalidation */
+	CHECK_EQ_INT(n_notes,
+		     0); /* already taken back: no second invalidation */
 	CHECK_EQ_INT(open_mode(alpha, &keep), 1);
-	CHECK_EQ_INT(keep, 0);		/* pages of the version before are dropped */
+	CHECK_EQ_INT(keep, 0); /* pages of the version before are dropped */
 	/* An older page-cache handle reading after a newer open took over:
 	 * its pages are taken back, and the next open starts from none. */
 	{
@@ -945,18 +1033,20 @@ static void test_relisting_invalidates_what_changed(void)
 {
 	static const char keys2_json[] =
 		"{\"apiKeys\":["
-		"{\"apiKeyId\":\"k-alpha\",\"name\":\"alpha\",\"qps\":9},"	/* changed */
-		"{\"apiKeyId\":\"k-beta\",\"name\":\"beta2\"},"		/* renamed */
+		"{\"apiKeyId\":\"k-alpha\",\"name\":\"alpha\",\"qps\":9}," /* changed
+									    */
+		"{\"apiKeyId\":\"k-beta\",\"name\":\"beta2\"}," /* renamed */
 		"{\"apiKeyId\":\"k-slash\",\"name\":\"a/b\"},"
-		"{\"apiKeyId\":\"k-new\",\"name\":\"fresh\"}"			/* new */
-		"]}";	/* k-dotdot, k-dup*, k-esc gone */
+		"{\"apiKeyId\":\"k-new\",\"name\":\"fresh\"}" /* new */
+		"]}"; /* k-dotdot, k-dup*, k-esc gone */
 	struct tree_entry e;
 	uint64_t dir, alpha, beta, slash, esc;
 
 	TEST_CTX("relisting invalidates what changed");
 	setup(1);
 	n_notes = 0;
-	tree_set_notify(tree, &(struct tree_notify){ note_entry, note_inode, NULL });
+	tree_set_notify(tree,
+			&(struct tree_notify){ note_entry, note_inode, NULL });
 	dir = walk("keys", &e);
 	alpha = walk("keys/alpha", &e);
 	beta = walk("keys/beta", &e);
@@ -964,7 +1054,8 @@ static void test_relisting_invalidates_what_changed(void)
 	esc = walk("keys/%1B[31mred", &e);
 	CHECK(dir && alpha && beta && slash && esc);
 	CHECK_EQ_INT(n_notes, 0);
-	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL),
+	      listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
 	CHECK(noted("inode", alpha, NULL));
 	CHECK(!noted("entry", dir, "alpha"));
 	CHECK(noted("entry", dir, "beta"));
@@ -977,21 +1068,25 @@ static void test_relisting_invalidates_what_changed(void)
 	CHECK(noted("inode", esc, NULL));
 	/* The same listing again: nothing to take back. */
 	n_notes = 0;
-	prime(cache, CACHE_KEY(CACHE_KEYS, NULL), listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
+	prime(cache, CACHE_KEY(CACHE_KEYS, NULL),
+	      listing(model_parse_keys_page, keys2_json, NAMES_MAX), NULL, 0);
 	CHECK_EQ_INT(n_notes, 0);
 	/* A rendering that changes: its inode; one that does not: nothing. */
 	walk("usage", &e);
 	n_notes = 0;
-	prime(cache, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text, strlen(usage_text));
+	prime(cache, CACHE_KEY(CACHE_USAGE, NULL), NULL, usage_text,
+	      strlen(usage_text));
 	CHECK_EQ_INT(n_notes, 0);
 	prime(cache, CACHE_KEY(CACHE_USAGE, NULL), NULL, "{}\n", 3);
 	CHECK(noted("inode", e.ino, NULL));
-	/* Documents: the metadata file's entry and inode go with the document's. */
+	/* Documents: the metadata file's entry and inode go with the
+	 * document's. */
 	walk("collections/Docs/documents", NULL);
 	walk("collections/Docs/metadata/report.pdf.json", &e);
 	n_notes = 0;
 	prime(cache, CACHE_KEY(CACHE_DOCUMENTS, "collection_1"),
-	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5), NULL, 0);
+	      listing(model_parse_documents_page, docs2_json, NAMES_MAX - 5),
+	      NULL, 0);
 	CHECK(noted("inode", e.ino, NULL));
 	CHECK(noted("entry", tree_dir_ino(tree, NODE_META_DIR, "collection_1"),
 		    "report.pdf.json"));
