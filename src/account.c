@@ -257,18 +257,11 @@ static int fetch_month_svg(struct cache *c, struct api *api, const char *month,
 int account_usage_month_svg(struct cache *c, const char *month,
 			    struct cval **out)
 {
-	char m[8], cur[8];
-	time_t now = time(NULL);
-	struct tm tm;
+	char m[8];
 
-	gmtime_r(&now, &tm);
-	strftime(cur, sizeof(cur), "%Y-%m", &tm);
 	snprintf(m, sizeof(m), "%s", month);
-	/* As cache_usage_month(): the current month is live, a past one keeps
-	 * longer. */
 	return cache_get(c, CACHE_KEY(CACHE_USAGE_MONTH_SVG, m),
-			 fetch_month_svg, cache_ttl(c, strcmp(m, cur) == 0),
-			 out);
+			 fetch_month_svg, cache_month_ttl(c, m), out);
 }
 
 void account_limits_changed(struct cache *c)

@@ -237,4 +237,11 @@ void cache_get_stats(struct cache *c, struct cache_stats *out);
 /* The cache's TTLs in seconds: the listing TTL, or with live the live TTL. */
 double cache_ttl(const struct cache *c, int live);
 
+/*
+ * The TTL of what is drawn from one month's usage ("YYYY-MM"): the current
+ * month is live; a past one no longer changes much and keeps for the
+ * listing TTL.
+ */
+double cache_month_ttl(const struct cache *c, const char *month);
+
 #endif

@@ -97,18 +97,24 @@ int cache_audit(struct cache *c, struct cval **out)
 			 c->o.live_ttl, out);
 }
 
-int cache_usage_month(struct cache *c, const char *month, struct cval **out)
+double cache_month_ttl(const struct cache *c, const char *month)
 {
-	char m[8], cur[8];
+	char cur[8];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&now, &tm);
 	strftime(cur, sizeof(cur), "%Y-%m", &tm);
+	return cache_ttl(c, strncmp(month, cur, 7) == 0 && strlen(month) == 7);
+}
+
+int cache_usage_month(struct cache *c, const char *month, struct cval **out)
+{
+	char m[8];
+
 	snprintf(m, sizeof(m), "%s", month);
-	/* A past month no longer changes much; the current one is live. */
 	return cache_get(c, CACHE_KEY(CACHE_USAGE_MONTH, m), fetch_usage_month,
-			 strcmp(m, cur) == 0 ? c->o.live_ttl : c->o.ttl, out);
+			 cache_month_ttl(c, m), out);
 }
 
 int cache_keys(struct cache *c, struct cval **out)

@@ -30,21 +30,39 @@ struct cache_change {
 	int count_delta;
 };
 
-/* A copy of entry r as ch changes it (r is kept when ch does not touch it). */
-static int cache_entry_edit(const struct res *r, struct cache_change *ch,
-			    struct reslist *l)
+/* Append ch->add (its strings taken) under its own server name. */
+static int cache_append_added(struct reslist *l, struct res *add)
 {
+	free(add->name);
+	add->name = strdup(add->raw_name ? add->raw_name : "");
+	return add->name ? reslist_append(l, add) : -ENOMEM;
+}
+
+/*
+ * Entry r of the new listing as ch changes it: left out, replaced by ch->add
+ * (its strings taken), given a new documents_count, or kept as it was:
+ * shared with the old listing when share, else copied (then named later).
+ */
+static int cache_entry_edit(const struct res *r, struct cache_change *ch,
+			    struct reslist *l, int share)
+{
+	int counted = ch->count_id && strcmp(r->id, ch->count_id) == 0;
 	struct res copy;
 	int rc;
 
 	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
 		return 0;
 	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
-		return reslist_append(l, ch->add); /* zeroes *ch->add */
+		return share ? cache_append_added(l, ch->add)
+			     : reslist_append(l, ch->add); /* zeroes *ch->add */
+	if (share && !counted)
+		return reslist_append_borrowed(l, r);
 	rc = res_copy(r, &copy);
-	if (rc == 0 && ch->count_id && strcmp(r->id, ch->count_id) == 0)
+	if (rc == 0 && counted)
 		rc = model_collection_set_count(&copy,
 						copy.count + ch->count_delta);
+	if (rc == 0 && share && !(copy.name = strdup(r->name)))
+		rc = -ENOMEM;
 	if (rc < 0) {
 		res_release(&copy);
 		return rc;
@@ -76,40 +94,6 @@ static int cache_can_share(const struct reslist *old,
 	return names_plain_add(old, ch->add, replaced, maxlen);
 }
 
-/* Append ch->add (its strings taken) under its own server name. */
-static int cache_append_added(struct reslist *l, struct res *add)
-{
-	free(add->name);
-	add->name = strdup(add->raw_name ? add->raw_name : "");
-	return add->name ? reslist_append(l, add) : -ENOMEM;
-}
-
-/* Entry r of a shared copy, as ch changes it. */
-static int cache_entry_share(const struct res *r, struct cache_change *ch,
-			     struct reslist *l)
-{
-	struct res copy;
-	int rc;
-
-	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
-		return 0;
-	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
-		return cache_append_added(l, ch->add); /* zeroes *ch->add */
-	if (!ch->count_id || strcmp(r->id, ch->count_id) != 0)
-		return reslist_append_borrowed(l, r);
-	rc = res_copy(r, &copy);
-	if (rc == 0)
-		rc = model_collection_set_count(&copy,
-						copy.count + ch->count_delta);
-	if (rc == 0 && !(copy.name = strdup(r->name)))
-		rc = -ENOMEM;
-	if (rc < 0) {
-		res_release(&copy);
-		return rc;
-	}
-	return reslist_append(l, &copy);
-}
-
 /* old changed by ch, sharing what it keeps (cache_can_share()). NULL on error. */
 static struct reslist *cache_list_share(struct reslist *old,
 					struct cache_change *ch)
@@ -118,7 +102,7 @@ static struct reslist *cache_list_share(struct reslist *old,
 	int rc = l ? reslist_borrow_from(l, old) : -ENOMEM;
 
 	for (size_t i = 0; rc == 0 && i < old->n; i++)
-		rc = cache_entry_share(&old->v[i], ch, l);
+		rc = cache_entry_edit(&old->v[i], ch, l, 1);
 	if (rc == 0 && ch->add && ch->add->id)
 		rc = cache_append_added(l, ch->add);
 	res_release(ch->add);
@@ -141,7 +125,7 @@ static struct reslist *cache_list_copy(const struct reslist *old,
 	int rc = l ? 0 : -ENOMEM;
 
 	for (size_t i = 0; rc == 0 && i < old->n; i++)
-		rc = cache_entry_edit(&old->v[i], ch, l);
+		rc = cache_entry_edit(&old->v[i], ch, l, 0);
 	if (rc == 0 && ch->add && ch->add->id)
 		rc = reslist_append(l, ch->add);
 	res_release(ch->add);
