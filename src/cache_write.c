@@ -204,42 +204,44 @@ static int cache_editable(enum cache_family f)
 	       f == CACHE_DOCUMENTS;
 }
 
+/*
+ * Edit listing f (of collection cid for documents) by ch, and keep what
+ * depends on it true: the audit log, the collection's documents_count
+ * (delta: an upload always makes a new id), a removed collection's
+ * documents listing.
+ */
+static void cache_apply(struct cache *c, enum cache_family f, const char *cid,
+			struct cache_change *ch, int delta)
+{
+	cache_invalidate(c, CACHE_AUDIT, NULL);
+	cache_edit(c, CACHE_KEY(f, f == CACHE_DOCUMENTS ? cid : NULL), ch);
+	if (f == CACHE_DOCUMENTS)
+		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
+			   &(struct cache_change){ .count_id = cid,
+						   .count_delta = delta });
+	else if (f == CACHE_COLLECTIONS && ch->gone_id)
+		cache_invalidate(c, CACHE_DOCUMENTS, ch->gone_id);
+}
+
 void cache_put(struct cache *c, enum cache_family f, const char *cid,
 	       struct res *r)
 {
-	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
-
-	cache_invalidate(c, CACHE_AUDIT, NULL);
 	if (!cache_editable(f) || !r->id || !*r->id || !r->json) {
 		res_release(r);
-		cache_changed(c, f, arg);
+		cache_changed(c, f, f == CACHE_DOCUMENTS ? cid : NULL);
 		return;
 	}
-	cache_edit(c, CACHE_KEY(f, arg), &(struct cache_change){ .add = r });
-	if (f == CACHE_DOCUMENTS) /* an upload always makes a new id */
-		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
-			   &(struct cache_change){ .count_id = cid,
-						   .count_delta = 1 });
+	cache_apply(c, f, cid, &(struct cache_change){ .add = r }, 1);
 }
 
 void cache_remove(struct cache *c, enum cache_family f, const char *cid,
 		  const char *id)
 {
-	const char *arg = f == CACHE_DOCUMENTS ? cid : NULL;
-
-	cache_invalidate(c, CACHE_AUDIT, NULL);
 	if (!cache_editable(f)) {
-		cache_changed(c, f, arg);
+		cache_changed(c, f, f == CACHE_DOCUMENTS ? cid : NULL);
 		return;
 	}
-	cache_edit(c, CACHE_KEY(f, arg),
-		   &(struct cache_change){ .gone_id = id });
-	if (f == CACHE_DOCUMENTS)
-		cache_edit(c, CACHE_KEY(CACHE_COLLECTIONS, NULL),
-			   &(struct cache_change){ .count_id = cid,
-						   .count_delta = -1 });
-	else if (f == CACHE_COLLECTIONS)
-		cache_invalidate(c, CACHE_DOCUMENTS, id);
+	cache_apply(c, f, cid, &(struct cache_change){ .gone_id = id }, -1);
 }
 
 void cache_changed(struct cache *c, enum cache_family f, const char *arg)

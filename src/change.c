@@ -73,7 +73,7 @@ int change_create(struct change *w, uint64_t parent, const char *name,
 	struct node_id p = { 0 };
 	struct scratch_info li = { 0 };
 	struct change_state st;
-	int rc, fd = -1;
+	int rc;
 
 	rc = change_parent(w, parent, &p);
 	if (rc < 0)
@@ -85,14 +85,9 @@ int change_create(struct change *w, uint64_t parent, const char *name,
 			    st.target != CHANGE_SCRATCH, &li);
 	if (rc < 0)
 		goto out;
-	fd = scratch_open_fd(w->local, li.ino);
-	*out = fd < 0 ? NULL
-		      : change_file_new(&st, li.ino, parent, p.cid, NULL, name,
-					fd);
-	if (!*out) {
-		rc = fd < 0 ? fd : -ENOMEM;
-		if (fd >= 0)
-			close(fd);
+	rc = change_file_new(&st, li.ino, parent, p.cid, NULL, name,
+			     scratch_open_fd(w->local, li.ino), out);
+	if (rc < 0) {
 		scratch_remove_ino(w->local, li.ino);
 		tree_forget(w->tree, li.ino, 1);
 		goto out;
@@ -129,16 +124,7 @@ static int change_open_json(struct change *w, const struct node_id *n,
 	if (rc < 0)
 		return rc;
 	fd = change_json_spool(w, r->json, r->json_len, flags & O_TRUNC);
-	if (fd < 0) {
-		rc = fd;
-		goto out;
-	}
-	*out = change_file_new(st, ino, 0, n->cid, id, r->name, fd);
-	if (!*out) {
-		close(fd);
-		rc = -ENOMEM;
-	}
-out:
+	rc = change_file_new(st, ino, 0, n->cid, id, r->name, fd, out);
 	cval_unref(v);
 	return rc;
 }
@@ -157,20 +143,12 @@ static int change_open_doc(struct change *w, const struct node_id *n,
 	if (rc < 0)
 		return rc;
 	fd = anonfile_open(w->tmpdir);
-	*out = fd < 0 ? NULL
-		      : change_file_new(
-				st, ino,
-				tree_dir_ino(w->tree, NODE_DOCS_DIR, n->cid),
-				n->cid, n->id, r->name, fd);
-	if (!*out) {
-		rc = fd < 0 ? fd : -ENOMEM;
-		if (fd >= 0)
-			close(fd);
-	} else {
-		change_fields_hold(
-			w,
-			ino); /* user.xai.fields set now wait for the upload */
-	}
+	rc = change_file_new(st, ino,
+			     tree_dir_ino(w->tree, NODE_DOCS_DIR, n->cid),
+			     n->cid, n->id, r->name, fd, out);
+	/* user.xai.fields set from now on wait for the upload */
+	if (rc == 0)
+		change_fields_hold(w, ino);
 	cval_unref(v);
 	return rc;
 }
@@ -180,16 +158,8 @@ static int change_open_refresh(struct change *w, uint64_t ino,
 			       const struct change_state *st,
 			       struct change_file **out)
 {
-	int fd = anonfile_open(w->tmpdir);
-
-	if (fd < 0)
-		return fd;
-	*out = change_file_new(st, ino, 0, "", "", "refresh", fd);
-	if (!*out) {
-		close(fd);
-		return -ENOMEM;
-	}
-	return 0;
+	return change_file_new(st, ino, 0, "", "", "refresh",
+			       anonfile_open(w->tmpdir), out);
 }
 
 static int change_open_node(struct change *w, const struct node_id *n,
@@ -224,12 +194,8 @@ static int change_open_scratch(struct change *w, uint64_t ino, int flags,
 		goto out;
 	}
 	change_state_scratch(li.pending, li.dir, &st);
-	*out = change_file_new(&st, ino, tree_dir_ino(w->tree, li.dir, li.cid),
-			       li.cid, NULL, li.name, fd);
-	if (!*out) {
-		close(fd);
-		rc = -ENOMEM;
-	}
+	rc = change_file_new(&st, ino, tree_dir_ino(w->tree, li.dir, li.cid),
+			     li.cid, NULL, li.name, fd, out);
 out:
 	scratch_info_release(&li);
 	return rc;

@@ -27,14 +27,7 @@ int change_open_limits(struct change *w, uint64_t ino, int flags,
 		return rc;
 	fd = change_json_spool(w, v->text, v->len, flags & O_TRUNC);
 	cval_unref(v);
-	if (fd < 0)
-		return fd;
-	*out = change_file_new(st, ino, 0, "", "", CHANGE_LIMITS_NAME, fd);
-	if (!*out) {
-		close(fd);
-		return -ENOMEM;
-	}
-	return 0;
+	return change_file_new(st, ino, 0, "", "", CHANGE_LIMITS_NAME, fd, out);
 }
 
 int change_commit_limits(struct change *w, const char *in, size_t len)

@@ -199,14 +199,18 @@ int change_json_spool(struct change *w, const char *json, size_t len, int trunc)
 	return fd;
 }
 
-struct change_file *change_file_new(const struct change_state *st, uint64_t ino,
-				    uint64_t parent, const char *cid,
-				    const char *id, const char *name, int fd)
+int change_file_new(const struct change_state *st, uint64_t ino,
+		    uint64_t parent, const char *cid, const char *id,
+		    const char *name, int fd, struct change_file **out)
 {
-	struct change_file *f = calloc(1, sizeof(*f));
+	struct change_file *f = fd < 0 ? NULL : calloc(1, sizeof(*f));
 
-	if (!f)
-		return NULL;
+	*out = NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? fd : -ENOMEM;
+	}
 	f->st = *st;
 	f->ino = ino;
 	f->parent = parent;
@@ -219,10 +223,12 @@ struct change_file *change_file_new(const struct change_state *st, uint64_t ino,
 		free(f->id);
 		free(f->name);
 		free(f);
-		return NULL;
+		close(fd);
+		return -ENOMEM;
 	}
 	pthread_mutex_init(&f->up_lock, NULL);
-	return f;
+	*out = f;
+	return 0;
 }
 
 void change_file_free(struct change_file *f)

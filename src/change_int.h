@@ -99,11 +99,14 @@ int change_spool_write(int fd, const char *data, size_t len);
 /* A new spool holding json (empty when trunc); the fd, or -errno. */
 int change_json_spool(struct change *w, const char *json, size_t len,
 		      int trunc);
-/* A new handle in state *st; strings are copied, fd is taken. NULL on ENOMEM
- * (fd not closed). */
-struct change_file *change_file_new(const struct change_state *st, uint64_t ino,
-				    uint64_t parent, const char *cid,
-				    const char *id, const char *name, int fd);
+/*
+ * A new handle in state *st (*out); strings are copied and fd is taken:
+ * closed on failure, and a negative fd (a failed open) is the result.
+ * Returns 0, fd when negative, or -ENOMEM.
+ */
+int change_file_new(const struct change_state *st, uint64_t ino,
+		    uint64_t parent, const char *cid, const char *id,
+		    const char *name, int fd, struct change_file **out);
 /* Free a handle (closes its spool); its stream must be gone. NULL-safe. */
 void change_file_free(struct change_file *f);
 

@@ -59,13 +59,7 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &p);
 		return;
 	}
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fsops_entry_param(&e, &p);
-	if (fuse_reply_entry(req, &p) != 0)
-		tree_forget(fs->tree, e.ino, 1);
+	fsops_reply_entry(fs, req, rc, &e);
 }
 
 static void fsops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

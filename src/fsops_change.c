@@ -60,17 +60,10 @@ void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 mode_t mode)
 {
 	struct fsops *fs = fsops_of(req);
-	struct fuse_entry_param p;
 	struct tree_entry e;
 	int rc = change_mkdir(fs->change, parent, name, &e);
 
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fsops_entry_param(&e, &p);
-	if (fuse_reply_entry(req, &p) != 0)
-		tree_forget(fs->tree, e.ino, 1);
+	fsops_reply_entry(fs, req, rc, &e);
 }
 
 void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

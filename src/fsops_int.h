@@ -47,6 +47,24 @@ static inline void fsops_entry_param(const struct tree_entry *e,
 	p->entry_timeout = e->entry_ttl;
 }
 
+/*
+ * The one reply to a request that made or found entry e (rc: its result):
+ * the error, or the entry; an entry the kernel did not take is forgotten.
+ */
+static inline void fsops_reply_entry(struct fsops *fs, fuse_req_t req, int rc,
+				     const struct tree_entry *e)
+{
+	struct fuse_entry_param p;
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fsops_entry_param(e, &p);
+	if (fuse_reply_entry(req, &p) != 0)
+		tree_forget(fs->tree, e->ino, 1);
+}
+
 /* fsops_change.c: the operations of struct fuse_lowlevel_ops of the same names.
  */
 void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,

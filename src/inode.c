@@ -163,62 +163,54 @@ uint64_t inode_lookup(struct inode_table *t, enum node_kind kind,
 	return ino;
 }
 
+/* What inode_versions() does to an inode's page-cache versions. */
+enum inode_vop {
+	INODE_SET_SHOWN,  /* shown = version; the old one back */
+	INODE_GET_SHOWN,  /* shown */
+	INODE_PAGE_OPEN,  /* paged = version; 1 if it was that already */
+	INODE_PAGE_CHECK, /* 1 if paged is version, else paged = 0 */
+};
+
+/* op on the versions of ino, under t->lock; 0 when there is no such inode. */
+static uint64_t inode_versions(struct inode_table *t, uint64_t ino,
+			       enum inode_vop op, uint64_t version)
+{
+	struct inode *n;
+	uint64_t r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n && (op == INODE_SET_SHOWN || op == INODE_GET_SHOWN)) {
+		r = n->shown;
+		if (op == INODE_SET_SHOWN)
+			n->shown = version;
+	} else if (n) {
+		r = n->paged == version;
+		if (op == INODE_PAGE_OPEN || !r)
+			n->paged = op == INODE_PAGE_OPEN ? version : 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
 uint64_t inode_set_shown(struct inode_table *t, uint64_t ino, uint64_t version)
 {
-	struct inode *n;
-	uint64_t prev = 0;
-
-	pthread_mutex_lock(&t->lock);
-	n = inode_by_ino_locked(t, ino);
-	if (n) {
-		prev = n->shown;
-		n->shown = version;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return prev;
-}
-
-int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version)
-{
-	struct inode *n;
-	int same = 0;
-
-	pthread_mutex_lock(&t->lock);
-	n = inode_by_ino_locked(t, ino);
-	if (n) {
-		same = n->paged == version;
-		n->paged = version;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return same;
-}
-
-int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version)
-{
-	struct inode *n;
-	int same = 0;
-
-	pthread_mutex_lock(&t->lock);
-	n = inode_by_ino_locked(t, ino);
-	if (n) {
-		same = n->paged == version;
-		if (!same)
-			n->paged = 0;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return same;
+	return inode_versions(t, ino, INODE_SET_SHOWN, version);
 }
 
 uint64_t inode_shown(struct inode_table *t, uint64_t ino)
 {
-	struct inode *n;
-	uint64_t v;
+	return inode_versions(t, ino, INODE_GET_SHOWN, 0);
+}
 
-	pthread_mutex_lock(&t->lock);
-	n = inode_by_ino_locked(t, ino);
-	v = n ? n->shown : 0;
-	pthread_mutex_unlock(&t->lock);
-	return v;
+int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version)
+{
+	return (int)inode_versions(t, ino, INODE_PAGE_OPEN, version);
+}
+
+int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version)
+{
+	return (int)inode_versions(t, ino, INODE_PAGE_CHECK, version);
 }
 
 uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,

@@ -161,7 +161,6 @@ static int search_line(struct json_object *m, model_names_fn names, void *ctx,
 	const char *coll = names ? names(ctx, cid, NULL) : NULL;
 	const char *text = member_str(m, "chunk_content", "chunkContent");
 	const char *chunk = member_str(m, "chunk_id", "chunkId");
-	const char *line;
 	double d;
 	int64_t page;
 	int rc = o ? 0 : -ENOMEM;
@@ -181,14 +180,8 @@ static int search_line(struct json_object *m, model_names_fn names, void *ctx,
 	if (nonempty(chunk))
 		put_member(o, "chunk_id", json_object_new_string(chunk), &rc);
 	put_member(o, "collection_id", json_object_new_string(cid), &rc);
-	if (rc == 0) {
-		line = json_object_to_json_string_ext(
-			o, JSON_C_TO_STRING_PLAIN |
-				   JSON_C_TO_STRING_NOSLASHESCAPE);
-		rc = line ? buf_puts(b, line) : -ENOMEM;
-	}
 	if (rc == 0)
-		rc = buf_puts(b, "\n");
+		rc = append_json_line(b, o);
 	json_object_put(o);
 	return rc;
 }

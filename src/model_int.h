@@ -31,6 +31,9 @@ void put_ref(struct json_object *o, const char *k, struct json_object *borrowed,
 	     int *rc);
 int array_push(struct json_object *a, struct json_object *v);
 int render_json(struct json_object *o, char **out, size_t *out_len);
+struct buf;
+/* o as one compact line of JSON Lines (plain, '/' unescaped, then '\n'). */
+int append_json_line(struct buf *b, struct json_object *o);
 int res_init_from(struct res *r, const char *id, const char *name,
 		  struct json_object *obj);
 int nonempty(const char *s);

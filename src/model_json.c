@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "model.h"
 #include "model_int.h"
 
@@ -220,6 +221,14 @@ int render_json(struct json_object *o, char **out, size_t *out_len)
 	if (out_len)
 		*out_len = n;
 	return 0;
+}
+int append_json_line(struct buf *b, struct json_object *o)
+{
+	const char *line = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = line ? buf_puts(b, line) : -ENOMEM;
+
+	return rc == 0 ? buf_puts(b, "\n") : rc;
 }
 /* Fill r with copies of id and name and the rendering of obj. */
 int res_init_from(struct res *r, const char *id, const char *name,

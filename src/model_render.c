@@ -455,16 +455,10 @@ int model_audit_page(const char *body, size_t len, struct buf *lines,
 	for (size_t i = 0;
 	     events && i < json_object_array_length(events) && rc == 0; i++) {
 		struct json_object *e = json_object_array_get_idx(events, i);
-		const char *line;
 
 		if (!json_object_is_type(e, json_type_object))
 			continue;
-		line = json_object_to_json_string_ext(
-			e, JSON_C_TO_STRING_PLAIN |
-				   JSON_C_TO_STRING_NOSLASHESCAPE);
-		rc = line ? buf_puts(lines, line) : -ENOMEM;
-		if (rc == 0)
-			rc = buf_puts(lines, "\n");
+		rc = append_json_line(lines, e);
 		if (rc == 0)
 			(*count)++;
 	}

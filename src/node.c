@@ -78,6 +78,7 @@ static const struct node_info node_table[NODE_KIND_COUNT] = {
 			     .mode = NODE_MODE_DIR,
 			     .entries = NODE_E_MONTHS,
 			     .child = NODE_USAGE_MONTH,
+			     .drawing = NODE_USAGE_MONTH_SVG,
 			     .pinned = 1 },
 	/* The root's (cid "") or a collection's (found by its collection id). */
 	[NODE_SEARCH_DIR] = { .kind_name = "NODE_SEARCH_DIR",

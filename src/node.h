@@ -154,6 +154,8 @@ struct node_info {
 	/* A directory's entries. */
 	enum node_entries entries;
 	enum node_kind child; /* the kind of listed, month and query entries */
+	/* NODE_E_MONTHS: each month also drawn, as "<month>.svg", of this kind */
+	enum node_kind drawing;
 	/* NODE_E_FIXED: the entries, sorted by name */
 	const struct node_fixed *fixed;
 	size_t n_fixed;

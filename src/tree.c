@@ -216,15 +216,14 @@ static int tree_lookup_node(struct tree *tree, const struct node_id *c,
 	return rc;
 }
 
-/* usage-by-month/YYYY-MM, or YYYY-MM.svg: its drawing. */
-static int tree_lookup_month(struct tree *tree, const char *name,
-			     struct tree_entry *e)
+/* A month of directory kind d: "YYYY-MM", or "YYYY-MM.svg", its drawing. */
+static int tree_lookup_month(struct tree *tree, const struct node_info *d,
+			     const char *name, struct tree_entry *e)
 {
 	char month[8] = "";
 	size_t len = strlen(name);
-	int svg = len == 11 && strcmp(name + 7, ".svg") == 0;
-	struct node_id c = { svg ? NODE_USAGE_MONTH_SVG : NODE_USAGE_MONTH,
-			     (char *)"", month };
+	int svg = d->drawing && len == 11 && strcmp(name + 7, ".svg") == 0;
+	struct node_id c = { svg ? d->drawing : d->child, (char *)"", month };
 
 	if (len == 7 || svg)
 		memcpy(month, name, 7);
@@ -250,7 +249,7 @@ static int tree_lookup_in(struct tree *tree, const struct node_id *p,
 		c.id = (char *)"";
 		return tree_lookup_node(tree, &c, e);
 	case NODE_E_MONTHS:
-		return tree_lookup_month(tree, name, e);
+		return tree_lookup_month(tree, d, name, e);
 	case NODE_E_QUERIES:
 		/* A search file: the query runs (once per cache TTL) to know
 		 * its size. */

@@ -43,7 +43,9 @@ static int tree_dir_suffixed(struct tree_dir *d, const char *suffix)
  * list. */
 static int tree_dir_months(struct tree_dir *d)
 {
-	struct node_fixed *f = calloc(2 * TREE_LISTED_MONTHS, sizeof(*f));
+	const struct node_info *k = node_of(d->kind);
+	size_t per = k->drawing ? 2 : 1; /* names per month */
+	struct node_fixed *f = calloc(per * TREE_LISTED_MONTHS, sizeof(*f));
 	time_t now = time(NULL);
 	struct tm tm;
 	int y, m;
@@ -54,17 +56,17 @@ static int tree_dir_months(struct tree_dir *d)
 	gmtime_r(&now, &tm);
 	y = tm.tm_year + 1900;
 	m = tm.tm_mon + 1;
-	for (size_t i = 0; i < 2 * TREE_LISTED_MONTHS; i++) {
+	for (size_t i = 0; i < per * TREE_LISTED_MONTHS; i++) {
+		int drawn = i % per == 1;
 		char *name = malloc(12);
 
 		if (!name)
 			return -ENOMEM;
-		snprintf(name, 12, "%04d-%02d%s", y, m, i % 2 ? ".svg" : "");
+		snprintf(name, 12, "%04d-%02d%s", y, m, drawn ? ".svg" : "");
 		f[i].name = name;
-		f[i].kind = i % 2 ? NODE_USAGE_MONTH_SVG
-				  : node_of(d->kind)->child;
+		f[i].kind = drawn ? k->drawing : k->child;
 		d->n_fixed = i + 1; /* so far, for tree_closedir() */
-		if (i % 2 && --m == 0) {
+		if (i % per == per - 1 && --m == 0) {
 			m = 12;
 			y--;
 		}
