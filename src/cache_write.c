@@ -28,7 +28,20 @@ struct cache_change {
 	/* collection whose documents_count changes, or NULL */
 	const char *count_id;
 	int count_delta;
+	/* reslist_hash() of gone_id, add->id and count_id (cache_change_hash())
+	 */
+	uint64_t gone_h, add_h, count_h;
 };
+
+static void cache_change_hash(struct cache_change *ch)
+{
+	if (ch->gone_id)
+		ch->gone_h = reslist_hash(ch->gone_id);
+	if (ch->add && ch->add->id)
+		ch->add_h = reslist_hash(ch->add->id);
+	if (ch->count_id)
+		ch->count_h = reslist_hash(ch->count_id);
+}
 
 /* Append ch->add (its strings taken) under its own server name. */
 static int cache_append_added(struct reslist *l, struct res *add)
@@ -39,20 +52,25 @@ static int cache_append_added(struct reslist *l, struct res *add)
 }
 
 /*
- * Entry r of the new listing as ch changes it: left out, replaced by ch->add
- * (its strings taken), given a new documents_count, or kept as it was:
- * shared with the old listing when share, else copied (then named later).
+ * Entry i of old in the new listing as ch changes it: left out, replaced by
+ * ch->add (its strings taken), given a new documents_count, or kept as it
+ * was: shared with the old listing when share, else copied (then named
+ * later).
  */
-static int cache_entry_edit(const struct res *r, struct cache_change *ch,
-			    struct reslist *l, int share)
+static int cache_entry_edit(const struct reslist *old, size_t i,
+			    struct cache_change *ch, struct reslist *l,
+			    int share)
 {
-	int counted = ch->count_id && strcmp(r->id, ch->count_id) == 0;
+	const struct res *r = &old->v[i];
+	int counted = ch->count_id &&
+		      reslist_id_is(old, i, ch->count_id, ch->count_h);
 	struct res copy;
 	int rc;
 
-	if (ch->gone_id && strcmp(r->id, ch->gone_id) == 0)
+	if (ch->gone_id && reslist_id_is(old, i, ch->gone_id, ch->gone_h))
 		return 0;
-	if (ch->add && ch->add->id && strcmp(r->id, ch->add->id) == 0)
+	if (ch->add && ch->add->id &&
+	    reslist_id_is(old, i, ch->add->id, ch->add_h))
 		return share ? cache_append_added(l, ch->add)
 			     : reslist_append(l, ch->add); /* zeroes *ch->add */
 	if (share && !counted)
@@ -99,10 +117,13 @@ static struct reslist *cache_list_share(struct reslist *old,
 					struct cache_change *ch)
 {
 	struct reslist *l = reslist_new();
-	int rc = l ? reslist_borrow_from(l, old) : -ENOMEM;
+	int rc = l ? reslist_reserve(l, old->n + 1) : -ENOMEM;
+
+	if (rc == 0)
+		rc = reslist_borrow_from(l, old);
 
 	for (size_t i = 0; rc == 0 && i < old->n; i++)
-		rc = cache_entry_edit(&old->v[i], ch, l, 1);
+		rc = cache_entry_edit(old, i, ch, l, 1);
 	if (rc == 0 && ch->add && ch->add->id)
 		rc = cache_append_added(l, ch->add);
 	res_release(ch->add);
@@ -122,10 +143,10 @@ static struct reslist *cache_list_copy(const struct reslist *old,
 				       struct cache_change *ch, size_t maxlen)
 {
 	struct reslist *l = reslist_new();
-	int rc = l ? 0 : -ENOMEM;
+	int rc = l ? reslist_reserve(l, old->n + 1) : -ENOMEM;
 
 	for (size_t i = 0; rc == 0 && i < old->n; i++)
-		rc = cache_entry_edit(&old->v[i], ch, l, 0);
+		rc = cache_entry_edit(old, i, ch, l, 0);
 	if (rc == 0 && ch->add && ch->add->id)
 		rc = reslist_append(l, ch->add);
 	res_release(ch->add);
@@ -143,6 +164,7 @@ static struct reslist *cache_list_copy(const struct reslist *old,
 static struct reslist *cache_list_edit(struct reslist *old,
 				       struct cache_change *ch, size_t maxlen)
 {
+	cache_change_hash(ch);
 	if (cache_can_share(old, ch, maxlen))
 		return cache_list_share(old, ch);
 	return cache_list_copy(old, ch, maxlen);

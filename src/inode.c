@@ -29,6 +29,7 @@ struct inode_table {
 	struct inode **by_id;  /* protected by lock */
 	size_t nbuckets;       /* protected by lock */
 	uint64_t count;	       /* protected by lock */
+	uint64_t scratch;      /* of them local files (node_is_scratch()) */
 	uint64_t next;	       /* next number; protected by lock */
 };
 
@@ -241,6 +242,7 @@ uint64_t inode_get(struct inode_table *t, enum node_kind kind, const char *cid,
 		n->next_ino = t->by_ino[h];
 		t->by_ino[h] = n;
 		t->count++;
+		t->scratch += node_is_scratch(kind) ? 1 : 0;
 		if (t->count > t->nbuckets * 2)
 			inode_grow_locked(t);
 	}
@@ -304,6 +306,7 @@ static void inode_unlink_locked(struct inode_table *t, struct inode *n)
 		p = &(*p)->next_id;
 	*p = n->next_id;
 	t->count--;
+	t->scratch -= node_is_scratch(n->kind) ? 1 : 0;
 }
 
 /* Free n when nothing refers to it any more. Lock held. */
@@ -355,6 +358,19 @@ void inode_drop(struct inode_table *t, uint64_t ino)
 		n->holds--;
 		inode_maybe_free_locked(t, n);
 	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_each_scratch(struct inode_table *t,
+			void (*fn)(void *ctx, uint64_t ino,
+				   enum node_kind kind),
+			void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; t->scratch && i < t->nbuckets; i++)
+		for (struct inode *n = t->by_ino[i]; n; n = n->next_ino)
+			if (node_is_scratch(n->kind))
+				fn(ctx, n->ino, n->kind);
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -97,6 +97,12 @@ void inode_each(struct inode_table *t,
 		void (*fn)(void *ctx, uint64_t ino, enum node_kind kind),
 		void *ctx);
 
+/* The same for local files only (node_is_scratch()): none costs nothing. */
+void inode_each_scratch(struct inode_table *t,
+			void (*fn)(void *ctx, uint64_t ino,
+				   enum node_kind kind),
+			void *ctx);
+
 /* Inodes in the table (for stats and tests). */
 uint64_t inode_count(struct inode_table *t);
 

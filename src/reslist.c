@@ -114,33 +114,51 @@ void reslist_unref(struct reslist *l)
 			res_release(&l->v[i]);
 	drop_indexes(l);
 	free(l->v);
+	free(l->hashes);
 	free(l->borrowed);
 	reslist_unref(l->donor); /* the chain is at most a few lists long */
 	free(l);
 }
 
-static int grow(struct reslist *l)
+/* Room for at least want entries. */
+static int grow_to(struct reslist *l, size_t want)
 {
-	size_t cap = l->cap ? l->cap * 2 : 16;
+	size_t cap = want;
 	struct res *v;
+	uint64_t *h;
 
-	if (cap < l->cap || cap > SIZE_MAX / sizeof(*v))
+	if (cap < l->cap || cap > SIZE_MAX / 2 / sizeof(*v))
 		return -ENOMEM;
 	v = realloc(l->v, cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	l->v = v;
+	/* l->v grew; l->cap stays until every array did: still consistent */
+	h = realloc(l->hashes, 2 * cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	memset(h + 2 * l->cap, 0, 2 * (cap - l->cap) * sizeof(*h));
+	l->hashes = h;
 	if (l->donor) {
 		unsigned char *b = realloc(l->borrowed, cap);
 
 		if (!b)
-			return -ENOMEM; /* l->v grew; l->cap stays: still
-					   consistent */
+			return -ENOMEM;
 		memset(b + l->cap, 0, cap - l->cap);
 		l->borrowed = b;
 	}
 	l->cap = cap;
 	return 0;
+}
+
+static int grow(struct reslist *l)
+{
+	return grow_to(l, l->cap ? l->cap * 2 : 16);
+}
+
+int reslist_reserve(struct reslist *l, size_t n)
+{
+	return n > l->cap ? grow_to(l, n) : 0;
 }
 
 int reslist_borrow_from(struct reslist *l, struct reslist *donor)
@@ -157,12 +175,21 @@ int reslist_borrow_from(struct reslist *l, struct reslist *donor)
 
 int reslist_append_borrowed(struct reslist *l, const struct res *r)
 {
+	const struct reslist *d = l->donor;
+	size_t at;
 	int rc;
 
-	if (!l->donor)
+	if (!d)
 		return -EINVAL;
 	if (l->n == l->cap && (rc = grow(l)) < 0)
 		return rc;
+	/* the donor's hashes of r, when r is one of its indexed entries */
+	at = (size_t)(r - d->v);
+	if (r >= d->v && at < d->n && d->hashes && d->by_name && d->by_id)
+		memcpy(&l->hashes[2 * l->n], &d->hashes[2 * at],
+		       2 * sizeof(*l->hashes));
+	else
+		memset(&l->hashes[2 * l->n], 0, 2 * sizeof(*l->hashes));
 	l->v[l->n] = *r;
 	l->borrowed[l->n++] = 1;
 	drop_indexes(l);
@@ -205,7 +232,7 @@ fail:
 /* Indexes                                                            */
 /* ------------------------------------------------------------------ */
 
-/* FNV-1a, 64 bit. */
+/* FNV-1a, 64 bit, with the low bit set: 0 means "not hashed yet". */
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 14695981039346656037ULL;
@@ -214,12 +241,27 @@ static uint64_t hash_str(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
-	return h;
+	return h | 1;
 }
 
 static const char *key_of(const struct res *r, int by_name)
 {
 	return by_name ? r->name : r->id;
+}
+
+/*
+ * Entry i's hash for one index. Borrowed entries bring theirs from the donor
+ * (their strings never change); owned ones are hashed again, as a name may
+ * have been given since the last build.
+ */
+static uint64_t entry_hash(const struct reslist *l, size_t i, int by_name)
+{
+	uint64_t *h = &l->hashes[2 * i + !by_name];
+	const char *k = key_of(&l->v[i], by_name);
+
+	if (!l->borrowed || !l->borrowed[i] || !*h)
+		*h = hash_str(k);
+	return *h;
 }
 
 /*
@@ -230,7 +272,8 @@ static int index_build(const struct reslist *l, int by_name,
 		       struct reslist_index **out)
 {
 	struct reslist_index *ix;
-	size_t cap = 16, i, h;
+	size_t cap = 16, i, h, j;
+	uint64_t hk;
 	const char *k;
 
 	while (cap < 2 * l->n + 1) {
@@ -251,11 +294,13 @@ static int index_build(const struct reslist *l, int by_name,
 		k = key_of(&l->v[i], by_name);
 		if (!k)
 			continue;
-		for (h = hash_str(k) & ix->mask; ix->slot[h];
+		hk = entry_hash(l, i, by_name);
+		for (h = hk & ix->mask; (j = ix->slot[h]);
 		     h = (h + 1) & ix->mask)
-			if (!strcmp(key_of(&l->v[ix->slot[h] - 1], by_name), k))
+			if (l->hashes[2 * (j - 1) + !by_name] == hk &&
+			    !strcmp(key_of(&l->v[j - 1], by_name), k))
 				break;
-		if (!ix->slot[h])
+		if (!j)
 			ix->slot[h] = i + 1;
 	}
 	*out = ix;
@@ -281,6 +326,7 @@ static const struct res *lookup(const struct reslist *l,
 {
 	const char *k;
 	size_t h, i;
+	uint64_t hk;
 
 	if (!l || !key)
 		return NULL;
@@ -292,10 +338,11 @@ static const struct res *lookup(const struct reslist *l,
 		}
 		return NULL;
 	}
-	for (h = hash_str(key) & ix->mask; ix->slot[h];
-	     h = (h + 1) & ix->mask) {
+	hk = hash_str(key);
+	for (h = hk & ix->mask; ix->slot[h]; h = (h + 1) & ix->mask) {
 		i = ix->slot[h] - 1;
-		if (!strcmp(key_of(&l->v[i], by_name), key))
+		if (l->hashes[2 * i + !by_name] == hk &&
+		    !strcmp(key_of(&l->v[i], by_name), key))
 			return &l->v[i];
 	}
 	return NULL;
@@ -309,4 +356,16 @@ const struct res *reslist_by_name(const struct reslist *l, const char *name)
 const struct res *reslist_by_id(const struct reslist *l, const char *id)
 {
 	return lookup(l, l ? l->by_id : NULL, 0, id);
+}
+
+uint64_t reslist_hash(const char *s)
+{
+	return hash_str(s);
+}
+
+int reslist_id_is(const struct reslist *l, size_t i, const char *id, uint64_t h)
+{
+	if (l->by_id && l->hashes[2 * i + 1] != h)
+		return 0; /* the index keeps every id's hash */
+	return strcmp(l->v[i].id, id) == 0;
 }

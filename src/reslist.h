@@ -43,6 +43,12 @@ struct reslist {
 	struct res *v;		       /* entries, in server order */
 	struct reslist_index *by_name; /* built by reslist_index_build() */
 	struct reslist_index *by_id;
+	/*
+	 * Hashes of entry i's display name and id at [2i] and [2i+1], set by
+	 * reslist_index_build() and handed on with borrowed entries, so a
+	 * list changed by one entry hashes one entry, not all of them.
+	 */
+	uint64_t *hashes;
 	int refs; /* atomic reference count */
 	/*
 	 * A list made from another by a few changes (cache write-through)
@@ -85,6 +91,10 @@ int reslist_append(struct reslist *l, struct res *r);
 int reslist_borrow_from(struct reslist *l, struct reslist *donor);
 int reslist_append_borrowed(struct reslist *l, const struct res *r);
 
+/* Room for n entries in all, so that appending that many allocates nothing.
+ * Returns 0 or -ENOMEM. */
+int reslist_reserve(struct reslist *l, size_t n);
+
 /* Free the strings of one entry (not the entry itself). */
 void res_release(struct res *r);
 
@@ -107,5 +117,14 @@ int reslist_index_build(struct reslist *l);
  */
 const struct res *reslist_by_name(const struct reslist *l, const char *name);
 const struct res *reslist_by_id(const struct reslist *l, const char *id);
+
+/*
+ * Whether entry i of l has the id id, whose reslist_hash() is h. An indexed
+ * list compares the hash it keeps first, so a pass over every entry reads no
+ * id string but the ones that match.
+ */
+uint64_t reslist_hash(const char *s);
+int reslist_id_is(const struct reslist *l, size_t i, const char *id,
+		  uint64_t h);
 
 #endif

@@ -106,8 +106,8 @@ static void tree_inval_scratch(void *ctx, uint64_t ino, enum node_kind kind)
 
 	/* Called with the inode table locked: only the kernel_cache queue is
 	 * touched. */
-	if (node_is_scratch(kind))
-		tree_inval_inode(tree, ino);
+	(void)kind;
+	tree_inval_inode(tree, ino);
 }
 
 /* Which listing a cache key holds (and the collection of a documents listing). */
@@ -328,11 +328,11 @@ void tree_replaced(void *ctx, const struct cache_key *key,
 	/* Files made through the mount keep their local inode until forgotten. */
 	if (tree_diff_lists(tree, &s, old->list, nv->list) &&
 	    tree_shows_scratch(s.list))
-		inode_each(tree->inodes, tree_inval_scratch, tree);
+		inode_each_scratch(tree->inodes, tree_inval_scratch, tree);
 }
 
 void tree_key_changed(struct tree *tree, const char *key_id)
 {
 	tree_inval_node(tree, NODE_KEY, "", key_id);
-	inode_each(tree->inodes, tree_inval_scratch, tree);
+	inode_each_scratch(tree->inodes, tree_inval_scratch, tree);
 }

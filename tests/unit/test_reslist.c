@@ -150,6 +150,78 @@ static void test_duplicates_and_unnamed(void)
 	reslist_unref(l);
 }
 
+/* Every entry of l is found by its name and id, and nothing else is. */
+static int lookups_bad(const struct reslist *l)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (reslist_by_name(l, l->v[i].name) != &l->v[i] ||
+		    reslist_by_id(l, l->v[i].id) != &l->v[i])
+			bad++;
+	return bad + (reslist_by_name(l, "absent") != NULL);
+}
+
+/* A generation of a listing: every entry of old but the one at gone, shared,
+ * and one owned entry added. */
+static struct reslist *next_generation(struct reslist *old, size_t gone,
+				       const char *added)
+{
+	struct reslist *l = reslist_new();
+	struct res r = mk(added, added, added);
+	struct res *v;
+
+	CHECK_EQ_INT(reslist_reserve(l, old->n), 0);
+	CHECK_EQ_INT(reslist_borrow_from(l, old), 0);
+	v = l->v;
+	for (size_t i = 0; i < old->n; i++)
+		if (i != gone)
+			CHECK_EQ_INT(reslist_append_borrowed(l, &old->v[i]), 0);
+	CHECK_EQ_INT(reslist_append(l, &r), 0);
+	CHECK(l->v == v); /* reserved: nothing moved */
+	CHECK_EQ_INT(reslist_index_build(l), 0);
+	return l;
+}
+
+static void test_borrowed_indexes(void)
+{
+	struct reslist *a = reslist_new(), *b, *c, *d;
+	char id[32], name[32];
+	struct res r;
+
+	TEST_CTX("borrowed entries keep their hashes");
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "id-%d", i);
+		snprintf(name, sizeof(name), "name-%d", i);
+		r = mk(id, name, name);
+		CHECK_EQ_INT(reslist_append(a, &r), 0);
+	}
+	/* a borrower of a list without indexes hashes everything itself */
+	d = next_generation(a, 0, "unindexed");
+	CHECK_EQ_INT(lookups_bad(d), 0);
+	reslist_unref(d);
+	CHECK_EQ_INT(reslist_index_build(a), 0);
+	b = next_generation(a, 7, "added-b");
+	c = next_generation(b, 0, "added-c");
+	CHECK_EQ_INT(b->n, 300);
+	CHECK_EQ_INT(c->n, 300);
+	CHECK_EQ_INT(lookups_bad(b), 0);
+	CHECK_EQ_INT(lookups_bad(c), 0);
+	CHECK(reslist_by_name(b, "name-7") == NULL);
+	CHECK(reslist_by_name(c, "name-0") == NULL);
+	CHECK(reslist_by_name(c, "added-b") == &c->v[298]);
+	/* an owned entry renamed before a rebuild is found by its new name */
+	free(c->v[299].name);
+	c->v[299].name = strdup("renamed");
+	CHECK_EQ_INT(reslist_index_build(c), 0);
+	CHECK(reslist_by_name(c, "renamed") == &c->v[299]);
+	CHECK(reslist_by_name(c, "added-c") == NULL);
+	reslist_unref(a); /* b and c keep what they borrow alive */
+	reslist_unref(b);
+	CHECK_EQ_INT(lookups_bad(c), 0);
+	reslist_unref(c);
+}
+
 static void test_refcount(void)
 {
 	struct reslist *l = reslist_new();
@@ -173,6 +245,7 @@ int main(void)
 	test_append_ownership();
 	test_grow_and_index();
 	test_duplicates_and_unnamed();
+	test_borrowed_indexes();
 	test_refcount();
 	return test_done();
 }
