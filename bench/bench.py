@@ -598,6 +598,7 @@ class Bench:
                  % len(xs), fmt_s(median(xs)) + (" (%d req!)" % req if req else ""),
                  "local " + fmt_s(median(ls_)), fmt_x(r), "<= 3.00x", verdict(r <= 3 and not req))
         self.unmount(m)
+        self.bench_floor(local, xs)
 
         # 16 parallel cold reads of different resources vs one (fresh mount each).
         keys16 = ["key-%05d" % i for i in range(1, 17)]
@@ -761,6 +762,55 @@ class Bench:
             os.unlink(src)
 
     # -- download / upload ----------------------------------------------------------
+    def bench_floor(self, local, xaifs_times):
+        """The same open+read+close on the least FUSE file system there is
+        (bench/fuse_floor.c: the bytes in memory, keep_cache, no flush), with
+        workers kept as xaifs keeps them and with libfuse's single-threaded
+        loop: what the OPEN round trip alone costs here."""
+        exe = os.path.join(os.path.dirname(os.path.dirname(util.xaifs_bin())), "bench",
+                           "fuse_floor")
+        if not os.access(exe, os.X_OK):
+            self.row("reads", "warm open+read+close on a minimal FUSE file system",
+                     "bench/fuse_floor not built (%s)" % exe, "", "n/a", "(no target)", "n/a")
+            return
+        for mode, how in (("mt", "16 kept workers, as xaifs"), ("st", "single-threaded loop")):
+            fs, ls_ = self.floor_times(exe, mode, local)
+            self.row("reads", "warm open+read+close on a minimal FUSE file system "
+                     "(bench/fuse_floor.c, %s) vs local file (median of %d)" % (how, len(fs)),
+                     fmt_s(median(fs)), "local " + fmt_s(median(ls_)),
+                     fmt_x(median(fs) / median(ls_)), "(no target)", "info",
+                     samples=dict(floor=fs, local=ls_))
+            self.row("reads", "warm open+read+close: xaifs vs that minimal file system (%s)"
+                     % how, fmt_s(median(xaifs_times)), "floor " + fmt_s(median(fs)),
+                     fmt_x(median(xaifs_times) / median(fs)), "(no target)", "info")
+
+    def floor_times(self, exe, mode, local):
+        """(floor times, local times) of open+read+close, interleaved."""
+        pc = time.perf_counter
+        mnt = tempfile.mkdtemp(prefix="floor-", dir=self.tmp)
+        proc = subprocess.Popen([exe, mnt, local, mode], stderr=subprocess.PIPE)
+        path = os.path.join(mnt, "f")
+        fs, ls_ = [], []
+        try:
+            for _ in range(200):
+                if os.path.exists(path) or proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            read_all(path)
+            for _ in range(self.cfg["warm_inproc_reps"]):
+                t0 = pc()
+                read_all(path)
+                t1 = pc()
+                read_all(local)
+                t2 = pc()
+                fs.append(t1 - t0)
+                ls_.append(t2 - t1)
+        finally:
+            subprocess.run(["fusermount3", "-u", mnt], stderr=subprocess.DEVNULL)
+            proc.wait(timeout=10)
+            os.rmdir(mnt)
+        return fs, ls_
+
     # -- bulk changes: the mount vs a small script of the same job ----------------
     def script_delete_prefix(self, conn, prefix):
         """List once, DELETE every key whose name starts with prefix; keys deleted."""
