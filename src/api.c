@@ -362,12 +362,14 @@ int api_key_propagation(struct api *a, const char *key_id, char **out,
 }
 
 int api_download_file(struct api *a, const char *file_id, int fd,
-		      uint64_t *bytes)
+		      uint64_t *bytes, void (*landed)(void *arg), void *arg)
 {
 	struct api_req rq = {
 		.route = API_FILE_CONTENT,
 		.id = { file_id },
 		.fd = fd,
+		.landed = landed,
+		.landed_arg = arg,
 		.subject = file_id,
 	};
 	struct http_resp resp;

@@ -114,10 +114,10 @@ int api_billing(struct api *a, char **out, size_t *out_len);
  * Download a file's bytes (Files API, inference key) into fd from its
  * current offset: GET .../content?format=original with Accept:
  * application/octet-stream. -EACCES (with a log line) when no inference key
- * is set.
+ * is set. landed(arg), when given, is called each time bytes reach fd.
  */
 int api_download_file(struct api *a, const char *file_id, int fd,
-		      uint64_t *bytes);
+		      uint64_t *bytes, void (*landed)(void *arg), void *arg);
 
 /*
  * Writes. Each sends one request and is never retried once it may have been

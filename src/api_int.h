@@ -82,6 +82,8 @@ struct api_req {
 	const struct http_part *parts; /* multipart body instead, or NULL */
 	size_t n_parts;
 	int fd; /* API_TO_FD routes: where the 2xx body goes */
+	void (*landed)(void *arg); /* and who hears of each piece (http.h) */
+	void *landed_arg;
 	/* what the request is about, named in a refusal's log line */
 	const char *subject;
 	char *why; /* if not NULL: a one-line reason on failure */

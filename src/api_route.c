@@ -304,6 +304,8 @@ int api_exchange(struct api *a, const struct api_req *rq,
 		.body_len = rq->json ? strlen(rq->json) : 0,
 		.idempotent = !(d->flags & API_MUTATES),
 		.out_fd = d->flags & API_TO_FD ? rq->fd : -1,
+		.landed = rq->landed,
+		.landed_arg = rq->landed_arg,
 		.parts = rq->parts,
 		.n_parts = rq->n_parts,
 		.accept = d->flags & API_TO_FD

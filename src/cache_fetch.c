@@ -164,15 +164,16 @@ int cache_read_document(struct cache *c, const char *file_id, int fd,
 {
 	if (!c->api)
 		return -ENOTCONN;
-	return api_download_file(c->api, file_id, fd, bytes);
+	return api_download_file(c->api, file_id, fd, bytes, NULL, NULL);
 }
 
 static int cache_fill_document(void *ctx, const char *file_id, int fd,
-			       uint64_t *bytes)
+			       uint64_t *bytes, void (*landed)(void *arg),
+			       void *arg)
 {
 	struct cache *c = ctx;
 
-	return api_download_file(c->api, file_id, fd, bytes);
+	return api_download_file(c->api, file_id, fd, bytes, landed, arg);
 }
 
 int cache_open_document(struct cache *c, const char *file_id, const char *hash,
@@ -191,7 +192,8 @@ int cache_open_document(struct cache *c, const char *file_id, const char *hash,
 	} else {
 		fd = anonfile_open(c->o.tmpdir ? c->o.tmpdir : "/var/tmp");
 		rc = fd < 0 ? fd
-			    : api_download_file(c->api, file_id, fd, &bytes);
+			    : api_download_file(c->api, file_id, fd, &bytes,
+						NULL, NULL);
 		if (fd >= 0 && rc < 0) {
 			close(fd);
 			fd = rc;

@@ -291,6 +291,16 @@ static void doccache_dl_finish(struct doccache_dl *dl, int rc, uint64_t bytes)
 	pthread_mutex_unlock(&dl->lock);
 }
 
+/* Bytes reached the file: wake its readers (doccache_dl_wait()). */
+static void doccache_dl_landed(void *arg)
+{
+	struct doccache_dl *dl = arg;
+
+	pthread_mutex_lock(&dl->lock);
+	pthread_cond_broadcast(&dl->cond);
+	pthread_mutex_unlock(&dl->lock);
+}
+
 static void *doccache_dl_thread(void *arg)
 {
 	struct doccache_dl *dl = arg;
@@ -298,7 +308,7 @@ static void *doccache_dl_thread(void *arg)
 	uint64_t bytes = 0;
 	int rc;
 
-	rc = dl->fill(dl->ctx, dl->id, dl->wfd, &bytes);
+	rc = dl->fill(dl->ctx, dl->id, dl->wfd, &bytes, doccache_dl_landed, dl);
 	close(dl->wfd);
 	doccache_dl_finish(dl, rc, bytes);
 	doccache_dl_unref(dl);
@@ -418,7 +428,8 @@ int doccache_dl_wait(struct doccache_dl *dl, int fd, uint64_t want)
 		}
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= want)
 			break;
-		/* The downloader does not signal each write: look again soon. */
+		/* The downloader signals what it writes (doccache_dl_landed());
+		 * the timeout is a safety net. */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += wait_ns;
 		if (wait_ns < 2 * 1000 * 1000)

@@ -26,10 +26,14 @@
 
 struct doccache;
 
-/* Fills fd (opened for writing, empty) with the bytes of id; returns 0 or
- * -errno. */
+/*
+ * Fills fd (opened for writing, empty) with the bytes of id, calling
+ * landed(arg) each time some have been written (readers waiting for them go
+ * on at once); returns 0 or -errno.
+ */
 typedef int (*doccache_fill_fn)(void *ctx, const char *id, int fd,
-				uint64_t *bytes);
+				uint64_t *bytes, void (*landed)(void *arg),
+				void *arg);
 
 /* A download in progress, shared by every reader of that document. */
 struct doccache_dl;

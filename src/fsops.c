@@ -125,6 +125,7 @@ static void fsops_fh_free(struct fsops *fs, struct fsops_fh *h, int commit)
 	if (!h)
 		return;
 	tree_release(h->rf);
+	tree_release(h->rf_before);
 	tree_closedir(h->dir);
 	if (h->wf && commit)
 		change_release(fs->change, h->wf);
@@ -337,12 +338,32 @@ static void fsops_read_snapshot(struct fsops *fs, fuse_req_t req,
 	tree_read_done(fs->tree, ino, version); /* req and perhaps f are gone */
 }
 
+/*
+ * The version a read serves: the open's, or at the open's first read a newer
+ * one whose size the kernel was given meanwhile (tree_reopen_shown()).
+ * Reads of one handle are in practice one at a time; a concurrent one keeps
+ * the handle it loaded, which stays alive until release.
+ */
+static struct tree_file *fsops_read_file(struct fsops *fs, struct fsops_fh *h,
+					 fuse_ino_t ino)
+{
+	struct tree_file *f = __atomic_load_n(&h->rf, __ATOMIC_ACQUIRE);
+	struct tree_file *cur;
+
+	if (!f || __atomic_exchange_n(&h->read_once, 1, __ATOMIC_ACQ_REL) ||
+	    !tree_reopen_shown(fs->tree, ino, f, &cur))
+		return f;
+	h->rf_before = f;
+	__atomic_store_n(&h->rf, cur, __ATOMIC_RELEASE);
+	return cur;
+}
+
 static void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fsops *fs = fsops_of(req);
 	struct fsops_fh *h = fsops_fh_of(fi);
-	struct tree_file *f = h->rf;
+	struct tree_file *f = fsops_read_file(fs, h, ino);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 	if (off < 0) {

@@ -18,7 +18,11 @@
  * SIGTERM or an unmount while files were open) are freed by fsops_stop().
  */
 struct fsops_fh {
+	/* read-only open; its first read may replace it (tree_reopen_shown()),
+	 * the one replaced kept in rf_before until release */
 	struct tree_file *rf;
+	struct tree_file *rf_before;
+	int read_once; /* atomic: a read was served */
 	struct change_file *wf;
 	struct tree_dir *dir;
 	struct fsops_fh *prev, *next; /* fs->handles; fs->lock */

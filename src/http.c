@@ -143,7 +143,10 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		     struct curl_slist *hdrs, struct http_resp *resp,
 		     CURLcode *cc, long *retry_after)
 {
-	struct http_sink sink = { .resp = resp, .out_fd = req->out_fd };
+	struct http_sink sink = { .resp = resp,
+				  .out_fd = req->out_fd,
+				  .landed = req->landed,
+				  .landed_arg = req->landed_arg };
 	curl_off_t ra = -1;
 
 	resp->status = 0;
@@ -154,6 +157,9 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	http_xfer_setup(c, h->pool.share, &h->opts, req, hdrs, &sink);
 	http_pace_wait(&h->pace);
 	*cc = curl_easy_perform(c);
+	if (http_xfer_end(&sink) < 0 && *cc == CURLE_OK)
+		*cc = CURLE_WRITE_ERROR; /* the last piece could not be
+					    written */
 	curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
 	curl_mime_free(sink.mime);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

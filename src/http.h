@@ -101,6 +101,13 @@ struct http_req {
 	int idempotent; /* safe to send again */
 	int out_fd; /* >= 0: write the 2xx body to this fd instead of resp->body
 		     */
+	/*
+	 * out_fd only: called on the requesting thread each time bytes have
+	 * been written to out_fd (in batches of up to HTTP_STAGE_BYTES), so
+	 * that readers of the file can go on at once; may be NULL.
+	 */
+	void (*landed)(void *arg);
+	void *landed_arg;
 	const char *range; /* optional "a-b" byte range for GET */
 	/* multipart body (instead of body), or NULL */
 	const struct http_part *parts;

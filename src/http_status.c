@@ -45,9 +45,10 @@ int http_curl_errno(CURLcode cc, const struct http_cut *cut)
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
-		return cut->stalled	   ? -ETIMEDOUT
-		       : cut->read_aborted ? -ECANCELED
-					   : -EIO;
+		return cut->failed_write == 2 ? -ENOSPC
+		       : cut->stalled	      ? -ETIMEDOUT
+		       : cut->read_aborted    ? -ECANCELED
+					      : -EIO;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:

@@ -8,7 +8,39 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdwriter.h"
 #include "http_pace.h"
+
+int http_xfer_flush(struct http_sink *s)
+{
+	if (s->out && fdwriter_flush(s->out) < 0) {
+		s->cut.failed_write = 2;
+		return -1;
+	}
+	return 0;
+}
+
+int http_xfer_end(struct http_sink *s)
+{
+	int rc = fdwriter_end(s->out);
+
+	s->out = NULL;
+	if (rc < 0 && !s->cut.failed_write)
+		s->cut.failed_write = 2;
+	return rc < 0 ? -1 : 0;
+}
+
+/* A 2xx body piece for out_fd, gathered by the sink's fdwriter. */
+static size_t http_write_fd(struct http_sink *s, const char *p, size_t len)
+{
+	if (!s->out)
+		s->out = fdwriter_new(s->out_fd, s->landed, s->landed_arg);
+	if (!s->out || fdwriter_put(s->out, p, len) < 0) {
+		s->cut.failed_write = 2;
+		return 0;
+	}
+	return len;
+}
 
 static size_t http_write_cb(char *p, size_t size, size_t n, void *data)
 {
@@ -16,22 +48,8 @@ static size_t http_write_cb(char *p, size_t size, size_t n, void *data)
 	size_t len = size * n;
 
 	s->resp->bytes += len;
-	if (s->out_fd >= 0 && s->status >= 200 && s->status < 300) {
-		size_t done = 0;
-
-		while (done < len) {
-			ssize_t w = write(s->out_fd, p + done, len - done);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				s->cut.failed_write = 2;
-				return 0;
-			}
-			done += (size_t)w;
-		}
-		return len;
-	}
+	if (s->out_fd >= 0 && s->status >= 200 && s->status < 300)
+		return http_write_fd(s, p, len);
 	if (buf_append(&s->resp->body, p, len) < 0) {
 		s->cut.failed_write = 1;
 		return 0;
@@ -64,6 +82,10 @@ static int http_progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow,
 {
 	struct http_sink *s = data;
 	uint64_t now = http_now_ms();
+
+	/* the end of a batch libcurl received: what it brought goes out */
+	if (http_xfer_flush(s) < 0)
+		return 1; /* CURLE_ABORTED_BY_CALLBACK, cut.failed_write set */
 
 	if (dlnow + ulnow != s->moved || !s->moved_at) {
 		s->moved = dlnow + ulnow;

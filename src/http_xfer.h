@@ -20,9 +20,12 @@
 #include "http_status.h"
 
 struct http_sink {
-	struct http_resp *resp; /* borrowed: the response being filled */
-	int out_fd;		/* -1: the body goes into resp->body */
-	long status;		/* known once headers are in */
+	struct http_resp *resp;	   /* borrowed: the response being filled */
+	int out_fd;		   /* -1: the body goes into resp->body */
+	struct fdwriter *out;	   /* writes the 2xx body to out_fd */
+	void (*landed)(void *arg); /* from the request */
+	void *landed_arg;
+	long status;	 /* known once headers are in */
 	curl_mime *mime; /* multipart body, owned by the try (http_xfer_mime) */
 	curl_off_t moved; /* bytes up + down so far */
 	uint64_t moved_at; /* when they last changed (ms); 0: restart the timer */
@@ -52,6 +55,17 @@ struct curl_slist *http_xfer_headers(const struct http_req *req);
 
 /* Wipe the headers (the Authorization one holds the token) and free them. */
 void http_xfer_headers_free(struct curl_slist *l);
+
+/*
+ * The body for out_fd arrives from libcurl in pieces of 16 KiB at most; an
+ * fdwriter (fdwriter.h) gathers them into batches of up to 512 KiB, handed
+ * on at the end of each burst libcurl received (from the progress callback)
+ * and written, for a large body, on a thread of their own while the next
+ * ones arrive. http_xfer_end() writes the rest and waits for it. Both return
+ * 0, or -1 with sink->cut.failed_write set.
+ */
+int http_xfer_flush(struct http_sink *s);
+int http_xfer_end(struct http_sink *s);
 
 /* Whether a failed try got as far as sending the request (connected, bytes
  * out). */

@@ -155,6 +155,17 @@ void tree_count_read(struct tree *tree);
 void tree_read_done(struct tree *tree, uint64_t ino, uint64_t version);
 
 /*
+ * The first read of a JSON open f: when the kernel has since been given the
+ * size of a newer version (the listing was fetched again and the file
+ * stat()ed between open() and read()), serving f's bytes would pair one
+ * version's size with another's bytes. Then *out is a fresh open of ino,
+ * holding that newer version, and 1 is returned; otherwise 0 (f stays the
+ * open's version, as it does once any byte of it was read).
+ */
+int tree_reopen_shown(struct tree *tree, uint64_t ino,
+		      const struct tree_file *f, struct tree_file **out);
+
+/*
  * Hold a key's one-time secret (from create or rotate) for the life of the
  * mount: the key's file shows it as "apiKey". Memory only; wiped on
  * replacement, tree_forget_secret() and tree_free(). Returns 0 or -ENOMEM.

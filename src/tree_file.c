@@ -145,6 +145,26 @@ static int tree_open_node(struct tree *tree, uint64_t ino, struct node_id *n,
 	}
 }
 
+int tree_reopen_shown(struct tree *tree, uint64_t ino,
+		      const struct tree_file *f, struct tree_file **out)
+{
+	uint64_t shown;
+
+	*out = NULL;
+	if (!f->data || f->fd >= 0 || !f->version)
+		return 0;
+	shown = inode_shown(tree->inodes, ino);
+	if (!shown || shown == f->version)
+		return 0;
+	if (tree_open(tree, ino, O_RDONLY, out) < 0)
+		return 0; /* f is still a whole version */
+	if ((*out)->version == shown)
+		return 1;
+	tree_release(*out);
+	*out = NULL;
+	return 0;
+}
+
 int tree_open(struct tree *tree, uint64_t ino, int flags,
 	      struct tree_file **out)
 {

@@ -116,6 +116,33 @@ def test_key_changed_behind_the_mount_within_cache_ttl_never_mixes(emu, mount_fa
     assert read_key(m, "ci-bot")["tpm"] == "1"
 
 
+def test_fstat_of_a_file_opened_before_a_change_matches_its_bytes(emu, mnt):
+    """One open is one version: its fstat() and its bytes agree even when the
+    key changed and was fetched again between open() and fstat()."""
+    before = read_key(mnt, "ci-bot")
+    read_key(mnt, "ci-bot")                 # now read through the page cache
+    fd = os.open(mnt.p("keys", "ci-bot"), os.O_RDONLY)
+    try:
+        update_elsewhere(emu, "ci-bot", qps=before.get("qps", 0) + 7,
+                         tpm="1234567890123")
+        refresh(mnt)                        # the kernel forgets its attributes
+        size = os.fstat(fd).st_size         # asks the daemon, with this open's handle
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    assert size == len(data), "fstat says %d bytes, the open read %d" % (size, len(data))
+    # nothing was read before the kernel learnt the new size: the open reads
+    # the new version, whole
+    assert json.loads(data)["qps"] == before.get("qps", 0) + 7
+    assert read_key(mnt, "ci-bot")["qps"] == before.get("qps", 0) + 7
+
+
 def test_listing_change_refetched_invalidates_only_what_changed(emu, mount_factory):
     m = mount_factory(["cache_ttl=1"])
     for n in ("ci-bot", "staging"):

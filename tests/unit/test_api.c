@@ -627,7 +627,9 @@ static void test_answers(void)
 	CHECK_EQ_INT(hook_hits, 1);
 	hook_expect(
 		"cannot read document 'f1': reading document bytes needs an inference key");
-	CHECK_EQ_INT(api_download_file(a, "f1", 1, &(uint64_t){ 0 }), -EACCES);
+	CHECK_EQ_INT(
+		api_download_file(a, "f1", 1, &(uint64_t){ 0 }, NULL, NULL),
+		-EACCES);
 	CHECK_EQ_INT(hook_hits, 1);
 	CHECK_EQ_INT(api_route_count(a, API_SEARCH) +
 			     api_route_count(a, API_FILE_CONTENT),
