@@ -49,12 +49,37 @@ static double kc_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * Whether the same note waits in the queue already (a change names the same
+ * inode or entry from several listings: the documents and the collections
+ * that count them). Only a short queue is searched; a long one (a listing
+ * fetched again with many changes) is not, and may send a note twice.
+ */
+#define KC_DEDUP_SCAN 64
+static int kc_queued_locked(const struct kernel_cache *kc, uint64_t parent,
+			    uint64_t ino, const char *name)
+{
+	int n = 0;
+
+	for (const struct kc_note *q = kc->head; q && n < KC_DEDUP_SCAN;
+	     q = q->next, n++)
+		if (q->parent == parent && q->ino == ino &&
+		    (q->name && name ? strcmp(q->name, name) == 0
+				     : q->name == name))
+			return 1;
+	return 0;
+}
+
 /* Append a note (kc->lock held). Returns 0 or -ENOMEM (then nothing is queued).
  */
 static int kc_queue_locked(struct kernel_cache *kc, uint64_t parent,
 			   uint64_t ino, const char *name)
 {
-	struct kc_note *note = calloc(1, sizeof(*note));
+	struct kc_note *note;
+
+	if (kc_queued_locked(kc, parent, ino, name))
+		return 0;
+	note = calloc(1, sizeof(*note));
 
 	if (!note || (name && !(note->name = strdup(name)))) {
 		free(note);
