@@ -210,6 +210,21 @@ def first_byte(argv, timeout=600, digest=False):
     return t1 - t0, t2 - t0, h.hexdigest() if h else n
 
 
+def interleaved_reads(path, other, reps):
+    """In-process open+read+close times of path and of other, taken in turn."""
+    pc = time.perf_counter
+    xs, os_ = [], []
+    for _ in range(reps):
+        t0 = pc()
+        read_all(path)
+        t1 = pc()
+        read_all(other)
+        t2 = pc()
+        xs.append(t1 - t0)
+        os_.append(t2 - t1)
+    return xs, os_
+
+
 def read_all(path, bufsize=1 << 17):
     """open/read to EOF/close, like cat; returns the byte count."""
     fd = os.open(path, os.O_RDONLY)
@@ -583,15 +598,7 @@ class Bench:
         self.row("reads", "warm cat keys/X vs local file (spawned cat, median of %d)"
                  % len(xs), fmt_s(median(xs)) + (" (%d req!)" % req if req else ""),
                  "local " + fmt_s(median(ls_)), fmt_x(r), "<= 3.00x", verdict(r <= 3 and not req))
-        xs, ls_ = [], []
-        for _ in range(self.cfg["warm_inproc_reps"]):
-            t0 = pc()
-            read_all(path)
-            t1 = pc()
-            read_all(local)
-            t2 = pc()
-            xs.append(t1 - t0)
-            ls_.append(t2 - t1)
+        xs, ls_ = interleaved_reads(path, local, self.cfg["warm_inproc_reps"])
         r = median(xs) / median(ls_)
         req = self.requests()["total"]
         self.row("reads", "warm open+read+close keys/X vs local file (in-process, median of %d)"
@@ -786,7 +793,6 @@ class Bench:
 
     def floor_times(self, exe, mode, local):
         """(floor times, local times) of open+read+close, interleaved."""
-        pc = time.perf_counter
         mnt = tempfile.mkdtemp(prefix="floor-", dir=self.tmp)
         proc = subprocess.Popen([exe, mnt, local, mode], stderr=subprocess.PIPE)
         path = os.path.join(mnt, "f")
@@ -797,14 +803,7 @@ class Bench:
                     break
                 time.sleep(0.02)
             read_all(path)
-            for _ in range(self.cfg["warm_inproc_reps"]):
-                t0 = pc()
-                read_all(path)
-                t1 = pc()
-                read_all(local)
-                t2 = pc()
-                fs.append(t1 - t0)
-                ls_.append(t2 - t1)
+            fs, ls_ = interleaved_reads(path, local, self.cfg["warm_inproc_reps"])
         finally:
             subprocess.run(["fusermount3", "-u", mnt], stderr=subprocess.DEVNULL)
             proc.wait(timeout=10)

@@ -21,15 +21,18 @@ def read_whole(path):
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
-        chunks = []
-        while True:
-            b = os.read(fd, 65536)
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks), size
+        return read_rest(fd), size
     finally:
         os.close(fd)
+
+
+def read_rest(fd):
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
 
 
 def read_key(m, name):
@@ -126,14 +129,8 @@ def test_fstat_of_a_file_opened_before_a_change_matches_its_bytes(emu, mnt):
         update_elsewhere(emu, "ci-bot", qps=before.get("qps", 0) + 7,
                          tpm="1234567890123")
         refresh(mnt)                        # the kernel forgets its attributes
-        size = os.fstat(fd).st_size         # asks the daemon, with this open's handle
-        chunks = []
-        while True:
-            b = os.read(fd, 65536)
-            if not b:
-                break
-            chunks.append(b)
-        data = b"".join(chunks)
+        size = os.fstat(fd).st_size         # so it asks the daemon: the new size
+        data = read_rest(fd)
     finally:
         os.close(fd)
     assert size == len(data), "fstat says %d bytes, the open read %d" % (size, len(data))
