@@ -1180,7 +1180,7 @@ def main():
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
     ap.add_argument("--only", metavar="STEPS",
                     help="run only these steps, comma-separated: ls, find, reads, warm_json, "
-                    "transfer, stream, big_listing")
+                    "transfer, stream, bulk, big_listing")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args()
     if args.latency_ms < 0:
