@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -220,6 +221,39 @@ def test_truncated_download_is_retried_and_exact(emu, mount_factory):
     assert sha(data) == want, "the retried download is not the document's bytes"
     assert len(data) == 428
     assert util.route_count(emu.stats(), CONTENT_ROUTE) == 3
+
+
+def upload_direct(emu, coll, name, data):
+    """A document put on the server without the mount (one multipart POST)."""
+    cid = [c["collection_id"] for c in emu.state()["collections"]
+           if c.get("collection_name") == coll][0]
+    b = b"xaifs-test-boundary"
+    body = (b"--" + b + b'\r\nContent-Disposition: form-data; name="name"\r\n\r\n' +
+            name.encode() + b"\r\n--" + b + b'\r\nContent-Disposition: form-data; '
+            b'name="data"; filename="' + name.encode() + b'"\r\n\r\n' + data +
+            b"\r\n--" + b + b"--\r\n")
+    req = urllib.request.Request(
+        "%s/v1/collections/%s/documents" % (emu.url, cid), data=body, method="POST",
+        headers={"Authorization": "Bearer " + util.MGMT_KEY,
+                 "Content-Type": "multipart/form-data; boundary=" + b.decode()})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200
+
+
+def test_truncated_large_download_is_retried_and_exact(emu, mount_factory):
+    """Cut after half of 3 MiB: past the point where the file is written on a
+    thread of its own; the retry starts the file again and ends exact."""
+    data = os.urandom(3 << 20)
+    upload_direct(emu, "contracts", "big.bin", data)
+    m = mount_factory(["timeout=20"])
+    os.listdir(m.p("collections", "contracts", "documents"))
+    emu.reset_stats()
+    emu.faults(truncate_next=1, fail_route=CONTENT_ROUTE)
+    with open(m.p("collections", "contracts", "documents", "big.bin"), "rb") as f:
+        got = f.read()
+    assert len(got) == len(data)
+    assert sha(got) == sha(data), "the retried download is not the document's bytes"
+    assert util.route_count(emu.stats(), CONTENT_ROUTE) == 2
 
 
 @pytest.mark.parametrize("retry_after", [None, 1])
