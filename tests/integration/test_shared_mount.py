@@ -507,8 +507,9 @@ def listener():
         lis.close()
 
 
-class Daemon:
-    """xaifs started by hand on a fresh mount point, as a service manager starts it."""
+class Daemon(util.Mount):
+    """xaifs started by hand on a fresh mount point, as a service manager starts
+    it: not waited for. p(), stderr() and stop() are util.Mount's."""
 
     def __init__(self, emu, env, foreground=True):
         self.dir = tempfile.mkdtemp(prefix="xaifs-mnt-")
@@ -520,35 +521,13 @@ class Daemon:
                   "XAI_API_REGION"):
             e.pop(k, None)
         e.update(env)
-        self.err = open(os.path.join(self.dir, "stderr"), "w+b")
-        argv = [util.xaifs_bin()] + (["-f"] if foreground else []) + [
+        self.errpath = os.path.join(self.dir, "stderr")
+        self.err = open(self.errpath, "w+b")
+        self.argv = [util.xaifs_bin()] + (["-f"] if foreground else []) + [
             self.path, "-o", "management_url=%s,api_url=%s,cache_ttl=0,timeout=10"
             % (emu.url, emu.url)]
-        self.proc = subprocess.Popen(argv, stdout=self.err, stderr=subprocess.STDOUT, env=e)
-
-    def p(self, *parts):
-        return os.path.join(self.path, *parts)
-
-    def stderr(self):
-        self.err.flush()
-        self.err.seek(0)
-        return self.err.read().decode(errors="replace")
-
-    def close(self):
-        if os.path.ismount(self.path):
-            subprocess.run(["fusermount3", "-u", self.path], check=False, timeout=60)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            subprocess.run(["fusermount3", "-u", "-z", self.path], check=False)
-            self.proc.kill()
-            self.proc.wait()
-        out = self.stderr()
-        self.err.close()
-        if not os.path.ismount(self.path):
-            shutil.rmtree(self.dir, ignore_errors=True)
-        bad = [w for w in util.BAD_WORDS if w in out]
-        assert not bad, out
+        self.proc = subprocess.Popen(self.argv, stdout=self.err, stderr=subprocess.STDOUT,
+                                     env=e)
 
 
 @pytest.fixture
@@ -562,7 +541,7 @@ def daemons():
 
     yield make
     for d in made:
-        d.close()
+        d.stop()
 
 
 @pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
