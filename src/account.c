@@ -120,7 +120,6 @@ static int fetch_search(struct cache *c, struct api *api, const char *arg,
 		rc = model_search_request(&q, cids, n, &req);
 	if (rc == 0 && n > 0)
 		rc = api_search(api, req, &body, &len);
-	v->fetched = time(NULL);
 	if (rc == 0 && n == 0) {
 		v->text = strdup(""); /* no collection: nothing matches, nothing
 					 is sent */
@@ -166,7 +165,6 @@ static int fetch_endpoints(struct cache *c, struct api *api, const char *arg,
 			   struct cval *v)
 {
 	(void)arg;
-	v->fetched = time(NULL);
 	return api_endpoints(api, &v->text, &v->len);
 }
 
@@ -182,7 +180,6 @@ static int fetch_invoices(struct cache *c, struct api *api, const char *arg,
 	int rc;
 
 	(void)arg;
-	v->fetched = time(NULL);
 	rc = api_list_invoices(api, &v->list);
 	if (rc == 0 && (rc = names_assign(v->list, NAMES_MAX, NULL)) < 0)
 		log_error("cannot name invoices: %s", strerror(-rc));
@@ -199,7 +196,6 @@ static int fetch_limits(struct cache *c, struct api *api, const char *arg,
 			struct cval *v)
 {
 	(void)arg;
-	v->fetched = time(NULL);
 	return api_spending_limits(api, &v->text, &v->len);
 }
 

@@ -135,18 +135,7 @@ static int api_upload_find(struct api *a, const char *collection_id,
 		    (!best || r->mtime >= best->mtime))
 			best = r;
 	}
-	rc = -ENOENT;
-	if (best) {
-		memset(out, 0, sizeof(*out));
-		out->id = strdup(best->id);
-		out->raw_name = strdup(best->raw_name);
-		out->json = strdup(best->json);
-		out->size = best->size;
-		out->mtime = best->mtime;
-		rc = out->id && out->raw_name && out->json ? 0 : -ENOMEM;
-		if (rc < 0)
-			res_release(out);
-	}
+	rc = best ? res_copy(best, out) : -ENOENT;
 	reslist_unref(l);
 	return rc;
 }

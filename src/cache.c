@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -214,6 +215,9 @@ static int cache_fill_locked(struct cache *c, struct centry *e,
 	e->fetch_cgen = gen;
 	c->stats.misses++;
 	pthread_mutex_unlock(&c->lock);
+	/* every fetch's time; one drawn from another value takes that one's */
+	if (v)
+		v->fetched = time(NULL);
 	rc = !v ? -ENOMEM : !c->api ? -ENOTCONN : fetch(c, c->api, arg, v);
 	if (rc < 0) {
 		cval_unref(v);

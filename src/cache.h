@@ -49,7 +49,9 @@ struct cval {
 	char *text; /* rendered JSON (usage, billing, regions); NULL for
 		       listings */
 	size_t len;
-	time_t fetched; /* wall-clock time of the fetch */
+	time_t fetched; /* wall-clock time of the fetch (set by the cache before
+			   the fetch function runs; one drawn from another
+			   value takes its time) */
 	int stale;	/* atomic: a change made through the mount (or a
 			 * drop) has made this value out of date */
 };

@@ -60,14 +60,12 @@ static int fetch_models(struct cache *c, struct api *api, const char *arg,
 static int fetch_usage(struct cache *c, struct api *api, const char *arg,
 		       struct cval *v)
 {
-	v->fetched = time(NULL);
 	return api_usage(api, v->fetched, &v->text, &v->len);
 }
 
 static int fetch_billing(struct cache *c, struct api *api, const char *arg,
 			 struct cval *v)
 {
-	v->fetched = time(NULL);
 	return api_billing(api, &v->text, &v->len);
 }
 
@@ -76,7 +74,6 @@ static int fetch_billing(struct cache *c, struct api *api, const char *arg,
 static int fetch_audit(struct cache *c, struct api *api, const char *arg,
 		       struct cval *v)
 {
-	v->fetched = time(NULL);
 	return api_audit(api, CACHE_AUDIT_PAGES, &v->text, &v->len);
 }
 
@@ -87,7 +84,6 @@ static int fetch_usage_month(struct cache *c, struct api *api,
 
 	if (sscanf(month, "%4d-%2d", &y, &m) != 2)
 		return -ENOENT;
-	v->fetched = time(NULL);
 	return api_usage_month(api, y, m, v->fetched, &v->text, &v->len);
 }
 

@@ -96,8 +96,10 @@ int change_create(struct change *w, uint64_t parent, const char *name,
 	e->ino = li.ino;
 	e->attr_ttl = 0;
 	if (rc < 0) {
-		change_release(w, *out);
+		/* a create that failed sends nothing, not even an empty file */
+		change_abandon(w, *out);
 		*out = NULL;
+		scratch_remove_ino(w->local, li.ino);
 		tree_forget(w->tree, li.ino, 1);
 	}
 out:

@@ -205,14 +205,17 @@ int fields_of_stored(struct change *w, const char *cid, const char *id,
 	struct cval *v = NULL;
 	int rc = change_find_id(w, NODE_LIST_DOCUMENTS, cid, id, &v, &r);
 
-	if (rc == 0)
-		rc = model_fields_of_document(r->json, r->json_len, out);
+	/* Unreadable fields in the listing are none; a listing that could not
+	 * be fetched is an error (a replaced document must not lose them). */
+	if (rc == 0 &&
+	    (rc = model_fields_of_document(r->json, r->json_len, out)) == -EIO)
+		rc = -ENOENT;
 	if (rc == 0 && raw_name && !(*raw_name = strdup(r->raw_name)))
 		rc = -ENOMEM;
 	if (rc == 0 && name && !(*name = strdup(r->name)))
 		rc = -ENOMEM;
 	cval_unref(v);
-	return rc == -EIO ? -ENOENT : rc;
+	return rc;
 }
 
 /* ---- the upload's fields ---- */

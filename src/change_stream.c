@@ -38,14 +38,19 @@ static void change_stream_abandon(struct change_file *f, const char *why)
 	f->pos.broken = 1; /* never again for this handle */
 }
 
-/* Hand the first len bytes of the spool to a new stream. 0 or -errno. */
+/*
+ * Hand the first len bytes of the spool to a new stream: 0, or the -errno its
+ * request ended with (the commit reports it). When the spool itself cannot
+ * be read, the stream is given up: sending the end after a gap would store a
+ * cut file; the spool is sent whole at close instead.
+ */
 static int change_stream_feed(struct change_file *f, uint64_t len)
 {
 	char *buf = malloc(CHANGE_STREAM_FEED);
 	uint64_t done = 0;
-	int rc = buf ? 0 : -ENOMEM;
+	int rc = 0, unread = !buf;
 
-	while (rc == 0 && done < len) {
+	while (!unread && rc == 0 && done < len) {
 		size_t want = len - done < CHANGE_STREAM_FEED
 				      ? (size_t)(len - done)
 				      : CHANGE_STREAM_FEED;
@@ -54,12 +59,14 @@ static int change_stream_feed(struct change_file *f, uint64_t len)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			rc = got < 0 ? -errno : -EIO;
+			unread = 1;
 		else if ((rc = upload_stream_write(f->up, buf, (size_t)got)) ==
 			 0)
 			done += (uint64_t)got;
 	}
 	free(buf);
+	if (unread)
+		change_stream_abandon(f, "its spool could not be read");
 	return rc;
 }
 

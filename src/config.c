@@ -34,34 +34,29 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("api_key_file=%s", api_key_file),
 	CONFIG_OPT("team_id=%s", team_id),
 	CONFIG_OPT("management_url=%s", management_url),
-	CONFIG_OPT("api_url=%s", api_url),
-	CONFIG_OPT("region=%s", region),
+	CONFIG_OPT("api_url=%s", api_url), CONFIG_OPT("region=%s", region),
 	CONFIG_OPT("cache_dir=%s", cache_dir),
 	CONFIG_OPT("config=%s", config_file),
 	CONFIG_OPT("cache_size=%s", cache_size_str),
-	CONFIG_OPT("upload=%s", upload),
-	CONFIG_OPT("uid=%s", uid_str),
-	CONFIG_OPT("gid=%s", gid_str),
-	CONFIG_OPT("umask=%s", umask_str),
+	CONFIG_OPT("upload=%s", upload), CONFIG_OPT("uid=%s", uid_str),
+	CONFIG_OPT("gid=%s", gid_str), CONFIG_OPT("umask=%s", umask_str),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
 	CONFIG_OPT("page_size=%d", page_size),
 	CONFIG_OPT("connect_timeout=%d", connect_timeout),
 	CONFIG_OPT("timeout=%d", timeout),
 	CONFIG_OPT("max_conns=%d", max_conns),
-	FUSE_OPT_KEY("key=", KEY_KEY),
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
+	/* keys by any likely name: refused before libfuse could echo an
+	 * unknown option, value and all */
+	FUSE_OPT_KEY("key=", KEY_KEY), FUSE_OPT_KEY("api_key=", KEY_KEY),
+	FUSE_OPT_KEY("management_key=", KEY_KEY),
+	FUSE_OPT_KEY("mgmt_key=", KEY_KEY), FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP), FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-	FUSE_OPT_KEY("-d", KEY_DEBUG),
-	FUSE_OPT_KEY("debug", KEY_DEBUG),
-	FUSE_OPT_KEY("-s", KEY_SINGLE),
-	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_KEY("rw", KEY_RW),
-	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
-	FUSE_OPT_END
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND), FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG), FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("ro", KEY_RO), FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER), FUSE_OPT_END
 };
 
 /* Options that only mean something to fstab or mount(8) and must not reach
@@ -121,8 +116,9 @@ static int config_proc(void *data, const char *arg, int key,
 		return 1;
 	case KEY_KEY:
 		fprintf(stderr,
-			"xaifs: the management key is not accepted on the command line "
-			"(anyone can read it there); use XAI_MANAGEMENT_KEY or -o key_file=PATH\n");
+			"xaifs: keys are not accepted on the command line (anyone can "
+			"read them there); use XAI_MANAGEMENT_KEY and XAI_API_KEY, or "
+			"-o key_file=PATH and -o api_key_file=PATH\n");
 		return -1;
 	case FUSE_OPT_KEY_NONOPT:
 		return config_nonopt(c, arg);

@@ -20,13 +20,21 @@
 
 #define KEY_FILE_MAX 4096 /* longest key file read */
 
+/* Free a string that may hold a key. */
+static void config_wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 static int config_take_env(const char *name, char **out)
 {
 	char *v = getenv(name);
 
 	if (!v || !*v)
 		return 0;
-	free(*out);
+	config_wipe(*out);
 	*out = strdup(v);
 	if (!*out)
 		return -ENOMEM;
@@ -97,7 +105,7 @@ static int config_read_key_file(const char *path, const char *what, char **out)
 		rc = -EINVAL;
 		goto out;
 	}
-	free(*out);
+	config_wipe(*out);
 	*out = strdup(buf);
 	if (!*out)
 		rc = -ENOMEM;
@@ -445,13 +453,6 @@ int config_finish(struct config *c)
 	if (rc == -ENOMEM)
 		fprintf(stderr, "xaifs: out of memory\n");
 	return rc;
-}
-
-static void config_wipe(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
 }
 
 void config_release(struct config *c)

@@ -51,19 +51,18 @@ static void *fdwriter_thread(void *arg)
 	struct fdwriter *w = arg;
 	char *buf;
 	size_t len;
-	int rc, failed;
+	int rc;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->pending && !w->stop)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (!w->pending)
-			break; /* stopped with nothing left */
-		buf = w->pending;
+			break;	  /* stopped with nothing left */
+		buf = w->pending; /* never handed over once err is set */
 		len = w->pending_len;
-		failed = w->err;
 		pthread_mutex_unlock(&w->lock);
-		rc = failed ? 0 : fdwriter_write_all(w->fd, buf, len);
+		rc = fdwriter_write_all(w->fd, buf, len);
 		if (rc == 0 && w->landed)
 			w->landed(w->arg);
 		pthread_mutex_lock(&w->lock);
@@ -130,14 +129,12 @@ int fdwriter_flush(struct fdwriter *w)
 {
 	int rc;
 
-	if (!w->filled && w->threaded) {
-		pthread_mutex_lock(&w->lock);
+	if (!w->filled) {
+		pthread_mutex_lock(&w->lock); /* err is the thread's too */
 		rc = w->err;
 		pthread_mutex_unlock(&w->lock);
 		return rc;
 	}
-	if (!w->filled)
-		return w->err;
 	if (!w->threaded && w->total >= FDWRITER_THREAD_AFTER)
 		fdwriter_start(w);
 	if (w->threaded)

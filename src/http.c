@@ -110,6 +110,9 @@ static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 				     sizeof(msg));
 		log_error("%s failed: HTTP %ld%s%s", req->route, resp->status,
 			  *msg ? ": " : "", msg);
+	} else if (resp->write_err) {
+		log_error("%s failed: cannot write the answer to its file: %s",
+			  req->route, strerror(-resp->write_err));
 	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
 		log_error("%s failed: response larger than %u bytes",
 			  req->route, HTTP_BODY_MAX);
@@ -157,9 +160,14 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	http_xfer_setup(c, h->pool.share, &h->opts, req, hdrs, &sink);
 	http_pace_wait(&h->pace);
 	*cc = curl_easy_perform(c);
-	if (http_xfer_end(&sink) < 0 && *cc == CURLE_OK)
-		*cc = CURLE_WRITE_ERROR; /* the last piece could not be
-					    written */
+	http_xfer_end(&sink);
+	/* A write to out_fd that failed is that, whichever callback saw it. */
+	if (sink.cut.failed_write == 2)
+		*cc = CURLE_WRITE_ERROR;
+	resp->write_err = sink.cut.failed_write == 2
+				  ? http_curl_errno(CURLE_WRITE_ERROR,
+						    &sink.cut)
+				  : 0;
 	curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
 	curl_mime_free(sink.mime);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -262,6 +270,7 @@ void http_resp_init(struct http_resp *r)
 	r->bytes = 0;
 	r->attempts = 0;
 	r->unanswered = 0;
+	r->write_err = 0;
 	buf_init(&r->body, HTTP_BODY_MAX);
 }
 

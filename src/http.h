@@ -102,8 +102,8 @@ struct http_req {
 	int out_fd; /* >= 0: write the 2xx body to this fd instead of resp->body
 		     */
 	/*
-	 * out_fd only: called on the requesting thread each time bytes have
-	 * been written to out_fd (in batches of up to HTTP_STAGE_BYTES), so
+	 * out_fd only: called each time a batch of bytes has been written to
+	 * out_fd (fdwriter.h: on the requesting thread or the writer's), so
 	 * that readers of the file can go on at once; may be NULL.
 	 */
 	void (*landed)(void *arg);
@@ -125,6 +125,8 @@ struct http_resp {
 	int unanswered;	 /* the last try sent the request but got no status
 				   line back (timeout, dropped connection): the
 				   server may or may not have carried it out */
+	int write_err;	 /* the last try's body could not be written to
+			    out_fd: that write's -errno; else 0 */
 };
 
 /* Call once in main() before any thread: curl_global_init(). */

@@ -39,20 +39,25 @@ int http_status_transient(long status)
 	       status == 503 || status == 504;
 }
 
+static int http_write_errno(const struct http_cut *cut)
+{
+	return cut->write_err < 0 ? cut->write_err : -ENOSPC;
+}
+
 int http_curl_errno(CURLcode cc, const struct http_cut *cut)
 {
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
 	case CURLE_ABORTED_BY_CALLBACK:
-		return cut->failed_write == 2 ? -ENOSPC
+		return cut->failed_write == 2 ? http_write_errno(cut)
 		       : cut->stalled	      ? -ETIMEDOUT
 		       : cut->read_aborted    ? -ECANCELED
 					      : -EIO;
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:
-		return cut->failed_write == 2 ? -ENOSPC : -EIO;
+		return cut->failed_write == 2 ? http_write_errno(cut) : -EIO;
 	default:
 		return -EIO;
 	}

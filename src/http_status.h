@@ -18,12 +18,14 @@ struct http_cut {
 	int read_aborted; /* a streamed part's source gave up */
 	int failed_write; /* 1: the body cap was reached, 2: writing the out fd
 			     failed */
+	int write_err;	  /* with 2: that write's -errno */
 };
 
 /*
  * The errno of a failed curl_easy_perform(): -ETIMEDOUT (timeout or stall),
- * -ECANCELED (the source gave up), -ENOMEM, -ENOSPC (the out fd could not be
- * written), else -EIO (including a body over HTTP_BODY_MAX).
+ * -ECANCELED (the source gave up), -ENOMEM, the -errno of writing the out fd
+ * (-ENOSPC when none is known), else -EIO (including a body over
+ * HTTP_BODY_MAX).
  */
 int http_curl_errno(CURLcode cc, const struct http_cut *cut);
 

@@ -11,13 +11,21 @@
 #include "fdwriter.h"
 #include "http_pace.h"
 
+/* Writing the out fd failed with rc (the first failure is kept). */
+static void http_write_failed(struct http_sink *s, int rc)
+{
+	s->cut.failed_write = 2;
+	if (!s->cut.write_err)
+		s->cut.write_err = rc;
+}
+
 int http_xfer_flush(struct http_sink *s)
 {
-	if (s->out && fdwriter_flush(s->out) < 0) {
-		s->cut.failed_write = 2;
-		return -1;
-	}
-	return 0;
+	int rc = s->out ? fdwriter_flush(s->out) : 0;
+
+	if (rc < 0)
+		http_write_failed(s, rc);
+	return rc < 0 ? -1 : 0;
 }
 
 int http_xfer_end(struct http_sink *s)
@@ -25,18 +33,21 @@ int http_xfer_end(struct http_sink *s)
 	int rc = fdwriter_end(s->out);
 
 	s->out = NULL;
-	if (rc < 0 && !s->cut.failed_write)
-		s->cut.failed_write = 2;
+	if (rc < 0)
+		http_write_failed(s, rc);
 	return rc < 0 ? -1 : 0;
 }
 
 /* A 2xx body piece for out_fd, gathered by the sink's fdwriter. */
 static size_t http_write_fd(struct http_sink *s, const char *p, size_t len)
 {
+	int rc;
+
 	if (!s->out)
 		s->out = fdwriter_new(s->out_fd, s->landed, s->landed_arg);
-	if (!s->out || fdwriter_put(s->out, p, len) < 0) {
-		s->cut.failed_write = 2;
+	rc = s->out ? fdwriter_put(s->out, p, len) : -ENOMEM;
+	if (rc < 0) {
+		http_write_failed(s, rc);
 		return 0;
 	}
 	return len;

@@ -102,13 +102,9 @@ static int parse_page(const char *body, size_t len, struct reslist *out,
 	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	arr = member(root, k->list[0], k->list[1]);
-	if (arr && !json_object_is_type(arr, json_type_array)) {
-		rc = -EIO;
+	rc = member_array(root, k->list[0], k->list[1], &arr, &n);
+	if (rc < 0)
 		goto out;
-	}
-	if (arr)
-		n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		item = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(item, json_type_object))
@@ -419,12 +415,10 @@ int model_parse_models(const char *body, size_t len, struct reslist *out,
 	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	rc = -EIO;
-	clusters = member(root, "clusterConfigs", "cluster_configs");
-	if (clusters && !json_object_is_type(clusters, json_type_array))
+	rc = member_array(root, "clusterConfigs", "cluster_configs", &clusters,
+			  &n);
+	if (rc < 0)
 		goto out;
-	if (clusters)
-		n = json_object_array_length(clusters);
 	rc = -ENOMEM;
 	m.seen = json_object_new_object();
 	m.order = json_object_new_array();

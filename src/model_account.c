@@ -199,12 +199,9 @@ int model_render_search(const char *body, size_t len, model_names_fn names,
 	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		goto out;
-	arr = member(root, "matches", NULL);
-	if (arr && !json_object_is_type(arr, json_type_array)) {
-		rc = -EIO;
+	rc = member_array(root, "matches", NULL, &arr, &n);
+	if (rc < 0)
 		goto out;
-	}
-	n = arr ? json_object_array_length(arr) : 0;
 	hits = calloc(n ? n : 1, sizeof(*hits));
 	if (!hits) {
 		rc = -ENOMEM;
@@ -272,12 +269,9 @@ int model_parse_invoices(const char *body, size_t len, struct reslist *out)
 
 	if (rc < 0)
 		return rc;
-	arr = member(root, "invoices", NULL);
-	if (arr && !json_object_is_type(arr, json_type_array)) {
-		rc = -EIO;
+	rc = member_array(root, "invoices", NULL, &arr, &n);
+	if (rc < 0)
 		goto out;
-	}
-	n = arr ? json_object_array_length(arr) : 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct json_object *inv = json_object_array_get_idx(arr, i);
 		const char *id;

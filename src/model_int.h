@@ -19,6 +19,10 @@ struct json_object *member(struct json_object *o, const char *k1,
 			   const char *k2);
 const char *str_value(struct json_object *v);
 const char *member_str(struct json_object *o, const char *k1, const char *k2);
+/* An optional array member: *arr and its length *n (NULL and 0 when absent);
+ * -EIO when the member holds something else. */
+int member_array(struct json_object *o, const char *k1, const char *k2,
+		 struct json_object **arr, size_t *n);
 int str_to_int64(const char *s, int64_t *out);
 int int64_value(struct json_object *v, int64_t *out);
 int member_int64(struct json_object *o, const char *k1, const char *k2,

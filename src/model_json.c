@@ -95,6 +95,18 @@ const char *str_value(struct json_object *v)
 		return NULL;
 	return s;
 }
+int member_array(struct json_object *o, const char *k1, const char *k2,
+		 struct json_object **arr, size_t *n)
+{
+	*arr = member(o, k1, k2);
+	*n = 0;
+	if (*arr && !json_object_is_type(*arr, json_type_array))
+		return -EIO;
+	if (*arr)
+		*n = json_object_array_length(*arr);
+	return 0;
+}
+
 const char *member_str(struct json_object *o, const char *k1, const char *k2)
 {
 	return str_value(member(o, k1, k2));

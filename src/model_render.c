@@ -441,19 +441,17 @@ int model_audit_page(const char *body, size_t len, struct buf *lines,
 {
 	struct json_object *root = NULL, *events;
 	const char *tok;
+	size_t n;
 	int rc;
 
 	*next = NULL;
 	rc = parse_object(body, len, &root);
 	if (rc < 0)
 		return rc;
-	events = member(root, "events", NULL);
-	if (events && !json_object_is_type(events, json_type_array)) {
-		rc = -EIO;
+	rc = member_array(root, "events", NULL, &events, &n);
+	if (rc < 0)
 		goto out;
-	}
-	for (size_t i = 0;
-	     events && i < json_object_array_length(events) && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct json_object *e = json_object_array_get_idx(events, i);
 
 		if (!json_object_is_type(e, json_type_object))

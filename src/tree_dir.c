@@ -226,7 +226,11 @@ int tree_dir_entry(struct tree *tree, struct tree_dir *d, size_t i, int plus,
 	}
 	r = &d->val->list->v[i];
 	*name = d->suffixed ? d->suffixed[i] : r->name;
-	tree_stat_res(tree, kind, r, e);
+	/* without plus only the type is read: no size or version to work out */
+	if (plus)
+		tree_stat_res(tree, kind, r, e);
+	else
+		tree_stat_base(tree, kind, 0, 0, e);
 	/* A snapshot a change has overtaken must not seed the kernel's caches. */
 	if (cval_stale(d->val)) {
 		e->entry_ttl = 0;

@@ -182,16 +182,6 @@ int upload_stream_write(struct upload_stream *u, const char *buf, size_t n)
 	return rc;
 }
 
-uint64_t upload_stream_sent(struct upload_stream *u)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&u->lock);
-	n = u->sent;
-	pthread_mutex_unlock(&u->lock);
-	return n;
-}
-
 static void upload_stream_join(struct upload_stream *u)
 {
 	if (!u->joined) {
@@ -200,11 +190,19 @@ static void upload_stream_join(struct upload_stream *u)
 	}
 }
 
+/* A server that answered before the end of the file stored a cut one. */
+static void upload_stream_log_cut(const struct upload_stream *u)
+{
+	log_error("upload of '%s' was answered before its end; the server may "
+		  "hold an incomplete copy (id %s)",
+		  u->name, u->out.id ? u->out.id : "unknown");
+}
+
 int upload_stream_finish(struct upload_stream *u, const char *fields,
 			 struct res *out)
 {
 	char *copy = fields ? strdup(fields) : NULL;
-	int rc;
+	int rc, early;
 
 	if (fields && !copy) {
 		memset(out, 0, sizeof(*out));
@@ -212,6 +210,7 @@ int upload_stream_finish(struct upload_stream *u, const char *fields,
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&u->lock);
+	early = u->done; /* answered before the end of the file */
 	free(u->fields);
 	u->fields = copy;
 	u->eof = 1;
@@ -219,6 +218,10 @@ int upload_stream_finish(struct upload_stream *u, const char *fields,
 	pthread_mutex_unlock(&u->lock);
 	upload_stream_join(u);
 	rc = u->rc;
+	if (rc == 0 && early) {
+		upload_stream_log_cut(u);
+		rc = -EIO;
+	}
 	*out = u->out;
 	memset(&u->out, 0, sizeof(u->out));
 	if (rc == 0 && u->aborted)
@@ -234,12 +237,8 @@ void upload_stream_abort(struct upload_stream *u)
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
 	upload_stream_join(u);
-	/* A server that answered before the end stored a cut file: say so. */
 	if (u->rc == 0 && !u->eof)
-		log_error(
-			"upload of '%s' was answered before its end; the server may hold "
-			"an incomplete copy (id %s)",
-			u->name, u->out.id ? u->out.id : "unknown");
+		upload_stream_log_cut(u);
 }
 
 void upload_stream_free(struct upload_stream *u)

@@ -48,9 +48,6 @@ int upload_stream_start(struct api *a, const char *cid, const char *name,
  */
 int upload_stream_write(struct upload_stream *u, const char *buf, size_t n);
 
-/* Bytes handed to the connection so far. */
-uint64_t upload_stream_sent(struct upload_stream *u);
-
 /*
  * The end of the file: send fields (compact JSON, model_fields.h; NULL for
  * none) as the `fields` part that follows the data, and wait for the

@@ -103,6 +103,10 @@ static void test_curl_failures(void)
 	CHECK_EQ_INT(http_curl_errno(CURLE_OUT_OF_MEMORY, &none), -ENOMEM);
 	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &cap), -EIO);
 	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &fd), -ENOSPC);
+	/* the write's own errno, whichever callback cut the try */
+	fd.write_err = -EFBIG;
+	CHECK_EQ_INT(http_curl_errno(CURLE_WRITE_ERROR, &fd), -EFBIG);
+	CHECK_EQ_INT(http_curl_errno(CURLE_ABORTED_BY_CALLBACK, &fd), -EFBIG);
 	CHECK_EQ_INT(http_curl_errno(CURLE_COULDNT_CONNECT, &none), -EIO);
 	CHECK_EQ_INT(http_curl_errno(CURLE_SSL_CONNECT_ERROR, &none), -EIO);
 	TEST_CTX("transient libcurl failures");
