@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Check the layout rules of src/ (see src/README.md, "Rules"):
 
+  layers     every include and every call goes to the caller's own layer or
+             one below it (src/LAYERS, lowest first, is the one list)
   lines      no source file over 700 lines
   functions  no function body over 60 lines
   headers    every header opens with a comment naming itself and what it owns
@@ -23,15 +25,99 @@ import sys
 MAX_FILE = 700
 MAX_FUNC = 60
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHECKS = ["lines", "functions", "headers", "includes", "calls", "format"]
+CHECKS = ["layers", "lines", "functions", "headers", "includes", "calls", "format"]
 
 
 def sources():
-    return sorted(glob.glob(os.path.join(ROOT, "src", "*.[ch]")))
+    return sorted(glob.glob(os.path.join(ROOT, "src", "*", "*.[ch]")))
+
+
+def layers():
+    """The layer names of src/LAYERS, lowest first."""
+    with open(os.path.join(ROOT, "src", "LAYERS"), encoding="utf-8") as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith("#")]
+
+
+def layer_of(path):
+    return os.path.basename(os.path.dirname(path))
+
+
+def objects(build):
+    """{source file name: object path} of every layer library's objects."""
+    found = {}
+    for o in glob.glob(os.path.join(build, "src", "libxaifs_*.a.p", "*.o")):
+        lib = os.path.basename(os.path.dirname(o))	# libxaifs_LAYER.a.p
+        prefix = lib[len("libxaifs_"):-len(".a.p")] + "_"	# meson's LAYER_
+        name = os.path.basename(o)[:-len(".o")]
+        found[name[len(prefix):] if name.startswith(prefix) else name] = o
+    return found
+
+
+def first_use(path, sym):
+    """The first line of path that names sym (for a finding's position)."""
+    pat = re.compile(r"\b" + re.escape(sym) + r"\b")
+    for i, line in enumerate(open(path, encoding="utf-8"), 1):
+        if pat.search(line):
+            return i
+    return 1
 
 
 def rel(path):
     return os.path.relpath(path, ROOT)
+
+
+def check_layers(args):
+    order = {name: i for i, name in enumerate(layers())}
+    files = sources()
+    out = [f"{rel(f)}: its folder is not a layer of src/LAYERS"
+           for f in files if layer_of(f) not in order]
+    if out:
+        return out
+    home = {os.path.basename(f): f for f in files if f.endswith(".h")}
+    for f in files:
+        for i, line in enumerate(open(f, encoding="utf-8"), 1):
+            m = re.match(r'#include "([\w.]+)"', line)
+            if not m or m.group(1) not in home:
+                continue
+            to = layer_of(home[m.group(1)])
+            if order[to] > order[layer_of(f)]:
+                out.append(f"{rel(f)}:{i}: includes {m.group(1)} of layer {to}, "
+                           f"above {layer_of(f)} (src/LAYERS)")
+    return out + check_layer_calls(args, order)
+
+
+def check_layer_calls(args, order):
+    where = {os.path.basename(f): f for f in sources()}
+    defined, needed = symbols(args)
+    if not defined:
+        return [f"layers: no objects under {args.build}/src (build first)"]
+    owner = {s: f for f, defs in defined.items() for s in defs}
+    out = []
+    for f, undefs in sorted(needed.items()):
+        for s in sorted(undefs):
+            if s not in owner or f not in where:
+                continue
+            lf, lt = layer_of(where[f]), layer_of(where[owner[s]])
+            if order[lt] > order[lf]:
+                line = first_use(where[f], s)
+                out.append(f"{rel(where[f])}:{line}: calls {s}() of {owner[s]}, "
+                           f"in layer {lt} above {lf} (src/LAYERS)")
+    return out
+
+
+def symbols(args):
+    """({source: defined symbols}, {source: undefined symbols}) from nm."""
+    defined, needed = {}, {}
+    for name, o in objects(args.build).items():
+        defs, undefs = set(), set()
+        for line in subprocess.check_output(["nm", o], text=True).splitlines():
+            p = line.split()
+            if len(p) == 3 and p[1] in "TDBR":
+                defs.add(p[2])
+            elif len(p) == 2 and p[0] == "U":
+                undefs.add(p[1])
+        defined[name], needed[name] = defs, undefs
+    return defined, needed
 
 
 def check_lines(_args):
@@ -134,20 +220,9 @@ def check_includes(_args):
 
 
 def check_calls(args):
-    objs = glob.glob(os.path.join(args.build, "src", "libxaifs_core.a.p", "*.o"))
-    if not objs:
+    defined, needed = symbols(args)
+    if not defined:
         return [f"calls: no objects under {args.build}/src (build first)"]
-    defined, needed = {}, {}
-    for o in objs:
-        name = os.path.basename(o)[:-len(".c.o")] + ".c"
-        defs, undefs = set(), set()
-        for line in subprocess.check_output(["nm", o], text=True).splitlines():
-            p = line.split()
-            if len(p) == 3 and p[1] in "TDBR":
-                defs.add(p[2])
-            elif len(p) == 2 and p[0] == "U":
-                undefs.add(p[1])
-        defined[name], needed[name] = defs, undefs
     owner = {s: f for f, defs in defined.items() for s in defs}
     graph = collections.defaultdict(set)
     for f, undefs in needed.items():
