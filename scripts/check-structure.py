@@ -73,6 +73,7 @@ def check_layers(args):
            for f in files if layer_of(f) not in order]
     if out:
         return out
+    out += check_layer_readmes()
     home = {os.path.basename(f): f for f in files if f.endswith(".h")}
     for f in files:
         for i, line in enumerate(open(f, encoding="utf-8"), 1):
@@ -84,6 +85,23 @@ def check_layers(args):
                 out.append(f"{rel(f)}:{i}: includes {m.group(1)} of layer {to}, "
                            f"above {layer_of(f)} (src/LAYERS)")
     return out + check_layer_calls(args, order)
+
+
+def check_layer_readmes():
+    """Each layer folder's README ends with the layers below it, as in
+    src/LAYERS ('May use: a, b.'), so the two cannot drift apart."""
+    names, out = layers(), []
+    for i, name in enumerate(names):
+        path = os.path.join(ROOT, "src", name, "README")
+        text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+        m = re.search(r"^May use: (.*)$", text, re.M)
+        want = names[:i]
+        got = re.findall(r"\b(\w+)\b", m.group(1).split("(")[0]) if m else None
+        if got is None:
+            out.append(f"{rel(path)}: missing, or no 'May use:' line")
+        elif want and got != want:
+            out.append(f"{rel(path)}: 'May use: {m.group(1)}', src/LAYERS says {', '.join(want)}")
+    return out
 
 
 def check_layer_calls(args, order):
