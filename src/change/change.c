@@ -29,6 +29,7 @@ struct change *change_new(struct tree *tree, struct cache *c, struct api *api,
 		free(w);
 		return NULL;
 	}
+	pthread_mutex_init(&w->names_lock, NULL);
 	w->tree = tree;
 	w->cache = c;
 	w->api = api;
@@ -42,6 +43,7 @@ void change_free(struct change *w)
 	if (!w)
 		return;
 	change_fields_free(w->fields);
+	pthread_mutex_destroy(&w->names_lock);
 	free(w->tmpdir);
 	free(w);
 }
@@ -66,6 +68,21 @@ void change_refresh(struct change *w)
 }
 
 /* ---- create and open ---- */
+
+/*
+ * A handle that writes a document or key takes a reference on its name's entry
+ * and notes what the name was at open (change_int.h, "Names being written").
+ */
+static void change_name_attach(struct change *w, struct change_file *f)
+{
+	enum change_target t = f->st.target;
+
+	if (t != CHANGE_DOC && t != CHANGE_NEW_DOC && t != CHANGE_KEY &&
+	    t != CHANGE_NEW_KEY)
+		return;
+	f->nm = change_name_get(w, f->cid, f->name);
+	change_name_mark(f->nm, &f->seen);
+}
 
 int change_create(struct change *w, uint64_t parent, const char *name,
 		  int flags, struct tree_entry *e, struct change_file **out)
@@ -92,6 +109,8 @@ int change_create(struct change *w, uint64_t parent, const char *name,
 		tree_forget(w->tree, li.ino, 1);
 		goto out;
 	}
+	tree_write_open(w->tree, li.ino, 0);
+	change_name_attach(w, *out);
 	rc = tree_getattr(w->tree, li.ino, e);
 	e->ino = li.ino;
 	e->attr_ttl = 0;
@@ -185,7 +204,16 @@ static int change_open_scratch(struct change *w, uint64_t ino, int flags,
 		rc = change_open_node(w, &r, ino, flags, out);
 		goto out;
 	}
-	fd = scratch_open_fd(w->local, ino);
+	/*
+	 * A new document not stored yet, opened again to be rewritten: a spool
+	 * of the handle's own, so that neither handle cuts the other's bytes
+	 * (the last one closed is stored).
+	 */
+	if (li.pending && (flags & O_TRUNC) &&
+	    node_of(li.dir)->lists == NODE_LIST_DOCUMENTS)
+		fd = anonfile_open(w->tmpdir);
+	else
+		fd = scratch_open_fd(w->local, ino);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -195,12 +223,27 @@ static int change_open_scratch(struct change *w, uint64_t ino, int flags,
 		close(fd);
 		goto out;
 	}
-	change_state_scratch(li.pending, li.dir, &st);
+	change_state_scratch(li.pending, li.dir, flags, &st);
 	rc = change_file_new(&st, ino, tree_dir_ino(w->tree, li.dir, li.cid),
 			     li.cid, NULL, li.name, fd, out);
 out:
 	scratch_info_release(&li);
 	return rc;
+}
+
+/* Why an open of document n for writing without O_TRUNC is refused, naming
+ * it by its file name. */
+static void change_log_in_place(struct change *w, const struct node_id *n)
+{
+	const struct res *r = NULL;
+	struct cval *v = NULL;
+
+	change_find_id(w, NODE_LIST_DOCUMENTS, n->cid, n->id, &v, &r);
+	log_error("cannot write into document '%s': documents are replaced "
+		  "whole (open with O_TRUNC, e.g. cp or >), not modified in "
+		  "place",
+		  r ? r->name : n->id);
+	cval_unref(v);
 }
 
 /* The one dispatch on how a kind is written (node.h, enum node_write). */
@@ -215,10 +258,7 @@ static int change_open_node(struct change *w, const struct node_id *n,
 		return change_open_scratch(w, ino, flags, out);
 	rc = change_state_open(n->kind, flags, &st);
 	if (rc == -EOPNOTSUPP)
-		log_error(
-			"cannot write into document '%s': documents are replaced whole "
-			"(open with O_TRUNC, e.g. cp or >), not modified in place",
-			n->id);
+		change_log_in_place(w, n);
 	if (rc < 0)
 		return rc;
 	switch (how) {
@@ -231,6 +271,19 @@ static int change_open_node(struct change *w, const struct node_id *n,
 	default:
 		return change_open_refresh(w, ino, &st, out);
 	}
+}
+
+/*
+ * The size a new handle shows: its spool's, but the stored document's while
+ * a document opened without O_TRUNC has not been truncated yet.
+ */
+static off_t change_open_size(struct change *w, const struct change_file *f)
+{
+	struct tree_entry e;
+
+	if (f->st.whole_only && tree_getattr(w->tree, f->ino, &e) == 0)
+		return e.st.st_size;
+	return anonfile_size(f->fd);
 }
 
 int change_open(struct change *w, uint64_t ino, int flags,
@@ -248,6 +301,12 @@ int change_open(struct change *w, uint64_t ino, int flags,
 		rc = -EROFS;
 	else
 		rc = change_open_node(w, &n, ino, flags, out);
+	if (rc == 0) {
+		tree_write_open(w->tree, ino, change_open_size(w, *out));
+		change_name_attach(w, *out);
+	} else if (rc == -ENOENT) {
+		rc = tree_stale(n.kind, rc); /* gone since the lookup */
+	}
 	node_id_release(&n);
 	return rc;
 }
@@ -283,6 +342,8 @@ ssize_t change_write(struct change *w, struct change_file *f, const char *buf,
 	if (n < 0)
 		return -errno;
 	change_state_wrote(&f->st);
+	f->wrote = 1;
+	tree_write_size(w->tree, f->ino, anonfile_size(f->fd));
 	change_stream_write(w, f, buf, (size_t)n, off);
 	return n;
 }
@@ -301,9 +362,6 @@ static int change_commit_json(struct change *w, struct change_file *f,
 	if (rc < 0)
 		return rc;
 	switch (f->st.target) {
-	case CHANGE_KEY:
-		rc = change_commit_key_update(w, f->id, f->name, in, len);
-		break;
 	case CHANGE_COLL_JSON:
 		rc = change_commit_coll_json(w, f->cid, f->name, in, len);
 		break;
@@ -313,8 +371,8 @@ static int change_commit_json(struct change *w, struct change_file *f,
 	case CHANGE_NEW_COLL:
 		rc = change_commit_new_collection(w, f->name, in, len);
 		break;
-	default:
-		rc = change_commit_key_create(w, f->name, in, len, new_id);
+	default: /* CHANGE_KEY, CHANGE_NEW_KEY */
+		rc = change_commit_key_named(w, f, in, len, new_id);
 		break;
 	}
 	explicit_bzero(in, len);
@@ -392,19 +450,21 @@ int change_flush(struct change *w, struct change_file *f)
 	case CHANGE_STEP_NONE:
 		return f->st.err;
 	case CHANGE_STEP_WAIT:
+		tree_write_releasing(w->tree, f->ino);
 		return 0;
 	case CHANGE_STEP_REFRESH:
 		change_refresh(w);
 		log_info("refresh: caches dropped");
 		return 0;
 	case CHANGE_STEP_DOC:
-		rc = change_commit_doc(
-			w, f->cid, f->name, f->fd, change_stream_take(f),
-			f->ino, f->st.target == CHANGE_DOC ? f->id : NULL,
-			&new_id);
+		rc = change_commit_named(w, f, &new_id);
+		if (rc == 1)
+			return 0; /* nothing of this handle goes to the name */
 		break;
 	default:
 		rc = change_commit_json(w, f, &new_id);
+		if (rc == 1)
+			return 0; /* the key's name was removed since the open */
 		break;
 	}
 	after = change_state_committed(&f->st, &rc, new_id != NULL,
@@ -413,11 +473,102 @@ int change_flush(struct change *w, struct change_file *f)
 	return rc;
 }
 
+/* ---- attributes ---- */
+
+/* A truncation through a handle: a new version starts (documents), the stream
+ * follows. */
+static int change_truncate_handle(struct change_file *f, off_t size)
+{
+	int rc = change_state_truncate(&f->st, size);
+
+	if (rc < 0)
+		return rc;
+	f->wrote = 1;
+	change_stream_cut(f, size);
+	return ftruncate(f->fd, size) < 0 ? -errno : 0;
+}
+
+static int change_truncate_scratch(struct change *w, uint64_t ino, off_t size)
+{
+	int fd = scratch_open_fd(w->local, ino), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, size) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/*
+ * truncate(2) by name of a file of the server: what open(2) for writing,
+ * ftruncate(2) and close(2) would do (a document only to 0: O_TRUNC; a file
+ * nobody writes: -EACCES, as open(O_TRUNC) answers).
+ */
+static int change_truncate_name(struct change *w, uint64_t ino, off_t size)
+{
+	struct change_file *f = NULL;
+	int rc = change_open(w, ino, O_WRONLY | (size == 0 ? O_TRUNC : 0), &f);
+
+	if (rc == 0 && size != 0)
+		rc = change_truncate_handle(f, size);
+	else if (rc == 0)
+		f->wrote = 1;
+	if (rc == 0)
+		rc = change_flush(w, f);
+	if (f)
+		change_release(w, f);
+	return rc;
+}
+
+int change_setattr(struct change *w, uint64_t ino, struct change_file *f,
+		   const struct stat *attr, int set_size, int set_mtime,
+		   struct tree_entry *out)
+{
+	struct node_id n = { 0 };
+	int rc;
+
+	rc = tree_node(w->tree, ino, &n);
+	if (rc < 0)
+		return rc;
+	if (set_size && w->read_only) {
+		rc = -EROFS;
+	} else if (set_size && f) {
+		rc = change_truncate_handle(f, attr->st_size);
+		if (rc == 0)
+			tree_write_size(w->tree, f->ino, attr->st_size);
+	} else if (set_size && node_is_scratch(n.kind) && w->local) {
+		rc = change_truncate_scratch(w, ino, attr->st_size);
+	}
+	if (rc == 0 && set_mtime && node_is_scratch(n.kind) && w->local)
+		scratch_set_mtime(w->local, ino, &attr->st_mtim);
+	if (rc == 0)
+		rc = tree_getattr(w->tree, ino, out);
+	/* truncate(2) of a server file: as an open, a truncation and a close */
+	if (rc == 0 && set_size && !f && !node_is_scratch(n.kind) &&
+	    out->st.st_size != attr->st_size) {
+		rc = change_truncate_name(w, ino, attr->st_size);
+		if (rc == 0)
+			rc = tree_getattr(w->tree, ino, out);
+	}
+	if (rc == 0 && f) {
+		off_t s = anonfile_size(f->fd);
+
+		if (s >= 0)
+			out->st.st_size = s;
+		out->attr_ttl = 0;
+	}
+	node_id_release(&n);
+	return rc;
+}
+
 void change_abandon(struct change *w, struct change_file *f)
 {
-	(void)w;
-	if (f)
+	if (f) {
+		tree_write_close(w->tree, f->ino);
 		change_stream_drop(f);
+		change_name_put(w, f->nm);
+	}
 	change_file_free(f);
 }
 
@@ -427,13 +578,14 @@ void change_release(struct change *w, struct change_file *f)
 
 	if (!f)
 		return;
-	/* An empty document written and closed: upload it now (errors can only
-	 * be logged). */
-	if (change_state_close(&f->st) && change_flush(w, f) < 0)
-		log_error("empty document '%s' was not uploaded", f->name);
+	/* A document closed with nothing left to send (its writes were sent
+	 * at flush, or it was only created or truncated): send it now; the
+	 * commit logged its failure, and nobody waits for this one's result. */
+	if (change_state_close(&f->st))
+		change_flush(w, f);
 	/* A new resource never created (nothing written, or a failed upload)
-	 * vanishes. */
-	if (change_state_is_new(&f->st) &&
+	 * vanishes, unless another handle is still writing it. */
+	if (change_state_is_new(&f->st) && !change_name_shared(w, f->nm) &&
 	    scratch_get_ino(w->local, f->ino, &li) == 0 && li.pending &&
 	    !li.redirect_id) {
 		scratch_remove_ino(w->local, f->ino);
@@ -442,6 +594,8 @@ void change_release(struct change *w, struct change_file *f)
 	scratch_info_release(&li);
 	if (f->st.target == CHANGE_DOC)
 		change_fields_drop(w, f->ino);
+	tree_write_close(w->tree, f->ino);
 	change_stream_drop(f);
+	change_name_put(w, f->nm);
 	change_file_free(f);
 }

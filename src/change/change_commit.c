@@ -109,14 +109,17 @@ static int change_doc_replaced(struct change *w, const char *cid,
 	if (!old_id || !*old_id || strcmp(old_id, new_id) == 0)
 		return 0;
 	rc = api_delete_document(w->api, cid, old_id);
-	if (rc < 0)
-		log_error(
-			"document '%s' was uploaded but its old version %s could not "
-			"be removed",
-			name, old_id);
-	else
+	if (rc == 0 || rc == -ENOENT) {
+		/* removed now, or already by someone else */
 		change_gone(w, NODE_LIST_DOCUMENTS, cid, old_id);
-	return rc;
+		return 0;
+	}
+	/* The new bytes are stored: close() succeeds; the old one shows too. */
+	log_warn("document '%s' was stored, but its old version %s could not "
+		 "be removed (%s): both are listed until it is",
+		 name, old_id, strerror(-rc));
+	change_changed(w, NODE_LIST_DOCUMENTS, cid);
+	return 0;
 }
 
 /*
@@ -272,5 +275,112 @@ out:
 	res_release(&out);
 	model_change_release(&ch);
 	free(name);
+	return rc;
+}
+
+/*
+ * The id listed under f's name now (*old, NULL when none): what its commit
+ * replaces, whoever stored it. When the listing cannot be had, the version
+ * the handle was opened on.
+ */
+static int change_current_id(struct change *w, struct change_file *f,
+			     char **old)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	int rc = change_find(w, NODE_LIST_DOCUMENTS, f->cid, f->name, &v, &r);
+	int want = rc == 0 || (rc != -ENOENT && f->st.target == CHANGE_DOC);
+
+	*old = want ? strdup(rc == 0 ? r->id : f->id) : NULL;
+	cval_unref(v);
+	return want && !*old ? -ENOMEM : 0;
+}
+
+/*
+ * Commit a document under its name's lock (change_int.h, "Names being
+ * written"): 0 stored (*new_id), 1 nothing to store (the name was removed
+ * since the open, or only truncated and stored by another handle since), or
+ * -errno.
+ */
+int change_commit_named(struct change *w, struct change_file *f, char **new_id)
+{
+	enum change_name_verdict verdict;
+	char *old = NULL;
+	int rc;
+
+	if (f->nm)
+		pthread_mutex_lock(&f->nm->lock);
+	verdict = change_name_judge(f->nm, &f->seen, f->wrote);
+	if (verdict != CHANGE_NAME_STORE) {
+		if (verdict == CHANGE_NAME_REMOVED)
+			log_info("'%s' was removed while open for writing: "
+				 "what was written to it is not stored",
+				 f->name);
+		change_stream_drop(f);
+		rc = 1;
+		goto out;
+	}
+	rc = change_current_id(w, f, &old);
+	if (rc == 0)
+		rc = change_commit_doc(w, f->cid, f->name, f->fd,
+				       change_stream_take(f), f->ino, old,
+				       new_id);
+	if (rc == 0)
+		change_name_stored(f->nm);
+out:
+	if (f->nm)
+		pthread_mutex_unlock(&f->nm->lock);
+	free(old);
+	return rc;
+}
+
+/*
+ * A new key written under name: the key now listed under it (another handle
+ * stored it first) is updated, else one is created; *id gets its id.
+ */
+static int change_key_to_name(struct change *w, const char *name,
+			      const char *in, size_t len, char **id)
+{
+	const struct res *r;
+	struct cval *v = NULL;
+	char *have = NULL;
+	int rc = change_find(w, NODE_LIST_KEYS, "", name, &v, &r);
+
+	if (rc == 0 && !(have = strdup(r->id)))
+		rc = -ENOMEM;
+	cval_unref(v);
+	if (rc == -ENOMEM)
+		return rc;
+	if (!have)
+		return change_commit_key_create(w, name, in, len, id);
+	rc = change_commit_key_update(w, have, name, in, len);
+	if (rc == 0)
+		*id = have;
+	else
+		free(have);
+	return rc;
+}
+
+int change_commit_key_named(struct change *w, struct change_file *f,
+			    const char *in, size_t len, char **id)
+{
+	int rc;
+
+	if (f->nm)
+		pthread_mutex_lock(&f->nm->lock);
+	if (change_name_judge(f->nm, &f->seen, 1) == CHANGE_NAME_REMOVED) {
+		log_info("key '%s' was removed while open for writing: what "
+			 "was written to it is not sent",
+			 f->name);
+		rc = 1;
+	} else if (f->st.target == CHANGE_KEY) {
+		rc = change_commit_key_update(w, f->id, f->name, in, len);
+	} else {
+		rc = change_key_to_name(w, f->name, in, len, id);
+	}
+	if (rc == 0)
+		change_name_stored(f->nm);
+	if (f->nm)
+		pthread_mutex_unlock(&f->nm->lock);
 	return rc;
 }

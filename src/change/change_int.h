@@ -11,6 +11,7 @@
  *   change_stream.c (streamed uploads)  change_commit.c (keys, documents,
  *       collections: the API calls of a commit)  change_account.c (limits)
  *   change_base.c   finding resources, keeping caches true, spools, handles
+ *   change_name.c   names being written: their order of commits, removals
  *   change_state.c  the write state machine (pure; change_state.h)
  *
  * Locks (see tree.h, "Lock order"): f->up_lock guards a handle's stream.
@@ -25,6 +26,40 @@
 
 struct change_fields;
 
+/*
+ * Names being written (change_name.c). One entry per (collection id, name)
+ * that a handle is open on or that a commit or removal is working on;
+ * refcounted (refs, under w->names_lock). Its lock is held across the API
+ * calls of one commit of the name (find what is under the name, upload,
+ * remove the old version) and of one removal, and across nothing else: two
+ * commits of one name, or a commit and an unlink, run one after the other,
+ * so the name ends with exactly one document, the last one stored. It is
+ * taken before every other lock (tree.h, "Lock order") and never two at
+ * once. epoch counts removals of the name, gen its stored commits (both
+ * atomic); a handle notes them when opened (change_name_mark()) and asks at
+ * commit whether its bytes still go there (change_name_judge()).
+ */
+struct change_name {
+	char *cid, *name;
+	pthread_mutex_t lock;
+	unsigned refs;	/* w->names_lock */
+	uint64_t epoch; /* atomic: removals (unlink) of the name */
+	uint64_t gen;	/* atomic: commits of the name that were stored */
+	struct change_name *next; /* w->names; w->names_lock */
+};
+
+/* What a handle saw of its name when it was opened. */
+struct change_name_seen {
+	uint64_t epoch, gen;
+};
+
+enum change_name_verdict {
+	CHANGE_NAME_STORE,	/* commit the handle's bytes under the name */
+	CHANGE_NAME_REMOVED,	/* the name was removed since: store nothing */
+	CHANGE_NAME_SUPERSEDED, /* only truncated at open, and another handle
+				 * stored the name since: nothing to store */
+};
+
 struct change {
 	struct tree *tree;
 	struct cache *cache;
@@ -35,6 +70,8 @@ struct change {
 	struct change_notify notify;
 	/* user.xai.fields of open rewrites (change_fields.c) */
 	struct change_fields *fields;
+	pthread_mutex_t names_lock;
+	struct change_name *names; /* names being written; names_lock */
 };
 
 struct change_file {
@@ -53,7 +90,35 @@ struct change_file {
 	pthread_mutex_t up_lock;
 	struct upload_stream *up; /* the upload fed by the writes, or NULL */
 	struct change_stream_pos pos; /* how far it was written in order */
+	/* documents: the name's entry (a reference), what it was at open */
+	struct change_name *nm;
+	struct change_name_seen seen;
+	int wrote; /* a write or a truncation came through the handle */
 };
+
+/* ---- change_name.c: names being written (struct change_name) ---- */
+
+/* The entry of (cid, name) with a reference taken; NULL on ENOMEM. */
+struct change_name *change_name_get(struct change *w, const char *cid,
+				    const char *name);
+/* Drop a reference (NULL-safe); the last one frees the entry. */
+void change_name_put(struct change *w, struct change_name *n);
+/* Whether anything but the caller holds a reference on n (NULL: 0). */
+int change_name_shared(struct change *w, const struct change_name *n);
+/* change_name_get(), then hold its lock; NULL on ENOMEM (nothing held). */
+struct change_name *change_name_lock(struct change *w, const char *cid,
+				     const char *name);
+/* Release the lock and the reference (NULL-safe). */
+void change_name_unlock(struct change *w, struct change_name *n);
+/* The name was removed / a commit of it was stored (NULL-safe). */
+void change_name_removed(struct change_name *n);
+void change_name_stored(struct change_name *n);
+/* Note the counters now, for a handle opened on the name (n may be NULL). */
+void change_name_mark(const struct change_name *n, struct change_name_seen *s);
+/* Whether a handle that saw *s (and wrote, or not) stores its bytes now. */
+enum change_name_verdict change_name_judge(const struct change_name *n,
+					   const struct change_name_seen *s,
+					   int wrote);
 
 /* ---- change_base.c ---- */
 
@@ -126,6 +191,22 @@ int change_commit_key_create(struct change *w, const char *name, const char *in,
 int change_commit_doc(struct change *w, const char *cid, const char *name,
 		      int fd, struct upload_stream *up, uint64_t ino,
 		      const char *old_id, char **id);
+/*
+ * Commit document handle f under its name's lock (see "Names being
+ * written"): 0 stored (*new_id), 1 nothing to store (the name was removed
+ * since the open, or only truncated and stored by another handle since), or
+ * -errno. What it replaces is what the name holds now, whoever stored it.
+ */
+int change_commit_named(struct change *w, struct change_file *f, char **new_id);
+/*
+ * Commit key handle f (JSON in) under its name's lock: an existing key is
+ * updated; a new one is created, or updates the key another handle created
+ * under the name since. 0 (*id: a new key's id), 1 nothing to send (the
+ * name was removed since the open), or -errno (-ENODATA: empty, nothing
+ * created).
+ */
+int change_commit_key_named(struct change *w, struct change_file *f,
+			    const char *in, size_t len, char **id);
 /* Update collection cid from the JSON of its collection.json. */
 int change_commit_coll_json(struct change *w, const char *cid,
 			    const char *label, const char *in, size_t len);

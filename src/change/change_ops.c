@@ -86,6 +86,30 @@ static int change_unlink_view(const struct node_id *p, const char *name)
 	return node_is_dir(f->kind) ? -EISDIR : 0;
 }
 
+/*
+ * A key or document (or a local file of their directories): after any commit
+ * of the name in flight, and so that no handle open on it stores it again
+ * (change_int.h, "Names being written").
+ */
+static int change_unlink_entry(struct change *w, const struct node_id *p,
+			       const char *name)
+{
+	struct change_name *n = change_name_lock(w, p->cid, name);
+	int rc;
+
+	if (!n)
+		return -ENOMEM;
+	if (w->local && scratch_remove(w->local, p->kind, p->cid, name) == 0)
+		rc = 0;
+	else
+		rc = change_remove_resource(w, node_of(p->kind)->lists, p->cid,
+					    name);
+	if (rc == 0)
+		change_name_removed(n);
+	change_name_unlock(w, n);
+	return rc;
+}
+
 int change_unlink(struct change *w, uint64_t parent, const char *name)
 {
 	const struct node_info *d;
@@ -98,10 +122,7 @@ int change_unlink(struct change *w, uint64_t parent, const char *name)
 	d = node_of(p.kind);
 	switch (d->write) {
 	case NODE_W_ENTRIES:
-		if (w->local &&
-		    scratch_remove(w->local, p.kind, p.cid, name) == 0)
-			break;
-		rc = change_remove_resource(w, d->lists, p.cid, name);
+		rc = change_unlink_entry(w, &p, name);
 		break;
 	case NODE_W_META:
 		rc = change_unlink_meta(w, &p, name);
@@ -446,77 +467,16 @@ int change_rename(struct change *w, uint64_t parent, const char *name,
 	rc = tree_node(w->tree, parent, &p);
 	if (rc < 0)
 		return rc;
-	if (node_of(p.kind)->write == NODE_W_COLLECTIONS)
+	rc = change_state_name(p.kind, newname);
+	if (rc == 0 && node_of(p.kind)->write == NODE_W_COLLECTIONS)
 		rc = change_rename_collection(w, name, newname);
-	else if (node_of(p.kind)->write == NODE_W_ENTRIES && w->local)
+	else if (rc == 0 && node_of(p.kind)->write == NODE_W_ENTRIES &&
+		 w->local)
 		rc = change_rename_file(w, p.kind, p.cid, parent, name, newname,
 					flags);
-	else
+	else if (rc == 0)
 		rc = -EACCES;
 	node_id_release(&p);
-	return rc;
-}
-
-/* ---- attributes ---- */
-
-/* A truncation through a handle: a new version starts (documents), the stream
- * follows. */
-static int change_truncate_handle(struct change_file *f, off_t size)
-{
-	int rc = change_state_truncate(&f->st, size);
-
-	if (rc < 0)
-		return rc;
-	change_stream_cut(f, size);
-	return ftruncate(f->fd, size) < 0 ? -errno : 0;
-}
-
-static int change_truncate_scratch(struct change *w, uint64_t ino, off_t size)
-{
-	int fd = scratch_open_fd(w->local, ino), rc = 0;
-
-	if (fd < 0)
-		return fd;
-	if (ftruncate(fd, size) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-int change_setattr(struct change *w, uint64_t ino, struct change_file *f,
-		   const struct stat *attr, int set_size, int set_mtime,
-		   struct tree_entry *out)
-{
-	struct node_id n = { 0 };
-	int rc;
-
-	rc = tree_node(w->tree, ino, &n);
-	if (rc < 0)
-		return rc;
-	if (set_size && w->read_only) {
-		rc = -EROFS;
-	} else if (set_size && f) {
-		rc = change_truncate_handle(f, attr->st_size);
-	} else if (set_size && node_is_scratch(n.kind) && w->local) {
-		rc = change_truncate_scratch(w, ino, attr->st_size);
-	}
-	if (rc == 0 && set_mtime && node_is_scratch(n.kind) && w->local)
-		scratch_set_mtime(w->local, ino, &attr->st_mtim);
-	if (rc == 0)
-		rc = tree_getattr(w->tree, ino, out);
-	/* A size change of a server file needs an open handle (open with
-	 * O_TRUNC). */
-	if (rc == 0 && set_size && !f && !node_is_scratch(n.kind) &&
-	    out->st.st_size != attr->st_size)
-		rc = -EOPNOTSUPP;
-	if (rc == 0 && f) {
-		off_t s = anonfile_size(f->fd);
-
-		if (s >= 0)
-			out->st.st_size = s;
-		out->attr_ttl = 0;
-	}
-	node_id_release(&n);
 	return rc;
 }
 

@@ -73,22 +73,29 @@ static enum change_target change_target_find(enum node_list list,
 	return CHANGE_SCRATCH;
 }
 
+int change_state_name(enum node_kind dir, const char *name)
+{
+	/* A document's name leaves room for its metadata file's ".json". */
+	size_t max = NAMES_MAX - (node_of(dir)->lists == NODE_LIST_DOCUMENTS
+					  ? strlen(".json")
+					  : 0);
+
+	return strlen(name) > max ? -ENAMETOOLONG : 0;
+}
+
 int change_state_create(enum node_kind parent, const char *name, int have_local,
 			struct change_state *st)
 {
 	const struct node_info *d = node_of(parent);
 	int spec = d->write == NODE_W_COLLECTIONS &&
 		   change_is_collection_spec(name);
-	/* A document's name leaves room for its metadata file's ".json". */
-	size_t max = NAMES_MAX -
-		     (d->lists == NODE_LIST_DOCUMENTS ? strlen(".json") : 0);
 
 	memset(st, 0, sizeof(*st));
 	if ((d->write != NODE_W_ENTRIES && !spec) || !have_local)
 		return d->mode == NODE_MODE_DIR && d->write != NODE_W_ENTRIES
 			       ? -EACCES
 			       : -ENOTDIR;
-	if (strlen(name) > max)
+	if (change_state_name(parent, name) < 0)
 		return -ENAMETOOLONG;
 	if (!scratch_is_temp_name(name))
 		st->target = change_target_find(d->lists, NODE_NONE, 1);
@@ -128,13 +135,16 @@ int change_state_open(enum node_kind kind, int flags, struct change_state *st)
 	}
 }
 
-void change_state_scratch(int pending, enum node_kind dir,
+void change_state_scratch(int pending, enum node_kind dir, int flags,
 			  struct change_state *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (pending)
-		st->target = change_target_find(node_of(dir)->lists, NODE_NONE,
-						1);
+	if (!pending)
+		return;
+	st->target = change_target_find(node_of(dir)->lists, NODE_NONE, 1);
+	/* A new document truncated by this open is stored at its close, as
+	 * the one created is (the last close of the name wins). */
+	st->dirty = (flags & O_TRUNC) && change_target_of(st->target)->doc;
 }
 
 int change_state_write(struct change_state *st, off_t off, size_t size)

@@ -88,6 +88,13 @@ enum node_list change_state_list(enum change_target t);
 enum node_kind change_state_kind(enum change_target t);
 
 /*
+ * Whether name may be made (created, renamed to) in a directory of kind dir:
+ * 0, or -ENAMETOOLONG when it would not be shown as itself (over NAME_MAX;
+ * a document's name leaves room for its metadata file's ".json").
+ */
+int change_state_name(enum node_kind dir, const char *name);
+
+/*
  * create(2) of name in a directory of kind parent; have_local: the mount
  * keeps local files. 0 and *st, or -EACCES (a directory that takes no new
  * files), -ENOTDIR, -ENAMETOOLONG.
@@ -103,9 +110,9 @@ int change_state_create(enum node_kind parent, const char *name, int have_local,
  */
 int change_state_open(enum node_kind kind, int flags, struct change_state *st);
 
-/* Open of a local file of directory dir; pending: a new resource not created
- * yet. */
-void change_state_scratch(int pending, enum node_kind dir,
+/* Open of a local file of directory dir with open(2) flags; pending: a new
+ * resource not created yet (a new document opened with O_TRUNC is dirty). */
+void change_state_scratch(int pending, enum node_kind dir, int flags,
 			  struct change_state *st);
 
 /*

@@ -47,7 +47,9 @@ static void fsops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct tree_entry e;
 	int rc;
 
-	rc = tree_lookup(fs->tree, parent, name, &e);
+	rc = fsops_name_ok(name);
+	if (rc == 0)
+		rc = tree_lookup(fs->tree, parent, name, &e);
 	if (rc == -ENOENT) {
 		/* A negative entry: the kernel remembers the miss for a while. */
 		memset(&p, 0, sizeof(p));
@@ -298,9 +300,11 @@ static void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = fs->read_only ? -EROFS
-			   : change_create(fs->change, parent, name, fi->flags,
-					   &e, &h->wf);
+	rc = fsops_name_ok(name);
+	if (rc == 0)
+		rc = fs->read_only ? -EROFS
+				   : change_create(fs->change, parent, name,
+						   fi->flags, &e, &h->wf);
 	if (rc < 0) {
 		free(h);
 		fuse_reply_err(req, -rc);

@@ -38,22 +38,29 @@ void fsops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 }
 
 /* Special files, symbolic and hard links have no place in the API. */
+static int fsops_refused(fuse_req_t req, const char *name)
+{
+	if (fsops_name_ok(name) < 0)
+		return ENAMETOOLONG;
+	return fsops_of(req)->read_only ? EROFS : EPERM;
+}
+
 void fsops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
+	fuse_reply_err(req, fsops_refused(req, name));
 }
 
 void fsops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		   const char *name)
 {
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
+	fuse_reply_err(req, fsops_refused(req, name));
 }
 
 void fsops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		const char *newname)
 {
-	fuse_reply_err(req, fsops_of(req)->read_only ? EROFS : EPERM);
+	fuse_reply_err(req, fsops_refused(req, newname));
 }
 
 void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -61,27 +68,43 @@ void fsops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fsops *fs = fsops_of(req);
 	struct tree_entry e;
-	int rc = change_mkdir(fs->change, parent, name, &e);
+	int rc = fsops_name_ok(name);
+
+	if (rc == 0)
+		rc = change_mkdir(fs->change, parent, name, &e);
 
 	fsops_reply_entry(fs, req, rc, &e);
 }
 
 void fsops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req,
-		       -change_unlink(fsops_of(req)->change, parent, name));
+	int rc = fsops_name_ok(name);
+
+	if (rc == 0)
+		rc = change_unlink(fsops_of(req)->change, parent, name);
+	fuse_reply_err(req, -rc);
 }
 
 void fsops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -change_rmdir(fsops_of(req)->change, parent, name));
+	int rc = fsops_name_ok(name);
+
+	if (rc == 0)
+		rc = change_rmdir(fsops_of(req)->change, parent, name);
+	fuse_reply_err(req, -rc);
 }
 
 void fsops_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -change_rename(fsops_of(req)->change, parent, name,
-					   newparent, newname, flags));
+	int rc = fsops_name_ok(name);
+
+	if (rc == 0)
+		rc = fsops_name_ok(newname);
+	if (rc == 0)
+		rc = change_rename(fsops_of(req)->change, parent, name,
+				   newparent, newname, flags);
+	fuse_reply_err(req, -rc);
 }
 
 /* ---- extended attributes ---- */

@@ -7,6 +7,7 @@
 #ifndef XAIFS_FSOPS_INT_H
 #define XAIFS_FSOPS_INT_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include "fsops.h"
@@ -27,6 +28,16 @@ struct fsops_fh {
 	struct tree_dir *dir;
 	struct fsops_fh *prev, *next; /* fs->handles; fs->lock */
 };
+
+/*
+ * A name longer than a file name may be (NAME_MAX: 255 bytes) is refused
+ * with -ENAMETOOLONG before anything is looked up or sent: FUSE leaves the
+ * check to the file system (it passes names up to 1,024 bytes).
+ */
+static inline int fsops_name_ok(const char *name)
+{
+	return strlen(name) > 255 ? -ENAMETOOLONG : 0;
+}
 
 /* The mount's state, from a request. */
 static inline struct fsops *fsops_of(fuse_req_t req)

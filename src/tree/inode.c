@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #define INODE_ROOT 1
@@ -19,18 +20,23 @@ struct inode {
 	uint64_t shown; /* version the kernel was last given (inode_set_shown) */
 	uint64_t paged; /* version of the last page-cache open (inode_page_open)
 			 */
+	unsigned writers; /* handles open for writing (inode_write_open) */
+	int releasing;	  /* closed, its commit waits for the release */
+	off_t wsize;	  /* the size the last of them wrote or truncated to */
+	struct timespec wmtime; /* and when */
 	struct inode *next_ino; /* chain in by_ino */
 	struct inode *next_id;	/* chain in by_id */
 };
 
 struct inode_table {
 	pthread_mutex_t lock;
-	struct inode **by_ino; /* protected by lock */
-	struct inode **by_id;  /* protected by lock */
-	size_t nbuckets;       /* protected by lock */
-	uint64_t count;	       /* protected by lock */
-	uint64_t scratch;      /* of them local files (node_is_scratch()) */
-	uint64_t next;	       /* next number; protected by lock */
+	pthread_cond_t released; /* a releasing inode's writer went */
+	struct inode **by_ino;	 /* protected by lock */
+	struct inode **by_id;	 /* protected by lock */
+	size_t nbuckets;	 /* protected by lock */
+	uint64_t count;		 /* protected by lock */
+	uint64_t scratch;	 /* of them local files (node_is_scratch()) */
+	uint64_t next;		 /* next number; protected by lock */
 };
 
 void node_id_release(struct node_id *n)
@@ -78,6 +84,7 @@ struct inode_table *inode_table_new(void)
 	}
 	t->next = INODE_ROOT;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->released, NULL);
 	return t;
 }
 
@@ -103,6 +110,7 @@ void inode_table_free(struct inode_table *t)
 	free(t->by_ino);
 	free(t->by_id);
 	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->released);
 	free(t);
 }
 
@@ -334,6 +342,91 @@ enum node_kind inode_forget(struct inode_table *t, uint64_t ino,
 	}
 	pthread_mutex_unlock(&t->lock);
 	return zero;
+}
+
+/* Apply one writer event to ino (delta: +1 open, -1 close, 0 size only). */
+static void inode_write_event(struct inode_table *t, uint64_t ino, int delta,
+			      off_t size)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n && delta < 0 && n->writers > 0)
+		n->writers--;
+	else if (n && delta > 0)
+		n->writers++;
+	if (n && delta >= 0) {
+		n->wsize = size;
+		clock_gettime(CLOCK_REALTIME, &n->wmtime);
+	}
+	if (n && n->releasing) {
+		n->releasing = 0;
+		pthread_cond_broadcast(&t->released);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_write_releasing(struct inode_table *t, uint64_t ino)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n && n->writers > 0)
+		n->releasing = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_wait_released(struct inode_table *t, uint64_t ino, int ms)
+{
+	struct timespec until;
+	struct inode *n;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->lock);
+	while ((n = inode_by_ino_locked(t, ino)) && n->releasing)
+		if (pthread_cond_timedwait(&t->released, &t->lock, &until))
+			break;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_write_open(struct inode_table *t, uint64_t ino, off_t size)
+{
+	inode_write_event(t, ino, 1, size);
+}
+
+void inode_write_size(struct inode_table *t, uint64_t ino, off_t size)
+{
+	inode_write_event(t, ino, 0, size);
+}
+
+void inode_write_close(struct inode_table *t, uint64_t ino)
+{
+	inode_write_event(t, ino, -1, 0);
+}
+
+int inode_written(struct inode_table *t, uint64_t ino, off_t *size,
+		  struct timespec *mtime)
+{
+	struct inode *n;
+	int open = 0;
+
+	pthread_mutex_lock(&t->lock);
+	n = inode_by_ino_locked(t, ino);
+	if (n && n->writers > 0) {
+		open = 1;
+		*size = n->wsize;
+		*mtime = n->wmtime;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return open;
 }
 
 int inode_hold(struct inode_table *t, uint64_t ino)

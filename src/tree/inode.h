@@ -25,6 +25,8 @@
 #define XAIFS_INODE_H
 
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 #include "node.h" /* enum node_kind: what each kind of node is */
 
 struct node_id {
@@ -67,6 +69,27 @@ int inode_page_open(struct inode_table *t, uint64_t ino, uint64_t version);
 /* Whether the last page-cache open had version; if not, forget it (the next one
  * drops pages). */
 int inode_page_check(struct inode_table *t, uint64_t ino, uint64_t version);
+
+/*
+ * Handles open for writing on ino (change.c): while one is open, the size
+ * the last of them wrote or truncated to, and when, are the file's size and
+ * mtime (a handle behaves like a local file: fstat, SEEK_END). open and size
+ * record size now; close ends one handle. inode_written() returns 1 and
+ * fills *size and *mtime while a handle is open, else 0.
+ */
+void inode_write_open(struct inode_table *t, uint64_t ino, off_t size);
+void inode_write_size(struct inode_table *t, uint64_t ino, off_t size);
+void inode_write_close(struct inode_table *t, uint64_t ino);
+int inode_written(struct inode_table *t, uint64_t ino, off_t *size,
+		  struct timespec *mtime);
+/*
+ * A handle of ino was closed with its commit left for the release (an empty
+ * new version: change_state_flush()); the next writer event ends that.
+ * inode_wait_released() waits, at most ms, for it to end: a reader opening
+ * ino just after close(2) then sees what the release stored.
+ */
+void inode_write_releasing(struct inode_table *t, uint64_t ino);
+void inode_wait_released(struct inode_table *t, uint64_t ino, int ms);
 
 /* Add n kernel lookups to an existing inode. Returns 0 or -ENOENT. */
 int inode_ref(struct inode_table *t, uint64_t ino, uint64_t n);

@@ -101,6 +101,42 @@ uint64_t tree_dir_ino(struct tree *tree, enum node_kind kind, const char *cid)
 	return inode_get(tree->inodes, kind, cid, "", 0);
 }
 
+/* A file open for writing shows what its last writer made of it, asked anew
+ * each time. */
+static void tree_written(struct tree *tree, uint64_t ino, struct tree_entry *e)
+{
+	off_t size;
+	struct timespec mtime;
+
+	if (!inode_written(tree->inodes, ino, &size, &mtime))
+		return;
+	e->st.st_size = size;
+	e->st.st_blocks = (size + 511) / 512;
+	e->st.st_mtim = mtime;
+	e->st.st_ctim = mtime;
+	e->attr_ttl = 0;
+}
+
+void tree_write_open(struct tree *tree, uint64_t ino, off_t size)
+{
+	inode_write_open(tree->inodes, ino, size);
+}
+
+void tree_write_size(struct tree *tree, uint64_t ino, off_t size)
+{
+	inode_write_size(tree->inodes, ino, size);
+}
+
+void tree_write_close(struct tree *tree, uint64_t ino)
+{
+	inode_write_close(tree->inodes, ino);
+}
+
+void tree_write_releasing(struct tree *tree, uint64_t ino)
+{
+	inode_write_releasing(tree->inodes, ino);
+}
+
 int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out)
 {
 	struct node_id n = { 0 };
@@ -126,6 +162,7 @@ int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out)
 		out->ino = ino;
 		out->st.st_ino = (ino_t)ino;
 		tree_shown(tree, ino, out);
+		tree_written(tree, ino, out);
 	}
 	node_id_release(&n);
 	return rc;
@@ -275,6 +312,7 @@ int tree_lookup(struct tree *tree, uint64_t parent, const char *name,
 	if (rc == 0) {
 		out->st.st_ino = (ino_t)out->ino;
 		tree_shown(tree, out->ino, out);
+		tree_written(tree, out->ino, out);
 	}
 	node_id_release(&p);
 	return rc;

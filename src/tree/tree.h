@@ -73,8 +73,30 @@ int tree_lookup(struct tree *tree, uint64_t parent, const char *name,
 /* Attributes of an inode (out->ino is set; no lookup count change). */
 int tree_getattr(struct tree *tree, uint64_t ino, struct tree_entry *out);
 
+/*
+ * rc, or -ESTALE for -ENOENT of a kind whose row says stale (node.h): a
+ * resource gone since the kernel looked its name up, so that the VFS looks
+ * the path up again.
+ */
+int tree_stale(enum node_kind kind, int rc);
+
 /* The kernel forgot n lookups of ino. */
 void tree_forget(struct tree *tree, uint64_t ino, uint64_t n);
+
+/*
+ * A handle open for writing on ino (change.c), and each size it writes or
+ * truncates to: while one is open, getattr of ino shows the last such size
+ * and its time, with no attribute caching (inode.h, inode_write_open()).
+ */
+void tree_write_open(struct tree *tree, uint64_t ino, off_t size);
+void tree_write_size(struct tree *tree, uint64_t ino, off_t size);
+void tree_write_close(struct tree *tree, uint64_t ino);
+/*
+ * ino's handle was closed and its commit waits for the release (an empty new
+ * version): an open for reading of ino waits for it, at most a second
+ * (inode.h, inode_write_releasing()).
+ */
+void tree_write_releasing(struct tree *tree, uint64_t ino);
 
 /* A directory listing fixed at opendir time, so offsets stay stable. */
 struct tree_dir;

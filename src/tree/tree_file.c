@@ -173,6 +173,7 @@ int tree_open(struct tree *tree, uint64_t ino, int flags,
 	int rc;
 
 	__atomic_add_fetch(&tree->opens, 1, __ATOMIC_RELAXED);
+	inode_wait_released(tree->inodes, ino, 1000);
 	rc = inode_find(tree->inodes, ino, &n);
 	if (rc < 0)
 		return rc;

@@ -146,14 +146,19 @@ static void test_open(void)
 		CHECK_EQ_INT(change_state_kind(st.target), r->kind);
 	}
 	TEST_CTX("local files");
-	change_state_scratch(0, NODE_KEYS_DIR, &st);
+	change_state_scratch(0, NODE_KEYS_DIR, O_TRUNC, &st);
 	CHECK_EQ_INT(st.target, CHANGE_SCRATCH);
-	change_state_scratch(1, NODE_KEYS_DIR, &st);
+	CHECK_EQ_INT(st.dirty, 0);
+	change_state_scratch(1, NODE_KEYS_DIR, O_TRUNC, &st);
 	CHECK_EQ_INT(st.target, CHANGE_NEW_KEY);
-	change_state_scratch(1, NODE_DOCS_DIR, &st);
+	CHECK_EQ_INT(st.dirty, 0);
+	change_state_scratch(1, NODE_DOCS_DIR, 0, &st);
 	CHECK_EQ_INT(st.target, CHANGE_NEW_DOC);
 	CHECK_EQ_INT(st.dirty, 0);
-	change_state_scratch(1, NODE_COLLS_DIR, &st);
+	/* a new document opened again with O_TRUNC is stored at its close */
+	change_state_scratch(1, NODE_DOCS_DIR, O_WRONLY | O_TRUNC, &st);
+	CHECK_EQ_INT(st.dirty, 1);
+	change_state_scratch(1, NODE_COLLS_DIR, 0, &st);
 	CHECK_EQ_INT(st.target, CHANGE_NEW_COLL);
 }
 
