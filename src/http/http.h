@@ -60,6 +60,8 @@ struct http_opts {
 	int timeout;	     /* seconds, whole request (not for fd downloads) */
 	int max_conns;	     /* requests in flight at most */
 	int max_attempts;    /* tries for an idempotent request (>= 1) */
+	const char *cacert;  /* CA file trusted besides the system's, or NULL
+			      * (borrowed: it outlives the struct http) */
 };
 
 /*

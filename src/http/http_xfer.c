@@ -2,6 +2,9 @@
  * http_xfer.h. */
 #include "http_xfer.h"
 
+/* Debian's hashed CA directory (libcurl's own default there) */
+#define HTTP_SYSTEM_CAPATH "/etc/ssl/certs"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +284,19 @@ int http_xfer_idempotent_method(const char *method)
 	       strcmp(method, "GET") == 0;
 }
 
+/*
+ * -o cacert=: that file is the CA file, and the system's CA directory stays
+ * (OpenSSL looks in both), so a private CA is trusted besides the system's.
+ * Verification is never turned off.
+ */
+static void http_xfer_trust(CURL *c, const struct http_opts *o)
+{
+	if (!o->cacert)
+		return;
+	curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+	curl_easy_setopt(c, CURLOPT_CAPATH, HTTP_SYSTEM_CAPATH);
+}
+
 void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 		     const struct http_req *req, struct curl_slist *hdrs,
 		     struct http_sink *sink)
@@ -291,6 +307,7 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	http_xfer_trust(c, o);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);

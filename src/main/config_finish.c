@@ -254,6 +254,35 @@ static int config_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+/*
+ * -o cacert=PATH: a readable file holding at least one PEM certificate
+ * (a private CA, a TLS-inspecting proxy's). 0, or -EINVAL with one line.
+ */
+static int config_check_cacert(const char *path)
+{
+	char buf[65536];
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	} else {
+		fprintf(stderr, "xaifs: cacert '%s': %s\n", path,
+			strerror(errno));
+		return -EINVAL;
+	}
+	buf[n] = '\0';
+	if (!strstr(buf, "-----BEGIN CERTIFICATE-----")) {
+		fprintf(stderr,
+			"xaifs: cacert '%s' holds no PEM certificate "
+			"(-----BEGIN CERTIFICATE-----)\n",
+			path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config_numbers(struct config *c)
 {
 	if (c->upload && strcmp(c->upload, "direct") != 0 &&
@@ -261,6 +290,8 @@ static int config_numbers(struct config *c)
 		fprintf(stderr, "xaifs: upload= takes 'direct' or 'files'\n");
 		return -EINVAL;
 	}
+	if (c->cacert && config_check_cacert(c->cacert) < 0)
+		return -EINVAL;
 	c->cache_size = 1ull << 30;
 	if (c->cache_size_str &&
 	    config_size(c->cache_size_str, &c->cache_size) < 0) {
@@ -468,6 +499,7 @@ void config_release(struct config *c)
 	free(c->api_url);
 	free(c->region);
 	free(c->cache_dir);
+	free(c->cacert);
 	free(c->cache_size_str);
 	free(c->upload);
 	free(c->uid_str);

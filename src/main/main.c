@@ -230,8 +230,9 @@ static int main_build_api(struct config *cfg, struct main_parts *p)
 {
 	if (http_global_init() < 0)
 		return -1;
-	p->http = http_new(&(struct http_opts){
-		cfg->connect_timeout, cfg->timeout, cfg->max_conns, 4 });
+	p->http = http_new(&(struct http_opts){ cfg->connect_timeout,
+						cfg->timeout, cfg->max_conns, 4,
+						cfg->cacert });
 	p->api = p->http ? api_new(p->http,
 				   &(struct api_opts){
 					   cfg->management_url, cfg->api_url,
@@ -293,6 +294,30 @@ static void main_teardown(struct main_parts *p)
 	http_global_cleanup();
 }
 
+/*
+ * Whether libfuse takes every option left for it: a session made and
+ * dropped at once (nothing is mounted), so that an unknown -o option is
+ * reported, by libfuse, before any request goes out. 0 or -1.
+ */
+static int main_check_fuse_args(const struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int rc = 0;
+
+	for (int i = 0; i < args->argc && rc == 0; i++)
+		rc = fuse_opt_add_arg(&copy, args->argv[i]);
+	if (rc == 0) {
+		se = fuse_session_new(&copy, &fsops_ops, sizeof(fsops_ops),
+				      NULL);
+		rc = se ? 0 : -1;
+	}
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&copy);
+	return rc;
+}
+
 /* --help and --version: 1 when one of them was asked for (and printed). */
 static int main_info(const struct config *cfg, const char *prog)
 {
@@ -318,7 +343,7 @@ int main(int argc, char *argv[])
 		rc = 0;
 		goto out;
 	}
-	if (config_finish(&cfg) < 0)
+	if (config_finish(&cfg) < 0 || main_check_fuse_args(&args) < 0)
 		goto out;
 	log_init(cfg.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 0);
 	log_add_secret(cfg.mgmt_key);
