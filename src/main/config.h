@@ -36,8 +36,8 @@ struct config {
 	char *cache_dir; /* on-disk cache of document bytes; NULL: private, per
 			    mount */
 	char *cache_size_str; /* as given: bytes, or with K, M, G */
-	char *cacert; /* -o cacert=PATH: CAs trusted besides the system's */
-	char *upload;	      /* "direct" (default) or "files" */
+	char *cacert;  /* -o cacert=PATH: CAs trusted besides the system's */
+	char *upload;  /* "direct" (default) or "files" */
 	char *uid_str; /* -o uid=, gid=, umask= as given (NULL: not given) */
 	char *gid_str;
 	char *umask_str;
