@@ -7,7 +7,8 @@ want=(meson ninja-build pkg-config gcc libfuse3-dev fuse3 libcurl4-openssl-dev
       libjson-c-dev python3 jq)
 if [ "${1:-build}" = test ]; then
 	want+=(clang libclang-rt-dev valgrind python3-pytest curl attr vim-nox rsync libglib2.0-bin
-	       groff-base util-linux librsvg2-bin clang-format binutils)
+	       groff-base util-linux librsvg2-bin clang-format binutils
+	       nginx-light openssl tinyproxy)
 fi
 
 missing=()
@@ -26,5 +27,14 @@ else
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a daemon (nginx-light, tinyproxy) must not start one on a
+# port of the machine: the tests start their own. policy-rc.d 101 says so.
+guard=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	guard=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$guard" >/dev/null
+	"${SUDO[@]}" chmod 755 "$guard"
+fi
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$guard" ] || "${SUDO[@]}" rm -f "$guard"

@@ -412,11 +412,52 @@ static int api_write_key(struct api *a, enum api_route route,
 	return api_send(a, &rq, out ? api_ans_key : NULL, &c);
 }
 
-int api_create_key(struct api *a, const char *body, struct res *out,
-		   char **secret)
+/* What a create is looked for by when its answer was lost (api_send_create). */
+struct api_made {
+	int (*list)(struct api *a, struct reslist **out);
+	const char *name; /* the server name it was created with */
+	struct res *out;
+};
+
+/* The newest entry named m->name in m->list's listing, copied to m->out. */
+static int api_find_made(struct api *a, void *ctx)
 {
-	return api_write_key(a, API_CREATE_KEY, NULL, body ? body : "{}", out,
-			     secret);
+	struct api_made *m = ctx;
+	struct reslist *l = NULL;
+	const struct res *best = NULL;
+	int rc = m->list(a, &l);
+
+	for (size_t i = 0; rc == 0 && i < l->n; i++)
+		if (strcmp(l->v[i].raw_name, m->name) == 0 &&
+		    (!best || l->v[i].mtime >= best->mtime))
+			best = &l->v[i];
+	if (rc == 0 && !best)
+		rc = -ENOENT;
+	if (rc == 0 && m->out) {
+		res_release(m->out);
+		rc = res_copy(best, m->out);
+	}
+	reslist_unref(l);
+	return rc;
+}
+
+int api_create_key(struct api *a, const char *name, const char *body,
+		   struct res *out, char **secret)
+{
+	struct api_key_ans c = { out, secret };
+	struct api_made m = { api_list_keys, name, out };
+	struct api_req rq = { .route = API_CREATE_KEY,
+			      .json = body ? body : "{}",
+			      .subject = name };
+	int rc = api_send_create(a, &rq, out ? api_ans_key : NULL, &c,
+				 api_find_made, &m);
+
+	if (rc == 0 && secret && !*secret)
+		log_warn("key '%s' was created, but its one-time secret was "
+			 "lost with the connection: rotate it for a new one "
+			 "(setfattr -n user.xai.rotate -v 1 keys/%s)",
+			 name, name);
+	return rc;
 }
 
 int api_update_key(struct api *a, const char *key_id, const char *body,
@@ -437,10 +478,17 @@ int api_delete_key(struct api *a, const char *key_id)
 	return api_write_res(a, API_DELETE_KEY, key_id, NULL, NULL, NULL, NULL);
 }
 
-int api_create_collection(struct api *a, const char *body, struct res *out)
+int api_create_collection(struct api *a, const char *name, const char *body,
+			  struct res *out)
 {
-	return api_write_res(a, API_CREATE_COLLECTION, NULL, NULL, body,
-			     model_parse_collection, out);
+	struct api_res_ans c = { model_parse_collection, out };
+	struct api_made m = { api_list_collections, name, out };
+	struct api_req rq = { .route = API_CREATE_COLLECTION,
+			      .json = body,
+			      .subject = name };
+
+	return api_send_create(a, &rq, out ? api_ans_res : NULL, &c,
+			       api_find_made, &m);
 }
 
 int api_update_collection(struct api *a, const char *collection_id,

@@ -121,19 +121,23 @@ int api_download_file(struct api *a, const char *file_id, int fd,
 
 /*
  * Writes. Each sends one request and is never retried once it may have been
- * acted on. out (when given) receives the answered object; for keys,
- * *secret the one-time secret (caller wipes and frees). -EROFS without a
- * request on a read-only mount.
+ * acted on: creates (name: the server name made) may go on a kept
+ * connection; when it dies before the answer, the listing says whether the
+ * server made it, and only what was not made is sent again, on a new
+ * connection (a key found that way has no secret: logged). out (when given)
+ * receives the answered object; for keys, *secret the one-time secret (caller
+ * wipes and frees). -EROFS without a request on a read-only mount.
  */
-int api_create_key(struct api *a, const char *body, struct res *out,
-		   char **secret);
+int api_create_key(struct api *a, const char *name, const char *body,
+		   struct res *out, char **secret);
 int api_update_key(struct api *a, const char *key_id, const char *body,
 		   struct res *out);
 /* body: the rotate request ({"oldSecretExpireTime":..} etc.), or NULL for {}. */
 int api_rotate_key(struct api *a, const char *key_id, const char *body,
 		   struct res *out, char **secret);
 int api_delete_key(struct api *a, const char *key_id);
-int api_create_collection(struct api *a, const char *body, struct res *out);
+int api_create_collection(struct api *a, const char *name, const char *body,
+			  struct res *out);
 int api_update_collection(struct api *a, const char *collection_id,
 			  const char *body, struct res *out);
 int api_delete_collection(struct api *a, const char *collection_id);

@@ -50,6 +50,8 @@ enum api_route_flags {
 		1 << 1, /* the answer may hold a secret: wiped once parsed */
 	API_TO_FD = 1 << 2, /* the 2xx body goes to the request's fd, Accept:
 			       octet-stream */
+	API_WARM = 1 << 3,  /* a create that may go on a kept connection: the
+			       caller can look for what it made (http.h, warm) */
 };
 
 /* One row of the route table: everything about a route but the request's
@@ -84,6 +86,7 @@ struct api_req {
 	int fd; /* API_TO_FD routes: where the 2xx body goes */
 	void (*landed)(void *arg); /* and who hears of each piece (http.h) */
 	void *landed_arg;
+	int fresh; /* an API_WARM route sent on a new connection after all */
 	/* what the request is about, named in a refusal's log line */
 	const char *subject;
 	char *why; /* if not NULL: a one-line reason on failure */
@@ -110,6 +113,16 @@ int api_exchange(struct api *a, const struct api_req *rq,
 
 /* api_exchange(), then parse (NULL: none) a 2xx answer into ctx; -EIO logs
  * "malformed answer". */
+/*
+ * api_send() of a create (an API_WARM route) whose result find can look for:
+ * when the kept connection it went on died before any answer, find(a, fctx)
+ * says whether the server made it (0: found, the caller's out filled;
+ * -ENOENT: not made), and what was not made is sent once more on a new
+ * connection (libcurl never re-sends on one). Never two creates for one.
+ */
+int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
+		    void *ctx, int (*find)(struct api *a, void *fctx),
+		    void *fctx);
 int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
 	     void *ctx);
 

@@ -44,7 +44,7 @@ static const struct api_route_def api_table[API_ROUTE_COUNT] = {
 			       INFER("read document", "reading document bytes"),
 			       .flags = API_TO_FD, .query = "format=original" },
 	[API_CREATE_KEY] = { ROUTE("POST", "/auth/teams/{teamId}/api-keys"),
-			     .flags = API_MUTATES | API_SECRET },
+			     .flags = API_MUTATES | API_SECRET | API_WARM },
 	[API_UPDATE_KEY] = { ROUTE("PUT", "/auth/api-keys/{apiKeyId}"),
 			     .flags = API_MUTATES | API_SECRET },
 	[API_ROTATE_KEY] = { ROUTE("POST", "/auth/api-keys/{apiKeyId}/rotate"),
@@ -52,7 +52,7 @@ static const struct api_route_def api_table[API_ROUTE_COUNT] = {
 	[API_DELETE_KEY] = { ROUTE("DELETE", "/auth/api-keys/{apiKeyId}"),
 			     .flags = API_MUTATES },
 	[API_CREATE_COLLECTION] = { ROUTE("POST", "/v1/collections"),
-				    .flags = API_MUTATES },
+				    .flags = API_MUTATES | API_WARM },
 	[API_UPDATE_COLLECTION] = { ROUTE("PUT",
 					  "/v1/collections/{collection_id}"),
 				    .flags = API_MUTATES },
@@ -61,7 +61,7 @@ static const struct api_route_def api_table[API_ROUTE_COUNT] = {
 				    .flags = API_MUTATES },
 	[API_UPLOAD_DOCUMENT] = { ROUTE("POST",
 					"/v1/collections/{collection_id}/documents"),
-				  .flags = API_MUTATES },
+				  .flags = API_MUTATES | API_WARM },
 	[API_DELETE_DOCUMENT] = { ROUTE("DELETE",
 					"/v1/collections/{collection_id}/documents/{file_id}"),
 				  .flags = API_MUTATES },
@@ -303,6 +303,7 @@ int api_exchange(struct api *a, const struct api_req *rq,
 		.body = rq->json,
 		.body_len = rq->json ? strlen(rq->json) : 0,
 		.idempotent = !(d->flags & API_MUTATES),
+		.warm = (d->flags & API_WARM) && !rq->fresh,
 		.out_fd = d->flags & API_TO_FD ? rq->fd : -1,
 		.landed = rq->landed,
 		.landed_arg = rq->landed_arg,
@@ -348,8 +349,9 @@ static void api_why(const struct api_req *rq, const struct http_resp *resp,
 		 *msg ? ": " : "", msg);
 }
 
-int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
-	     void *ctx)
+/* api_send(), telling whether a warm request's kept connection died. */
+static int api_send_once(struct api *a, const struct api_req *rq,
+			 api_parse_fn parse, void *ctx, int *kept_died)
 {
 	struct http_resp resp;
 	int rc, parsed = 0;
@@ -363,10 +365,52 @@ int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
 			log_error("%s: malformed answer",
 				  api_table[rq->route].label);
 	}
-	if (rc < 0)
+	*kept_died = rc < 0 && resp.kept_died;
+	if (rc < 0 && !*kept_died)
 		api_why(rq, &resp, rc, parsed);
 	if ((api_table[rq->route].flags & API_SECRET) && resp.body.data)
 		explicit_bzero(resp.body.data, resp.body.len);
 	http_resp_release(&resp);
 	return rc;
+}
+
+int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
+	     void *ctx)
+{
+	int kept_died;
+
+	return api_send_once(a, rq, parse, ctx, &kept_died);
+}
+
+int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
+		    void *ctx, int (*find)(struct api *a, void *fctx),
+		    void *fctx)
+{
+	const char *label = api_table[rq->route].label;
+	const char *subject = rq->subject ? rq->subject : "?";
+	struct api_req again = *rq;
+	int kept_died, rc = api_send_once(a, rq, parse, ctx, &kept_died);
+
+	if (!kept_died)
+		return rc;
+	rc = find(a, fctx);
+	if (rc == 0) {
+		log_warn("%s of '%s': the connection closed before the answer, "
+			 "but the server made it",
+			 label, subject);
+		return 0;
+	}
+	if (rc != -ENOENT) {
+		log_error(
+			"%s of '%s': the connection closed before the answer, "
+			"and the server could not be asked whether it was "
+			"made",
+			label, subject);
+		return -EIO;
+	}
+	log_info("%s of '%s': the connection closed before the server made "
+		 "it: sent again on a new connection",
+		 label, subject);
+	again.fresh = 1;
+	return api_send(a, &again, parse, ctx);
 }

@@ -210,6 +210,36 @@ static int api_upload_check(struct api *a, const char *collection_id,
 	return rc == -ENOMEM ? rc : failed;
 }
 
+/*
+ * A spooled upload's kept connection died before any answer (http.h, warm):
+ * 0 when the server holds it all the same, 1 when it does not (to be sent
+ * again on a new connection), else failed.
+ */
+static int api_upload_kept_died(struct api *a, const char *collection_id,
+				const char *name, uint64_t size,
+				const char *replaces, time_t start, int failed,
+				struct res *out)
+{
+	int rc = api_upload_find(a, collection_id, name, size, replaces, start,
+				 out);
+
+	if (rc == -ENOENT) {
+		log_info("upload of '%s': the connection closed before the "
+			 "server stored it: sent again on a new connection",
+			 name);
+		return 1;
+	}
+	if (rc == 0)
+		log_warn("upload of '%s': the connection closed before the "
+			 "answer, but the server holds it: stored",
+			 name);
+	else
+		log_warn("upload of '%s' got no answer and the server could "
+			 "not be asked whether it holds it",
+			 name);
+	return rc == 0 || rc == -ENOMEM ? rc : failed;
+}
+
 /* The direct upload of data (an fd, or a stream whose length is *size once it
  * ended). */
 static int api_upload_direct(struct api *a, const char *collection_id,
@@ -235,17 +265,27 @@ static int api_upload_direct(struct api *a, const char *collection_id,
 	time_t start = time(NULL);
 	int rc;
 
-	http_resp_init(&resp);
-	rc = api_exchange(a, &rq, &resp);
-	/* A 2xx whose body was cut off is stored all the same. */
-	if (rc == 0 || (resp.status >= 200 && resp.status < 300))
-		rc = api_upload_learn(a, collection_id, name, *size, replaces,
-				      start, &resp.body, out);
-	else if (resp.unanswered)
-		rc = api_upload_check(a, collection_id, name, *size, replaces,
-				      start, rc, out);
-	http_resp_release(&resp);
-	return rc;
+	for (;;) {
+		http_resp_init(&resp);
+		rc = api_exchange(a, &rq, &resp);
+		/* A 2xx whose body was cut off is stored all the same. */
+		if (rc == 0 || (resp.status >= 200 && resp.status < 300))
+			rc = api_upload_learn(a, collection_id, name, *size,
+					      replaces, start, &resp.body, out);
+		else if (resp.kept_died && !rq.fresh && !data->read)
+			rc = api_upload_kept_died(a, collection_id, name, *size,
+						  replaces, start, rc, out);
+		else if (resp.unanswered)
+			rc = api_upload_check(a, collection_id, name, *size,
+					      replaces, start, rc, out);
+		if (rc == 1) { /* not made: once more, on a new connection */
+			http_resp_release(&resp);
+			rq.fresh = 1;
+			continue;
+		}
+		http_resp_release(&resp);
+		return rc;
+	}
 }
 
 int api_upload_document(struct api *a, const char *collection_id,

@@ -87,7 +87,7 @@ int change_commit_key_create(struct change *w, const char *name, const char *in,
 	if (rc == -EINVAL)
 		rc = change_log_invalid("create key", name, &ch);
 	if (rc == 0)
-		rc = api_create_key(w->api, ch.body, &out, &secret);
+		rc = api_create_key(w->api, name, ch.body, &out, &secret);
 	if (rc == 0) {
 		*id = strdup(out.id);
 		change_keep_secret(w, out.id, secret);
@@ -268,7 +268,7 @@ int change_commit_new_collection(struct change *w, const char *file_name,
 	if (rc == -EINVAL)
 		rc = change_log_invalid("create collection", name, &ch);
 	if (rc == 0)
-		rc = api_create_collection(w->api, ch.body, &out);
+		rc = api_create_collection(w->api, name, ch.body, &out);
 	if (rc == 0)
 		change_learned(w, NODE_LIST_COLLECTIONS, "", &out);
 out:

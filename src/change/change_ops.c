@@ -259,7 +259,7 @@ int change_mkdir(struct change *w, uint64_t parent, const char *name,
 	}
 	rc = model_collection_name_body(name, &body);
 	if (rc == 0)
-		rc = api_create_collection(w->api, body, &out);
+		rc = api_create_collection(w->api, name, body, &out);
 	if (rc < 0) {
 		change_changed(w, NODE_LIST_COLLECTIONS, "");
 		goto out;

@@ -116,6 +116,10 @@ static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
 		log_error("%s failed: response larger than %u bytes",
 			  req->route, HTTP_BODY_MAX);
+	} else if (resp->kept_died) {
+		/* the caller looks for what it made, and says so (http.h) */
+		log_debug("%s: its kept connection closed before any answer",
+			  req->route);
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		log_error(
 			"%s failed: timed out (no progress for the -o timeout= seconds)",
@@ -177,6 +181,9 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 	/* (A "100 Continue" is no answer.) */
 	resp->unanswered = *cc != CURLE_OK && resp->status < 200 &&
 			   http_xfer_was_sent(c, *cc) && !sink.cut.read_aborted;
+	resp->kept_died = *cc == CURLE_SEND_FAIL_REWIND;
+	if (resp->kept_died)
+		resp->unanswered = 1;
 	http_pace_update(&h->pace, resp->status);
 	http_count(h, http_body_bytes(c, req), resp->bytes, resp->attempts > 0);
 	resp->attempts++;
@@ -270,6 +277,7 @@ void http_resp_init(struct http_resp *r)
 	r->bytes = 0;
 	r->attempts = 0;
 	r->unanswered = 0;
+	r->kept_died = 0;
 	r->write_err = 0;
 	buf_init(&r->body, HTTP_BODY_MAX);
 }

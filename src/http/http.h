@@ -101,6 +101,17 @@ struct http_req {
 	const char *body;   /* request body (JSON), or NULL */
 	size_t body_len;
 	int idempotent; /* safe to send again */
+	/*
+	 * A POST that may go on a kept connection (a create the caller can look
+	 * for afterwards). libcurl may send a request again by itself when a
+	 * kept connection turns out dead before any answer, or an HTTP/2 stream
+	 * was refused: such a body is never rewound once libcurl read a byte of
+	 * it, so that happens only when the server cannot have had it whole;
+	 * otherwise the try ends with resp->kept_died set, and the caller looks
+	 * for what it created before sending again with warm 0 (a new
+	 * connection, never re-sent). Streamed bodies are never warm.
+	 */
+	int warm;
 	int out_fd; /* >= 0: write the 2xx body to this fd instead of resp->body
 		     */
 	/*
@@ -124,11 +135,13 @@ struct http_resp {
 	struct buf body; /* response body (error bodies too); caller releases */
 	uint64_t bytes;	 /* body bytes received (also for out_fd) */
 	int attempts;	 /* tries made */
-	int unanswered;	 /* the last try sent the request but got no status
-				   line back (timeout, dropped connection): the
-				   server may or may not have carried it out */
-	int write_err;	 /* the last try's body could not be written to
-			    out_fd: that write's -errno; else 0 */
+	int kept_died;	/* a warm POST's kept connection died before any answer:
+			 * the server may or may not have acted on it */
+	int unanswered; /* the last try sent the request but got no status
+				  line back (timeout, dropped connection): the
+				  server may or may not have carried it out */
+	int write_err;	/* the last try's body could not be written to
+			   out_fd: that write's -errno; else 0 */
 };
 
 /* Call once in main() before any thread: curl_global_init(). */

@@ -140,13 +140,18 @@ static size_t http_fd_read(char *p, size_t size, size_t n, void *arg)
 	return (size_t)got;
 }
 
+/*
+ * libcurl rewinds a body to send it again (a kept connection found dead with
+ * no answer, an HTTP/2 stream refused): refused once any byte of it was read,
+ * as the server may then have acted on it (http.h, struct http_req.warm).
+ * A rewind to where the body already is changes nothing and is allowed.
+ */
 static int http_fd_seek(void *arg, curl_off_t off, int origin)
 {
 	struct http_fd_src *s = arg;
 
-	if (origin != SEEK_SET || off < 0 || (uint64_t)off > s->size)
-		return CURL_SEEKFUNC_FAIL;
-	s->off = (uint64_t)off;
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off != s->off)
+		return CURL_SEEKFUNC_CANTSEEK;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -258,6 +263,43 @@ int http_xfer_mime(CURL *c, const struct http_req *req, struct http_sink *sink)
 
 /* ---- options and headers ---- */
 
+/* A JSON body handed to libcurl piece by piece (warm POSTs). */
+static size_t http_body_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_sink *sink = arg;
+	size_t left = sink->body_len - sink->body_off;
+	size_t want = size * n < left ? size * n : left;
+
+	memcpy(p, sink->body + sink->body_off, want);
+	sink->body_off += want;
+	return want;
+}
+
+/* Never back once a byte was read (see http_fd_seek()). */
+static int http_body_seek(void *arg, curl_off_t off, int origin)
+{
+	struct http_sink *sink = arg;
+
+	return origin == SEEK_SET && off >= 0 && (size_t)off == sink->body_off
+		       ? CURL_SEEKFUNC_OK
+		       : CURL_SEEKFUNC_CANTSEEK;
+}
+
+static void http_setup_read_body(CURL *c, const struct http_req *req,
+				 struct http_sink *sink)
+{
+	sink->body = req->body;
+	sink->body_len = req->body_len;
+	sink->body_off = 0;
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, http_body_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, sink);
+	curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, http_body_seek);
+	curl_easy_setopt(c, CURLOPT_SEEKDATA, sink);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)req->body_len);
+}
+
 /* The method and the body: JSON, multipart, or an empty one for a bare
  * POST/PUT. */
 static void http_setup_body(CURL *c, const struct http_req *req,
@@ -267,6 +309,8 @@ static void http_setup_body(CURL *c, const struct http_req *req,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (sink->mime) {
 		curl_easy_setopt(c, CURLOPT_MIMEPOST, sink->mime);
+	} else if (req->body && req->warm && req->body_len > 0) {
+		http_setup_read_body(c, req, sink);
 	} else if (req->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -295,6 +339,19 @@ static void http_xfer_trust(CURL *c, const struct http_opts *o)
 		return;
 	curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
 	curl_easy_setopt(c, CURLOPT_CAPATH, HTTP_SYSTEM_CAPATH);
+}
+
+/*
+ * Whether req's body can be held to "never rewound once read": a JSON body
+ * that is not empty (an empty one is whole with the headers alone), or
+ * multipart parts of values and spooled files, not streams (a stream's bytes
+ * are gone once sent).
+ */
+static int http_xfer_warm_body(const struct http_req *req)
+{
+	if (req->parts)
+		return !http_xfer_streams(req);
+	return req->body && req->body_len > 0;
 }
 
 void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
@@ -335,14 +392,17 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 		curl_easy_setopt(c, CURLOPT_RANGE, req->range);
 	/*
 	 * libcurl sends a request again by itself when a reused connection
-	 * turns out dead before any answer (the server closed it idle as we
-	 * sent). A POST (create, upload, rotate) must never be sent twice: it
-	 * gets a connection of its own. DELETE and PUT are idempotent methods
-	 * (RFC 9110 9.2.2: a second one changes nothing the first did not),
-	 * so they keep the pool's connections: a bulk rm or edit costs no
-	 * connection setup (a TLS handshake on https) per file.
+	 * turns out dead before any answer, or an HTTP/2 stream was refused
+	 * (http.h, struct http_req.warm). DELETE and PUT are idempotent
+	 * methods (RFC 9110 9.2.2), so they keep the pool's connections. A
+	 * POST does only when warm: its body then cannot be rewound once a
+	 * byte of it was read, so libcurl can send it again only when the
+	 * server cannot have seen it whole; otherwise the try fails
+	 * (CURLE_SEND_FAIL_REWIND) and the caller asks the server. Any other
+	 * POST gets a connection of its own, which libcurl never retries.
 	 */
-	if (!req->idempotent && !http_xfer_idempotent_method(req->method))
+	if (!req->idempotent && !http_xfer_idempotent_method(req->method) &&
+	    !(req->warm && http_xfer_warm_body(req)))
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	http_setup_body(c, req, sink);
 }

@@ -31,6 +31,8 @@ struct http_sink {
 	uint64_t moved_at; /* when they last changed (ms); 0: restart the timer */
 	uint64_t stall_ms;   /* no progress for this long ends the try */
 	struct http_cut cut; /* why the client cut the try, if it did */
+	const char *body; /* a warm POST's JSON, read by libcurl (borrowed) */
+	size_t body_len, body_off;
 };
 
 /* Build req's multipart body into sink->mime (curl_mime_free() it after the

@@ -176,20 +176,23 @@ def test_unanswered_upload_that_was_stored_is_a_success(emu, mount_factory, faul
 
 
 def test_unanswered_upload_that_was_not_stored_fails(emu, mount_factory):
-    """Fault drop (before the handler): no answer and nothing stored. close() asks the
-    server, which does not hold it, and reports the error; nothing is made or re-sent."""
+    """Fault drop (before the handler), twice: the first try went on a kept
+    connection, so the mount looks (not stored) and sends it once more on a new
+    connection; that one is dropped too: no answer and nothing stored. close()
+    asks the server, which does not hold it, and reports the error; nothing is
+    made, and nothing is sent a third time."""
     m = mount_factory(["timeout=10"])
     docs = m.p("collections", "contracts", "documents")
     os.listdir(docs)
     log = Log(m)
     emu.reset_stats()
-    emu.faults(drop_next=1, fail_route=UPLOAD_ROUTE)
+    emu.faults(drop_next=2, fail_route=UPLOAD_ROUTE)
     step = write_file(os.path.join(docs, "lost.txt"), b"lost\n")
     emu.faults()
     assert step == ("close", errno.EIO), step
     assert docs_named(emu.state(), "contracts", "lost.txt") == []
-    assert count(emu, UPLOAD_ROUTE) == 1
-    assert count(emu, DOCS_ROUTE) >= 1, "the outcome was checked with a listing"
+    assert count(emu, UPLOAD_ROUTE) == 2
+    assert count(emu, DOCS_ROUTE) >= 2, "each outcome was checked with a listing"
     assert any("does not hold it" in ln for ln in log.warnings()), log.new()
     assert len(log.errors()) == 1, log.errors()
     assert "lost.txt" not in os.listdir(docs)

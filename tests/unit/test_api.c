@@ -409,11 +409,11 @@ static void test_read_only(void)
 	CHECK(refused >= 14);
 	TEST_CTX("every write function refused with -EROFS");
 	memset(&out, 0, sizeof(out));
-	CHECK_EQ_INT(api_create_key(ro, "{}", &out, &secret), -EROFS);
+	CHECK_EQ_INT(api_create_key(ro, "k", "{}", &out, &secret), -EROFS);
 	CHECK_EQ_INT(api_update_key(ro, "k", "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_rotate_key(ro, "k", NULL, &out, &secret), -EROFS);
 	CHECK_EQ_INT(api_delete_key(ro, "k"), -EROFS);
-	CHECK_EQ_INT(api_create_collection(ro, "{}", &out), -EROFS);
+	CHECK_EQ_INT(api_create_collection(ro, "c", "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_update_collection(ro, "c", "{}", &out), -EROFS);
 	CHECK_EQ_INT(api_delete_collection(ro, "c"), -EROFS);
 	CHECK_EQ_INT(api_upload_document(ro, "c", "n", fd, 0, "text/plain",
@@ -521,11 +521,11 @@ static int call_one(struct api *a, int i, const char **name)
 		break;
 	case 13:
 		*name = "create key";
-		rc = api_create_key(a, "{}", &out, &s);
+		rc = api_create_key(a, "k", "{}", &out, &s);
 		break;
 	case 14:
 		*name = "create collection";
-		rc = api_create_collection(a, "{}", &out);
+		rc = api_create_collection(a, "c", "{}", &out);
 		break;
 	default:
 		return 1;
