@@ -4,20 +4,23 @@
 # failed and how often. Flaky tests hide on an idle machine: --load K runs K
 # CPU-bound processes beside every run.
 #
-# Usage: scripts/soak-tests.sh [--load K] [--quick] [--keep] N
+# Usage: scripts/soak-tests.sh [--load K] [--quick] [--long] [--keep] N
 #   --load K   K busy loops run for the whole soak (default 0)
 #   --quick    pass --quick to ./test.sh (no sanitizer and fuzz passes)
+#   --long     then the 'slow' suite too: the long counts of fsx (5,000
+#              operations a run) and of the two-writer churn (30 s)
 #   --keep     keep the clones and logs of passing runs too
 # Logs: $SOAK_DIR (default /var/tmp/xaifs-soak.XXXXXX)/run-I.log; the clone of
 # a failing run is kept beside its log. Exit status: 0 when every run passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-load=0 quick= keep=0
+load=0 quick= keep=0 long=0
 while [ $# -gt 1 ]; do
 	case $1 in
 	--load) load=$2; shift 2 ;;
 	--quick) quick=--quick; shift ;;
+	--long) long=1; shift ;;
 	--keep) keep=1; shift ;;
 	*) break ;;
 	esac
@@ -68,7 +71,9 @@ for ((i = 1; i <= n; i++)); do
 	git clone -q "$src" "$clone"
 	git -C "$clone" checkout -q "$rev"
 	start=$(date +%s)
-	if (cd "$clone" && ./test.sh $quick) >"$log" 2>&1; then
+	if (cd "$clone" && ./test.sh $quick &&
+		{ [ $long -eq 0 ] || meson test -C build --suite slow --print-errorlogs; }) \
+		>"$log" 2>&1; then
 		rc=0
 	else
 		rc=$?
