@@ -324,27 +324,36 @@ int api_billing(struct api *a, char **out, size_t *out_len)
 	};
 	char *body[MODEL_BILLING_PARTS] = { NULL },
 	     msg[MODEL_BILLING_PARTS][256];
+	struct api_text_ans t[MODEL_BILLING_PARTS];
+	struct api_many m[MODEL_BILLING_PARTS];
 	struct model_billing b;
 	int rc = 0, first_rc = 0, answered = 0;
 
 	memset(&b, 0, sizeof(b));
 	for (int i = 0; i < MODEL_BILLING_PARTS; i++) {
-		struct api_text_ans t = { NULL, &body[i], &b.len[i] };
-		struct api_req rq = { .route = routes[i],
-				      .why = msg[i],
-				      .whysz = sizeof(msg[i]) };
-
-		rc = api_send(a, &rq, api_ans_object, &t);
-		if (rc == -ENOMEM)
-			goto out;
-		b.body[i] = body[i];
-		b.error[i] = rc < 0 ? msg[i] : NULL;
-		answered += rc == 0;
-		if (rc < 0 && !first_rc)
-			first_rc = rc;
+		t[i] = (struct api_text_ans){ NULL, &body[i], &b.len[i] };
+		m[i] = (struct api_many){ a,
+					  { .route = routes[i],
+					    .why = msg[i],
+					    .whysz = sizeof(msg[i]) },
+					  api_ans_object,
+					  &t[i],
+					  0 };
 	}
-	rc = answered ? model_render_billing(&b, out, out_len) : first_rc;
-out:
+	/* The three parts are independent: one round trip, not three. */
+	api_send_all(m, MODEL_BILLING_PARTS);
+	for (int i = 0; i < MODEL_BILLING_PARTS; i++) {
+		if (m[i].rc == -ENOMEM)
+			rc = -ENOMEM;
+		b.body[i] = body[i];
+		b.error[i] = m[i].rc < 0 ? msg[i] : NULL;
+		answered += m[i].rc == 0;
+		if (m[i].rc < 0 && !first_rc)
+			first_rc = m[i].rc;
+	}
+	if (rc == 0)
+		rc = answered ? model_render_billing(&b, out, out_len)
+			      : first_rc;
 	for (int i = 0; i < MODEL_BILLING_PARTS; i++)
 		free(body[i]);
 	return rc;

@@ -123,6 +123,22 @@ int api_exchange(struct api *a, const struct api_req *rq,
 int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
 		    void *ctx, int (*find)(struct api *a, void *fctx),
 		    void *fctx);
+/* One of several requests sent at once (api_send_all()); rc is its result. */
+struct api_many {
+	struct api *a;
+	struct api_req rq;
+	api_parse_fn parse;
+	void *ctx;
+	int rc;
+};
+
+/*
+ * api_send() of m[0..n-1] at once, each on a handle (and connection) of its
+ * own from the pool, so that n independent requests cost one round trip,
+ * not n. Returns when all have ended; their results are in m[i].rc.
+ */
+void api_send_all(struct api_many *m, size_t n);
+
 int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
 	     void *ctx);
 

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,4 +414,32 @@ int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
 		 label, subject);
 	again.fresh = 1;
 	return api_send(a, &again, parse, ctx);
+}
+
+/* One request of api_send_all(), run on a thread of its own. */
+static void *api_send_thread(void *arg)
+{
+	struct api_many *m = arg;
+
+	m->rc = api_send(m->a, &m->rq, m->parse, m->ctx);
+	return NULL;
+}
+
+void api_send_all(struct api_many *m, size_t n)
+{
+	pthread_t *t = calloc(n, sizeof(*t));
+	int *started = calloc(n, sizeof(*started));
+
+	/* The first runs here; a thread that cannot be made runs here too. */
+	for (size_t i = 1; t && started && i < n; i++)
+		started[i] = pthread_create(&t[i], NULL, api_send_thread,
+					    &m[i]) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (!started || !started[i])
+			api_send_thread(&m[i]);
+	for (size_t i = 1; t && started && i < n; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	free(t);
+	free(started);
 }

@@ -440,13 +440,40 @@ static void change_after(struct change *w, struct change_file *f,
 		change_inval_inode(w, f->ino);
 }
 
-int change_flush(struct change *w, struct change_file *f)
+/*
+ * Commit f, then carry out what follows, all under its name's lock (when it
+ * has one): an unlink or another commit of the name comes wholly before or
+ * wholly after, never between the upload and the listing learning of it.
+ */
+static int change_commit_locked(struct change *w, struct change_file *f,
+				enum change_step step)
 {
 	char *new_id = NULL;
 	unsigned after;
 	int rc;
 
-	switch (change_state_flush(&f->st, anonfile_size(f->fd))) {
+	if (f->nm)
+		pthread_mutex_lock(&f->nm->lock);
+	rc = step == CHANGE_STEP_DOC ? change_commit_named(w, f, &new_id)
+				     : change_commit_json(w, f, &new_id);
+	if (rc == 1) {
+		rc = 0; /* nothing of this handle goes to the name */
+	} else {
+		after = change_state_committed(&f->st, &rc, new_id != NULL,
+					       anonfile_size(f->fd));
+		change_after(w, f, after, new_id);
+	}
+	if (f->nm)
+		pthread_mutex_unlock(&f->nm->lock);
+	return rc;
+}
+
+int change_flush(struct change *w, struct change_file *f)
+{
+	enum change_step step = change_state_flush(&f->st,
+						   anonfile_size(f->fd));
+
+	switch (step) {
 	case CHANGE_STEP_NONE:
 		return f->st.err;
 	case CHANGE_STEP_WAIT:
@@ -456,21 +483,9 @@ int change_flush(struct change *w, struct change_file *f)
 		change_refresh(w);
 		log_info("refresh: caches dropped");
 		return 0;
-	case CHANGE_STEP_DOC:
-		rc = change_commit_named(w, f, &new_id);
-		if (rc == 1)
-			return 0; /* nothing of this handle goes to the name */
-		break;
 	default:
-		rc = change_commit_json(w, f, &new_id);
-		if (rc == 1)
-			return 0; /* the key's name was removed since the open */
-		break;
+		return change_commit_locked(w, f, step);
 	}
-	after = change_state_committed(&f->st, &rc, new_id != NULL,
-				       anonfile_size(f->fd));
-	change_after(w, f, after, new_id);
-	return rc;
 }
 
 /* ---- attributes ---- */

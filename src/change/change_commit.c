@@ -308,8 +308,6 @@ int change_commit_named(struct change *w, struct change_file *f, char **new_id)
 	char *old = NULL;
 	int rc;
 
-	if (f->nm)
-		pthread_mutex_lock(&f->nm->lock);
 	verdict = change_name_judge(f->nm, &f->seen, f->wrote);
 	if (verdict != CHANGE_NAME_STORE) {
 		if (verdict == CHANGE_NAME_REMOVED)
@@ -328,8 +326,6 @@ int change_commit_named(struct change *w, struct change_file *f, char **new_id)
 	if (rc == 0)
 		change_name_stored(f->nm);
 out:
-	if (f->nm)
-		pthread_mutex_unlock(&f->nm->lock);
 	free(old);
 	return rc;
 }
@@ -366,8 +362,6 @@ int change_commit_key_named(struct change *w, struct change_file *f,
 {
 	int rc;
 
-	if (f->nm)
-		pthread_mutex_lock(&f->nm->lock);
 	if (change_name_judge(f->nm, &f->seen, 1) == CHANGE_NAME_REMOVED) {
 		log_info("key '%s' was removed while open for writing: what "
 			 "was written to it is not sent",
@@ -380,7 +374,5 @@ int change_commit_key_named(struct change *w, struct change_file *f,
 	}
 	if (rc == 0)
 		change_name_stored(f->nm);
-	if (f->nm)
-		pthread_mutex_unlock(&f->nm->lock);
 	return rc;
 }

@@ -31,7 +31,8 @@ struct change_fields;
  * that a handle is open on or that a commit or removal is working on;
  * refcounted (refs, under w->names_lock). Its lock is held across the API
  * calls of one commit of the name (find what is under the name, upload,
- * remove the old version) and of one removal, and across nothing else: two
+ * remove the old version, then the listing and the handle learning of it:
+ * change_commit_locked()) and of one removal, and across nothing else: two
  * commits of one name, or a commit and an unlink, run one after the other,
  * so the name ends with exactly one document, the last one stored. It is
  * taken before every other lock (tree.h, "Lock order") and never two at
@@ -192,16 +193,16 @@ int change_commit_doc(struct change *w, const char *cid, const char *name,
 		      int fd, struct upload_stream *up, uint64_t ino,
 		      const char *old_id, char **id);
 /*
- * Commit document handle f under its name's lock (see "Names being
- * written"): 0 stored (*new_id), 1 nothing to store (the name was removed
+ * Commit document handle f; the caller holds its name's lock (see "Names
+ * being written"): 0 stored (*new_id), 1 nothing to store (the name was removed
  * since the open, or only truncated and stored by another handle since), or
  * -errno. What it replaces is what the name holds now, whoever stored it.
  */
 int change_commit_named(struct change *w, struct change_file *f, char **new_id);
 /*
- * Commit key handle f (JSON in) under its name's lock: an existing key is
- * updated; a new one is created, or updates the key another handle created
- * under the name since. 0 (*id: a new key's id), 1 nothing to send (the
+ * Commit key handle f (JSON in); the caller holds its name's lock: an existing
+ * key is updated; a new one is created, or updates the key another handle
+ * created under the name since. 0 (*id: a new key's id), 1 nothing to send (the
  * name was removed since the open), or -errno (-ENODATA: empty, nothing
  * created).
  */

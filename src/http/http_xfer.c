@@ -372,7 +372,16 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 	 */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/*
+	 * HTTP/2 over TLS, but HTTP/1.1 for a multipart upload: a front may
+	 * grant an HTTP/2 request body a small flow-control window (nginx:
+	 * 64 KiB, more only as it forwards the body), which costs an upload a
+	 * round trip per 64 KiB; HTTP/1.1 is limited only by TCP
+	 * (docs/performance.md, "Through a front").
+	 */
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+			 req->parts ? (long)CURL_HTTP_VERSION_1_1
+				    : (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "xaifs/" XAIFS_VERSION);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
