@@ -69,8 +69,8 @@ http {{
     default_type application/octet-stream;
     sendfile off;
     tcp_nodelay on;
-    keepalive_timeout 300s;
-    keepalive_requests 100000;
+    keepalive_timeout {client_idle}s;
+    keepalive_requests {client_requests};
 
     upstream emulator {{
         server {upstream};
@@ -151,12 +151,18 @@ def make_certs(d):
 class Front:
     """nginx (TLS 1.3, HTTP/2) before the emulator, and the RTT relay before nginx."""
 
-    def __init__(self, emulator_url, rtt_ms=0):
+    def __init__(self, emulator_url, rtt_ms=0, client_requests=100000, client_idle=300):
+        """client_requests: requests nginx serves on one client connection
+        before it closes it (HTTP/2: a GOAWAY), as keepalive_requests;
+        client_idle: seconds an idle client connection is kept
+        (keepalive_timeout; nginx's own default is 75)."""
         u = urllib.parse.urlsplit(emulator_url)
         if u.scheme != "http" or not u.port:
             raise ValueError("emulator_url must be http://HOST:PORT, not %r" % emulator_url)
         self.upstream = "%s:%d" % (u.hostname, u.port)
         self.rtt_ms = rtt_ms
+        self.client_requests = client_requests
+        self.client_idle = client_idle
         self.dir = None
         self.nginx = None
         self.relay = None
@@ -193,7 +199,8 @@ class Front:
             conf = os.path.join(self.dir, "nginx.conf")
             with open(conf, "w") as f:
                 f.write(CONF.format(dir=self.dir, port=port, upstream=self.upstream,
-                                    user=user))
+                                    user=user, client_requests=self.client_requests,
+                                    client_idle=self.client_idle))
             self.nginx_log = open(os.path.join(self.dir, "nginx.out"), "w+b")
             self.nginx = subprocess.Popen(
                 [NGINX, "-p", self.dir + "/", "-c", conf, "-e", self.dir + "/error.log"],

@@ -301,6 +301,7 @@ int api_exchange(struct api *a, const struct api_req *rq,
 	struct http_req req = {
 		.method = d->method,
 		.route = d->label,
+		.subject = rq->subject,
 		.body = rq->json,
 		.body_len = rq->json ? strlen(rq->json) : 0,
 		.idempotent = !(d->flags & API_MUTATES),
@@ -350,9 +351,15 @@ static void api_why(const struct api_req *rq, const struct http_resp *resp,
 		 *msg ? ": " : "", msg);
 }
 
-/* api_send(), telling whether a warm request's kept connection died. */
+/*
+ * api_send(), telling how a failure left the request: *kept_died when a warm
+ * request's kept connection died before any answer, *unsure when the server
+ * may have carried it out all the same (no status came, or a 2xx whose body
+ * was cut: an HTTP/2 stream reset mid-answer).
+ */
 static int api_send_once(struct api *a, const struct api_req *rq,
-			 api_parse_fn parse, void *ctx, int *kept_died)
+			 api_parse_fn parse, void *ctx, int *kept_died,
+			 int *unsure)
 {
 	struct http_resp resp;
 	int rc, parsed = 0;
@@ -367,6 +374,8 @@ static int api_send_once(struct api *a, const struct api_req *rq,
 				  api_table[rq->route].label);
 	}
 	*kept_died = rc < 0 && resp.kept_died;
+	*unsure = rc < 0 && (resp.unanswered ||
+			     (resp.status >= 200 && resp.status < 300));
 	if (rc < 0 && !*kept_died)
 		api_why(rq, &resp, rc, parsed);
 	if ((api_table[rq->route].flags & API_SECRET) && resp.body.data)
@@ -378,9 +387,9 @@ static int api_send_once(struct api *a, const struct api_req *rq,
 int api_send(struct api *a, const struct api_req *rq, api_parse_fn parse,
 	     void *ctx)
 {
-	int kept_died;
+	int kept_died, unsure;
 
-	return api_send_once(a, rq, parse, ctx, &kept_died);
+	return api_send_once(a, rq, parse, ctx, &kept_died, &unsure);
 }
 
 int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
@@ -390,25 +399,27 @@ int api_send_create(struct api *a, const struct api_req *rq, api_parse_fn parse,
 	const char *label = api_table[rq->route].label;
 	const char *subject = rq->subject ? rq->subject : "?";
 	struct api_req again = *rq;
-	int kept_died, rc = api_send_once(a, rq, parse, ctx, &kept_died);
+	int kept_died, unsure, found,
+		rc = api_send_once(a, rq, parse, ctx, &kept_died, &unsure);
 
-	if (!kept_died)
+	if (!kept_died && !unsure)
 		return rc;
-	rc = find(a, fctx);
-	if (rc == 0) {
-		log_warn("%s of '%s': the connection closed before the answer, "
-			 "but the server made it",
+	found = find(a, fctx);
+	if (found == 0) {
+		log_warn("%s of '%s': the answer was lost, but the server made "
+			 "it",
 			 label, subject);
 		return 0;
 	}
-	if (rc != -ENOENT) {
+	if (found != -ENOENT) {
 		log_error(
-			"%s of '%s': the connection closed before the answer, "
-			"and the server could not be asked whether it was "
-			"made",
+			"%s of '%s': the answer was lost, and the server could "
+			"not be asked whether it was made",
 			label, subject);
-		return -EIO;
+		return kept_died ? -EIO : rc;
 	}
+	if (!kept_died)
+		return rc; /* not made: failed as logged */
 	log_info("%s of '%s': the connection closed before the server made "
 		 "it: sent again on a new connection",
 		 label, subject);

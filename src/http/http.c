@@ -102,30 +102,36 @@ static void http_count(struct http *h, uint64_t up, uint64_t down, int retry)
 static void http_log_failure(const struct http_req *req, struct http_resp *resp,
 			     CURLcode cc, int rc)
 {
-	char msg[256] = "";
+	char msg[256] = "", what[512];
 
+	/* "POST /v1/collections/{collection_id}/documents of 'a.pdf'" */
+	if (req->subject)
+		snprintf(what, sizeof(what), "%s of '%s'", req->route,
+			 req->subject);
+	else
+		snprintf(what, sizeof(what), "%s", req->route);
 	if (resp->status && cc == CURLE_OK) {
 		if (req->message)
 			req->message(resp->body.data, resp->body.len, msg,
 				     sizeof(msg));
-		log_error("%s failed: HTTP %ld%s%s", req->route, resp->status,
+		log_error("%s failed: HTTP %ld%s%s", what, resp->status,
 			  *msg ? ": " : "", msg);
 	} else if (resp->write_err) {
 		log_error("%s failed: cannot write the answer to its file: %s",
-			  req->route, strerror(-resp->write_err));
+			  what, strerror(-resp->write_err));
 	} else if (cc == CURLE_WRITE_ERROR && rc == -EIO) {
-		log_error("%s failed: response larger than %u bytes",
-			  req->route, HTTP_BODY_MAX);
+		log_error("%s failed: response larger than %u bytes", what,
+			  HTTP_BODY_MAX);
 	} else if (resp->kept_died) {
 		/* the caller looks for what it made, and says so (http.h) */
 		log_debug("%s: its kept connection closed before any answer",
-			  req->route);
+			  what);
 	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		log_error(
 			"%s failed: timed out (no progress for the -o timeout= seconds)",
-			req->route);
+			what);
 	} else {
-		log_error("%s failed: %s", req->route, curl_easy_strerror(cc));
+		log_error("%s failed: %s", what, curl_easy_strerror(cc));
 	}
 }
 

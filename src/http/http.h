@@ -98,7 +98,9 @@ struct http_req {
 	/* label for logs and stats, e.g. "GET /v1/collections" */
 	const char *route;
 	const char *bearer; /* token for Authorization (borrowed); may be NULL */
-	const char *body;   /* request body (JSON), or NULL */
+	const char
+		*subject; /* the file it is about, for its log line, or NULL */
+	const char *body; /* request body (JSON), or NULL */
 	size_t body_len;
 	int idempotent; /* safe to send again */
 	/*
@@ -150,6 +152,7 @@ void http_global_cleanup(void);
 
 /* New client. Returns NULL on ENOMEM. */
 struct http *http_new(const struct http_opts *o);
+
 void http_free(struct http *h);
 
 /*

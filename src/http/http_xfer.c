@@ -342,6 +342,18 @@ static void http_xfer_trust(CURL *c, const struct http_opts *o)
 }
 
 /*
+ * Connections: TCP keepalive on, and an idle connection reused for up to an
+ * hour, not libcurl's 118 s, for as long as the server keeps it: one the
+ * server closed is found dead and dropped before use, and one that closes as
+ * a request goes out is handled by the rule of struct http_req.warm.
+ */
+static void http_xfer_keep(CURL *c)
+{
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, 3600L);
+}
+
+/*
  * Whether req's body can be held to "never rewound once read": a JSON body
  * that is not empty (an empty one is whole with the headers alone), or
  * multipart parts of values and spooled files, not streams (a stream's bytes
@@ -367,7 +379,7 @@ void http_xfer_setup(CURL *c, CURLSH *share, const struct http_opts *o,
 	http_xfer_trust(c, o);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	http_xfer_keep(c);
 	/* Big buffers: fewer callbacks and syscalls when moving document bytes.
 	 */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);

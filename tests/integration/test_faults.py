@@ -376,9 +376,9 @@ def test_writes_to_a_stalled_server_time_out_and_the_mount_shows_the_outcome(emu
     """A write whose answer never comes fails with ETIMEDOUT after about `timeout` seconds
     without progress. The server may still carry it out (the request was sent), so the
     mount must not keep showing a listing from before it: once the server answers again,
-    ls shows what the server holds. An upload first asks the server whether it holds the
-    document (test_tolerance.py): against a stalled server that question times out too,
-    so its close() takes up to twice the timeout."""
+    ls shows what the server holds. A create (an upload, a key) first asks the server
+    whether it made it (test_tolerance.py, test_kept_connections.py): against a stalled
+    server that question times out too, so its close() takes up to twice the timeout."""
     m = mount_factory(["timeout=2", "connect_timeout=2"])
     docs = m.p("collections", "contracts", "documents")
     os.listdir(docs)
@@ -408,7 +408,7 @@ def test_writes_to_a_stalled_server_time_out_and_the_mount_shows_the_outcome(emu
     for what, (err, dt, on_server, shown) in results.items():
         if err != errno.ETIMEDOUT:
             problems.append("%s: close() gave %s, expected ETIMEDOUT" % (what, err))
-        bound = (2 * 2 if what == "upload" else 2) + 1.5
+        bound = 2 * 2 + 1.5
         if dt > bound:
             problems.append("%s: the stall was detected after %.1f s with timeout=2 (no "
                             "progress for `timeout` seconds should end it)" % (what, dt))

@@ -255,3 +255,34 @@ def test_xaifs_through_an_https_proxy(emu, front, tmp_path):
         assert tp.text().count("CONNECT") == before
     finally:
         tp.stop()
+
+
+KEY_CREATE = "POST /auth/teams/{teamId}/api-keys"
+
+
+def test_creates_across_goaway_and_stream_resets_are_made_once(emu_module, emu):
+    """Over HTTP/2 through nginx: a front that ends each connection after 3
+    requests with a GOAWAY, and a create whose answer the front resets mid-body
+    (the emulator cuts its answer; nginx, with headers sent, resets the stream).
+    Every create ends with exactly one key and close() 0."""
+    with front_mod.Front(emu_module.url, rtt_ms=None, client_requests=3) as f:
+        m = util.Mount(_Target(f.url), ["cacert=" + f.ca_path])
+        try:
+            for i in range(10):
+                p = m.p("keys", "ga-%d" % i)
+                with open(p, "w") as fh:
+                    fh.write('{"qps": 1}')
+            emu.faults(truncate_next=1, fail_route=KEY_CREATE)
+            with open(m.p("keys", "reset-1"), "w") as fh:
+                fh.write('{"qps": 1}')
+            emu.faults()
+            names = [k["name"] for k in emu.state()["keys"]]
+            for i in range(10):
+                assert names.count("ga-%d" % i) == 1, names
+            assert names.count("reset-1") == 1, names
+            assert f.connections() >= 4, "nginx should have ended connections (GOAWAY)"
+            log = f.access_log()
+            assert all(r["protocol"] == "HTTP/2.0" for r in log if "/api-keys" in r["uri"])
+        finally:
+            out = m.stop()
+        assert "reset-1" in out and "the answer was lost, but the server made it" in out, out

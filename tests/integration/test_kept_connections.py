@@ -130,3 +130,23 @@ def test_ten_key_creations_ride_kept_connections(emu, mnt):
     s = emu.stats()
     assert util.route_count(s, KEY_CREATE) == 10
     assert s["connections"] <= 2, "10 key creations opened %d connections" % s["connections"]
+
+
+def test_key_create_whose_answer_is_cut_is_made_once(emu, mnt):
+    """A 2xx whose body was cut (on HTTP/2: a stream reset mid-answer): the key
+    exists, so close() succeeds, found by one listing."""
+    warm(mnt)
+    emu.faults(truncate_next=1, fail_route=KEY_CREATE)
+    e = write_close(mnt.p("keys", "kc3"), b'{"qps": 2}')
+    emu.faults()
+    assert e == 0, mnt.stderr()
+    assert len(keys_named(emu, "kc3")) == 1
+    assert "the answer was lost, but the server made it" in mnt.stderr()
+
+
+def test_mkdir_whose_answer_is_cut_makes_one_collection(emu, mnt):
+    warm(mnt)
+    emu.faults(truncate_next=1, fail_route=COLL_CREATE)
+    os.mkdir(mnt.p("collections", "cut"))
+    emu.faults()
+    assert len([c for c in emu.state()["collections"] if c["collection_name"] == "cut"]) == 1

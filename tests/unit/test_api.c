@@ -559,9 +559,13 @@ static void test_malformed(void)
 		snprintf(ctx, sizeof(ctx), "malformed answer: %s", name);
 		TEST_CTX(ctx);
 		CHECK_EQ_INT(rc, -EIO);
-		/* billing asks three routes; each of the others is one request,
-		 * not retried */
-		CHECK_EQ_INT(srv_requests() - before, i == 12 ? 3 : 1);
+		/* billing asks three routes; a create whose 2xx answer is
+		 * unreadable looks for what it made in one listing (nothing
+		 * found here: not sent again); each of the others is one
+		 * request, not retried */
+		CHECK_EQ_INT(srv_requests() - before, i == 12	? 3
+						      : i >= 13 ? 2
+								: 1);
 	}
 	TEST_CTX("one log line per malformed answer");
 	hook_expect(": malformed answer");
@@ -572,7 +576,7 @@ static void test_malformed(void)
 	CHECK_EQ_INT(hook_hits, 3);
 	TEST_CTX("counted once per request, by route");
 	CHECK_EQ_INT(api_route_count(a, API_VALIDATE), 1);
-	CHECK_EQ_INT(api_route_count(a, API_LIST_KEYS), 1);
+	CHECK_EQ_INT(api_route_count(a, API_LIST_KEYS), 2);
 	CHECK_EQ_INT(api_route_count(a, API_BALANCE), 2);
 	CHECK_EQ_INT(api_route_count(a, API_CREATE_KEY), 1);
 	api_free(a);
