@@ -22,6 +22,7 @@ What runs, all in one temporary directory removed at the end:
 Only 127.0.0.1 is listened on. Standard library only, plus the openssl and
 nginx commands (scripts/install-deps.sh test installs them).
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -317,3 +318,28 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class _At:
+    """What util.Mount needs of an emulator: its URL (here, the front's)."""
+
+    def __init__(self, url):
+        self.url = url
+
+
+@contextlib.contextmanager
+def mounted(util, rtt_ms, options=(), **front_options):
+    """The emulator with its sample data, a Front at rtt_ms before it
+    (front_options as Front's), and xaifs mounted through the front with
+    -o cacert= and options: yields (emulator, front, mount); all three are
+    stopped after."""
+    emu = util.Emulator(seed="sample")
+    try:
+        with Front(emu.url, rtt_ms=rtt_ms, **front_options) as f:
+            m = util.Mount(_At(f.url), ["cacert=" + f.ca_path] + list(options))
+            try:
+                yield emu, f, m
+            finally:
+                m.stop()
+    finally:
+        emu.stop()

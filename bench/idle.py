@@ -19,13 +19,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
-from front import Front  # noqa: E402
+from front import mounted  # noqa: E402
 from internet import util  # noqa: E402
-
-
-class _Target:
-    def __init__(self, url):
-        self.url = url
 
 
 def main():
@@ -37,28 +32,18 @@ def main():
     args = ap.parse_args()
     if args.xaifs:
         os.environ["XAIFS_BIN"] = os.path.abspath(args.xaifs)
-    emu = util.Emulator(seed="sample")
-    try:
-        with Front(emu.url, rtt_ms=args.rtt, client_idle=args.server_idle) as f:
-            m = util.Mount(_Target(f.url), ["cacert=" + f.ca_path, "cache_ttl=0"])
-            try:
-                os.listdir(m.p("keys"))
-                print("rtt %d ms, server idle timeout %d s, xaifs %s" % (
-                    args.rtt, args.server_idle, util.xaifs_bin()))
-                print("%8s %10s %12s" % ("idle s", "ls keys/", "new conns"))
-                for spell in [int(x) for x in args.spells.split(",")]:
-                    time.sleep(spell)
-                    c0 = f.connections()
-                    t0 = time.monotonic()
-                    os.listdir(m.p("keys"))
-                    dt = time.monotonic() - t0
-                    print("%8d %8.1f ms %12d" % (spell, dt * 1000, f.connections() - c0),
-                          flush=True)
-            finally:
-                m.stop()
-    finally:
-        emu.stop()
-
+    with mounted(util, args.rtt, ["cache_ttl=0"], client_idle=args.server_idle) as (_, f, m):
+        os.listdir(m.p("keys"))
+        print("rtt %d ms, server idle timeout %d s, xaifs %s" % (
+            args.rtt, args.server_idle, util.xaifs_bin()))
+        print("%8s %10s %12s" % ("idle s", "ls keys/", "new conns"))
+        for spell in [int(x) for x in args.spells.split(",")]:
+            time.sleep(spell)
+            c0 = f.connections()
+            t0 = time.monotonic()
+            os.listdir(m.p("keys"))
+            dt = time.monotonic() - t0
+            print("%8d %8.1f ms %12d" % (spell, dt * 1000, f.connections() - c0), flush=True)
 
 if __name__ == "__main__":
     main()

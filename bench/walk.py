@@ -15,13 +15,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
-from front import Front  # noqa: E402
+from front import mounted  # noqa: E402
 from internet import util  # noqa: E402
-
-
-class _Target:
-    def __init__(self, url):
-        self.url = url
 
 
 def main():
@@ -31,28 +26,18 @@ def main():
     args = ap.parse_args()
     if args.xaifs:
         os.environ["XAIFS_BIN"] = os.path.abspath(args.xaifs)
-    emu = util.Emulator(seed="sample")
-    try:
-        with Front(emu.url, rtt_ms=args.rtt) as f:
-            m = util.Mount(_Target(f.url), ["cacert=" + f.ca_path])
-            try:
-                for what, cmd in (
-                        ("ls -l /", ["ls", "-l", m.p()]),
-                        ("cat billing", ["cat", m.p("billing")]),
-                        ("find documents/", ["find", m.p("collections"), "-path",
-                                             "*/documents/*"])):
-                    emu.reset_stats()
-                    c0 = f.connections()
-                    t0 = time.monotonic()
-                    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    dt = time.monotonic() - t0
-                    print("%-16s %7.1f ms  %3d requests  %d new connections" % (
-                        what, dt * 1000, emu.stats()["total"], f.connections() - c0))
-            finally:
-                m.stop()
-    finally:
-        emu.stop()
-
+    with mounted(util, args.rtt) as (emu, f, m):
+        for what, cmd in (("ls -l /", ["ls", "-l", m.p()]),
+                          ("cat billing", ["cat", m.p("billing")]),
+                          ("find documents/", ["find", m.p("collections"), "-path",
+                                               "*/documents/*"])):
+            emu.reset_stats()
+            c0 = f.connections()
+            t0 = time.monotonic()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            dt = time.monotonic() - t0
+            print("%-16s %7.1f ms  %3d requests  %d new connections" % (
+                what, dt * 1000, emu.stats()["total"], f.connections() - c0))
 
 if __name__ == "__main__":
     main()

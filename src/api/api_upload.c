@@ -182,56 +182,31 @@ static int api_upload_learn(struct api *a, const char *collection_id,
 
 /*
  * The upload's answer never came: ask the server. 0 (with out) when it holds
- * the document, else failed (the upload's own error).
+ * the document; when it does not, 1 if resend (its kept connection died
+ * before the server could have had it whole: send it again on a new one),
+ * else failed (the upload's own error).
  */
 static int api_upload_check(struct api *a, const char *collection_id,
 			    const char *name, uint64_t size,
 			    const char *replaces, time_t start, int failed,
-			    struct res *out)
+			    int resend, struct res *out)
 {
 	int rc = api_upload_find(a, collection_id, name, size, replaces, start,
 				 out);
 
-	if (rc == 0) {
-		log_warn(
-			"upload of '%s' got no answer, but the server holds it: stored",
-			name);
-		return 0;
-	}
-	if (rc == -ENOENT)
-		log_warn(
-			"upload of '%s' got no answer and the server does not hold it",
-			name);
-	else
-		log_warn(
-			"upload of '%s' got no answer and the server could not be asked "
-			"whether it holds it",
-			name);
-	return rc == -ENOMEM ? rc : failed;
-}
-
-/*
- * A spooled upload's kept connection died before any answer (http.h, warm):
- * 0 when the server holds it all the same, 1 when it does not (to be sent
- * again on a new connection), else failed.
- */
-static int api_upload_kept_died(struct api *a, const char *collection_id,
-				const char *name, uint64_t size,
-				const char *replaces, time_t start, int failed,
-				struct res *out)
-{
-	int rc = api_upload_find(a, collection_id, name, size, replaces, start,
-				 out);
-
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT && resend) {
 		log_info("upload of '%s': the connection closed before the "
 			 "server stored it: sent again on a new connection",
 			 name);
 		return 1;
 	}
 	if (rc == 0)
-		log_warn("upload of '%s': the connection closed before the "
-			 "answer, but the server holds it: stored",
+		log_warn("upload of '%s' got no answer, but the server holds "
+			 "it: stored",
+			 name);
+	else if (rc == -ENOENT)
+		log_warn("upload of '%s' got no answer and the server does not "
+			 "hold it",
 			 name);
 	else
 		log_warn("upload of '%s' got no answer and the server could "
@@ -272,12 +247,11 @@ static int api_upload_direct(struct api *a, const char *collection_id,
 		if (rc == 0 || (resp.status >= 200 && resp.status < 300))
 			rc = api_upload_learn(a, collection_id, name, *size,
 					      replaces, start, &resp.body, out);
-		else if (resp.kept_died && !rq.fresh && !data->read)
-			rc = api_upload_kept_died(a, collection_id, name, *size,
-						  replaces, start, rc, out);
 		else if (resp.unanswered)
-			rc = api_upload_check(a, collection_id, name, *size,
-					      replaces, start, rc, out);
+			rc = api_upload_check(
+				a, collection_id, name, *size, replaces, start,
+				rc, resp.kept_died && !rq.fresh && !data->read,
+				out);
 		if (rc == 1) { /* not made: once more, on a new connection */
 			http_resp_release(&resp);
 			rq.fresh = 1;
