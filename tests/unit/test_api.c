@@ -149,14 +149,15 @@ static void srv_stop(void)
 static char base_url[64];
 static struct http *http;
 
-/* Error lines logged that contain hook_want. */
+/* Error lines logged that contain hook_want (atomic: billing's parts log
+ * from threads of their own). */
 static const char *hook_want = "";
 static int hook_hits;
 
 static void hook(const char *line, void *arg)
 {
 	if (strstr(line, hook_want))
-		hook_hits++;
+		__atomic_add_fetch(&hook_hits, 1, __ATOMIC_SEQ_CST);
 }
 
 static void hook_expect(const char *want)
