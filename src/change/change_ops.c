@@ -414,7 +414,13 @@ static int change_rename_file(struct change *w, enum node_kind dir,
 	struct cval *v = NULL;
 	char *id = NULL;
 	int rc, src_local, dst_local, dst_temp = scratch_is_temp_name(newname);
+	/* a rename onto newname is a commit of it (change_int.h, "Names being
+	 * written"): after any other in flight, and what it replaces is looked
+	 * up under the lock */
+	struct change_name *nm = change_name_lock(w, cid, newname);
 
+	if (!nm)
+		return -ENOMEM;
 	src_local = scratch_get(w->local, dir, cid, name, &src) == 0;
 	dst_local = scratch_get(w->local, dir, cid, newname, &other) == 0;
 	scratch_info_release(&other);
@@ -429,8 +435,10 @@ static int change_rename_file(struct change *w, enum node_kind dir,
 		rc = scratch_rename(w->local, dir, cid, name, newname);
 	} else if (src_local) {
 		rc = change_commit_scratch(w, dir, cid, &src, newname, dst);
-		if (rc == 0)
+		if (rc == 0) {
 			scratch_remove(w->local, dir, cid, newname);
+			change_name_stored(nm);
+		}
 	} else if (!r) {
 		rc = -ENOENT;
 	} else if (dst_temp) {
@@ -446,6 +454,7 @@ static int change_rename_file(struct change *w, enum node_kind dir,
 		rc = change_rename_key(w, id, newname);
 	}
 out:
+	change_name_unlock(w, nm);
 	free(id);
 	cval_unref(v);
 	scratch_info_release(&src);
