@@ -283,6 +283,38 @@ static int config_check_cacert(const char *path)
 	return 0;
 }
 
+/*
+ * -o cache_dir=DIR holds document bytes across mounts: it is made 0700 when
+ * missing, and refused (one line, -EINVAL) when it is not a directory of
+ * this user's that nobody else may write (a shared /tmp, a group's folder):
+ * another user could plant or swap the bytes served as a document.
+ */
+static int config_check_cache_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "xaifs: cache_dir '%s': %s\n", dir,
+			strerror(errno));
+		return -EINVAL;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "xaifs: cache_dir '%s' is not a directory\n",
+			dir);
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		fprintf(stderr,
+			"xaifs: cache_dir '%s' may be written by other users "
+			"(mode %04o, owner %lu): use a directory of your own, "
+			"chmod 700\n",
+			dir, (unsigned)(st.st_mode & 07777),
+			(unsigned long)st.st_uid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int config_numbers(struct config *c)
 {
 	if (c->upload && strcmp(c->upload, "direct") != 0 &&
@@ -291,6 +323,8 @@ static int config_numbers(struct config *c)
 		return -EINVAL;
 	}
 	if (c->cacert && config_check_cacert(c->cacert) < 0)
+		return -EINVAL;
+	if (c->cache_dir && config_check_cache_dir(c->cache_dir) < 0)
 		return -EINVAL;
 	c->cache_size = 1ull << 30;
 	if (c->cache_size_str &&

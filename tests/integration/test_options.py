@@ -55,3 +55,40 @@ def test_cacert_with_a_certificate_mounts(emu, mount_factory, tmp_path):
     assert r.returncode == 0, r.stderr
     m = mount_factory(["cacert=%s" % ca])
     assert "ci-bot" in os.listdir(m.p("keys"))
+
+
+def test_cache_dir_others_can_write_is_refused(emu, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    refused_before_any_request(emu, ["cache_dir=%s" % shared],
+                               ["cache_dir", str(shared), "other users", "0777"])
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    theirs.chmod(0o700)
+    os.chown(theirs, 65534, 65534)      # nobody's
+    refused_before_any_request(emu, ["cache_dir=%s" % theirs], ["cache_dir", "owner 65534"])
+
+
+def test_cache_dir_is_made_private_and_kept(emu, tmp_path):
+    d = tmp_path / "docs-cache"
+    m = util.Mount(emu, ["cache_dir=%s" % d])
+    with open(m.p("collections", "contracts", "documents", "msa.txt"), "rb") as f:
+        f.read()
+    assert os.stat(d).st_mode & 0o777 == 0o700
+    m.stop()
+    assert os.listdir(d), "a given cache_dir is kept, with its documents, for the next mount"
+
+
+def test_private_cache_is_0700_and_removed_at_unmount(emu, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    m = util.Mount(emu, env={"TMPDIR": str(tmp)})
+    with open(m.p("collections", "contracts", "documents", "msa.txt"), "rb") as f:
+        f.read()
+    made = [p for p in os.listdir(tmp) if p.startswith("xaifs-cache-")]
+    assert len(made) == 1, os.listdir(tmp)
+    assert os.stat(tmp / made[0]).st_mode & 0o777 == 0o700
+    m.stop()
+    assert not [p for p in os.listdir(tmp) if p.startswith("xaifs-cache-")], \
+        "the private document cache is emptied and removed at unmount"
