@@ -293,9 +293,15 @@ int change_open(struct change *w, uint64_t ino, int flags,
 	int rc;
 
 	*out = NULL;
+	/*
+	 * The kernel looked ino up, and it is gone since (a local file that
+	 * vanished, a document deleted): -ESTALE, so that the VFS looks the
+	 * name up again (and an O_CREAT open creates it anew) instead of
+	 * failing with ENOENT.
+	 */
 	rc = tree_node(w->tree, ino, &n);
 	if (rc < 0)
-		return rc;
+		return rc == -ENOENT ? -ESTALE : rc;
 	/* A read-only mount still takes .xaifs/refresh: it sends nothing. */
 	if (w->read_only && node_of(n.kind)->write != NODE_W_CONTROL)
 		rc = -EROFS;
@@ -305,7 +311,7 @@ int change_open(struct change *w, uint64_t ino, int flags,
 		tree_write_open(w->tree, ino, change_open_size(w, *out));
 		change_name_attach(w, *out);
 	} else if (rc == -ENOENT) {
-		rc = tree_stale(n.kind, rc); /* gone since the lookup */
+		rc = -ESTALE;
 	}
 	node_id_release(&n);
 	return rc;

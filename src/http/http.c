@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_pace.h"
+#include "http_trace.h"
 #include "http_pool.h"
 #include "http_status.h"
 #include "http_xfer.h"
@@ -26,8 +28,9 @@
 
 struct http {
 	struct http_opts opts;
-	struct http_pool pool; /* its own locks (http_pool.h) */
-	struct http_pace pace; /* its own lock (http_pace.h) */
+	struct http_pool pool;	 /* its own locks (http_pool.h) */
+	struct http_pace pace;	 /* its own lock (http_pace.h) */
+	struct http_trace trace; /* its own lock (http_trace.h) */
 	pthread_mutex_t stats_lock;
 	struct http_stats stats; /* protected by stats_lock */
 };
@@ -56,6 +59,7 @@ struct http *http_new(const struct http_opts *o)
 		return NULL;
 	}
 	http_pace_init(&h->pace);
+	http_trace_init(&h->trace, o->trace_fd > 2 ? o->trace_fd : -1);
 	pthread_mutex_init(&h->stats_lock, NULL);
 	return h;
 }
@@ -66,6 +70,7 @@ void http_free(struct http *h)
 		return;
 	http_pool_destroy(&h->pool);
 	http_pace_destroy(&h->pace);
+	http_trace_destroy(&h->trace);
 	pthread_mutex_destroy(&h->stats_lock);
 	free(h);
 }
@@ -161,6 +166,7 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 				  .landed = req->landed,
 				  .landed_arg = req->landed_arg };
 	curl_off_t ra = -1;
+	uint64_t t0;
 
 	resp->status = 0;
 	resp->bytes = 0;
@@ -169,6 +175,7 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		return -ENOMEM;
 	http_xfer_setup(c, h->pool.share, &h->opts, req, hdrs, &sink);
 	http_pace_wait(&h->pace);
+	t0 = http_now_ms();
 	*cc = curl_easy_perform(c);
 	http_xfer_end(&sink);
 	/* A write to out_fd that failed is that, whichever callback saw it. */
@@ -192,6 +199,8 @@ static int http_once(struct http *h, CURL *c, const struct http_req *req,
 		resp->unanswered = 1;
 	http_pace_update(&h->pace, resp->status);
 	http_count(h, http_body_bytes(c, req), resp->bytes, resp->attempts > 0);
+	http_trace_try(&h->trace, req, resp, *cc, http_now_ms() - t0,
+		       http_body_bytes(c, req));
 	resp->attempts++;
 	if (*cc != CURLE_OK)
 		return http_curl_errno(*cc, &sink.cut);

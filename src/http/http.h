@@ -62,6 +62,8 @@ struct http_opts {
 	int max_attempts;    /* tries for an idempotent request (>= 1) */
 	const char *cacert;  /* CA file trusted besides the system's, or NULL
 			      * (borrowed: it outlives the struct http) */
+	int trace_fd;	     /* -o trace=: one line per try (http_trace.h);
+			      * 0 (never a trace: stdin) for none */
 };
 
 /*

@@ -38,9 +38,9 @@ static const struct fuse_opt config_opts[] = {
 	CONFIG_OPT("cache_dir=%s", cache_dir),
 	CONFIG_OPT("config=%s", config_file),
 	CONFIG_OPT("cache_size=%s", cache_size_str),
-	CONFIG_OPT("cacert=%s", cacert), CONFIG_OPT("upload=%s", upload),
-	CONFIG_OPT("uid=%s", uid_str), CONFIG_OPT("gid=%s", gid_str),
-	CONFIG_OPT("umask=%s", umask_str),
+	CONFIG_OPT("cacert=%s", cacert), CONFIG_OPT("trace=%s", trace),
+	CONFIG_OPT("upload=%s", upload), CONFIG_OPT("uid=%s", uid_str),
+	CONFIG_OPT("gid=%s", gid_str), CONFIG_OPT("umask=%s", umask_str),
 	CONFIG_OPT("cache_ttl=%lf", cache_ttl),
 	CONFIG_OPT("live_ttl=%lf", live_ttl),
 	CONFIG_OPT("page_size=%d", page_size),
@@ -172,6 +172,7 @@ static void config_merge(struct config *c, struct config *f)
 	CONFIG_TAKE_STR(c, f, cache_dir);
 	CONFIG_TAKE_STR(c, f, cache_size_str);
 	CONFIG_TAKE_STR(c, f, cacert);
+	CONFIG_TAKE_STR(c, f, trace);
 	CONFIG_TAKE_STR(c, f, upload);
 	CONFIG_TAKE_STR(c, f, uid_str);
 	CONFIG_TAKE_STR(c, f, gid_str);
@@ -346,6 +347,8 @@ void config_print_help(const char *prog)
 	       "    -o max_conns=N           most HTTP requests in flight (default 8)\n"
 	       "    -o cache_dir=DIR         keep document bytes in DIR across mounts\n"
 	       "    -o cacert=PATH           also trust the CA certificates in PATH (PEM)\n"
+	       "    -o trace=FILE            every request and answer as a JSON line, secrets\n"
+	       "                             replaced (for a bug report; created 0600)\n"
 	       "                             (default: a private directory per mount)\n"
 	       "    -o cache_size=N[K|M|G]   most bytes of documents kept on disk (default 1G)\n"
 	       "    -o upload=direct|files   upload documents in one request (default), or\n"

@@ -37,6 +37,8 @@ struct config {
 			    mount */
 	char *cache_size_str; /* as given: bytes, or with K, M, G */
 	char *cacert;  /* -o cacert=PATH: CAs trusted besides the system's */
+	char *trace;   /* -o trace=FILE: every request and answer, redacted */
+	int trace_fd;  /* that file, opened 0600 by config_finish(); 0: none */
 	char *upload;  /* "direct" (default) or "files" */
 	char *uid_str; /* -o uid=, gid=, umask= as given (NULL: not given) */
 	char *gid_str;

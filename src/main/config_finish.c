@@ -315,6 +315,30 @@ static int config_check_cache_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * -o trace=FILE: made anew, 0600 and only the user's (O_NOFOLLOW: a link
+ * planted under that name is refused). 0, or -EINVAL with one line.
+ */
+static int config_open_trace(struct config *c)
+{
+	int fd = open(c->trace,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		      0600);
+
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
+		fprintf(stderr, "xaifs: trace '%s': %s\n", c->trace,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	/* 0 means "none": an fd of 0 only when stdin was closed; move it */
+	c->trace_fd = fd > 2 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (fd <= 2)
+		close(fd);
+	return c->trace_fd > 2 ? 0 : -EINVAL;
+}
+
 static int config_numbers(struct config *c)
 {
 	if (c->upload && strcmp(c->upload, "direct") != 0 &&
@@ -325,6 +349,8 @@ static int config_numbers(struct config *c)
 	if (c->cacert && config_check_cacert(c->cacert) < 0)
 		return -EINVAL;
 	if (c->cache_dir && config_check_cache_dir(c->cache_dir) < 0)
+		return -EINVAL;
+	if (c->trace && config_open_trace(c) < 0)
 		return -EINVAL;
 	c->cache_size = 1ull << 30;
 	if (c->cache_size_str &&
@@ -534,6 +560,9 @@ void config_release(struct config *c)
 	free(c->region);
 	free(c->cache_dir);
 	free(c->cacert);
+	free(c->trace);
+	if (c->trace_fd > 2)
+		close(c->trace_fd);
 	free(c->cache_size_str);
 	free(c->upload);
 	free(c->uid_str);

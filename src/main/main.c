@@ -232,7 +232,7 @@ static int main_build_api(struct config *cfg, struct main_parts *p)
 		return -1;
 	p->http = http_new(&(struct http_opts){ cfg->connect_timeout,
 						cfg->timeout, cfg->max_conns, 4,
-						cfg->cacert });
+						cfg->cacert, cfg->trace_fd });
 	p->api = p->http ? api_new(p->http,
 				   &(struct api_opts){
 					   cfg->management_url, cfg->api_url,

@@ -144,6 +144,15 @@ int model_document_status(const char *json, size_t len, char *out,
 /* Pretty rendering of any JSON object answer (e.g. key propagation). */
 int model_pretty(const char *body, size_t len, char **out, size_t *out_len);
 
+/*
+ * An answer's body as a trace line (-o trace=) may hold it: a JSON object
+ * compacted with the value of every member that may hold a secret or a
+ * payment detail (apiKey, secret, token, password, card..., ...address...,
+ * last4; not ...Id) replaced by "[redacted]"; anything else as a JSON
+ * string of its first 4 KiB. *out is malloc'd JSON text. 0 or -ENOMEM.
+ */
+int model_trace_body(const char *body, size_t len, char **out);
+
 struct buf;
 /*
  * One page of audit events appended to lines, one compact JSON object per

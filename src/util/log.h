@@ -19,6 +19,7 @@
 #define XAIFS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -34,6 +35,10 @@ enum log_level log_get_level(void);
 
 /* Register a secret to redact. s is borrowed and must outlive logging. */
 void log_add_secret(const char *s);
+
+/* Mask every registered secret in text (a string in a buffer of size
+ * bytes), in place, as log lines are (for the trace, http_trace.h). */
+void log_scrub(char *text, size_t size);
 
 /* Forget every registered secret (before they are wiped at exit). */
 void log_clear_secrets(void);
