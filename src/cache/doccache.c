@@ -174,7 +174,7 @@ void doccache_clear(struct doccache *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
-void doccache_free(struct doccache *b)
+void doccache_drain(struct doccache *b)
 {
 	if (!b)
 		return;
@@ -182,6 +182,13 @@ void doccache_free(struct doccache *b)
 	while (b->active)
 		pthread_cond_wait(&b->idle, &b->lock);
 	pthread_mutex_unlock(&b->lock);
+}
+
+void doccache_free(struct doccache *b)
+{
+	if (!b)
+		return;
+	doccache_drain(b);
 	if (b->owned) {
 		doccache_clear(b);
 		rmdir(b->dir);

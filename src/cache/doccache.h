@@ -45,6 +45,11 @@ struct doccache_dl;
  */
 struct doccache *doccache_new(const char *dir, const char *tmpdir,
 			      uint64_t max_bytes);
+/*
+ * Wait until no download thread runs any more (they call back into their
+ * filler: the cache and the API must outlive them). NULL-safe.
+ */
+void doccache_drain(struct doccache *b);
 void doccache_free(struct doccache *b);
 
 /*

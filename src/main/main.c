@@ -287,6 +287,8 @@ static void main_teardown(struct main_parts *p)
 	tree_free(p->tree);
 	scratch_free(p->scratch);
 	inode_table_free(p->inodes);
+	/* download threads call into the cache and the API: wait for them */
+	doccache_drain(p->doccache);
 	cache_free(p->cache);
 	doccache_free(p->doccache);
 	api_free(p->api);
