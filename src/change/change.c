@@ -447,6 +447,26 @@ static void change_after(struct change *w, struct change_file *f,
 }
 
 /*
+ * A new resource never created (nothing written, or a failed commit)
+ * vanishes, unless another handle is still writing it: at the failed
+ * commit already, so that the name is gone when close() returns (the
+ * RELEASE that follows comes later, and a new create of the name must not
+ * find the old pending file), and at the release.
+ */
+static void change_vanish(struct change *w, struct change_file *f)
+{
+	struct scratch_info li = { 0 };
+
+	if (change_state_is_new(&f->st) && !change_name_shared(w, f->nm) &&
+	    w->local && scratch_get_ino(w->local, f->ino, &li) == 0 &&
+	    li.pending && !li.redirect_id) {
+		scratch_remove_ino(w->local, f->ino);
+		change_inval_entry(w, f->parent, f->name);
+	}
+	scratch_info_release(&li);
+}
+
+/*
  * Commit f, then carry out what follows, all under its name's lock (when it
  * has one): an unlink or another commit of the name comes wholly before or
  * wholly after, never between the upload and the listing learning of it.
@@ -468,6 +488,8 @@ static int change_commit_locked(struct change *w, struct change_file *f,
 		after = change_state_committed(&f->st, &rc, new_id != NULL,
 					       anonfile_size(f->fd));
 		change_after(w, f, after, new_id);
+		if (rc < 0)
+			change_vanish(w, f);
 	}
 	if (f->nm)
 		pthread_mutex_unlock(&f->nm->lock);
@@ -595,8 +617,6 @@ void change_abandon(struct change *w, struct change_file *f)
 
 void change_release(struct change *w, struct change_file *f)
 {
-	struct scratch_info li = { 0 };
-
 	if (!f)
 		return;
 	/* A document closed with nothing left to send (its writes were sent
@@ -604,15 +624,7 @@ void change_release(struct change *w, struct change_file *f)
 	 * commit logged its failure, and nobody waits for this one's result. */
 	if (change_state_close(&f->st))
 		change_flush(w, f);
-	/* A new resource never created (nothing written, or a failed upload)
-	 * vanishes, unless another handle is still writing it. */
-	if (change_state_is_new(&f->st) && !change_name_shared(w, f->nm) &&
-	    scratch_get_ino(w->local, f->ino, &li) == 0 && li.pending &&
-	    !li.redirect_id) {
-		scratch_remove_ino(w->local, f->ino);
-		change_inval_entry(w, f->parent, f->name);
-	}
-	scratch_info_release(&li);
+	change_vanish(w, f);
 	if (f->st.target == CHANGE_DOC)
 		change_fields_drop(w, f->ino);
 	tree_write_close(w->tree, f->ino);
