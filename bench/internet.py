@@ -63,33 +63,10 @@ CP_SIZE = 100 * 1000
 SIDES = ("xaifs", "one", "per")
 
 
-class Stop(Exception):
-    pass
-
-
-_held = {"depth": 0, "signum": None}
-
-
-def _on_signal(signum, frame):
-    if _held["depth"]:
-        _held["signum"] = signum            # raised once the mount or front is recorded
-        return
-    raise Stop("signal %d" % signum)
-
-
-class held_signals:
-    """SIGINT/SIGTERM/SIGHUP wait while a mount or a front starts or stops, so that
-    whatever was started is recorded and cleaned up."""
-
-    def __enter__(self):
-        _held["depth"] += 1
-
-    def __exit__(self, *exc):
-        _held["depth"] -= 1
-        if not _held["depth"] and _held["signum"] is not None:
-            signum, _held["signum"] = _held["signum"], None
-            raise Stop("signal %d" % signum)
-        return False
+# The signal deferral of bench.py: SIGINT/SIGTERM/SIGHUP wait while a mount or
+# a front starts or stops, so whatever was started is cleaned up.
+from bench import Interrupted as Stop  # noqa: E402
+from bench import _on_signal, deferred_signals as held_signals  # noqa: E402
 
 
 def fmt_s(s):

@@ -308,6 +308,7 @@ int change_open(struct change *w, uint64_t ino, int flags,
 	else
 		rc = change_open_node(w, &n, ino, flags, out);
 	if (rc == 0) {
+		(*out)->size = anonfile_size((*out)->fd);
 		tree_write_open(w->tree, ino, change_open_size(w, *out));
 		change_name_attach(w, *out);
 	} else if (rc == -ENOENT) {
@@ -349,7 +350,11 @@ ssize_t change_write(struct change *w, struct change_file *f, const char *buf,
 		return -errno;
 	change_state_wrote(&f->st);
 	f->wrote = 1;
-	tree_write_size(w->tree, f->ino, anonfile_size(f->fd));
+	/* the spool's size without an fstat per write */
+	if (off + n > f->size) {
+		f->size = off + n;
+		tree_write_size(w->tree, f->ino, f->size);
+	}
 	change_stream_write(w, f, buf, (size_t)n, off);
 	return n;
 }
@@ -528,7 +533,10 @@ static int change_truncate_handle(struct change_file *f, off_t size)
 		return rc;
 	f->wrote = 1;
 	change_stream_cut(f, size);
-	return ftruncate(f->fd, size) < 0 ? -errno : 0;
+	if (ftruncate(f->fd, size) < 0)
+		return -errno;
+	f->size = size;
+	return 0;
 }
 
 static int change_truncate_scratch(struct change *w, uint64_t ino, off_t size)

@@ -94,7 +94,8 @@ struct change_file {
 	/* documents: the name's entry (a reference), what it was at open */
 	struct change_name *nm;
 	struct change_name_seen seen;
-	int wrote; /* a write or a truncation came through the handle */
+	int wrote;  /* a write or a truncation came through the handle */
+	off_t size; /* the spool's size (kept by write and truncate) */
 };
 
 /* ---- change_name.c: names being written (struct change_name) ---- */

@@ -94,6 +94,8 @@ void tree_stat_scratch(struct tree *tree, const struct scratch_info *li,
 /* Attributes of any node but a local file, fetching through the cache as
  * needed. */
 int tree_attr(struct tree *tree, const struct node_id *n, struct tree_entry *e);
+/* rc, or -ESTALE for -ENOENT of a kind whose row says stale (see tree_attr.c). */
+int tree_stale(enum node_kind kind, int rc);
 /* When ino is a local file that became a resource, turn n into that resource;
  * else -ENOENT. */
 int tree_scratch_target(struct tree *tree, uint64_t ino, struct node_id *n);
