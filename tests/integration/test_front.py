@@ -85,12 +85,14 @@ def test_relay_adds_the_round_trip(front):
     direct, _ = curl(front, validation(front.nginx_url), validation(front.nginx_url))
     relayed, _ = curl(front, validation(front.url), validation(front.url))
     d_first, r_first = float(direct[0][4]), float(relayed[0][4])
-    # A new connection: one RTT for TCP, one for TLS 1.3, one for the request.
-    assert r_first >= d_first + 3 * RTT * 0.95, (direct, relayed)
+    # A new connection: one RTT for TCP, one for TLS 1.3, one for the request
+    # (a floor: the handshake's CPU time overlaps the relay's delays, so the
+    # direct time is not added; on a busy machine it was 17 ms).
+    assert r_first >= 3 * RTT * 0.95 and r_first > d_first, (direct, relayed)
     assert r_first < 3 * RTT + 1.0, relayed
     # The reused connection: one RTT per request.
     d_again, r_again = float(direct[1][4]), float(relayed[1][4])
-    assert r_again >= d_again + RTT * 0.95, (direct, relayed)
+    assert r_again >= RTT * 0.95 and r_again > d_again, (direct, relayed)
     assert r_again < RTT + 0.5, relayed
 
 
